@@ -1,0 +1,78 @@
+package io.rendezvous.workers;
+
+import ai.djl.MalformedModelException;
+import ai.djl.inference.Predictor;
+import ai.djl.repository.zoo.Criteria;
+import ai.djl.repository.zoo.ModelNotFoundException;
+import ai.djl.repository.zoo.ZooModel;
+import io.rendezvous.workers.model.ModelMetadata;
+import io.rendezvous.workers.model.TensorData;
+import java.io.IOException;
+import java.nio.file.Files;
+
+/**
+ * One SavedModel loaded once per node through DJL's TensorFlow engine, with its metadata. Workers
+ * each take their own {@link Predictor} from it (a predictor is not thread-safe; the model is).
+ */
+public final class LoadedModel implements AutoCloseable {
+  private final ModelSettings settings;
+  private final ModelMetadata metadata;
+  private final ZooModel<TensorData, float[][]> model;
+
+  private LoadedModel(ModelSettings settings, ModelMetadata metadata, ZooModel<TensorData, float[][]> model) {
+    this.settings = settings;
+    this.metadata = metadata;
+    this.model = model;
+  }
+
+  /** Loads the model named by {@code settings}; blocking (file reads, graph import). */
+  public static LoadedModel load(ModelSettings settings) throws ModelLoadException {
+    try {
+      if (!Files.isDirectory(settings.path())) {
+        throw new IOException("no such directory (build the default models with 'mvn install')");
+      }
+      ModelMetadata metadata = ModelMetadata.read(settings.path());
+      if (!metadata.name().equals(settings.name())) {
+        throw new IOException("metadata names the model '" + metadata.name() + "'");
+      }
+      Criteria<TensorData, float[][]> criteria =
+          Criteria.builder()
+              .setTypes(TensorData.class, float[][].class)
+              .optEngine("TensorFlow")
+              .optModelPath(settings.path())
+              .optOption("Tags", "serve")
+              .optOption("SignatureDefKey", metadata.signature())
+              .optTranslator(new ProbabilitiesTranslator())
+              .build();
+      return new LoadedModel(settings, metadata, criteria.loadModel());
+    } catch (IOException | ModelNotFoundException | MalformedModelException | RuntimeException e) {
+      throw new ModelLoadException(settings.name(), settings.path(), e);
+    }
+  }
+
+  public ModelSettings settings() {
+    return settings;
+  }
+
+  public ModelMetadata metadata() {
+    return metadata;
+  }
+
+  public String name() {
+    return metadata.name();
+  }
+
+  public String version() {
+    return metadata.version();
+  }
+
+  /** A predictor for one worker thread; the caller closes it. */
+  public Predictor<TensorData, float[][]> newPredictor() {
+    return model.newPredictor();
+  }
+
+  @Override
+  public void close() {
+    model.close();
+  }
+}

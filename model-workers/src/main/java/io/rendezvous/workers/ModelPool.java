@@ -1,0 +1,141 @@
+package io.rendezvous.workers;
+
+import io.rendezvous.config.CborSerializable;
+import io.rendezvous.workers.model.TensorData;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * The front of one model on one node: a bounded queue and a pool of {@link ModelWorker}s, each with its
+ * own predictor on the inference dispatcher. A request that finds the queue full is refused at once
+ * ({@link Overloaded}); it is never queued without bound. Registered with the Receptionist under
+ * {@link #serviceKey(String)} so rendezvous entities on any node find it by model name.
+ */
+public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
+
+  public static final String INFERENCE_DISPATCHER = "rendezvous-inference-dispatcher";
+
+  public static ServiceKey<Command> serviceKey(String model) {
+    return ServiceKey.create(Command.class, "rendezvous-model-" + model);
+  }
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Score {@code input} ([n, features]); the result goes to {@code replyTo}. */
+  public record Score(String requestId, TensorData input, ActorRef<ScoreResult> replyTo)
+      implements Command {}
+
+  /** A worker finished its batch and can take the next one. Local only. */
+  record WorkerIdle(ActorRef<ModelWorker.Command> worker) implements Command {}
+
+  /** What a model did with one request. Never a {@link Command}. */
+  public sealed interface ScoreResult extends CborSerializable {
+    String requestId();
+
+    String model();
+
+    String version();
+  }
+
+  /** Probabilities per instance, and how long the predict call took. */
+  public record Scored(
+      String requestId, String model, String version, float[][] probabilities, long inferenceMicros)
+      implements ScoreResult {
+    public Scored {
+      probabilities = deepCopy(probabilities);
+    }
+
+    @Override
+    public float[][] probabilities() {
+      return deepCopy(probabilities);
+    }
+
+    private static float[][] deepCopy(float[][] a) {
+      return Arrays.stream(a).map(float[]::clone).toArray(float[][]::new);
+    }
+  }
+
+  /** The model could not score this request: bad input for it, an exception, or injected failure. */
+  public record Failed(String requestId, String model, String version, String reason)
+      implements ScoreResult {}
+
+  /** The model's queue was full: refused at once, not scored. */
+  public record Overloaded(String requestId, String model, String version) implements ScoreResult {}
+
+  public static Behavior<Command> create(LoadedModel model) {
+    return Behaviors.setup(ctx -> new ModelPool(ctx, model));
+  }
+
+  private final LoadedModel model;
+  private final ModelSettings settings;
+  private final ArrayDeque<Score> pending = new ArrayDeque<>();
+  private final ArrayDeque<ActorRef<ModelWorker.Command>> idle = new ArrayDeque<>();
+
+  private ModelPool(ActorContext<Command> ctx, LoadedModel model) {
+    super(ctx);
+    this.model = model;
+    this.settings = model.settings();
+    for (int i = 0; i < settings.workers(); i++) {
+      ActorRef<ModelWorker.Command> w =
+          ctx.spawn(
+              ModelWorker.create(model, ctx.getSelf()),
+              "worker-" + i,
+              DispatcherSelector.fromConfig(INFERENCE_DISPATCHER));
+      idle.add(w);
+    }
+    ctx.getSystem()
+        .receptionist()
+        .tell(Receptionist.register(serviceKey(model.name()), ctx.getSelf()));
+    ctx.getLog()
+        .info(
+            "model {} v{} serving from {} with {} worker(s), queue {}, batch up to {}",
+            model.name(), model.version(), settings.path(), settings.workers(),
+            settings.queueCapacity(), settings.maxBatchSize());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Score.class, this::onScore)
+        .onMessage(WorkerIdle.class, this::onWorkerIdle)
+        .build();
+  }
+
+  private Behavior<Command> onScore(Score s) {
+    String mismatch = model.metadata().input().mismatch(s.input());
+    if (mismatch != null) {
+      s.replyTo().tell(new Failed(s.requestId(), model.name(), model.version(), "input " + mismatch));
+    } else if (!idle.isEmpty()) {
+      idle.poll().tell(new ModelWorker.Run(List.of(s)));
+    } else if (pending.size() < settings.queueCapacity()) {
+      pending.add(s);
+    } else {
+      s.replyTo().tell(new Overloaded(s.requestId(), model.name(), model.version()));
+    }
+    return this;
+  }
+
+  private Behavior<Command> onWorkerIdle(WorkerIdle m) {
+    if (pending.isEmpty()) {
+      idle.add(m.worker());
+    } else {
+      List<Score> batch = new ArrayList<>(Math.min(pending.size(), settings.maxBatchSize()));
+      while (!pending.isEmpty() && batch.size() < settings.maxBatchSize()) {
+        batch.add(pending.poll());
+      }
+      m.worker().tell(new ModelWorker.Run(List.copyOf(batch)));
+    }
+    return this;
+  }
+}

@@ -1,0 +1,131 @@
+package io.rendezvous.workers;
+
+import ai.djl.inference.Predictor;
+import io.rendezvous.workers.ModelPool.Failed;
+import io.rendezvous.workers.ModelPool.Score;
+import io.rendezvous.workers.ModelPool.ScoreResult;
+import io.rendezvous.workers.ModelPool.Scored;
+import io.rendezvous.workers.model.TensorData;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.PostStop;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * Runs inference for its pool. Lives on the inference dispatcher, where blocking in a predict call is
+ * what the threads are for; owns one DJL {@link Predictor}. A batch is stacked into one tensor and
+ * scored in one call; if that call throws, each request is retried alone so a bad input fails only its
+ * own score.
+ */
+final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
+
+  sealed interface Command {}
+
+  /** Score these queued requests (one predict call). */
+  record Run(List<Score> jobs) implements Command {}
+
+  static Behavior<Command> create(LoadedModel model, ActorRef<ModelPool.Command> pool) {
+    return Behaviors.setup(ctx -> new ModelWorker(ctx, model, pool));
+  }
+
+  private final LoadedModel model;
+  private final ActorRef<ModelPool.Command> pool;
+  private final Predictor<TensorData, float[][]> predictor;
+  private final ModelSettings.Fault fault;
+
+  private ModelWorker(ActorContext<Command> ctx, LoadedModel model, ActorRef<ModelPool.Command> pool) {
+    super(ctx);
+    this.model = model;
+    this.pool = pool;
+    this.predictor = model.newPredictor();
+    this.fault = model.settings().fault();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Run.class, this::onRun)
+        .onSignal(PostStop.class, s -> {
+          predictor.close();
+          return this;
+        })
+        .build();
+  }
+
+  private Behavior<Command> onRun(Run run) {
+    List<Score> jobs = run.jobs();
+    if (jobs.size() == 1) {
+      scoreAlone(jobs.get(0));
+    } else {
+      scoreBatch(jobs);
+    }
+    pool.tell(new ModelPool.WorkerIdle(getContext().getSelf()));
+    return this;
+  }
+
+  private void scoreBatch(List<Score> jobs) {
+    int features = (int) model.metadata().input().elementsPerInstance();
+    int rows = 0;
+    for (Score s : jobs) {
+      rows += (int) s.input().shape()[0];
+    }
+    float[] stacked = new float[rows * features];
+    int at = 0;
+    for (Score s : jobs) {
+      float[] x = s.input().asFloats();
+      System.arraycopy(x, 0, stacked, at, x.length);
+      at += x.length;
+    }
+    float[][] out;
+    long start = System.nanoTime();
+    try {
+      out = predictor.predict(TensorData.float32(new long[] {rows, features}, stacked));
+    } catch (Exception e) {
+      getContext().getLog().warn("model {}: batch of {} failed ({}), scoring each alone",
+          model.name(), jobs.size(), e.toString());
+      jobs.forEach(this::scoreAlone);
+      return;
+    }
+    long micros = (System.nanoTime() - start) / 1_000;
+    int row = 0;
+    for (Score s : jobs) {
+      int n = (int) s.input().shape()[0];
+      float[][] mine = new float[n][];
+      System.arraycopy(out, row, mine, 0, n);
+      row += n;
+      reply(s, new Scored(s.requestId(), model.name(), model.version(), mine, micros));
+    }
+  }
+
+  private void scoreAlone(Score s) {
+    long start = System.nanoTime();
+    try {
+      float[][] out = predictor.predict(s.input());
+      long micros = (System.nanoTime() - start) / 1_000;
+      reply(s, new Scored(s.requestId(), model.name(), model.version(), out, micros));
+    } catch (Exception e) {
+      getContext().getLog().warn("model {} failed on request {}: {}", model.name(), s.requestId(), e.toString());
+      reply(s, new Failed(s.requestId(), model.name(), model.version(), "model error: " + e.getMessage()));
+    }
+  }
+
+  /** Applies fault injection, then replies; a delay is scheduled, never slept. */
+  private void reply(Score s, ScoreResult result) {
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    if (fault.failureRate() > 0 && random.nextDouble() < fault.failureRate()) {
+      result = new Failed(s.requestId(), model.name(), model.version(), "injected failure");
+    }
+    Duration delay = fault.latency();
+    if (!delay.isZero() && random.nextDouble() < fault.latencyProbability()) {
+      getContext().scheduleOnce(delay, s.replyTo(), result);
+    } else {
+      s.replyTo().tell(result);
+    }
+  }
+}

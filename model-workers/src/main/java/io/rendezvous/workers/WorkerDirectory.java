@@ -1,0 +1,49 @@
+package io.rendezvous.workers;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * Where each model's pools are, as last reported by the Receptionist. Written only by the
+ * {@link ModelDirectory} actor (an immutable snapshot swapped in whole); read by rendezvous entities on
+ * this node without a message round trip.
+ *
+ * <p>Choice among several pools of one model (one per node in a cluster): this node's own pool first,
+ * since a local hop costs no serialization; otherwise the remote pools in turn.
+ */
+public final class WorkerDirectory {
+  private volatile Map<String, List<ActorRef<ModelPool.Command>>> pools = Map.of();
+  private final AtomicInteger turn = new AtomicInteger();
+
+  void update(String model, List<ActorRef<ModelPool.Command>> refs) {
+    java.util.HashMap<String, List<ActorRef<ModelPool.Command>>> next = new java.util.HashMap<>(pools);
+    if (refs.isEmpty()) {
+      next.remove(model);
+    } else {
+      next.put(model, List.copyOf(refs));
+    }
+    pools = Map.copyOf(next);
+  }
+
+  public Optional<ActorRef<ModelPool.Command>> pick(String model) {
+    List<ActorRef<ModelPool.Command>> refs = pools.get(model);
+    if (refs == null) {
+      return Optional.empty();
+    }
+    for (ActorRef<ModelPool.Command> r : refs) {
+      if (r.path().address().hasLocalScope()) {
+        return Optional.of(r);
+      }
+    }
+    return Optional.of(refs.get(Math.floorMod(turn.getAndIncrement(), refs.size())));
+  }
+
+  /** Models with at least one pool somewhere in the cluster. */
+  public Set<String> available() {
+    return pools.keySet();
+  }
+}

@@ -1,0 +1,168 @@
+package io.rendezvous.workers;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.inference.Predictor;
+import io.rendezvous.workers.ModelPool.ScoreResult;
+import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.model.TensorData;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class ModelPoolTest {
+  static final ActorTestKit testKit = ActorTestKit.create();
+  static LoadedModel m2;
+  static List<FashionMnist.Sample> holdout;
+
+  @BeforeAll
+  static void load() {
+    m2 = TestModels.load("m2");
+    holdout = FashionMnist.load().holdout();
+  }
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+    m2.close();
+  }
+
+  static TensorData instance(int i) {
+    return TensorData.float32(new long[] {1, FashionMnist.PIXELS}, holdout.get(i).scaled());
+  }
+
+  @Test
+  void poolScoresMatchADirectDjlPredict() throws Exception {
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(m2));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
+    try (Predictor<TensorData, float[][]> direct = m2.newPredictor()) {
+      for (int i = 0; i < 20; i++) {
+        pool.tell(new ModelPool.Score("r" + i, instance(i), probe.getRef()));
+        ModelPool.Scored s = probe.expectMessageClass(ModelPool.Scored.class);
+        assertEquals("r" + i, s.requestId());
+        assertEquals("m2", s.model());
+        assertEquals("1", s.version());
+        assertArrayEquals(direct.predict(instance(i))[0], s.probabilities()[0], 1e-5f);
+      }
+    }
+  }
+
+  @Test
+  void batchedScoresMatchSingleScores() throws Exception {
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(m2));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
+    int n = 100;
+    for (int i = 0; i < n; i++) {
+      pool.tell(new ModelPool.Score("b" + i, instance(i), probe.getRef()));
+    }
+    List<ScoreResult> results = probe.receiveSeveralMessages(n, Duration.ofSeconds(20));
+    try (Predictor<TensorData, float[][]> direct = m2.newPredictor()) {
+      for (ScoreResult r : results) {
+        int i = Integer.parseInt(r.requestId().substring(1));
+        ModelPool.Scored s = assertInstanceOf(ModelPool.Scored.class, r);
+        assertArrayEquals(direct.predict(instance(i))[0], s.probabilities()[0], 1e-5f);
+      }
+    }
+  }
+
+  @Test
+  void aFullQueueRefusesAtOnceWithOverloaded() {
+    // One worker, no queue: while the worker is busy every further request is refused.
+    LoadedModel tiny = TestModels.load("m3");
+    try {
+      ModelSettings s = tiny.settings();
+      LoadedModel strict = reload(new ModelSettings("m3", s.path(), 1, 0, 1, ModelSettings.Fault.NONE));
+      ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(strict));
+      TestProbe<ScoreResult> probe = testKit.createTestProbe();
+      int n = 50;
+      for (int i = 0; i < n; i++) {
+        pool.tell(new ModelPool.Score("o" + i, instance(i), probe.getRef()));
+      }
+      List<ScoreResult> results = probe.receiveSeveralMessages(n, Duration.ofSeconds(20));
+      long overloaded = results.stream().filter(r -> r instanceof ModelPool.Overloaded).count();
+      long scored = results.stream().filter(r -> r instanceof ModelPool.Scored).count();
+      assertEquals(n, overloaded + scored);
+      assertTrue(overloaded > 0, "a pool with no queue space refused nothing");
+      assertTrue(scored >= 1);
+      strict.close();
+    } finally {
+      tiny.close();
+    }
+  }
+
+  @Test
+  void wrongShapeFailsThatScoreOnly() {
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(m2));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
+    pool.tell(new ModelPool.Score("bad", TensorData.float32(new long[] {1, 10}, new float[10]), probe.getRef()));
+    pool.tell(new ModelPool.Score("good", instance(0), probe.getRef()));
+    ModelPool.Failed f = probe.expectMessageClass(ModelPool.Failed.class);
+    assertEquals("bad", f.requestId());
+    assertTrue(f.reason().contains("shape"), f.reason());
+    assertEquals("good", probe.expectMessageClass(ModelPool.Scored.class).requestId());
+  }
+
+  @Test
+  void injectedFailuresAndLatencyAreApplied() {
+    ModelSettings s = m2.settings();
+    LoadedModel failing = reload(s.withFault(new ModelSettings.Fault(Duration.ZERO, 0, 1.0)));
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(failing));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
+    pool.tell(new ModelPool.Score("f", instance(0), probe.getRef()));
+    assertEquals("injected failure", probe.expectMessageClass(ModelPool.Failed.class).reason());
+    failing.close();
+
+    LoadedModel slow = reload(s.withFault(new ModelSettings.Fault(Duration.ofMillis(300), 1.0, 0)));
+    ActorRef<ModelPool.Command> slowPool = testKit.spawn(ModelPool.create(slow));
+    slowPool.tell(new ModelPool.Score("s", instance(0), probe.getRef()));
+    probe.expectNoMessage(Duration.ofMillis(100));
+    probe.expectMessageClass(ModelPool.Scored.class, Duration.ofSeconds(5));
+    slow.close();
+  }
+
+  @Test
+  void loadFailureNamesModelPathAndCause() {
+    Path missing = Path.of("target/no-such-model");
+    ModelLoadException e = assertThrows(ModelLoadException.class,
+        () -> LoadedModel.load(new ModelSettings("mx", missing, 1, 1, 1, ModelSettings.Fault.NONE)));
+    assertTrue(e.getMessage().contains("'mx'"), e.getMessage());
+    assertTrue(e.getMessage().contains(missing.toAbsolutePath().toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("no such directory"), e.getMessage());
+  }
+
+  @Test
+  void directoryPrefersTheLocalPool() {
+    WorkerDirectory directory = new WorkerDirectory();
+    testKit.spawn(ModelDirectory.create(directory, Set.of("m2")));
+    testKit.spawn(ModelPool.create(m2));
+    TestProbe<Object> wait = testKit.createTestProbe();
+    wait.awaitAssert(() -> {
+      assertTrue(directory.pick("m2").isPresent());
+      return null;
+    });
+    assertTrue(directory.pick("m2").get().path().address().hasLocalScope());
+    assertTrue(directory.pick("nope").isEmpty());
+    List<String> names = new ArrayList<>(directory.available());
+    assertEquals(List.of("m2"), names);
+  }
+
+  private static LoadedModel reload(ModelSettings s) {
+    try {
+      return LoadedModel.load(s);
+    } catch (ModelLoadException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
