@@ -19,7 +19,8 @@ public final class WorkerDirectory {
   private volatile Map<String, List<ActorRef<ModelPool.Command>>> pools = Map.of();
   private final AtomicInteger turn = new AtomicInteger();
 
-  void update(String model, List<ActorRef<ModelPool.Command>> refs) {
+  /** Replaces the pools known for {@code model}; called by {@link ModelDirectory} (and tests). */
+  public void update(String model, List<ActorRef<ModelPool.Command>> refs) {
     java.util.HashMap<String, List<ActorRef<ModelPool.Command>>> next = new java.util.HashMap<>(pools);
     if (refs.isEmpty()) {
       next.remove(model);

@@ -1,0 +1,464 @@
+package io.rendezvous.actors;
+
+import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.actors.journal.JournalRecord.Outcome;
+import io.rendezvous.actors.journal.JournalWriter;
+import io.rendezvous.config.CborSerializable;
+import io.rendezvous.workers.ModelPool;
+import io.rendezvous.workers.model.TensorData;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
+import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
+import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
+
+/**
+ * One prediction request: a Cluster Sharding entity keyed by the request id. It journals the input,
+ * gives it to every model of the endpoint at once, and answers by the deadline schedule:
+ *
+ * <ul>
+ *   <li>stage k is open once its offset has passed (timer), or at once when every higher-priority
+ *       stage's model will not answer (failed, overloaded, no worker);
+ *   <li>the answer is the highest-priority model that has answered and whose stage is open;
+ *   <li>every scheduled model failed: 503 at once; nothing chosen by {@code sla - journal-margin}: 504.
+ * </ul>
+ *
+ * The answer is journaled before it is sent. Scores that come after it are journaled as late until
+ * every model has answered or the linger time has passed; then the entity passivates.
+ */
+public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Command> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY =
+      EntityTypeKey.create(Command.class, "rendezvous-request");
+
+  /** Starts sharding for request entities on this node; returns the region to send envelopes to. */
+  public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, RendezvousRuntime runtime) {
+    return ClusterSharding.get(system)
+        .init(
+            Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), ctx.getShard(), runtime))
+                .withStopMessage(Stop.INSTANCE));
+  }
+
+  // ---- protocol
+
+  public sealed interface Command extends CborSerializable {}
+
+  /**
+   * Predict one instance. {@code acceptedAtMicros} is the wall-clock time the edge accepted it;
+   * {@code source} says how it came (json, image/png, ...) and {@code sourceSha256} hashes the original
+   * bytes when they were not the tensor itself (an image).
+   */
+  public record Predict(
+      String requestId,
+      String clientId,
+      String endpoint,
+      TensorData input,
+      String source,
+      String sourceSha256,
+      long acceptedAtMicros,
+      ActorRef<Reply> replyTo)
+      implements Command {}
+
+  /** Sent by the shard when it passivates or hands off this entity. */
+  public enum Stop implements Command {
+    INSTANCE
+  }
+
+  private record ScoreArrived(ModelPool.ScoreResult result) implements Command {}
+
+  private record StageOpened(int stage) implements Command {}
+
+  private enum DecisionDeadline implements Command {
+    INSTANCE
+  }
+
+  private record JournalAcked(JournalWriter.Ack ack) implements Command {}
+
+  private enum LingerOver implements Command {
+    INSTANCE
+  }
+
+  /** The entity's answer. Never a command. */
+  public sealed interface Reply extends CborSerializable {
+    String requestId();
+  }
+
+  /** What one model said (or did not) by the time the answer was chosen. */
+  public record ModelScore(
+      String model,
+      String version,
+      String outcome,
+      String label,
+      float[] probabilities,
+      long arrivalMicros,
+      long inferenceMicros,
+      String error) {
+    public ModelScore {
+      probabilities = probabilities == null ? null : probabilities.clone();
+    }
+
+    @Override
+    public float[] probabilities() {
+      return probabilities == null ? null : probabilities.clone();
+    }
+  }
+
+  /** The chosen answer: model, version, the stage that chose it, label and probabilities. */
+  public record Prediction(
+      String requestId,
+      String clientId,
+      String endpoint,
+      String node,
+      String model,
+      String version,
+      int stage,
+      String label,
+      int labelIndex,
+      float[] probabilities,
+      long decidedMicros,
+      List<ModelScore> scores)
+      implements Reply {
+    public Prediction {
+      probabilities = probabilities.clone();
+      scores = List.copyOf(scores);
+    }
+
+    @Override
+    public float[] probabilities() {
+      return probabilities.clone();
+    }
+  }
+
+  /** No answer: HTTP-style status (400, 409, 503, 504) and why. */
+  public record Rejected(String requestId, int status, String error) implements Reply {}
+
+  public static Behavior<Command> create(
+      String requestId, ActorRef<ClusterSharding.ShardCommand> shard, RendezvousRuntime runtime) {
+    return Behaviors.setup(
+        ctx -> Behaviors.withTimers(timers -> new RendezvousEntity(ctx, timers, requestId, shard, runtime)));
+  }
+
+  // ---- state
+
+  private enum Phase { WAITING, COLLECTING, ANSWERING, LINGERING }
+
+  private final TimerScheduler<Command> timers;
+  private final String requestId;
+  private final ActorRef<ClusterSharding.ShardCommand> shard;
+  private final RendezvousRuntime runtime;
+  private final ActorRef<ModelPool.ScoreResult> scoreAdapter;
+  private final ActorRef<JournalWriter.Ack> journalAdapter;
+
+  private Phase phase = Phase.WAITING;
+  private Predict request;
+  private EndpointSettings endpoint;
+  private long startNanos;
+  /** Per model of the endpoint (same index as endpoint.models()): what came back, and when. */
+  private ModelPool.ScoreResult[] results;
+  private long[] arrivalMicros;
+  private boolean[] stageTimerFired;
+  private Reply pendingReply;
+
+  private RendezvousEntity(
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      String requestId,
+      ActorRef<ClusterSharding.ShardCommand> shard,
+      RendezvousRuntime runtime) {
+    super(ctx);
+    this.timers = timers;
+    this.requestId = requestId;
+    this.shard = shard;
+    this.runtime = runtime;
+    this.scoreAdapter = ctx.messageAdapter(ModelPool.ScoreResult.class, ScoreArrived::new);
+    this.journalAdapter = ctx.messageAdapter(JournalWriter.Ack.class, JournalAcked::new);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Predict.class, this::onPredict)
+        .onMessage(ScoreArrived.class, m -> onScore(m.result()))
+        .onMessage(StageOpened.class, this::onStageOpened)
+        .onMessageEquals(DecisionDeadline.INSTANCE, this::onDecisionDeadline)
+        .onMessage(JournalAcked.class, m -> onJournalAcked(m.ack()))
+        .onMessageEquals(LingerOver.INSTANCE, this::onLingerOver)
+        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+        .build();
+  }
+
+  private Behavior<Command> onPredict(Predict p) {
+    if (phase != Phase.WAITING) {
+      p.replyTo().tell(new Rejected(p.requestId(), 409, "request id " + p.requestId() + " is already in use"));
+      return this;
+    }
+    EndpointSettings ep = runtime.endpoints().get(p.endpoint());
+    if (ep == null) {
+      p.replyTo().tell(new Rejected(p.requestId(), 404, "no endpoint '" + p.endpoint() + "'"));
+      return passivate();
+    }
+    String mismatch = ep.input().mismatch(p.input());
+    if (mismatch != null) {
+      p.replyTo().tell(new Rejected(p.requestId(), 400, "input has " + mismatch));
+      return passivate();
+    }
+    startNanos = System.nanoTime();
+    request = p;
+    endpoint = ep;
+    JournalRecord.Input input = new JournalRecord.Input(
+        requestId, p.clientId(), runtime.node(), ep.name(), p.acceptedAtMicros(), p.source(),
+        p.sourceSha256(), p.input());
+    if (!runtime.journal().offer(input, null)) {
+      p.replyTo().tell(new Rejected(requestId, 503, journalRefusal()));
+      return passivate();
+    }
+    int n = ep.models().size();
+    results = new ModelPool.ScoreResult[n];
+    arrivalMicros = new long[n];
+    stageTimerFired = new boolean[ep.schedule().size()];
+    phase = Phase.COLLECTING;
+
+    for (int k = 0; k < ep.schedule().size(); k++) {
+      Duration after = ep.schedule().get(k).after();
+      if (after.isZero()) {
+        stageTimerFired[k] = true;
+      } else {
+        timers.startSingleTimer(new StageOpened(k), after);
+      }
+    }
+    timers.startSingleTimer(DecisionDeadline.INSTANCE, ep.decisionDeadline());
+
+    for (String model : ep.models()) {
+      Optional<ActorRef<ModelPool.Command>> pool = runtime.directory().pick(model);
+      if (pool.isPresent()) {
+        pool.get().tell(new ModelPool.Score(requestId, p.input(), scoreAdapter));
+      } else {
+        // handled like any failure: recorded, and it unblocks the next stage
+        getContext().getSelf().tell(new ScoreArrived(
+            new ModelPool.Failed(requestId, model, null, "no worker for model " + model + " on any node")));
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onScore(ModelPool.ScoreResult r) {
+    if (phase == Phase.WAITING) {
+      return this;
+    }
+    int i = endpoint.models().indexOf(r.model());
+    if (i < 0 || results[i] != null) {
+      getContext().getLog().warn("request {}: unexpected score from {}", requestId, r.model());
+      return this;
+    }
+    results[i] = r;
+    arrivalMicros[i] = elapsedMicros();
+    Outcome outcome;
+    if (r instanceof ModelPool.Scored) {
+      outcome = phase == Phase.COLLECTING ? Outcome.OK : Outcome.LATE;
+    } else {
+      outcome = r instanceof ModelPool.Overloaded ? Outcome.OVERLOADED : Outcome.FAILED;
+    }
+    runtime.journal().offer(scoreRecord(i, outcome), null);
+    if (phase == Phase.COLLECTING) {
+      decide();
+    }
+    return phase == Phase.LINGERING ? finishIfComplete() : this;
+  }
+
+  private Behavior<Command> onStageOpened(StageOpened m) {
+    if (phase == Phase.COLLECTING) {
+      stageTimerFired[m.stage()] = true;
+      decide();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onDecisionDeadline() {
+    if (phase == Phase.COLLECTING) {
+      answer(504, -1, "no scheduled model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
+    }
+    return this;
+  }
+
+  private Behavior<Command> onJournalAcked(JournalWriter.Ack ack) {
+    if (phase != Phase.ANSWERING) {
+      return this;
+    }
+    Reply reply = ack instanceof JournalWriter.NotWritten nw
+        ? new Rejected(requestId, 503, "journal could not record the answer: " + nw.reason())
+        : pendingReply;
+    request.replyTo().tell(reply);
+    pendingReply = null;
+    phase = Phase.LINGERING;
+    return finishIfComplete();
+  }
+
+  private Behavior<Command> onLingerOver() {
+    if (phase == Phase.ANSWERING) {
+      request.replyTo().tell(new Rejected(requestId, 503, "journal did not confirm the answer in time"));
+    }
+    for (int i = 0; i < results.length; i++) {
+      if (results[i] == null) {
+        runtime.journal().offer(new JournalRecord.Score(
+            requestId, runtime.node(), endpoint.name(), nowMicros(), endpoint.models().get(i), null,
+            Outcome.ABANDONED, elapsedMicros(), 0, null, "no score within linger " + endpoint.linger().toMillis() + " ms"), null);
+      }
+    }
+    return passivate();
+  }
+
+  // ---- the schedule
+
+  private void decide() {
+    List<EndpointSettings.Stage> schedule = endpoint.schedule();
+    boolean allBeforeWillNotAnswer = true;
+    for (int k = 0; k < schedule.size(); k++) {
+      ModelPool.ScoreResult r = results[endpoint.models().indexOf(schedule.get(k).model())];
+      boolean open = stageTimerFired[k] || allBeforeWillNotAnswer;
+      if (open && r instanceof ModelPool.Scored) {
+        answer(200, k, null);
+        return;
+      }
+      allBeforeWillNotAnswer &= willNotAnswer(r);
+    }
+    if (allBeforeWillNotAnswer) {
+      StringBuilder why = new StringBuilder("every scheduled model failed:");
+      for (EndpointSettings.Stage s : schedule) {
+        why.append(' ').append(s.model()).append(" (").append(reasonOf(results[endpoint.models().indexOf(s.model())])).append(')');
+      }
+      answer(503, -1, why.toString());
+    }
+  }
+
+  private static boolean willNotAnswer(ModelPool.ScoreResult r) {
+    return r instanceof ModelPool.Failed || r instanceof ModelPool.Overloaded;
+  }
+
+  private static String reasonOf(ModelPool.ScoreResult r) {
+    if (r instanceof ModelPool.Failed f) {
+      return f.reason();
+    }
+    return r instanceof ModelPool.Overloaded ? "overloaded" : "scored";
+  }
+
+  /** Records the decision in the journal; the reply goes out when the journal confirms it. */
+  private void answer(int status, int stage, String error) {
+    phase = Phase.ANSWERING;
+    timers.cancelAll();
+    long decided = elapsedMicros();
+    JournalRecord.Answer record;
+    if (status == 200) {
+      EndpointSettings.Stage s = endpoint.schedule().get(stage);
+      ModelPool.Scored scored = (ModelPool.Scored) results[endpoint.models().indexOf(s.model())];
+      float[] p = scored.probabilities()[0];
+      int labelIndex = argmax(p);
+      String label = labelName(labelIndex);
+      record = new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(), nowMicros(),
+          200, s.model(), scored.version(), stage, label, p, decided, null);
+      pendingReply = new Prediction(requestId, request.clientId(), endpoint.name(), runtime.node(), s.model(),
+          scored.version(), stage, label, labelIndex, p, decided, scoresSoFar());
+    } else {
+      record = new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(), nowMicros(),
+          status, null, null, -1, null, null, decided, error);
+      pendingReply = new Rejected(requestId, status, error);
+    }
+    timers.startSingleTimer(LingerOver.INSTANCE, endpoint.linger());
+    if (!runtime.journal().offer(record, journalAdapter)) {
+      request.replyTo().tell(new Rejected(requestId, 503, journalRefusal()));
+      pendingReply = null;
+      phase = Phase.LINGERING;
+    }
+  }
+
+  private List<ModelScore> scoresSoFar() {
+    List<ModelScore> out = new ArrayList<>(results.length);
+    for (int i = 0; i < results.length; i++) {
+      ModelPool.ScoreResult r = results[i];
+      String model = endpoint.models().get(i);
+      if (r == null) {
+        out.add(new ModelScore(model, null, "pending", null, null, -1, 0, null));
+      } else if (r instanceof ModelPool.Scored s) {
+        float[] p = s.probabilities()[0];
+        out.add(new ModelScore(model, s.version(), Outcome.OK.wireName(), labelName(argmax(p)), p,
+            arrivalMicros[i], s.inferenceMicros(), null));
+      } else {
+        out.add(new ModelScore(model, r.version(), r instanceof ModelPool.Overloaded ? Outcome.OVERLOADED.wireName()
+            : Outcome.FAILED.wireName(), null, null, arrivalMicros[i], 0, reasonOf(r)));
+      }
+    }
+    return out;
+  }
+
+  private JournalRecord.Score scoreRecord(int i, Outcome outcome) {
+    ModelPool.ScoreResult r = results[i];
+    float[] p = null;
+    long inference = 0;
+    String error = null;
+    if (r instanceof ModelPool.Scored s) {
+      p = s.probabilities()[0];
+      inference = s.inferenceMicros();
+    } else {
+      error = reasonOf(r);
+    }
+    return new JournalRecord.Score(requestId, runtime.node(), endpoint.name(), nowMicros(), r.model(), r.version(),
+        outcome, arrivalMicros[i], inference, p, error);
+  }
+
+  private Behavior<Command> finishIfComplete() {
+    for (ModelPool.ScoreResult r : results) {
+      if (r == null) {
+        return this;
+      }
+    }
+    return passivate();
+  }
+
+  private Behavior<Command> passivate() {
+    timers.cancelAll();
+    if (shard == null) {
+      return Behaviors.stopped();
+    }
+    shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+    return this;
+  }
+
+  private String journalRefusal() {
+    String why = runtime.journal().unwritableReason();
+    return "journal unavailable: " + (why != null ? why : "its queue is full");
+  }
+
+  private String labelName(int index) {
+    List<String> labels = endpoint.labels();
+    return index < labels.size() ? labels.get(index) : Integer.toString(index);
+  }
+
+  private long elapsedMicros() {
+    return (System.nanoTime() - startNanos) / 1_000;
+  }
+
+  private static long nowMicros() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
+  }
+
+  static int argmax(float[] p) {
+    int best = 0;
+    for (int i = 1; i < p.length; i++) {
+      if (p[i] > p[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+}

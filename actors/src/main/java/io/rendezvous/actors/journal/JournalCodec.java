@@ -1,0 +1,149 @@
+package io.rendezvous.actors.journal;
+
+import io.rendezvous.actors.journal.JournalRecord.Answer;
+import io.rendezvous.actors.journal.JournalRecord.Input;
+import io.rendezvous.actors.journal.JournalRecord.Outcome;
+import io.rendezvous.actors.journal.JournalRecord.Score;
+import io.rendezvous.workers.model.TensorData;
+import java.util.ArrayList;
+import java.util.List;
+import net.openhft.chronicle.wire.ValueIn;
+import net.openhft.chronicle.wire.WireIn;
+import net.openhft.chronicle.wire.WireOut;
+
+/**
+ * The journal's on-disk format: self-describing Chronicle wire (field names stored), so Chronicle's own
+ * reader tools can dump it and old records stay readable as fields are added.
+ */
+final class JournalCodec {
+  private JournalCodec() {}
+
+  static void write(JournalRecord r, WireOut w) {
+    w.write("schema").int32(JournalRecord.SCHEMA_VERSION);
+    if (r instanceof Input i) {
+        common(w, "input", i);
+        w.write("clientId").text(orEmpty(i.clientId()));
+        w.write("source").text(orEmpty(i.source()));
+        w.write("sourceSha256").text(orEmpty(i.sourceSha256()));
+        w.write("dtype").text(i.tensor().dtype());
+        w.write("shape").sequence(i.tensor().shape(), (s, out) -> {
+          for (long d : s) {
+            out.int64(d);
+          }
+        });
+        w.write("data").bytes(i.tensor().data());
+    } else if (r instanceof Score s) {
+        common(w, "score", s);
+        w.write("model").text(s.model());
+        w.write("version").text(orEmpty(s.version()));
+        w.write("outcome").text(s.outcome().wireName());
+        w.write("arrivalMicros").int64(s.arrivalMicros());
+        w.write("inferenceMicros").int64(s.inferenceMicros());
+        floats(w, "probabilities", s.probabilities());
+        w.write("error").text(orEmpty(s.error()));
+    } else if (r instanceof Answer a) {
+        common(w, "answer", a);
+        w.write("clientId").text(orEmpty(a.clientId()));
+        w.write("status").int32(a.status());
+        w.write("model").text(orEmpty(a.model()));
+        w.write("version").text(orEmpty(a.version()));
+        w.write("stage").int32(a.stage());
+        w.write("label").text(orEmpty(a.label()));
+        floats(w, "probabilities", a.probabilities());
+        w.write("decidedMicros").int64(a.decidedMicros());
+        w.write("error").text(orEmpty(a.error()));
+    }
+  }
+
+  static JournalRecord read(WireIn w) {
+    int schema = w.read("schema").int32();
+    if (schema != JournalRecord.SCHEMA_VERSION) {
+      throw new IllegalStateException("journal record schema " + schema + " is not readable by this build");
+    }
+    String type = w.read("type").text();
+    String id = w.read("id").text();
+    String node = w.read("node").text();
+    String endpoint = w.read("endpoint").text();
+    long at = w.read("atMicros").int64();
+    return switch (type) {
+      case "input" -> {
+        String clientId = nullIfEmpty(w.read("clientId").text());
+        String source = nullIfEmpty(w.read("source").text());
+        String sha = nullIfEmpty(w.read("sourceSha256").text());
+        String dtype = w.read("dtype").text();
+        List<Long> shape = new ArrayList<>();
+        w.read("shape").sequence(shape, (l, in) -> {
+          while (in.hasNextSequenceItem()) {
+            l.add(in.int64());
+          }
+        });
+        byte[] data = w.read("data").bytes();
+        long[] dims = shape.stream().mapToLong(Long::longValue).toArray();
+        yield new Input(id, clientId, node, endpoint, at, source, sha, new TensorData(dtype, dims, data));
+      }
+      case "score" -> new Score(
+          id, node, endpoint, at,
+          w.read("model").text(),
+          nullIfEmpty(w.read("version").text()),
+          Outcome.valueOf(w.read("outcome").text().toUpperCase(java.util.Locale.ROOT)),
+          w.read("arrivalMicros").int64(),
+          w.read("inferenceMicros").int64(),
+          floats(w.read("probabilities")),
+          nullIfEmpty(w.read("error").text()));
+      case "answer" -> new Answer(
+          id,
+          nullIfEmpty(w.read("clientId").text()),
+          node, endpoint, at,
+          w.read("status").int32(),
+          nullIfEmpty(w.read("model").text()),
+          nullIfEmpty(w.read("version").text()),
+          w.read("stage").int32(),
+          nullIfEmpty(w.read("label").text()),
+          floats(w.read("probabilities")),
+          w.read("decidedMicros").int64(),
+          nullIfEmpty(w.read("error").text()));
+      default -> throw new IllegalStateException("unknown journal record type '" + type + "'");
+    };
+  }
+
+  private static void common(WireOut w, String type, JournalRecord r) {
+    w.write("type").text(type);
+    w.write("id").text(r.requestId());
+    w.write("node").text(r.node());
+    w.write("endpoint").text(r.endpoint());
+    w.write("atMicros").int64(r.atMicros());
+  }
+
+  private static void floats(WireOut w, String key, float[] values) {
+    w.write(key).sequence(values == null ? new float[0] : values, (v, out) -> {
+      for (float f : v) {
+        out.float32(f);
+      }
+    });
+  }
+
+  private static float[] floats(ValueIn in) {
+    List<Float> values = new ArrayList<>();
+    in.sequence(values, (l, v) -> {
+      while (v.hasNextSequenceItem()) {
+        l.add(v.float32());
+      }
+    });
+    if (values.isEmpty()) {
+      return null;
+    }
+    float[] out = new float[values.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = values.get(i);
+    }
+    return out;
+  }
+
+  private static String orEmpty(String s) {
+    return s == null ? "" : s;
+  }
+
+  private static String nullIfEmpty(String s) {
+    return s == null || s.isEmpty() ? null : s;
+  }
+}
