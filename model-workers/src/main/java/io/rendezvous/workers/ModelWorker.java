@@ -45,6 +45,17 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     this.pool = pool;
     this.predictor = model.newPredictor();
     this.fault = model.settings().fault();
+    warmUp();
+  }
+
+  /** The first predict on a fresh predictor builds TensorFlow's kernels; pay that before traffic does. */
+  private void warmUp() {
+    int features = (int) model.metadata().input().elementsPerInstance();
+    try {
+      predictor.predict(TensorData.float32(new long[] {1, features}, new float[features]));
+    } catch (Exception e) {
+      getContext().getLog().warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
+    }
   }
 
   @Override

@@ -1,0 +1,141 @@
+package io.rendezvous.node;
+
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import java.util.regex.Pattern;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
+import org.apache.pekko.stream.Materializer;
+import org.apache.pekko.util.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What every prediction route shares: admission (a cap on requests in flight, 503 beyond it), reading
+ * a body under the size cap, blocking work on its own dispatcher, and turning failures into JSON errors
+ * (4xx for the client's mistakes; 5xx only for the server's, logged with context).
+ */
+public final class HttpEdge {
+  private static final Logger log = LoggerFactory.getLogger(HttpEdge.class);
+  private static final Pattern CLIENT_ID = Pattern.compile("[A-Za-z0-9._:@/+=-]+");
+
+  private final HttpSettings settings;
+  private final Materializer materializer;
+  private final Executor blocking;
+  private final AtomicInteger inFlight = new AtomicInteger();
+
+  public HttpEdge(ActorSystem<?> system, HttpSettings settings) {
+    this.settings = settings;
+    this.materializer = Materializer.matFromSystem(system);
+    this.blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("rendezvous-blocking-dispatcher"));
+  }
+
+  public HttpSettings settings() {
+    return settings;
+  }
+
+  public Materializer materializer() {
+    return materializer;
+  }
+
+  public int inFlight() {
+    return inFlight.get();
+  }
+
+  /** Runs {@code handler} if a slot is free; maps every failure to a JSON error response. */
+  public CompletionStage<HttpResponse> admit(String what, Supplier<CompletionStage<HttpResponse>> handler) {
+    if (inFlight.incrementAndGet() > settings.maxInFlight()) {
+      inFlight.decrementAndGet();
+      return CompletableFuture.completedFuture(
+          Json.error(503, "node is at its limit of " + settings.maxInFlight() + " requests in flight; retry later"));
+    }
+    CompletionStage<HttpResponse> response;
+    try {
+      response = handler.get();
+    } catch (RuntimeException e) {
+      response = CompletableFuture.failedFuture(e);
+    }
+    return response
+        .exceptionally(e -> toResponse(what, e))
+        .whenComplete((r, e) -> inFlight.decrementAndGet());
+  }
+
+  /** The whole body, refused with 413 beyond the cap (checked on the declared length first). */
+  public CompletionStage<byte[]> body(RequestEntity entity) {
+    long cap = settings.maxBody();
+    if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > cap) {
+      return CompletableFuture.failedFuture(tooLarge(entity.getContentLengthOption().getAsLong()));
+    }
+    return entity.toStrict(settings.bodyTimeout().toMillis(), cap, materializer)
+        .thenApply(strict -> {
+          ByteString data = strict.getData();
+          return data.toArray();
+        });
+  }
+
+  /** Runs blocking work (image decoding) off the HTTP threads. */
+  public <T> CompletionStage<T> blocking(ThrowingSupplier<T> work) {
+    return CompletableFuture.supplyAsync(() -> {
+      try {
+        return work.get();
+      } catch (BadRequest e) {
+        throw new CompletionException(e);
+      }
+    }, blocking);
+  }
+
+  /** Like a Supplier, but may refuse the input. */
+  @FunctionalInterface
+  public interface ThrowingSupplier<T> {
+    T get() throws BadRequest;
+  }
+
+  /** The client's own id: absent, or checked for length and characters. */
+  public String clientId(Optional<String> header, String bodyId) throws BadRequest {
+    String id = bodyId != null ? bodyId : header.orElse(null);
+    if (id == null) {
+      return null;
+    }
+    if (id.isEmpty() || id.length() > settings.maxClientIdLength() || !CLIENT_ID.matcher(id).matches()) {
+      throw new BadRequest(400, "client request id must be 1.." + settings.maxClientIdLength()
+          + " characters of A-Z a-z 0-9 . _ : @ / + = -");
+    }
+    return id;
+  }
+
+  private BadRequest tooLarge(long size) {
+    return new BadRequest(413, "body of " + size + " bytes is over the limit of " + settings.maxBody() + " bytes");
+  }
+
+  private HttpResponse toResponse(String what, Throwable e) {
+    Throwable cause = e;
+    while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    if (cause instanceof BadRequest bad) {
+      return Json.error(bad.status(), bad.getMessage());
+    }
+    if (cause instanceof EntityStreamSizeException size) {
+      return Json.error(413, "body is over the limit of " + settings.maxBody() + " bytes");
+    }
+    if (cause instanceof java.util.concurrent.TimeoutException) {
+      return Json.error(408, "body was not received within " + settings.bodyTimeout().toMillis() + " ms");
+    }
+    log.error("{} failed inside the server", what, cause);
+    return Json.error(500, "internal error while serving " + what + ": " + cause);
+  }
+
+  /** A failed stage carrying a BadRequest. */
+  public static <T> CompletionStage<T> reject(BadRequest e) {
+    return CompletableFuture.failedFuture(e);
+  }
+}

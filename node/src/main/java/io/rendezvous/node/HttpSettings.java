@@ -1,0 +1,33 @@
+package io.rendezvous.node;
+
+import com.typesafe.config.Config;
+import java.time.Duration;
+
+/** {@code rendezvous.http}, read once. */
+public record HttpSettings(
+    String host,
+    int port,
+    int maxInFlight,
+    long maxBody,
+    int maxInstances,
+    int maxImageSide,
+    long maxImagePixels,
+    Duration bodyTimeout,
+    int maxClientIdLength,
+    Duration drainTimeout) {
+
+  public static HttpSettings fromConfig(Config root) {
+    Config c = root.getConfig("rendezvous.http");
+    return new HttpSettings(
+        c.getString("host"),
+        c.getInt("port"),
+        c.getInt("max-in-flight"),
+        c.getBytes("max-body"),
+        c.getInt("max-instances"),
+        c.getInt("max-image-side"),
+        c.getLong("max-image-pixels"),
+        c.getDuration("body-timeout"),
+        c.getInt("max-client-id-length"),
+        c.getDuration("drain-timeout"));
+  }
+}

@@ -1,0 +1,157 @@
+package io.rendezvous.node;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.RendezvousEntity.Prediction;
+import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.workers.model.ModelMetadata;
+import io.rendezvous.workers.model.TensorSpec;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * The Open Inference Protocol v2 subset: {@code POST /v2/models/{name}/infer} and
+ * {@code GET /v2/models/{name}}, where a name is a rendezvous endpoint or a single model (served as a
+ * one-stage rendezvous, journaled the same way).
+ */
+public final class InferenceRoutes extends AllDirectives {
+  private final HttpEdge edge;
+  private final InputDecoder decoder;
+  private final RendezvousClient client;
+  private final Map<String, EndpointSettings> endpoints;
+  private final Map<String, ModelMetadata> models;
+
+  public InferenceRoutes(HttpEdge edge, InputDecoder decoder, RendezvousClient client,
+      Map<String, EndpointSettings> endpoints, Map<String, ModelMetadata> models) {
+    this.edge = edge;
+    this.decoder = decoder;
+    this.client = client;
+    this.endpoints = endpoints;
+    this.models = models;
+  }
+
+  public Route routes() {
+    return pathPrefix("v2", () -> pathPrefix("models", () -> pathPrefix(name -> concat(
+        pathEnd(() -> get(() -> complete(metadata(name)))),
+        path("ready", () -> get(() -> complete(endpoints.containsKey(name)
+            ? Json.response(200, Json.object().put("name", name).put("ready", true))
+            : unknown(name)))),
+        path("infer", () -> post(() ->
+            optionalHeaderValueByName("X-Request-Id", header ->
+                extractRequestEntity(entity ->
+                    completeWithFuture(edge.admit("POST /v2/models/" + name + "/infer",
+                        () -> infer(name, entity, header)))))))))));
+  }
+
+  private HttpResponse unknown(String name) {
+    return Json.error(404, "no model or endpoint '" + name + "'; known: " + endpoints.keySet().stream().sorted().toList());
+  }
+
+  private HttpResponse metadata(String name) {
+    EndpointSettings ep = endpoints.get(name);
+    if (ep == null) {
+      return unknown(name);
+    }
+    ObjectNode o = Json.object();
+    o.put("name", name);
+    ModelMetadata model = models.get(name);
+    ArrayNode versions = o.putArray("versions");
+    if (model != null) {
+      versions.add(model.version());
+      o.put("platform", "tensorflow_savedmodel");
+      o.put("description", model.description());
+      o.put("holdout_accuracy", model.holdoutAccuracy());
+    } else {
+      o.put("platform", "rendezvous");
+      ArrayNode schedule = o.putArray("schedule");
+      for (EndpointSettings.Stage s : ep.schedule()) {
+        schedule.addObject().put("model", s.model()).put("after_ms", s.after().toMillis());
+      }
+      o.put("sla_ms", ep.sla().toMillis());
+      ArrayNode m = o.putArray("models");
+      ep.models().forEach(m::add);
+    }
+    spec(o.putArray("inputs").addObject(), ep.input());
+    ObjectNode out = o.putArray("outputs").addObject();
+    out.put("name", "probabilities");
+    out.put("datatype", "FP32");
+    out.putArray("shape").add(-1).add(ep.labels().size());
+    ArrayNode labels = o.putArray("labels");
+    ep.labels().forEach(labels::add);
+    return Json.response(200, o);
+  }
+
+  private static void spec(ObjectNode o, TensorSpec spec) {
+    o.put("name", spec.name());
+    o.put("datatype", "float32".equals(spec.dtype()) ? "FP32" : spec.dtype());
+    ArrayNode shape = o.putArray("shape");
+    spec.shape().forEach(shape::add);
+  }
+
+  private CompletionStage<HttpResponse> infer(String name, RequestEntity entity, Optional<String> header) {
+    EndpointSettings ep = endpoints.get(name);
+    if (ep == null) {
+      entity.discardBytes(edge.materializer());
+      return HttpEdge.reject(new BadRequest(404, "no model or endpoint '" + name + "'"));
+    }
+    if (!entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)) {
+      entity.discardBytes(edge.materializer());
+      return HttpEdge.reject(new BadRequest(415, "content type " + entity.getContentType() + " is not supported; send application/json"));
+    }
+    return edge.body(entity)
+        .thenCompose(body -> edge.blocking(() -> {
+          InputDecoder.InferRequest req = decoder.inferRequest(body, ep.input());
+          return new InputDecoder.InferRequest(edge.clientId(header, req.clientId()), req.instances());
+        }))
+        .thenCompose(req -> client.predict(ep, req.instances(), req.clientId(), "oip-v2", null)
+            .thenApply(replies -> render(ep, req.clientId(), replies)));
+  }
+
+  private static HttpResponse render(EndpointSettings ep, String clientId, List<Reply> replies) {
+    int status = Answers.status(replies);
+    if (status != 200) {
+      ObjectNode err = Json.object();
+      err.put("error", Answers.firstError(replies));
+      ArrayNode ids = err.putArray("request_ids");
+      replies.forEach(r -> ids.add(r.requestId()));
+      return Json.response(status, err);
+    }
+    ObjectNode o = Json.object();
+    o.put("model_name", ep.name());
+    Prediction first = (Prediction) replies.get(0);
+    o.put("model_version", first.version());
+    o.put("id", clientId != null ? clientId : first.requestId());
+    ArrayNode outputs = o.putArray("outputs");
+    ObjectNode probs = outputs.addObject();
+    probs.put("name", "probabilities");
+    probs.put("datatype", "FP32");
+    probs.putArray("shape").add(replies.size()).add(ep.labels().size());
+    ArrayNode data = probs.putArray("data");
+    ObjectNode labels = outputs.addObject();
+    labels.put("name", "label");
+    labels.put("datatype", "BYTES");
+    labels.putArray("shape").add(replies.size());
+    ArrayNode labelData = labels.putArray("data");
+    ObjectNode params = o.putObject("parameters");
+    ArrayNode ids = params.putArray("request_ids");
+    ArrayNode chosen = params.putArray("models");
+    ArrayNode stages = params.putArray("stages");
+    for (Reply r : replies) {
+      Prediction p = (Prediction) r;
+      Answers.floats(data, p.probabilities());
+      labelData.add(p.label());
+      ids.add(p.requestId());
+      chosen.add(p.model());
+      stages.add(p.stage());
+    }
+    return Json.response(200, o);
+  }
+}

@@ -1,0 +1,37 @@
+package io.rendezvous.node;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.apache.pekko.http.javadsl.model.ContentTypes;
+import org.apache.pekko.http.javadsl.model.HttpEntities;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.StatusCodes;
+
+/** The node's one ObjectMapper and the JSON response shapes every route uses. */
+public final class Json {
+  public static final ObjectMapper MAPPER = new ObjectMapper();
+
+  private Json() {}
+
+  public static ObjectNode object() {
+    return MAPPER.createObjectNode();
+  }
+
+  public static HttpResponse response(int status, Object body) {
+    try {
+      return HttpResponse.create()
+          .withStatus(StatusCodes.get(status))
+          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, MAPPER.writeValueAsBytes(body)));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("response cannot be written as JSON", e);
+    }
+  }
+
+  /** {@code {"error": message}} with the given status. */
+  public static HttpResponse error(int status, String message) {
+    ObjectNode body = object();
+    body.put("error", message);
+    return response(status, body);
+  }
+}

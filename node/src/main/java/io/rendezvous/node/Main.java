@@ -1,0 +1,41 @@
+package io.rendezvous.node;
+
+import io.rendezvous.workers.ModelLoadException;
+import java.util.Arrays;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code serve} (default): run a node. {@code journal-dump [--id ID] DIR...}: print journals as JSON
+ * lines, merged by time.
+ */
+public final class Main {
+  private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+  private Main() {}
+
+  public static void main(String[] args) throws Exception {
+    String command = args.length == 0 ? "serve" : args[0];
+    String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
+    switch (command) {
+      case "serve" -> serve();
+      case "journal-dump" -> System.exit(JournalDump.run(rest, System.out, System.err));
+      default -> {
+        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR...]");
+        System.exit(2);
+      }
+    }
+  }
+
+  private static void serve() {
+    try {
+      Node.start();
+    } catch (ModelLoadException e) {
+      log.error("{}", e.getMessage(), e.getCause());
+      System.exit(1);
+    } catch (Exception e) {
+      log.error("node failed to start: {}", e.getMessage(), e);
+      System.exit(1);
+    }
+  }
+}

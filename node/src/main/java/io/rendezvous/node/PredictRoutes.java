@@ -1,0 +1,93 @@
+package io.rendezvous.node;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.workers.model.TensorData;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.MediaType;
+import org.apache.pekko.http.javadsl.model.MediaTypes;
+import org.apache.pekko.http.javadsl.model.RequestEntity;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+
+/**
+ * {@code POST /predict}: JSON instances or one PNG/JPEG image, answered by the rendezvous
+ * ({@code ?endpoint=} picks another endpoint, {@code ?detail=all} adds every model's score).
+ */
+public final class PredictRoutes extends AllDirectives {
+  public static final String DEFAULT_ENDPOINT = "rendezvous";
+
+  private final HttpEdge edge;
+  private final InputDecoder decoder;
+  private final RendezvousClient client;
+  private final Map<String, EndpointSettings> endpoints;
+
+  public PredictRoutes(HttpEdge edge, InputDecoder decoder, RendezvousClient client, Map<String, EndpointSettings> endpoints) {
+    this.edge = edge;
+    this.decoder = decoder;
+    this.client = client;
+    this.endpoints = endpoints;
+  }
+
+  public Route routes() {
+    return path("predict", () -> post(() ->
+        parameterOptional("detail", detail ->
+            parameterOptional("endpoint", endpoint ->
+                optionalHeaderValueByName("X-Request-Id", clientHeader ->
+                    extractRequestEntity(entity ->
+                        completeWithFuture(edge.admit("POST /predict",
+                            () -> predict(entity, endpoint.orElse(DEFAULT_ENDPOINT), "all".equals(detail.orElse(null)), clientHeader)))))))));
+  }
+
+  private CompletionStage<HttpResponse> predict(
+      RequestEntity entity, String endpointName, boolean detail, Optional<String> clientHeader) {
+    EndpointSettings endpoint = endpoints.get(endpointName);
+    String clientId;
+    try {
+      if (endpoint == null) {
+        throw new BadRequest(404, "no endpoint '" + endpointName + "'; known: " + endpoints.keySet().stream().sorted().toList());
+      }
+      clientId = edge.clientId(clientHeader, null);
+    } catch (BadRequest e) {
+      entity.discardBytes(edge.materializer());
+      return HttpEdge.reject(e);
+    }
+    MediaType media = entity.getContentType().mediaType();
+    if (media.equals(MediaTypes.APPLICATION_JSON)) {
+      return edge.body(entity)
+          .thenCompose(body -> edge.blocking(() -> decoder.instances(body, endpoint.input())))
+          .thenCompose(instances -> client.predict(endpoint, instances, clientId, "json", null))
+          .thenApply(replies -> render(endpoint, replies, detail));
+    }
+    if (media.equals(MediaTypes.IMAGE_PNG) || media.equals(MediaTypes.IMAGE_JPEG)) {
+      return edge.body(entity)
+          .thenCompose(body -> edge.blocking(() -> new Decoded(decoder.image(body, endpoint.input()), InputDecoder.sha256(body))))
+          .thenCompose(d -> client.predict(endpoint, List.of(d.tensor()), clientId, media.toString(), d.sha256()))
+          .thenApply(replies -> render(endpoint, replies, detail));
+    }
+    entity.discardBytes(edge.materializer());
+    return HttpEdge.reject(new BadRequest(415,
+        "content type " + entity.getContentType() + " is not supported; send application/json, image/png or image/jpeg"));
+  }
+
+  private record Decoded(TensorData tensor, String sha256) {}
+
+  private static HttpResponse render(EndpointSettings endpoint, List<Reply> replies, boolean detail) {
+    ObjectNode body = Json.object();
+    int status = Answers.status(replies);
+    if (status != 200) {
+      body.put("error", Answers.firstError(replies));
+    }
+    ArrayNode predictions = body.putArray("predictions");
+    for (Reply r : replies) {
+      predictions.add(Answers.render(r, endpoint.labels(), detail));
+    }
+    return Json.response(status, body);
+  }
+}

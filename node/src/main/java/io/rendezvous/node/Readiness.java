@@ -1,0 +1,49 @@
+package io.rendezvous.node;
+
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.journal.JournalWriter;
+import io.rendezvous.workers.WorkerDirectory;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/** Ready means: member Up, every endpoint's models have a worker pool, the journal writes, not stopping. */
+public final class Readiness {
+  private final Cluster cluster;
+  private final WorkerDirectory directory;
+  private final JournalWriter journal;
+  private final Collection<EndpointSettings> endpoints;
+  private volatile boolean stopping;
+
+  public Readiness(ActorSystem<?> system, WorkerDirectory directory, JournalWriter journal, Collection<EndpointSettings> endpoints) {
+    this.cluster = Cluster.get(system);
+    this.directory = directory;
+    this.journal = journal;
+    this.endpoints = endpoints;
+  }
+
+  public void stopping() {
+    stopping = true;
+  }
+
+  /** Each check's name and whether it passes, or why not. */
+  public Map<String, String> checks() {
+    Map<String, String> out = new LinkedHashMap<>();
+    MemberStatus status = cluster.selfMember().status();
+    out.put("cluster", status == MemberStatus.up() ? "ok" : "member status is " + status);
+    String missing = endpoints.stream().flatMap(e -> e.models().stream()).distinct()
+        .filter(m -> !directory.available().contains(m)).sorted().reduce((a, b) -> a + ", " + b).orElse(null);
+    out.put("models", missing == null ? "ok" : "no worker pool yet for " + missing);
+    String journalProblem = journal.unwritableReason();
+    out.put("journal", journalProblem == null ? "ok" : journalProblem);
+    out.put("shutdown", stopping ? "node is shutting down" : "ok");
+    return out;
+  }
+
+  public boolean ready() {
+    return checks().values().stream().allMatch("ok"::equals);
+  }
+}

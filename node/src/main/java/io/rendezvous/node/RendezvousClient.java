@@ -1,0 +1,68 @@
+package io.rendezvous.node;
+
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.RendezvousEntity;
+import io.rendezvous.actors.RendezvousEntity.Predict;
+import io.rendezvous.actors.RendezvousEntity.Rejected;
+import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.workers.model.TensorData;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+
+/**
+ * The edge's way into the sharded rendezvous: one entity per instance, keyed by a fresh request id.
+ * Used by every transport (HTTP now, Kafka later), so they all get the same ids, journal and answers.
+ */
+public final class RendezvousClient {
+  private final ActorSystem<?> system;
+  private final ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region;
+  private final RequestIds ids;
+  private final Duration grace;
+
+  public RendezvousClient(
+      ActorSystem<?> system,
+      ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
+      RequestIds ids,
+      Duration grace) {
+    this.system = system;
+    this.region = region;
+    this.ids = ids;
+    this.grace = grace;
+  }
+
+  /** One rendezvous per instance, run at once; replies in instance order. */
+  public CompletionStage<List<Reply>> predict(
+      EndpointSettings endpoint, List<TensorData> instances, String clientId, String source, String sourceSha256) {
+    long accepted = nowMicros();
+    Duration timeout = endpoint.sla().plus(grace);
+    List<CompletableFuture<Reply>> replies = new ArrayList<>(instances.size());
+    for (TensorData input : instances) {
+      String id = ids.next();
+      CompletionStage<Reply> reply =
+          AskPattern.<ShardingEnvelope<RendezvousEntity.Command>, Reply>ask(
+                  region,
+                  replyTo -> new ShardingEnvelope<>(
+                      id, new Predict(id, clientId, endpoint.name(), input, source, sourceSha256, accepted, replyTo)),
+                  timeout,
+                  system.scheduler())
+              .exceptionally(e -> new Rejected(id, 504,
+                  "no answer from the request entity within " + timeout.toMillis() + " ms: " + e.getMessage()));
+      replies.add(reply.toCompletableFuture());
+    }
+    return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))
+        .thenApply(v -> replies.stream().map(CompletableFuture::join).toList());
+  }
+
+  private static long nowMicros() {
+    Instant now = Instant.now();
+    return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
+  }
+}
