@@ -1,0 +1,56 @@
+package io.rendezvous.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class EndpointSettingsTest {
+  static Config with(String endpoint) {
+    return ConfigFactory.parseString("rendezvous.endpoints { " + endpoint + " }")
+        .withFallback(ConfigFactory.parseString("rendezvous.endpoints = null"))
+        .withFallback(ConfigFactory.load())
+        .resolve();
+  }
+
+  static String error(String endpoint) {
+    return assertThrows(IllegalArgumentException.class, () -> EndpointSettings.allFromConfig(with(endpoint))).getMessage();
+  }
+
+  @Test
+  void defaultScheduleIsM3ThenM2ThenM1() {
+    EndpointSettings e = EndpointSettings.allFromConfig(ConfigFactory.load()).get("rendezvous");
+    assertEquals("m3", e.schedule().get(0).model());
+    assertEquals(Duration.ofMillis(15), e.schedule().get(1).after());
+    assertEquals(Duration.ofMillis(30), e.schedule().get(2).after());
+    assertEquals(Duration.ofMillis(50), e.sla());
+    assertEquals(Duration.ofMillis(45), e.decisionDeadline());
+  }
+
+  @Test
+  void invalidSchedulesAreRejectedAtStart() {
+    String base = "x = ${rendezvous.endpoint-defaults} { models = [a, b], sla = 50ms, schedule = ";
+    assertTrue(error(base + "[] }").contains("schedule must not be empty"));
+    assertTrue(error(base + "[{model = c}] }").contains("not in models"));
+    assertTrue(error(base + "[{model = a}, {model = a, after = 5ms}] }").contains("twice"));
+    assertTrue(error(base + "[{model = a, after = 10ms}, {model = b, after = 5ms}] }").contains("must not decrease"));
+    assertTrue(error(base + "[{model = a}, {model = b, after = 48ms}] }").contains("not before sla"));
+    assertTrue(error("x = ${rendezvous.endpoint-defaults} { models = [a], sla = 4ms, schedule = [{model = a}] }").contains("must exceed journal-margin"));
+    assertTrue(error("x = ${rendezvous.endpoint-defaults} { models = [], sla = 40ms, schedule = [{model = a}] }").contains("models must not be empty"));
+    assertTrue(error("x = ${rendezvous.endpoint-defaults} { models = [a], schedule = [{model = a}] }").contains("sla"));
+  }
+
+  @Test
+  void anyNumberOfStagesIsAccepted() {
+    Map<String, EndpointSettings> all = EndpointSettings.allFromConfig(with(
+        "five = ${rendezvous.endpoint-defaults} { models = [a, b, c, d, e], sla = 100ms, schedule = ["
+            + "{model = a}, {model = b, after = 10ms}, {model = c, after = 20ms}, {model = d, after = 30ms}, {model = e, after = 40ms}] }"));
+    assertEquals(5, all.get("five").schedule().size());
+    assertEquals(3, all.get("five").stageOf("d"));
+  }
+}

@@ -1,0 +1,375 @@
+package io.rendezvous.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.rendezvous.actors.EndpointSettings.Stage;
+import io.rendezvous.actors.RendezvousEntity.Prediction;
+import io.rendezvous.actors.RendezvousEntity.Rejected;
+import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.journal.JournalReader;
+import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.actors.journal.JournalRecord.Outcome;
+import io.rendezvous.actors.journal.JournalSettings;
+import io.rendezvous.actors.journal.JournalWriter;
+import io.rendezvous.workers.ModelPool;
+import io.rendezvous.workers.WorkerDirectory;
+import io.rendezvous.workers.model.TensorData;
+import io.rendezvous.workers.model.TensorSpec;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.ManualTime;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The deadline schedule, driven by manual time and test workers that answer on cue, fail, or never
+ * answer. Default schedule: m3 at 0, m2 from 15 ms, m1 from 30 ms; SLA 50 ms, journal margin 5 ms.
+ */
+class RendezvousEntityTest {
+  static final ActorTestKit testKit =
+      ActorTestKit.create(ManualTime.config().withFallback(ConfigFactory.load()));
+  static final ManualTime time = ManualTime.get(testKit.system());
+  static final TensorSpec INPUT = new TensorSpec("input", "float32", List.of(-1L, 4L));
+  static final AtomicInteger ids = new AtomicInteger();
+
+  @TempDir Path dir;
+  JournalWriter journal;
+  WorkerDirectory directory;
+  Map<String, TestProbe<ModelPool.Command>> workers;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    journal = JournalWriter.start(JournalSettings.fromConfig(ConfigFactory.load()).withDir(dir.resolve("journal")));
+    directory = new WorkerDirectory();
+    workers = new HashMap<>();
+  }
+
+  @AfterEach
+  void tearDown() {
+    journal.close();
+  }
+
+  @AfterAll
+  static void stopAll() {
+    testKit.shutdownTestKit();
+  }
+
+  static EndpointSettings endpoint(List<String> models, List<Stage> schedule, long slaMs) {
+    return new EndpointSettings("ep", models, INPUT, schedule, Duration.ofMillis(slaMs), Duration.ofMillis(5),
+        Duration.ofMillis(200), List.of("a", "b", "c"));
+  }
+
+  static EndpointSettings standard() {
+    return endpoint(List.of("m1", "m2", "m3"),
+        List.of(new Stage("m3", Duration.ZERO), new Stage("m2", Duration.ofMillis(15)), new Stage("m1", Duration.ofMillis(30))), 50);
+  }
+
+  /** A running request: the entity, the reply probe, and the Score each worker received. */
+  final class Run {
+    final String id = "req-" + ids.incrementAndGet();
+    final TestProbe<Reply> client = testKit.createTestProbe();
+    final TestProbe<Object> watcher = testKit.createTestProbe();
+    final Map<String, ModelPool.Score> scores = new HashMap<>();
+    final ActorRef<RendezvousEntity.Command> entity;
+    final EndpointSettings ep;
+
+    Run(EndpointSettings ep) {
+      this.ep = ep;
+      for (String m : ep.models()) {
+        if (!workers.containsKey(m)) {
+          TestProbe<ModelPool.Command> w = testKit.createTestProbe();
+          workers.put(m, w);
+          directory.update(m, List.of(w.getRef()));
+        }
+      }
+      RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", ep), directory, journal);
+      entity = testKit.spawn(RendezvousEntity.create(id, null, runtime));
+      entity.tell(new RendezvousEntity.Predict(id, "client-1", "ep",
+          TensorData.float32(new long[] {1, 4}, new float[] {1, 2, 3, 4}), "json", null, 1L, client.getRef()));
+      for (String m : ep.models()) {
+        ModelPool.Score s = workers.get(m).expectMessageClass(ModelPool.Score.class);
+        assertEquals(id, s.requestId());
+        scores.put(m, s);
+      }
+    }
+
+    void answer(String model, int top) {
+      float[] p = new float[3];
+      p[top] = 1f;
+      scores.get(model).replyTo().tell(new ModelPool.Scored(id, model, "7", new float[][] {p}, 10));
+    }
+
+    void fail(String model) {
+      scores.get(model).replyTo().tell(new ModelPool.Failed(id, model, "7", "boom"));
+    }
+
+    void overload(String model) {
+      scores.get(model).replyTo().tell(new ModelPool.Overloaded(id, model, "7"));
+    }
+
+    Prediction expectPrediction(String model, int stage) {
+      Prediction p = assertInstanceOf(Prediction.class, client.expectMessageClass(Reply.class));
+      assertEquals(model, p.model());
+      assertEquals(stage, p.stage());
+      assertEquals("7", p.version());
+      return p;
+    }
+
+    Rejected expectRejected(int status) {
+      Rejected r = assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class));
+      assertEquals(status, r.status());
+      return r;
+    }
+
+    void expectNoAnswer() {
+      client.expectNoMessage(Duration.ofMillis(50));
+    }
+
+    void expectStopped() {
+      watcher.expectTerminated(entity, Duration.ofSeconds(3));
+    }
+
+    List<JournalRecord> journaled(int expected) {
+      List<JournalRecord> mine = new ArrayList<>();
+      watcher.awaitAssert(Duration.ofSeconds(5), () -> {
+        mine.clear();
+        JournalReader.forEach(dir.resolve("journal"), r -> {
+          if (r.requestId().equals(id)) {
+            mine.add(r);
+          }
+        });
+        assertEquals(expected, mine.size(), "journal records for " + id + ": " + mine);
+        return null;
+      });
+      return mine;
+    }
+  }
+
+  static Map<String, Outcome> outcomes(List<JournalRecord> records) {
+    return records.stream().filter(r -> r instanceof JournalRecord.Score).map(r -> (JournalRecord.Score) r)
+        .collect(Collectors.toMap(JournalRecord.Score::model, JournalRecord.Score::outcome));
+  }
+
+  @Test
+  void preferredModelAnswersAtOnce() {
+    Run r = new Run(standard());
+    r.answer("m3", 2);
+    Prediction p = r.expectPrediction("m3", 0);
+    assertEquals("c", p.label());
+    assertEquals(2, p.labelIndex());
+    assertEquals("client-1", p.clientId());
+  }
+
+  @Test
+  void secondStageWaitsForItsOffset() {
+    Run r = new Run(standard());
+    r.answer("m2", 1);
+    r.answer("m1", 0);
+    time.timePasses(Duration.ofMillis(14));
+    r.expectNoAnswer();
+    time.timePasses(Duration.ofMillis(1));
+    r.expectPrediction("m2", 1);
+  }
+
+  @Test
+  void preferredModelStillWinsWhileLaterStagesAreOpenButUnanswered() {
+    Run r = new Run(standard());
+    time.timePasses(Duration.ofMillis(20));
+    r.expectNoAnswer();
+    r.answer("m3", 0);
+    r.expectPrediction("m3", 0);
+  }
+
+  @Test
+  void thirdStageOpensAtItsOffset() {
+    Run r = new Run(standard());
+    r.answer("m1", 0);
+    time.timePasses(Duration.ofMillis(29));
+    r.expectNoAnswer();
+    time.timePasses(Duration.ofMillis(1));
+    r.expectPrediction("m1", 2);
+  }
+
+  @Test
+  void aFailedPreferredModelUnblocksTheNextStageAtOnce() {
+    Run r = new Run(standard());
+    r.answer("m2", 1);
+    r.expectNoAnswer();
+    r.fail("m3");
+    r.expectPrediction("m2", 1);
+  }
+
+  @Test
+  void overloadCountsAsWillNotAnswerButOnlyForTheStagesBelowIt() {
+    Run r = new Run(standard());
+    r.answer("m1", 0);
+    r.overload("m3");
+    r.expectNoAnswer(); // m2 is still expected; m1's stage is not open yet
+    r.fail("m2");
+    r.expectPrediction("m1", 2);
+    Map<String, Outcome> o = outcomes(r.journaled(5));
+    assertEquals(Outcome.OVERLOADED, o.get("m3"));
+    assertEquals(Outcome.FAILED, o.get("m2"));
+    assertEquals(Outcome.OK, o.get("m1"));
+  }
+
+  @Test
+  void everyModelFailedIsA503AtOnce() {
+    Run r = new Run(standard());
+    r.fail("m3");
+    r.overload("m2");
+    r.expectNoAnswer();
+    r.fail("m1");
+    Rejected rej = r.expectRejected(503);
+    assertTrue(rej.error().contains("every scheduled model failed"), rej.error());
+    r.expectStopped();
+  }
+
+  @Test
+  void nobodyAnsweringIsA504AtTheSlaLessTheJournalMargin() {
+    Run r = new Run(standard());
+    time.timePasses(Duration.ofMillis(44));
+    r.expectNoAnswer();
+    time.timePasses(Duration.ofMillis(1));
+    r.expectRejected(504);
+    // late scores after the 504 are still journaled, marked late
+    r.answer("m3", 0);
+    r.answer("m2", 0);
+    r.answer("m1", 0);
+    r.expectStopped();
+    List<JournalRecord> records = r.journaled(5);
+    Map<String, Outcome> o = outcomes(records);
+    assertEquals(Map.of("m1", Outcome.LATE, "m2", Outcome.LATE, "m3", Outcome.LATE), o);
+    JournalRecord.Answer a = (JournalRecord.Answer) records.stream().filter(x -> x instanceof JournalRecord.Answer).findFirst().orElseThrow();
+    assertEquals(504, a.status());
+    assertNull(a.model());
+  }
+
+  @Test
+  void lateScoresAreJournaledAsLateAndTheEntityStopsWhenAllAreIn() {
+    Run r = new Run(standard());
+    r.answer("m3", 1);
+    r.expectPrediction("m3", 0);
+    r.answer("m2", 1);
+    r.fail("m1");
+    r.expectStopped();
+    List<JournalRecord> records = r.journaled(5);
+    assertInstanceOf(JournalRecord.Input.class, records.get(0));
+    Map<String, Outcome> o = outcomes(records);
+    assertEquals(Map.of("m3", Outcome.OK, "m2", Outcome.LATE, "m1", Outcome.FAILED), o);
+    JournalRecord.Answer a = (JournalRecord.Answer) records.stream().filter(x -> x instanceof JournalRecord.Answer).findFirst().orElseThrow();
+    assertEquals("m3", a.model());
+    assertEquals(0, a.stage());
+    assertEquals(200, a.status());
+    assertEquals("b", a.label());
+  }
+
+  @Test
+  void modelsThatNeverAnswerAreAbandonedAfterTheLinger() {
+    Run r = new Run(standard());
+    r.answer("m3", 1);
+    r.expectPrediction("m3", 0);
+    time.timePasses(Duration.ofMillis(199));
+    r.watcher.expectNoMessage(Duration.ofMillis(20));
+    time.timePasses(Duration.ofMillis(1));
+    r.expectStopped();
+    Map<String, Outcome> o = outcomes(r.journaled(5));
+    assertEquals(Map.of("m3", Outcome.OK, "m2", Outcome.ABANDONED, "m1", Outcome.ABANDONED), o);
+  }
+
+  @Test
+  void modelsOutsideTheScheduleAreScoredButNeverChosen() {
+    EndpointSettings ep = endpoint(List.of("m1", "m2", "shadow"),
+        List.of(new Stage("m2", Duration.ZERO), new Stage("m1", Duration.ofMillis(10))), 40);
+    Run r = new Run(ep);
+    r.answer("shadow", 0);
+    r.fail("m2");
+    r.expectNoAnswer();
+    time.timePasses(Duration.ofMillis(10));
+    r.expectNoAnswer();
+    r.answer("m1", 2);
+    r.expectPrediction("m1", 1);
+    assertEquals(Outcome.OK, outcomes(r.journaled(5)).get("shadow"));
+  }
+
+  @Test
+  void fiveStagesFollowTheSameRules() {
+    List<String> models = List.of("a", "b", "c", "d", "e");
+    List<Stage> schedule = new ArrayList<>();
+    for (int i = 0; i < models.size(); i++) {
+      schedule.add(new Stage(models.get(i), Duration.ofMillis(10L * i)));
+    }
+    Run r = new Run(endpoint(models, schedule, 80));
+    r.answer("e", 0);
+    r.answer("d", 0);
+    time.timePasses(Duration.ofMillis(30));
+    r.expectPrediction("d", 3);
+
+    Run r2 = new Run(endpoint(models, schedule, 80));
+    r2.fail("a");
+    r2.fail("b");
+    r2.answer("d", 0);
+    r2.expectNoAnswer();
+    r2.overload("c");
+    r2.expectPrediction("d", 3);
+  }
+
+  @Test
+  void aJournalThatCannotWriteAnswers503AndNoModelIsAsked() throws Exception {
+    journal.close();
+    journal = JournalWriter.start(JournalSettings.fromConfig(ConfigFactory.load())
+        .withDir(dir.resolve("journal")).withMinFreeBytes(Long.MAX_VALUE));
+    TestProbe<ModelPool.Command> w = testKit.createTestProbe();
+    directory.update("m1", List.of(w.getRef()));
+    directory.update("m2", List.of(w.getRef()));
+    directory.update("m3", List.of(w.getRef()));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", standard()), directory, journal);
+    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("j1", null, runtime));
+    entity.tell(new RendezvousEntity.Predict("j1", null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L, client.getRef()));
+    Rejected rej = assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class));
+    assertEquals(503, rej.status());
+    assertTrue(rej.error().contains("min-free-space"), rej.error());
+    w.expectNoMessage(Duration.ofMillis(50));
+  }
+
+  @Test
+  void aSecondPredictWithTheSameIdIsRefused() {
+    Run r = new Run(standard());
+    TestProbe<Reply> other = testKit.createTestProbe();
+    r.entity.tell(new RendezvousEntity.Predict(r.id, null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L, other.getRef()));
+    assertEquals(409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
+    r.answer("m3", 0);
+    r.expectPrediction("m3", 0);
+  }
+
+  @Test
+  void wrongInputShapeIsRefusedBeforeAnyModel() {
+    TestProbe<Reply> client = testKit.createTestProbe();
+    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", standard()), directory, journal);
+    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("s1", null, runtime));
+    entity.tell(new RendezvousEntity.Predict("s1", null, "ep",
+        TensorData.float32(new long[] {1, 3}, new float[3]), "json", null, 1L, client.getRef()));
+    assertEquals(400, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
+    assertTrue(Files.exists(dir.resolve("journal")));
+  }
+}
