@@ -50,10 +50,18 @@ public final class JournalWriter implements AutoCloseable {
   private final AtomicLong refused = new AtomicLong();
   private volatile boolean running = true;
   private volatile String unwritableReason;
+  private final FreeSpace freeSpace;
   private long nextCheckNanos;
 
-  private JournalWriter(JournalSettings settings, TimeProvider time) throws IOException {
+  /** Usable bytes where the journal lives; the real file store outside tests. */
+  @FunctionalInterface
+  interface FreeSpace {
+    long of(Path dir) throws IOException;
+  }
+
+  private JournalWriter(JournalSettings settings, TimeProvider time, FreeSpace freeSpace) throws IOException {
     this.settings = settings;
+    this.freeSpace = freeSpace;
     this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
     if (settings.enabled()) {
       Files.createDirectories(settings.dir());
@@ -72,12 +80,12 @@ public final class JournalWriter implements AutoCloseable {
   }
 
   public static JournalWriter start(JournalSettings settings) throws IOException {
-    return new JournalWriter(settings, null);
+    return new JournalWriter(settings, null, dir -> Files.getFileStore(dir).getUsableSpace());
   }
 
-  /** For tests that need cycles to roll: Chronicle's clock instead of the wall clock. */
-  static JournalWriter start(JournalSettings settings, TimeProvider time) throws IOException {
-    return new JournalWriter(settings, time);
+  /** For tests: a clock that rolls cycles on demand, and a free-space probe that can run out. */
+  static JournalWriter start(JournalSettings settings, TimeProvider time, FreeSpace freeSpace) throws IOException {
+    return new JournalWriter(settings, time, freeSpace);
   }
 
   /**
@@ -187,7 +195,7 @@ public final class JournalWriter implements AutoCloseable {
   private void checkHealth() {
     nextCheckNanos = System.nanoTime() + settings.checkInterval().toNanos();
     try {
-      long free = Files.getFileStore(settings.dir()).getUsableSpace();
+      long free = freeSpace.of(settings.dir());
       if (free < settings.minFreeBytes()) {
         unwritable("free space on " + settings.dir() + " is " + free + " bytes, below the threshold of "
             + settings.minFreeBytes() + " (rendezvous.journal.min-free-space)", null);

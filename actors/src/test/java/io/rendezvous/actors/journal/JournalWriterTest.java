@@ -1,0 +1,162 @@
+package io.rendezvous.actors.journal;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.rendezvous.actors.journal.JournalRecord.Outcome;
+import io.rendezvous.workers.model.TensorData;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import net.openhft.chronicle.core.time.SetTimeProvider;
+import net.openhft.chronicle.queue.reader.ChronicleReader;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JournalWriterTest {
+  static final ActorTestKit testKit = ActorTestKit.create();
+  @TempDir Path dir;
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  JournalSettings settings() {
+    return JournalSettings.fromConfig(ConfigFactory.load()).withDir(dir.resolve("journal"));
+  }
+
+  static JournalRecord.Input input(String id) {
+    return new JournalRecord.Input(id, "c-" + id, "n1", "ep", 10, "image/png", "abc123",
+        TensorData.float32(new long[] {1, 3}, new float[] {0.25f, 0.5f, 1f}));
+  }
+
+  @Test
+  void everyRecordTypeRoundTripsAndIsAcknowledged() throws Exception {
+    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    List<JournalRecord> written = List.of(
+        input("r1"),
+        new JournalRecord.Score("r1", "n1", "ep", 11, "m3", "1", Outcome.OK, 1500, 300, new float[] {0.1f, 0.9f}, null),
+        new JournalRecord.Score("r1", "n1", "ep", 12, "m2", null, Outcome.ABANDONED, 2_000_000, 0, null, "no score"),
+        new JournalRecord.Answer("r1", "c-r1", "n1", "ep", 13, 200, "m3", "1", 0, "Coat", new float[] {0.1f, 0.9f}, 1600, null),
+        new JournalRecord.Answer("r2", null, "n1", "ep", 14, 504, null, null, -1, null, null, 45_000, "late"));
+    try (JournalWriter w = JournalWriter.start(settings())) {
+      for (JournalRecord r : written) {
+        assertTrue(w.offer(r, ack.getRef()));
+      }
+      for (JournalRecord r : written) {
+        assertEquals(r.requestId(), assertInstanceOf(JournalWriter.Written.class, ack.receiveMessage()).requestId());
+      }
+    }
+    List<JournalRecord> read = JournalReader.readAll(dir.resolve("journal"));
+    assertEquals(written.size(), read.size());
+    assertEquals(written.get(0), read.get(0));
+    JournalRecord.Score s = (JournalRecord.Score) read.get(1);
+    assertEquals(Outcome.OK, s.outcome());
+    assertArrayEquals(new float[] {0.1f, 0.9f}, s.probabilities());
+    assertEquals(1500, s.arrivalMicros());
+    JournalRecord.Score abandoned = (JournalRecord.Score) read.get(2);
+    assertNull(abandoned.probabilities());
+    assertNull(abandoned.version());
+    JournalRecord.Answer a = (JournalRecord.Answer) read.get(3);
+    assertEquals("Coat", a.label());
+    assertEquals(0, a.stage());
+    JournalRecord.Answer timeout = (JournalRecord.Answer) read.get(4);
+    assertEquals(504, timeout.status());
+    assertNull(timeout.clientId());
+  }
+
+  @Test
+  void chronicleOwnReaderCanDumpTheJournal() {
+    try (JournalWriter w = JournalWriter.start(settings())) {
+      TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+      w.offer(input("chron-1"), ack.getRef());
+      ack.receiveMessage();
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+    List<String> out = new ArrayList<>();
+    new ChronicleReader().withBasePath(dir.resolve("journal")).withReadOnly(true).withMessageSink(out::add).execute();
+    String all = String.join("\n", out);
+    assertTrue(all.contains("chron-1"), all);
+    assertTrue(all.contains("image/png"), all);
+  }
+
+  @Test
+  void refusesBelowTheFreeSpaceThresholdAndRecoversByItself() throws Exception {
+    AtomicLong free = new AtomicLong(10_000);
+    JournalSettings s = settings().withMinFreeBytes(5_000);
+    s = new JournalSettings(s.enabled(), s.dir(), s.rollCycle(), s.queueCapacity(), s.maxBatch(),
+        s.retentionMaxAge(), s.retentionMaxBytes(), s.minFreeBytes(), Duration.ofMillis(20));
+    try (JournalWriter w = JournalWriter.start(s, null, d -> free.get())) {
+      TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+      assertTrue(w.offer(input("a"), ack.getRef()));
+      ack.expectMessageClass(JournalWriter.Written.class);
+      free.set(1_000);
+      ack.awaitAssert(() -> {
+        assertFalse(w.offer(input("b"), null));
+        return null;
+      });
+      assertTrue(w.unwritableReason().contains("below the threshold"), w.unwritableReason());
+      free.set(10_000);
+      ack.awaitAssert(() -> {
+        assertTrue(w.isWritable());
+        return null;
+      });
+      assertTrue(w.offer(input("c"), ack.getRef()));
+      ack.expectMessageClass(JournalWriter.Written.class);
+    }
+    List<String> ids = JournalReader.readAll(dir.resolve("journal")).stream().map(JournalRecord::requestId).toList();
+    assertEquals(List.of("a", "c"), ids);
+  }
+
+  @Test
+  void realFreeSpaceBelowAConfiguredThresholdRefusesAtStart() throws Exception {
+    try (JournalWriter w = JournalWriter.start(settings().withMinFreeBytes(Long.MAX_VALUE))) {
+      assertFalse(w.isWritable());
+      assertFalse(w.offer(input("x"), null));
+      assertEquals(1, w.refused());
+    }
+  }
+
+  @Test
+  void retentionRemovesTheOldestCyclesButNeverTheCurrentOne() throws Exception {
+    SetTimeProvider clock = new SetTimeProvider(System.currentTimeMillis());
+    JournalSettings s = settings().withRetention(Duration.ofDays(365), 1);
+    Path journal = s.dir();
+    try (JournalWriter w = JournalWriter.start(s, clock, d -> Long.MAX_VALUE)) {
+      TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+      for (int hour = 0; hour < 4; hour++) {
+        w.offer(input("h" + hour), ack.getRef());
+        ack.expectMessageClass(JournalWriter.Written.class);
+        clock.advanceMillis(TimeUnit.HOURS.toMillis(1));
+      }
+      w.offer(input("last"), ack.getRef());
+      ack.expectMessageClass(JournalWriter.Written.class);
+      assertTrue(cycleFiles(journal) >= 2, "cycles rolled");
+      w.enforceRetention();
+      assertEquals(1, cycleFiles(journal));
+    }
+    List<String> ids = JournalReader.readAll(journal).stream().map(JournalRecord::requestId).toList();
+    assertEquals(List.of("last"), ids);
+  }
+
+  static long cycleFiles(Path dir) throws Exception {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.filter(p -> p.toString().endsWith(".cq4")).count();
+    }
+  }
+}
