@@ -1,0 +1,39 @@
+package io.rendezvous.node;
+
+import io.rendezvous.workers.data.FashionMnist;
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferByte;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import javax.imageio.ImageIO;
+
+/** Hold-out images as the bodies clients send: JSON instances and PNG files. */
+public final class Holdout {
+  private Holdout() {}
+
+  public static String json(FashionMnist.Sample s) {
+    StringBuilder b = new StringBuilder("{\"instances\":[[");
+    float[] x = s.scaled();
+    for (int i = 0; i < x.length; i++) {
+      if (i > 0) {
+        b.append(',');
+      }
+      b.append(x[i]);
+    }
+    return b.append("]]}").toString();
+  }
+
+  public static byte[] png(FashionMnist.Sample s) {
+    BufferedImage img = new BufferedImage(FashionMnist.IMAGE_SIZE, FashionMnist.IMAGE_SIZE, BufferedImage.TYPE_BYTE_GRAY);
+    byte[] raster = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
+    System.arraycopy(s.pixels(), 0, raster, 0, raster.length);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      ImageIO.write(img, "png", out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+}

@@ -1,0 +1,180 @@
+package io.rendezvous.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.model.ModelMetadata;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A node on a real port: hold-out images over HTTP (JSON and PNG), answers checked against the journal. */
+class NodeEndToEndTest {
+  static final int REQUESTS = 500;
+  @TempDir static Path dir;
+  static TestNode node;
+  static List<FashionMnist.Sample> holdout;
+  static final ActorTestKit kit = ActorTestKit.create();
+
+  @BeforeAll
+  static void start() throws Exception {
+    // The schedule as shipped, with an SLA that a cold JVM sharing 2 cores with 8 test clients meets:
+    // this test is about answers and the journal, not about speed.
+    node = TestNode.start(dir, "rendezvous.endpoints.rendezvous.sla = 2s");
+    holdout = FashionMnist.load().holdout();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.close();
+    kit.shutdownTestKit();
+  }
+
+  @Test
+  void holdoutImagesOverHttpAreAnsweredAndEveryOneIsJournaled() throws Exception {
+    int journalBefore = node.journal().size();
+    ExecutorService clients = Executors.newFixedThreadPool(8);
+    List<Future<JsonNode>> answers = new ArrayList<>();
+    for (int i = 0; i < REQUESTS; i++) {
+      FashionMnist.Sample s = holdout.get(i);
+      boolean png = i % 2 == 1;
+      answers.add(clients.submit(() -> {
+        HttpResponse<String> r = png
+            ? node.post("/predict", "image/png", Holdout.png(s))
+            : node.post("/predict", "application/json", Holdout.json(s).getBytes(StandardCharsets.UTF_8));
+        assertEquals(200, r.statusCode(), r.body());
+        return Json.MAPPER.readTree(r.body()).get("predictions").get(0);
+      }));
+    }
+    int correct = 0;
+    Set<String> answeredIds = new HashSet<>();
+    Map<String, Integer> byModel = new HashMap<>();
+    for (int i = 0; i < REQUESTS; i++) {
+      JsonNode a = answers.get(i).get();
+      answeredIds.add(a.get("request_id").asText());
+      byModel.merge(a.get("model").asText(), 1, Integer::sum);
+      if (a.get("label_index").asInt() == holdout.get(i).label()) {
+        correct++;
+      }
+    }
+    clients.shutdown();
+    double accuracy = (double) correct / REQUESTS;
+    double m3 = ModelMetadata.read(Path.of(System.getProperty("rendezvous.model-store.dir"), "m3")).holdoutAccuracy();
+    assertTrue(accuracy >= m3 - 0.04, "accuracy " + accuracy + " vs m3 hold-out " + m3 + "; chosen " + byModel);
+    assertEquals(REQUESTS, answeredIds.size());
+
+    // late scores keep arriving after the answers; wait for every model's record of every request
+    TestProbe<Object> wait = kit.createTestProbe();
+    List<JournalRecord> records = new ArrayList<>();
+    wait.awaitAssert(Duration.ofSeconds(15), Duration.ofMillis(200), () -> {
+      records.clear();
+      records.addAll(node.journal().subList(journalBefore, node.journal().size()));
+      assertEquals(REQUESTS * 5, records.size());
+      return null;
+    });
+    Map<Class<?>, List<JournalRecord>> byType = records.stream().collect(Collectors.groupingBy(Object::getClass));
+    assertEquals(REQUESTS, byType.get(JournalRecord.Input.class).size());
+    assertEquals(3 * REQUESTS, byType.get(JournalRecord.Score.class).size());
+    assertEquals(REQUESTS, byType.get(JournalRecord.Answer.class).size());
+    assertEquals(answeredIds, ids(byType.get(JournalRecord.Input.class)));
+    assertEquals(answeredIds, ids(byType.get(JournalRecord.Answer.class)));
+    Map<String, Set<String>> modelsPerRequest = byType.get(JournalRecord.Score.class).stream()
+        .map(r -> (JournalRecord.Score) r)
+        .collect(Collectors.groupingBy(JournalRecord.Score::requestId, Collectors.mapping(JournalRecord.Score::model, Collectors.toSet())));
+    assertEquals(answeredIds, modelsPerRequest.keySet());
+    modelsPerRequest.values().forEach(models -> assertEquals(Set.of("m1", "m2", "m3"), models));
+    long images = byType.get(JournalRecord.Input.class).stream()
+        .filter(r -> "image/png".equals(((JournalRecord.Input) r).source()) && ((JournalRecord.Input) r).sourceSha256() != null)
+        .count();
+    assertEquals(REQUESTS / 2, images);
+  }
+
+  @Test
+  void pngAndJsonOfTheSameImageGiveTheSameTensor() throws Exception {
+    FashionMnist.Sample s = holdout.get(7);
+    JsonNode fromJson = Json.MAPPER.readTree(node.post("/predict?detail=all", "application/json",
+        Holdout.json(s).getBytes(StandardCharsets.UTF_8)).body()).get("predictions").get(0);
+    JsonNode fromPng = Json.MAPPER.readTree(node.post("/predict?detail=all", "image/png", Holdout.png(s)).body())
+        .get("predictions").get(0);
+    assertEquals(fromJson.get("label").asText(), fromPng.get("label").asText());
+    assertEquals(fromJson.get("model").asText(), fromPng.get("model").asText());
+    assertEquals(fromJson.get("probabilities").get(0).floatValue(), fromPng.get("probabilities").get(0).floatValue(), 1e-6f);
+  }
+
+  @Test
+  void detailShowsEveryModelTheMostConfidentAndTheAverage() throws Exception {
+    HttpResponse<String> r = node.post("/predict?detail=all", "application/json",
+        Holdout.json(holdout.get(3)).getBytes(StandardCharsets.UTF_8));
+    JsonNode a = Json.MAPPER.readTree(r.body()).get("predictions").get(0);
+    assertEquals(3, a.get("scores").size());
+    assertTrue(a.has("highest_confidence"));
+    assertTrue(a.get("average").get("models").asInt() >= 1);
+    assertEquals(10, a.get("average").get("probabilities").size());
+  }
+
+  @Test
+  void severalInstancesRunOneRendezvousEachAndTheClientIdIsEchoed() throws Exception {
+    String body = "{\"instances\":[" + Holdout.json(holdout.get(0)).replace("{\"instances\":[", "").replace("]}", "")
+        + "," + Holdout.json(holdout.get(1)).replace("{\"instances\":[", "").replace("]}", "") + "]}";
+    HttpResponse<String> r = node.http.send(java.net.http.HttpRequest.newBuilder(node.uri("/predict"))
+        .header("Content-Type", "application/json").header("X-Request-Id", "order-42")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, r.statusCode(), r.body());
+    JsonNode p = Json.MAPPER.readTree(r.body()).get("predictions");
+    assertEquals(2, p.size());
+    assertTrue(!p.get(0).get("request_id").asText().equals(p.get(1).get("request_id").asText()));
+    assertEquals("order-42", p.get(0).get("client_id").asText());
+  }
+
+  @Test
+  void openInferenceProtocolInferMetadataAndHealth() throws Exception {
+    float[] x = holdout.get(5).scaled();
+    StringBuilder data = new StringBuilder();
+    for (int i = 0; i < x.length; i++) {
+      data.append(i == 0 ? "" : ",").append(x[i]);
+    }
+    String body = "{\"id\":\"oip-1\",\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"FP32\",\"data\":[" + data + "]}]}";
+    for (String name : List.of("rendezvous", "m1", "m2", "m3")) {
+      HttpResponse<String> r = node.post("/v2/models/" + name + "/infer", "application/json", body.getBytes(StandardCharsets.UTF_8));
+      assertEquals(200, r.statusCode(), r.body());
+      JsonNode o = Json.MAPPER.readTree(r.body());
+      assertEquals(name, o.get("model_name").asText());
+      assertEquals("oip-1", o.get("id").asText());
+      assertEquals(10, o.get("outputs").get(0).get("data").size());
+      if (!name.equals("rendezvous")) {
+        assertEquals(name, o.get("parameters").get("models").get(0).asText());
+      }
+    }
+    JsonNode meta = Json.MAPPER.readTree(node.get("/v2/models/m3").body());
+    assertEquals("1", meta.get("versions").get(0).asText());
+    assertEquals(784, meta.get("inputs").get(0).get("shape").get(1).asInt());
+    assertEquals(200, node.get("/v2/health/live").statusCode());
+    HttpResponse<String> ready = node.get("/v2/health/ready");
+    assertEquals(200, ready.statusCode(), ready.body());
+    assertEquals("rendezvous", Json.MAPPER.readTree(node.get("/v2").body()).get("name").asText());
+  }
+
+  static Set<String> ids(List<JournalRecord> records) {
+    return records.stream().map(JournalRecord::requestId).collect(Collectors.toSet());
+  }
+}

@@ -1,0 +1,72 @@
+package io.rendezvous.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.rendezvous.actors.journal.JournalReader;
+import io.rendezvous.actors.journal.JournalRecord;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A real node on free loopback ports with its own data dir, for tests; talks to it over real HTTP. */
+public final class TestNode implements AutoCloseable {
+  private static final AtomicInteger count = new AtomicInteger();
+
+  public final Node node;
+  public final Path dataDir;
+  public final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  private TestNode(Node node, Path dataDir) {
+    this.node = node;
+    this.dataDir = dataDir;
+  }
+
+  /** Starts a node; {@code overrides} is HOCON applied over the test configuration. */
+  public static TestNode start(Path dataDir, String overrides) throws Exception {
+    Config config = ConfigFactory.parseString(overrides)
+        .withFallback(ConfigFactory.parseString(
+            "rendezvous.data-dir = \"" + dataDir.toString().replace("\\", "/") + "\"\n"
+                + "rendezvous.http.port = 0\n"
+                + "pekko.coordinated-shutdown.exit-jvm = off\n"
+                + "pekko.remote.artery.canonical.port = 0\n"
+                + "rendezvous.node-name = \"test-node-" + count.incrementAndGet() + "\"\n"))
+        .withFallback(ConfigFactory.load())
+        .resolve();
+    return new TestNode(Node.start(config), dataDir);
+  }
+
+  public URI uri(String path) {
+    return URI.create("http://127.0.0.1:" + node.httpPort() + path);
+  }
+
+  public HttpResponse<String> post(String path, String contentType, byte[] body) throws IOException, InterruptedException {
+    return http.send(HttpRequest.newBuilder(uri(path)).header("Content-Type", contentType)
+        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  public HttpResponse<String> get(String path) throws IOException, InterruptedException {
+    return http.send(HttpRequest.newBuilder(uri(path)).GET().timeout(Duration.ofSeconds(30)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  public Path journalDir() {
+    return node.journal().settings().dir();
+  }
+
+  public List<JournalRecord> journal() {
+    return JournalReader.readAll(journalDir());
+  }
+
+  @Override
+  public void close() throws Exception {
+    node.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+}
