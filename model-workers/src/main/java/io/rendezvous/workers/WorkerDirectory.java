@@ -18,6 +18,27 @@ import org.apache.pekko.actor.typed.ActorRef;
 public final class WorkerDirectory {
   private volatile Map<String, List<ActorRef<ModelPool.Command>>> pools = Map.of();
   private final AtomicInteger turn = new AtomicInteger();
+  private final List<Waiter> waiters = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  private record Waiter(Set<String> models, java.util.concurrent.CompletableFuture<Void> done) {}
+
+  /** Completes once every one of {@code models} has a pool somewhere (at once if they do already). */
+  public java.util.concurrent.CompletionStage<Void> whenAvailable(Set<String> models) {
+    Waiter w = new Waiter(Set.copyOf(models), new java.util.concurrent.CompletableFuture<>());
+    waiters.add(w);
+    notifyWaiters();
+    return w.done();
+  }
+
+  private void notifyWaiters() {
+    Set<String> now = pools.keySet();
+    for (Waiter w : waiters) {
+      if (now.containsAll(w.models())) {
+        waiters.remove(w);
+        w.done().complete(null);
+      }
+    }
+  }
 
   /** Replaces the pools known for {@code model}; called by {@link ModelDirectory} (and tests). */
   public void update(String model, List<ActorRef<ModelPool.Command>> refs) {
@@ -28,6 +49,7 @@ public final class WorkerDirectory {
       next.put(model, List.copyOf(refs));
     }
     pools = Map.copyOf(next);
+    notifyWaiters();
   }
 
   public Optional<ActorRef<ModelPool.Command>> pick(String model) {

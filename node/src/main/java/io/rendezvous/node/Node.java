@@ -103,6 +103,9 @@ public final class Node {
           RendezvousEntity.init(system, new RendezvousRuntime(name, endpoints, directory, journal));
       RendezvousClient client = new RendezvousClient(system, region, new RequestIds(name),
           config.getDuration("rendezvous.entity-ask-grace"));
+      // serve only once this node's pools are listed: a request before that would find no worker
+      directory.whenAvailable(metadata.keySet()).toCompletableFuture()
+          .get(config.getDuration("rendezvous.startup-timeout").toMillis(), TimeUnit.MILLISECONDS);
       Readiness readiness = new Readiness(system, directory, journal, endpoints.values());
       HttpEdge edge = new HttpEdge(system, http);
       InputDecoder decoder = new InputDecoder(Json.MAPPER, http);

@@ -30,15 +30,16 @@ public final class TestNode implements AutoCloseable {
 
   /** Starts a node; {@code overrides} is HOCON applied over the test configuration. */
   public static TestNode start(Path dataDir, String overrides) throws Exception {
-    Config config = ConfigFactory.parseString(overrides)
+    // one resolve over overrides + application.conf + reference.conf, so that settings derived by
+    // substitution (the journal under data-dir) follow the overrides
+    Config config = ConfigFactory.load(ConfigFactory.parseString(overrides)
         .withFallback(ConfigFactory.parseString(
             "rendezvous.data-dir = \"" + dataDir.toString().replace("\\", "/") + "\"\n"
                 + "rendezvous.http.port = 0\n"
                 + "pekko.coordinated-shutdown.exit-jvm = off\n"
                 + "pekko.remote.artery.canonical.port = 0\n"
                 + "rendezvous.node-name = \"test-node-" + count.incrementAndGet() + "\"\n"))
-        .withFallback(ConfigFactory.load())
-        .resolve();
+        .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
     return new TestNode(Node.start(config), dataDir);
   }
 

@@ -1,0 +1,112 @@
+package io.rendezvous.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.rendezvous.workers.data.FashionMnist;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Every kind of bad input gets its 4xx and a JSON error; none reaches a model or the journal. */
+class BadInputTest {
+  @TempDir static Path dir;
+  static TestNode node;
+
+  @BeforeAll
+  static void start() throws Exception {
+    node = TestNode.start(dir, "rendezvous.http.max-instances = 4\nrendezvous.http.max-image-side = 1000");
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    node.close();
+  }
+
+  static String values(int n, String v) {
+    return IntStream.range(0, n).mapToObj(i -> v).collect(Collectors.joining(","));
+  }
+
+  static String instance(String values) {
+    return "{\"instances\":[[" + values + "]]}";
+  }
+
+  void expect(int status, String fragment, HttpResponse<String> r) throws Exception {
+    assertEquals(status, r.statusCode(), r.body());
+    assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.headers().toString());
+    JsonNode body = Json.MAPPER.readTree(r.body());
+    String error = body.get("error").asText();
+    assertTrue(error.contains(fragment), "'" + error + "' should mention '" + fragment + "'");
+  }
+
+  HttpResponse<String> json(String path, String body) throws Exception {
+    return node.post(path, "application/json", body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void everyBadInputIsAClientErrorAndNothingReachesTheJournal() throws Exception {
+    long before = node.node.journal().appended();
+    expect(400, "has 2 values", json("/predict", instance("0.1,0.2")));
+    expect(400, "has 785 values", json("/predict", instance(values(785, "0"))));
+    expect(400, "non-number", json("/predict", instance(values(783, "0") + ",\"x\"")));
+    expect(400, "non-number", json("/predict", instance(values(783, "0") + ",null")));
+    expect(400, "not valid JSON", json("/predict", instance(values(783, "0") + ",NaN")));
+    expect(400, "not valid JSON", json("/predict", instance(values(783, "0") + ",Infinity")));
+    expect(400, "not a finite float32", json("/predict", instance(values(783, "0") + ",1e999")));
+    expect(400, "not a finite float32", json("/predict", instance(values(783, "0") + ",1e39")));
+    expect(400, "body is empty", json("/predict", ""));
+    expect(400, "not valid JSON", json("/predict", "{\"instances\": [[1,2"));
+    expect(400, "\"instances\" array", json("/predict", "{\"inputs\": []}"));
+    expect(400, "no instances", json("/predict", "{\"instances\": []}"));
+    expect(413, "limit is 4", json("/predict", "{\"instances\":[" + String.join(",",
+        java.util.Collections.nCopies(5, "[" + values(784, "0") + "]")) + "]}"));
+    expect(400, "not an image", node.post("/predict", "image/png", "not a png".getBytes(StandardCharsets.UTF_8)));
+    expect(400, "body is empty", node.post("/predict", "image/jpeg", new byte[0]));
+    byte[] png = Holdout.png(FashionMnist.load().holdout().get(0));
+    expect(400, "cannot be decoded", node.post("/predict", "image/png", Arrays.copyOf(png, png.length / 2)));
+    expect(413, "limit is 1000 per side", node.post("/predict", "image/png", bigPng(1200, 10)));
+    expect(415, "not supported", node.post("/predict", "text/plain", "hello".getBytes(StandardCharsets.UTF_8)));
+    expect(415, "not supported", node.post("/predict", "application/octet-stream", new byte[10]));
+    expect(413, "over the limit", node.post("/predict", "application/json", new byte[1024 * 1024 + 1]));
+    expect(404, "no endpoint 'nope'", json("/predict?endpoint=nope", instance(values(784, "0"))));
+    expect(404, "no model or endpoint 'nope'", json("/v2/models/nope/infer", "{}"));
+    expect(404, "no model or endpoint 'nope'", node.get("/v2/models/nope"));
+    expect(404, "could not be found", node.get("/nothing-here"));
+    expect(405, "supported methods: POST", node.get("/predict"));
+
+    HttpResponse<String> badId = node.http.send(HttpRequest.newBuilder(node.uri("/predict"))
+        .header("Content-Type", "application/json").header("X-Request-Id", "has spaces and ;")
+        .POST(HttpRequest.BodyPublishers.ofString(instance(values(784, "0")))).build(), HttpResponse.BodyHandlers.ofString());
+    expect(400, "client request id", badId);
+
+    String oip = "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"%s\",\"data\":[" + values(784, "0") + "]}]}";
+    expect(400, "datatype INT8 is not supported", json("/v2/models/m1/infer", String.format(oip, "INT8")));
+    expect(400, "needs 1568", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[2,784]")));
+    expect(400, "does not fit", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[1,783]")));
+    expect(400, "named \"x\"", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("\"input\"", "\"x\"")));
+    expect(400, "\"id\" must be a string", json("/v2/models/m1/infer", "{\"id\":5," + String.format(oip, "FP32").substring(1)));
+
+    // none of the above reached a model: the journal holds nothing new
+    assertEquals(before, node.node.journal().appended());
+    // and the node still serves good input
+    assertEquals(200, json("/predict", instance(values(784, "0.5"))).statusCode());
+  }
+
+  static byte[] bigPng(int w, int h) throws Exception {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ImageIO.write(new BufferedImage(w, h, BufferedImage.TYPE_BYTE_GRAY), "png", out);
+    return out.toByteArray();
+  }
+}

@@ -1,0 +1,146 @@
+package io.rendezvous.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.workers.data.FashionMnist;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Under load, with fault injection making m3 (and sometimes m2) late and m1 fail now and then, every
+ * answer the node gave must be the one the schedule's rules pick from the score arrival times the
+ * journal recorded. A consistency check on real traffic, not a timing assertion.
+ */
+class ScheduleConsistencyTest {
+  static final ActorTestKit kit = ActorTestKit.create();
+  @TempDir Path dir;
+
+  @AfterAll
+  static void stop() {
+    kit.shutdownTestKit();
+  }
+
+  @Test
+  void everyAnswerFollowsTheRulesAppliedToTheJournaledArrivalTimes() throws Exception {
+    int requests = 400;
+    try (TestNode node = TestNode.start(dir, String.join("\n",
+        "rendezvous.models.m3.fault { latency = 20ms, latency-probability = 0.3 }",
+        "rendezvous.models.m2.fault { latency = 40ms, latency-probability = 0.2 }",
+        "rendezvous.models.m1.fault { failure-rate = 0.05 }"))) {
+      List<FashionMnist.Sample> holdout = FashionMnist.load().holdout();
+      ExecutorService clients = Executors.newFixedThreadPool(8);
+      List<Future<Integer>> statuses = new ArrayList<>();
+      for (int i = 0; i < requests; i++) {
+        byte[] body = Holdout.json(holdout.get(i)).getBytes(StandardCharsets.UTF_8);
+        statuses.add(clients.submit(() -> {
+          HttpResponse<String> r = node.post("/predict", "application/json", body);
+          return r.statusCode();
+        }));
+      }
+      Map<Integer, Integer> byStatus = new HashMap<>();
+      for (Future<Integer> f : statuses) {
+        byStatus.merge(f.get(), 1, Integer::sum);
+      }
+      clients.shutdown();
+      assertTrue(byStatus.keySet().stream().allMatch(s -> s == 200 || s == 503 || s == 504), byStatus.toString());
+
+      TestProbe<Object> wait = kit.createTestProbe();
+      List<JournalRecord> records = new ArrayList<>();
+      wait.awaitAssert(Duration.ofSeconds(15), Duration.ofMillis(200), () -> {
+        records.clear();
+        records.addAll(node.journal());
+        assertEquals(requests * 5L, records.size());
+        return null;
+      });
+      EndpointSettings ep = node.node.endpoints().get("rendezvous");
+      Map<String, List<JournalRecord>> byRequest = records.stream().collect(Collectors.groupingBy(JournalRecord::requestId));
+      Map<String, Integer> chosen = new HashMap<>();
+      for (List<JournalRecord> story : byRequest.values()) {
+        JournalRecord.Answer answer = story.stream().filter(r -> r instanceof JournalRecord.Answer)
+            .map(r -> (JournalRecord.Answer) r).findFirst().orElseThrow();
+        Map<String, JournalRecord.Score> scores = story.stream().filter(r -> r instanceof JournalRecord.Score)
+            .map(r -> (JournalRecord.Score) r).collect(Collectors.toMap(JournalRecord.Score::model, s -> s));
+        Expected e = rules(ep, scores, answer.decidedMicros());
+        assertEquals(e.status(), answer.status(), "request " + answer.requestId() + ": " + story);
+        if (e.status() == 200) {
+          assertEquals(e.model(), answer.model(), "request " + answer.requestId() + ": " + story);
+          assertEquals(ep.stageOf(e.model()), answer.stage());
+        }
+        chosen.merge(answer.status() == 200 ? answer.model() : "status " + answer.status(), 1, Integer::sum);
+      }
+      System.out.println("answers by chosen model under fault injection: " + chosen);
+    }
+  }
+
+  record Expected(int status, String model) {}
+
+  /**
+   * The schedule's rules at time {@code d}: the highest-priority model that has answered (score in
+   * before the decision) and whose stage is open (offset passed, or every stage above it failed).
+   */
+  static Expected rules(EndpointSettings ep, Map<String, JournalRecord.Score> scores, long d) {
+    boolean allAboveFailed = true;
+    for (EndpointSettings.Stage stage : ep.schedule()) {
+      JournalRecord.Score s = scores.get(stage.model());
+      boolean answered = s.outcome() == JournalRecord.Outcome.OK && s.arrivalMicros() <= d;
+      boolean open = stage.after().toNanos() / 1000 <= d || allAboveFailed;
+      if (answered && open) {
+        return new Expected(200, stage.model());
+      }
+      boolean failed = (s.outcome() == JournalRecord.Outcome.FAILED || s.outcome() == JournalRecord.Outcome.OVERLOADED)
+          && s.arrivalMicros() <= d;
+      allAboveFailed &= failed;
+    }
+    return new Expected(allAboveFailed ? 503 : 504, null);
+  }
+
+  @Test
+  void requestsBeyondTheInFlightCapGet503AtOnce() throws Exception {
+    try (TestNode node = TestNode.start(dir, String.join("\n",
+        "rendezvous.http.max-in-flight = 2",
+        "rendezvous.endpoints.rendezvous.sla = 3s",
+        "rendezvous.models.m1.fault { latency = 1s, latency-probability = 1.0 }",
+        "rendezvous.models.m2.fault { latency = 1s, latency-probability = 1.0 }",
+        "rendezvous.models.m3.fault { latency = 1s, latency-probability = 1.0 }"))) {
+      byte[] body = Holdout.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8);
+      ExecutorService clients = Executors.newFixedThreadPool(6);
+      List<Future<HttpResponse<String>>> replies = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        replies.add(clients.submit(() -> node.post("/predict", "application/json", body)));
+      }
+      int ok = 0;
+      int refused = 0;
+      for (Future<HttpResponse<String>> f : replies) {
+        HttpResponse<String> r = f.get();
+        if (r.statusCode() == 200) {
+          ok++;
+        } else {
+          assertEquals(503, r.statusCode(), r.body());
+          assertTrue(r.body().contains("limit of 2 requests in flight"), r.body());
+          refused++;
+        }
+      }
+      clients.shutdown();
+      assertTrue(ok >= 1 && ok <= 2, "ok " + ok);
+      assertEquals(6, ok + refused);
+    }
+  }
+}
