@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code serve} (default): run a node. {@code journal-dump [--id ID] DIR...}: print journals as JSON
- * lines, merged by time.
+ * lines, merged by time. {@code bench [--seconds N]}: print throughput and latency figures.
  */
 public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
@@ -20,8 +20,9 @@ public final class Main {
     switch (command) {
       case "serve" -> serve();
       case "journal-dump" -> System.exit(JournalDump.run(rest, System.out, System.err));
+      case "bench" -> System.exit(Benchmark.run(rest, System.out));
       default -> {
-        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR...]");
+        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR... | bench [--seconds N]]");
         System.exit(2);
       }
     }
