@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code bench [--seconds N]}: figures for the README, measured in one run on this machine. Starts a
  * node in this JVM (free port, temporary data dir, journal on), then prints predictions/s of each model
  * called in-process through DJL, and requests/s with p50/p99 of {@code POST /predict} at 1, 8 and 32
- * concurrent clients with how often each stage chose the answer. The load generator shares the machine
+ * concurrent clients with how often each stage chose the answer, then the same under fault injection
+ * (m3 and m2 late part of the time, m1 failing now and then) to show the schedule at work. The load generator shares the machine
  * (and this JVM) with the node, as it would on a 2-core box anyway. Bounded: each phase runs N seconds.
  */
 public final class Benchmark {
@@ -71,32 +72,49 @@ public final class Benchmark {
       }
     }
 
+    out.println();
+    out.println("POST /predict, full rendezvous (3 models, schedule m3 -> m2@15ms -> m1@30ms, SLA 50ms, journal on)");
+    header(out);
+    serve(holdout, "", new int[] {1, 8, 32}, seconds, out);
+    out.println();
+    out.println("Same, with fault injection: m3 +20ms on 30% of requests, m2 +40ms on 20%, m1 fails 5%");
+    header(out);
+    serve(holdout, String.join("\n",
+        "rendezvous.models.m3.fault { latency = 20ms, latency-probability = 0.3 }",
+        "rendezvous.models.m2.fault { latency = 40ms, latency-probability = 0.2 }",
+        "rendezvous.models.m1.fault { failure-rate = 0.05 }"), new int[] {8}, seconds, out);
+    return 0;
+  }
+
+  private static void header(PrintStream out) {
+    out.printf("%-8s %10s %10s %10s %10s   %s%n", "clients", "req/s", "p50 ms", "p99 ms", "non-200", "answers by stage");
+  }
+
+  /** Starts a node with {@code overrides} (temporary data dir, free port), loads it, stops it. */
+  private static void serve(List<FashionMnist.Sample> holdout, String overrides, int[] clientCounts, int seconds,
+      PrintStream out) throws Exception {
     Path data = Files.createTempDirectory("rendezvous-bench");
-    Config nodeConfig = ConfigFactory.load(ConfigFactory.parseString(
-            "rendezvous.data-dir = \"" + data + "\"\nrendezvous.http.port = 0\n"
-                + "pekko.coordinated-shutdown.exit-jvm = off\npekko.loglevel = WARNING\n")
+    Config nodeConfig = ConfigFactory.load(ConfigFactory.parseString(overrides + "\n"
+            + "rendezvous.data-dir = \"" + data + "\"\nrendezvous.http.port = 0\n"
+            + "pekko.coordinated-shutdown.exit-jvm = off\npekko.loglevel = WARNING\n")
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
     Node node = Node.start(nodeConfig);
     try {
       URI uri = URI.create("http://127.0.0.1:" + node.httpPort() + "/predict");
       List<byte[]> bodies = holdout.stream().limit(500).map(s -> Holdouts.json(s).getBytes(StandardCharsets.UTF_8)).toList();
-      load(uri, bodies, 8, 3, null); // warm-up, not reported
-      out.println();
-      out.println("POST /predict, full rendezvous (3 models, schedule m3 -> m2@15ms -> m1@30ms, SLA 50ms, journal on)");
-      out.printf("%-8s %10s %10s %10s %10s   %s%n", "clients", "req/s", "p50 ms", "p99 ms", "non-200", "answers by stage");
-      for (int clients : new int[] {1, 8, 32}) {
-        Result r = load(uri, bodies, clients, seconds, out);
+      load(uri, bodies, 8, 3); // warm-up, not reported
+      for (int clients : clientCounts) {
+        Result r = load(uri, bodies, clients, seconds);
         out.printf("%-8d %10.0f %10.2f %10.2f %10d   %s%n", clients, r.rate(), r.p50() / 1e6, r.p99() / 1e6, r.failed(), r.stages());
       }
     } finally {
       node.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
-    return 0;
   }
 
   record Result(double rate, double p50, double p99, long failed, Map<String, Long> stages) {}
 
-  private static Result load(URI uri, List<byte[]> bodies, int clients, int seconds, PrintStream out) throws Exception {
+  private static Result load(URI uri, List<byte[]> bodies, int clients, int seconds) throws Exception {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .executor(Executors.newFixedThreadPool(2)).build();
     ExecutorService pool = Executors.newFixedThreadPool(clients);
