@@ -89,6 +89,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     INSTANCE
   }
 
+  /** The SLA has passed while the journal has not yet confirmed the answer. */
+  private enum AnswerDeadline implements Command {
+    INSTANCE
+  }
+
   /** The entity's answer. Never a command. */
   public sealed interface Reply extends CborSerializable {
     String requestId();
@@ -151,7 +156,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
 
   // ---- state
 
-  private enum Phase { WAITING, COLLECTING, ANSWERING, LINGERING }
+  /**
+   * WAITING for the request; COLLECTING scores until the schedule decides; ANSWERING while the journal
+   * confirms the answer; LINGERING to record late scores; DONE once everything is recorded.
+   */
+  private enum Phase { WAITING, COLLECTING, ANSWERING, LINGERING, DONE }
 
   private final TimerScheduler<Command> timers;
   private final String requestId;
@@ -169,6 +178,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private long[] arrivalMicros;
   private boolean[] stageTimerFired;
   private Reply pendingReply;
+  private boolean inputWritten;
 
   private RendezvousEntity(
       ActorContext<Command> ctx,
@@ -193,8 +203,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
         .onMessage(StageOpened.class, this::onStageOpened)
         .onMessageEquals(DecisionDeadline.INSTANCE, this::onDecisionDeadline)
         .onMessage(JournalAcked.class, m -> onJournalAcked(m.ack()))
+        .onMessageEquals(AnswerDeadline.INSTANCE, this::onAnswerDeadline)
         .onMessageEquals(LingerOver.INSTANCE, this::onLingerOver)
-        .onMessageEquals(Stop.INSTANCE, Behaviors::stopped)
+        .onMessageEquals(Stop.INSTANCE, this::onStop)
         .build();
   }
 
@@ -219,7 +230,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     JournalRecord.Input input = new JournalRecord.Input(
         requestId, p.clientId(), runtime.node(), ep.name(), p.acceptedAtMicros(), p.source(),
         p.sourceSha256(), p.input());
-    if (!runtime.journal().offer(input, null)) {
+    if (!runtime.journal().offer(input, journalAdapter)) {
       p.replyTo().tell(new Rejected(requestId, 503, journalRefusal()));
       return passivate();
     }
@@ -238,6 +249,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       }
     }
     timers.startSingleTimer(DecisionDeadline.INSTANCE, ep.decisionDeadline());
+    timers.startSingleTimer(AnswerDeadline.INSTANCE, ep.sla());
 
     for (String model : ep.models()) {
       Optional<ActorRef<ModelPool.Command>> pool = runtime.directory().pick(model);
@@ -253,7 +265,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   private Behavior<Command> onScore(ModelPool.ScoreResult r) {
-    if (phase == Phase.WAITING) {
+    if (phase == Phase.WAITING || phase == Phase.DONE) {
       return this;
     }
     int i = endpoint.models().indexOf(r.model());
@@ -269,7 +281,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     } else {
       outcome = r instanceof ModelPool.Overloaded ? Outcome.OVERLOADED : Outcome.FAILED;
     }
-    runtime.journal().offer(scoreRecord(i, outcome), null);
+    journalWithoutAck(scoreRecord(i, outcome));
     if (phase == Phase.COLLECTING) {
       decide();
     }
@@ -292,30 +304,91 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   private Behavior<Command> onJournalAcked(JournalWriter.Ack ack) {
+    boolean written = ack instanceof JournalWriter.Written;
+    String reason = ack instanceof JournalWriter.NotWritten nw ? nw.reason() : null;
+    if (JournalRecord.Input.TYPE.equals(ack.recordType())) {
+      inputWritten = written;
+      if (!written && phase == Phase.COLLECTING) {
+        // no answer may go out for an input the journal does not hold
+        request.replyTo().tell(new Rejected(requestId, 503, "journal could not record the input: " + reason));
+        return linger();
+      }
+      return this;
+    }
     if (phase != Phase.ANSWERING) {
       return this;
     }
-    Reply reply = ack instanceof JournalWriter.NotWritten nw
-        ? new Rejected(requestId, 503, "journal could not record the answer: " + nw.reason())
-        : pendingReply;
-    request.replyTo().tell(reply);
+    if (written && inputWritten) {
+      request.replyTo().tell(pendingReply);
+    } else {
+      request.replyTo().tell(new Rejected(requestId, 503, "journal could not record "
+          + (written ? "the input" : "the answer: " + reason)));
+    }
     pendingReply = null;
+    return linger();
+  }
+
+  private Behavior<Command> onAnswerDeadline() {
+    if (phase == Phase.ANSWERING) {
+      getContext().getLog().warn("request {}: journal did not confirm the answer within the SLA of {} ms; answering 503",
+          requestId, endpoint.sla().toMillis());
+      request.replyTo().tell(new Rejected(requestId, 503,
+          "journal did not confirm the answer within the SLA of " + endpoint.sla().toMillis() + " ms"));
+      pendingReply = null;
+      return linger();
+    }
+    return this;
+  }
+
+  /** The client has its reply; keep recording late scores until all are in or the linger passes. */
+  private Behavior<Command> linger() {
     phase = Phase.LINGERING;
+    timers.cancelAll();
+    timers.startSingleTimer(LingerOver.INSTANCE, endpoint.linger());
     return finishIfComplete();
   }
 
   private Behavior<Command> onLingerOver() {
-    if (phase == Phase.ANSWERING) {
-      request.replyTo().tell(new Rejected(requestId, 503, "journal did not confirm the answer in time"));
+    if (phase != Phase.LINGERING) {
+      return this;
     }
+    abandonMissing("no score within linger " + endpoint.linger().toMillis() + " ms");
+    return passivate();
+  }
+
+  /**
+   * The shard stops this entity (passivation, hand-off, node shutdown). Whatever it still owes is settled
+   * now: a client still waiting gets a 503, and every model that has not answered is recorded.
+   */
+  private Behavior<Command> onStop() {
+    if (phase == Phase.COLLECTING || phase == Phase.ANSWERING) {
+      String why = "request stopped before it was answered: the node is shutting down or the request's shard moved";
+      if (phase == Phase.COLLECTING) {
+        journalWithoutAck(new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(),
+            nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
+      }
+      request.replyTo().tell(new Rejected(requestId, 503, why));
+    }
+    if (phase != Phase.WAITING && phase != Phase.DONE) {
+      abandonMissing("request stopped before this model answered");
+    }
+    phase = Phase.DONE;
+    return Behaviors.stopped();
+  }
+
+  private void abandonMissing(String why) {
     for (int i = 0; i < results.length; i++) {
       if (results[i] == null) {
-        runtime.journal().offer(new JournalRecord.Score(
-            requestId, runtime.node(), endpoint.name(), nowMicros(), endpoint.models().get(i), null,
-            Outcome.ABANDONED, elapsedMicros(), 0, null, "no score within linger " + endpoint.linger().toMillis() + " ms"), null);
+        results[i] = new ModelPool.Failed(requestId, endpoint.models().get(i), null, why);
+        journalWithoutAck(new JournalRecord.Score(requestId, runtime.node(), endpoint.name(), nowMicros(),
+            endpoint.models().get(i), null, Outcome.ABANDONED, elapsedMicros(), 0, null, why));
       }
     }
-    return passivate();
+  }
+
+  /** Scores and stop-time records are not waited for; a refusal is counted and logged by the writer. */
+  private void journalWithoutAck(JournalRecord record) {
+    runtime.journal().offer(record, null);
   }
 
   // ---- the schedule
@@ -325,7 +398,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     boolean allBeforeWillNotAnswer = true;
     for (int k = 0; k < schedule.size(); k++) {
       ModelPool.ScoreResult r = results[endpoint.models().indexOf(schedule.get(k).model())];
-      boolean open = stageTimerFired[k] || allBeforeWillNotAnswer;
+      // a stage opens at its offset, or early when every stage above it will not answer
+      boolean open = stageTimerFired[k] || (k > 0 && allBeforeWillNotAnswer);
       if (open && r instanceof ModelPool.Scored) {
         answer(200, k, null);
         return;
@@ -352,10 +426,16 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     return r instanceof ModelPool.Overloaded ? "overloaded" : "scored";
   }
 
-  /** Records the decision in the journal; the reply goes out when the journal confirms it. */
+  /**
+   * Records the decision in the journal; the reply goes out when the journal confirms it, and never
+   * after the SLA (a 503 then, since an answer without a record is not given).
+   */
   private void answer(int status, int stage, String error) {
     phase = Phase.ANSWERING;
-    timers.cancelAll();
+    for (int k = 0; k < stageTimerFired.length; k++) {
+      timers.cancel(new StageOpened(k));
+    }
+    timers.cancel(DecisionDeadline.INSTANCE);
     long decided = elapsedMicros();
     JournalRecord.Answer record;
     if (status == 200) {
@@ -373,11 +453,10 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
           status, null, null, -1, null, null, decided, error);
       pendingReply = new Rejected(requestId, status, error);
     }
-    timers.startSingleTimer(LingerOver.INSTANCE, endpoint.linger());
     if (!runtime.journal().offer(record, journalAdapter)) {
       request.replyTo().tell(new Rejected(requestId, 503, journalRefusal()));
       pendingReply = null;
-      phase = Phase.LINGERING;
+      linger();
     }
   }
 
@@ -425,6 +504,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   private Behavior<Command> passivate() {
+    phase = Phase.DONE;
     timers.cancelAll();
     if (shard == null) {
       return Behaviors.stopped();

@@ -287,7 +287,7 @@ class RendezvousEntityTest {
     r.answer("m3", 1);
     r.expectPrediction("m3", 0);
     time.timePasses(Duration.ofMillis(199));
-    r.watcher.expectNoMessage(Duration.ofMillis(20));
+    r.journaled(3); // input, m3's score, the answer: nothing abandoned before the linger is over
     time.timePasses(Duration.ofMillis(1));
     r.expectStopped();
     Map<String, Outcome> o = outcomes(r.journaled(5));
@@ -364,12 +364,84 @@ class RendezvousEntityTest {
 
   @Test
   void wrongInputShapeIsRefusedBeforeAnyModel() {
+    TestProbe<ModelPool.Command> w = testKit.createTestProbe();
+    standard().models().forEach(m -> directory.update(m, List.of(w.getRef())));
     TestProbe<Reply> client = testKit.createTestProbe();
     RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", standard()), directory, journal);
     ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("s1", null, runtime));
     entity.tell(new RendezvousEntity.Predict("s1", null, "ep",
         TensorData.float32(new long[] {1, 3}, new float[3]), "json", null, 1L, client.getRef()));
     assertEquals(400, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
-    assertTrue(Files.exists(dir.resolve("journal")));
+    w.expectNoMessage(Duration.ofMillis(50));
+    assertEquals(List.of(), JournalReader.readAll(dir.resolve("journal")));
+  }
+
+  @Test
+  void aFirstStageWithAnOffsetWaitsForIt() {
+    EndpointSettings ep = endpoint(List.of("m1", "m2"),
+        List.of(new Stage("m2", Duration.ofMillis(5)), new Stage("m1", Duration.ofMillis(10))), 40);
+    Run r = new Run(ep);
+    r.answer("m2", 0);
+    r.expectNoAnswer();
+    time.timePasses(Duration.ofMillis(5));
+    r.expectPrediction("m2", 0);
+  }
+
+  @Test
+  void aModelWithNoWorkerAnywhereCountsAsFailed() {
+    directory.update("m3", List.of());
+    Run r = new Run(endpoint(List.of("m1", "m2"),
+        List.of(new Stage("m2", Duration.ZERO), new Stage("m1", Duration.ofMillis(10))), 40));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", standard()), directory, journal);
+    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("nw", null, runtime));
+    entity.tell(new RendezvousEntity.Predict("nw", null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L, client.getRef()));
+    ModelPool.Score toM2 = workers.get("m2").expectMessageClass(ModelPool.Score.class);
+    workers.get("m1").expectMessageClass(ModelPool.Score.class);
+    // m3 has no pool: it will not answer, so m2's stage opens at once
+    toM2.replyTo().tell(new ModelPool.Scored("nw", "m2", "7", new float[][] {{0, 1, 0}}, 1));
+    Prediction p = assertInstanceOf(Prediction.class, client.expectMessageClass(Reply.class));
+    assertEquals("m2", p.model());
+    r.answer("m2", 0);
+    r.expectPrediction("m2", 0);
+  }
+
+  @Test
+  void aScoreAfterTheLingerIsNotRecordedTwice() {
+    Run r = new Run(standard());
+    r.answer("m3", 1);
+    r.expectPrediction("m3", 0);
+    time.timePasses(Duration.ofMillis(200));
+    r.expectStopped();
+    r.answer("m2", 1); // to a stopped entity: dead letters, never a second record
+    Map<String, Outcome> o = outcomes(r.journaled(5));
+    assertEquals(Outcome.ABANDONED, o.get("m2"));
+  }
+
+  @Test
+  void stopWhileCollectingAnswers503AndRecordsEveryModel() {
+    Run r = new Run(standard());
+    r.answer("m1", 0);
+    r.entity.tell(RendezvousEntity.Stop.INSTANCE);
+    Rejected rej = r.expectRejected(503);
+    assertTrue(rej.error().contains("stopped before it was answered"), rej.error());
+    r.expectStopped();
+    List<JournalRecord> records = r.journaled(5);
+    Map<String, Outcome> o = outcomes(records);
+    assertEquals(Map.of("m1", Outcome.OK, "m2", Outcome.ABANDONED, "m3", Outcome.ABANDONED), o);
+    assertEquals(503, records.stream().filter(x -> x instanceof JournalRecord.Answer)
+        .map(x -> ((JournalRecord.Answer) x).status()).findFirst().orElseThrow());
+  }
+
+  @Test
+  void stopWhileLingeringRecordsTheMissingScores() {
+    Run r = new Run(standard());
+    r.answer("m3", 0);
+    r.expectPrediction("m3", 0);
+    r.answer("m2", 0);
+    r.entity.tell(RendezvousEntity.Stop.INSTANCE);
+    r.expectStopped();
+    assertEquals(Map.of("m3", Outcome.OK, "m2", Outcome.LATE, "m1", Outcome.ABANDONED), outcomes(r.journaled(5)));
   }
 }

@@ -71,12 +71,22 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
 
   private Behavior<Command> onRun(Run run) {
     List<Score> jobs = run.jobs();
-    if (jobs.size() == 1) {
-      scoreAlone(jobs.get(0));
-    } else {
-      scoreBatch(jobs);
+    try {
+      if (jobs.size() == 1) {
+        scoreAlone(jobs.get(0));
+      } else {
+        scoreBatch(jobs);
+      }
+    } catch (RuntimeException e) {
+      // something outside the predict call itself (an output of an unexpected shape, say): every job of
+      // this run fails, and the worker stays in the pool
+      getContext().getLog().error("model {}: run of {} request(s) failed", model.name(), jobs.size(), e);
+      for (Score s : jobs) {
+        s.replyTo().tell(new Failed(s.requestId(), model.name(), model.version(), "model error: " + e));
+      }
+    } finally {
+      pool.tell(new ModelPool.WorkerIdle(getContext().getSelf()));
     }
-    pool.tell(new ModelPool.WorkerIdle(getContext().getSelf()));
     return this;
   }
 

@@ -31,18 +31,18 @@ final class Answers {
     return null;
   }
 
-  static ObjectNode render(Reply reply, List<String> labels, boolean detail) {
+  static ObjectNode render(Reply reply, String clientId, List<String> labels, boolean detail) {
     ObjectNode o = Json.object();
     o.put("request_id", reply.requestId());
+    if (clientId != null) {
+      o.put("client_id", clientId);
+    }
     if (reply instanceof Rejected r) {
       o.put("status", r.status());
       o.put("error", r.error());
       return o;
     }
     Prediction p = (Prediction) reply;
-    if (p.clientId() != null) {
-      o.put("client_id", p.clientId());
-    }
     o.put("status", 200);
     o.put("endpoint", p.endpoint());
     o.put("model", p.model());

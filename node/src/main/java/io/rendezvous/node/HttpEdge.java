@@ -124,6 +124,10 @@ public final class HttpEdge {
     if (cause instanceof BadRequest bad) {
       return Json.error(bad.status(), bad.getMessage());
     }
+    if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException
+        || cause instanceof org.apache.pekko.stream.StreamTcpException) {
+      return Json.error(400, "request body could not be read: " + cause.getMessage());
+    }
     if (cause instanceof EntityStreamSizeException size) {
       return Json.error(413, "body is over the limit of " + settings.maxBody() + " bytes");
     }

@@ -120,6 +120,9 @@ public final class InferenceRoutes extends AllDirectives {
     if (status != 200) {
       ObjectNode err = Json.object();
       err.put("error", Answers.firstError(replies));
+      if (clientId != null) {
+        err.put("id", clientId);
+      }
       ArrayNode ids = err.putArray("request_ids");
       replies.forEach(r -> ids.add(r.requestId()));
       return Json.response(status, err);
@@ -127,7 +130,10 @@ public final class InferenceRoutes extends AllDirectives {
     ObjectNode o = Json.object();
     o.put("model_name", ep.name());
     Prediction first = (Prediction) replies.get(0);
-    o.put("model_version", first.version());
+    // a single model has one version; a rendezvous answers each instance from the model it chose
+    if (ep.models().size() == 1) {
+      o.put("model_version", first.version());
+    }
     o.put("id", clientId != null ? clientId : first.requestId());
     ArrayNode outputs = o.putArray("outputs");
     ObjectNode probs = outputs.addObject();
@@ -144,6 +150,7 @@ public final class InferenceRoutes extends AllDirectives {
     ArrayNode ids = params.putArray("request_ids");
     ArrayNode chosen = params.putArray("models");
     ArrayNode stages = params.putArray("stages");
+    ArrayNode versions = params.putArray("versions");
     for (Reply r : replies) {
       Prediction p = (Prediction) r;
       Answers.floats(data, p.probabilities());
@@ -151,6 +158,7 @@ public final class InferenceRoutes extends AllDirectives {
       ids.add(p.requestId());
       chosen.add(p.model());
       stages.add(p.stage());
+      versions.add(p.version());
     }
     return Json.response(200, o);
   }

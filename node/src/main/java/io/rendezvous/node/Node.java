@@ -72,6 +72,8 @@ public final class Node {
   }
 
   public static Node start(Config config) throws Exception {
+    // decode images in memory: ImageIO's default disk cache would write a temp file per request
+    javax.imageio.ImageIO.setUseCache(false);
     HttpSettings http = HttpSettings.fromConfig(config);
     List<LoadedModel> models = loadModels(ModelSettings.allFromConfig(config));
     Map<String, ModelMetadata> metadata = new LinkedHashMap<>();
@@ -87,13 +89,20 @@ public final class Node {
     }
     String name = nodeName(config);
     WorkerDirectory directory = new WorkerDirectory();
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.setup(ctx -> {
-      for (LoadedModel m : models) {
-        ctx.spawn(ModelPool.create(m), "model-" + m.name());
-      }
-      ctx.spawn(ModelDirectory.create(directory, metadata.keySet()), "model-directory");
-      return Behaviors.empty();
-    }), "rendezvous", config);
+    ActorSystem<Void> system;
+    try {
+      system = ActorSystem.create(Behaviors.setup(ctx -> {
+        for (LoadedModel m : models) {
+          ctx.spawn(ModelPool.create(m), "model-" + m.name());
+        }
+        ctx.spawn(ModelDirectory.create(directory, metadata.keySet()), "model-directory");
+        return Behaviors.empty();
+      }), "rendezvous", config);
+    } catch (RuntimeException e) {
+      journal.close();
+      models.forEach(LoadedModel::close);
+      throw e;
+    }
     try {
       Cluster cluster = Cluster.get(system);
       if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
@@ -124,6 +133,8 @@ public final class Node {
       return new Node(system, binding, journal, readiness, name, endpoints);
     } catch (Exception e) {
       system.terminate();
+      journal.close();
+      system.getWhenTerminated().thenRun(() -> models.forEach(LoadedModel::close));
       throw e;
     }
   }

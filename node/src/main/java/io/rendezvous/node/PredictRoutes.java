@@ -63,13 +63,13 @@ public final class PredictRoutes extends AllDirectives {
       return edge.body(entity)
           .thenCompose(body -> edge.blocking(() -> decoder.instances(body, endpoint.input())))
           .thenCompose(instances -> client.predict(endpoint, instances, clientId, "json", null))
-          .thenApply(replies -> render(endpoint, replies, detail));
+          .thenApply(replies -> render(endpoint, clientId, replies, detail));
     }
     if (media.equals(MediaTypes.IMAGE_PNG) || media.equals(MediaTypes.IMAGE_JPEG)) {
       return edge.body(entity)
           .thenCompose(body -> edge.blocking(() -> new Decoded(decoder.image(body, endpoint.input()), InputDecoder.sha256(body))))
           .thenCompose(d -> client.predict(endpoint, List.of(d.tensor()), clientId, media.toString(), d.sha256()))
-          .thenApply(replies -> render(endpoint, replies, detail));
+          .thenApply(replies -> render(endpoint, clientId, replies, detail));
     }
     entity.discardBytes(edge.materializer());
     return HttpEdge.reject(new BadRequest(415,
@@ -78,7 +78,7 @@ public final class PredictRoutes extends AllDirectives {
 
   private record Decoded(TensorData tensor, String sha256) {}
 
-  private static HttpResponse render(EndpointSettings endpoint, List<Reply> replies, boolean detail) {
+  private static HttpResponse render(EndpointSettings endpoint, String clientId, List<Reply> replies, boolean detail) {
     ObjectNode body = Json.object();
     int status = Answers.status(replies);
     if (status != 200) {
@@ -86,7 +86,7 @@ public final class PredictRoutes extends AllDirectives {
     }
     ArrayNode predictions = body.putArray("predictions");
     for (Reply r : replies) {
-      predictions.add(Answers.render(r, endpoint.labels(), detail));
+      predictions.add(Answers.render(r, clientId, endpoint.labels(), detail));
     }
     return Json.response(status, body);
   }

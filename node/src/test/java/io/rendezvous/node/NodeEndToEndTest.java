@@ -112,13 +112,16 @@ class NodeEndToEndTest {
   @Test
   void pngAndJsonOfTheSameImageGiveTheSameTensor() throws Exception {
     FashionMnist.Sample s = holdout.get(7);
-    JsonNode fromJson = Json.MAPPER.readTree(node.post("/predict?detail=all", "application/json",
-        Holdout.json(s).getBytes(StandardCharsets.UTF_8)).body()).get("predictions").get(0);
-    JsonNode fromPng = Json.MAPPER.readTree(node.post("/predict?detail=all", "image/png", Holdout.png(s)).body())
-        .get("predictions").get(0);
-    assertEquals(fromJson.get("label").asText(), fromPng.get("label").asText());
-    assertEquals(fromJson.get("model").asText(), fromPng.get("model").asText());
-    assertEquals(fromJson.get("probabilities").get(0).floatValue(), fromPng.get("probabilities").get(0).floatValue(), 1e-6f);
+    String jsonId = Json.MAPPER.readTree(node.post("/predict", "application/json",
+        Holdout.json(s).getBytes(StandardCharsets.UTF_8)).body()).get("predictions").get(0).get("request_id").asText();
+    byte[] png = Holdout.png(s);
+    String pngId = Json.MAPPER.readTree(node.post("/predict", "image/png", png).body())
+        .get("predictions").get(0).get("request_id").asText();
+    Map<String, JournalRecord.Input> inputs = node.journal().stream().filter(r -> r instanceof JournalRecord.Input)
+        .map(r -> (JournalRecord.Input) r).collect(Collectors.toMap(JournalRecord::requestId, r -> r));
+    assertEquals(inputs.get(jsonId).tensor(), inputs.get(pngId).tensor());
+    assertEquals(InputDecoder.sha256(png), inputs.get(pngId).sourceSha256());
+    assertEquals("json", inputs.get(jsonId).source());
   }
 
   @Test

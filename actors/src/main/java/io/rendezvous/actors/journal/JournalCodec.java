@@ -21,7 +21,7 @@ final class JournalCodec {
   static void write(JournalRecord r, WireOut w) {
     w.write("schema").int32(JournalRecord.SCHEMA_VERSION);
     if (r instanceof Input i) {
-        common(w, "input", i);
+        common(w, i);
         w.write("clientId").text(orEmpty(i.clientId()));
         w.write("source").text(orEmpty(i.source()));
         w.write("sourceSha256").text(orEmpty(i.sourceSha256()));
@@ -33,7 +33,7 @@ final class JournalCodec {
         });
         w.write("data").bytes(i.tensor().data());
     } else if (r instanceof Score s) {
-        common(w, "score", s);
+        common(w, s);
         w.write("model").text(s.model());
         w.write("version").text(orEmpty(s.version()));
         w.write("outcome").text(s.outcome().wireName());
@@ -42,7 +42,7 @@ final class JournalCodec {
         floats(w, "probabilities", s.probabilities());
         w.write("error").text(orEmpty(s.error()));
     } else if (r instanceof Answer a) {
-        common(w, "answer", a);
+        common(w, a);
         w.write("clientId").text(orEmpty(a.clientId()));
         w.write("status").int32(a.status());
         w.write("model").text(orEmpty(a.model()));
@@ -66,7 +66,7 @@ final class JournalCodec {
     String endpoint = w.read("endpoint").text();
     long at = w.read("atMicros").int64();
     return switch (type) {
-      case "input" -> {
+      case JournalRecord.Input.TYPE -> {
         String clientId = nullIfEmpty(w.read("clientId").text());
         String source = nullIfEmpty(w.read("source").text());
         String sha = nullIfEmpty(w.read("sourceSha256").text());
@@ -81,7 +81,7 @@ final class JournalCodec {
         long[] dims = shape.stream().mapToLong(Long::longValue).toArray();
         yield new Input(id, clientId, node, endpoint, at, source, sha, new TensorData(dtype, dims, data));
       }
-      case "score" -> new Score(
+      case JournalRecord.Score.TYPE -> new Score(
           id, node, endpoint, at,
           w.read("model").text(),
           nullIfEmpty(w.read("version").text()),
@@ -90,7 +90,7 @@ final class JournalCodec {
           w.read("inferenceMicros").int64(),
           floats(w.read("probabilities")),
           nullIfEmpty(w.read("error").text()));
-      case "answer" -> new Answer(
+      case JournalRecord.Answer.TYPE -> new Answer(
           id,
           nullIfEmpty(w.read("clientId").text()),
           node, endpoint, at,
@@ -106,8 +106,8 @@ final class JournalCodec {
     };
   }
 
-  private static void common(WireOut w, String type, JournalRecord r) {
-    w.write("type").text(type);
+  private static void common(WireOut w, JournalRecord r) {
+    w.write("type").text(r.type());
     w.write("id").text(r.requestId());
     w.write("node").text(r.node());
     w.write("endpoint").text(r.endpoint());

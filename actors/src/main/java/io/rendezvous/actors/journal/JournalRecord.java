@@ -18,6 +18,9 @@ public sealed interface JournalRecord {
 
   long atMicros();
 
+  /** "input", "score" or "answer": the record's kind on disk and in acknowledgements. */
+  String type();
+
   /** The input exactly as the models saw it, accepted at {@code atMicros}. */
   record Input(
       String requestId,
@@ -28,7 +31,14 @@ public sealed interface JournalRecord {
       String source,
       String sourceSha256,
       TensorData tensor)
-      implements JournalRecord {}
+      implements JournalRecord {
+    public static final String TYPE = "input";
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+  }
 
   /** What a score means for the request: used for the answer, late, failed, refused, or never came. */
   enum Outcome {
@@ -56,6 +66,13 @@ public sealed interface JournalRecord {
       float[] probabilities,
       String error)
       implements JournalRecord {
+    public static final String TYPE = "score";
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+
     public Score {
       probabilities = probabilities == null ? null : probabilities.clone();
     }
@@ -86,6 +103,13 @@ public sealed interface JournalRecord {
       long decidedMicros,
       String error)
       implements JournalRecord {
+    public static final String TYPE = "answer";
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+
     public Answer {
       probabilities = probabilities == null ? null : probabilities.clone();
     }

@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -25,33 +27,30 @@ import org.slf4j.LoggerFactory;
  * The one writer of this node's decoy journal. Callers {@link #offer} records without blocking; one
  * thread owns the Chronicle appender, takes records from a bounded queue in batches, appends them to the
  * memory-mapped queue and then acknowledges the batch. A full queue, or a journal that cannot be
- * written (disk below the free-space threshold, an append that threw), refuses at once so the caller
- * answers 503 instead of answering without a record. It recovers by itself once it can write again.
+ * written (disk below the free-space threshold, an append that failed, a dead writer), refuses at once
+ * so the caller answers 503 instead of answering without a record.
+ *
+ * <p>Housekeeping (free space, retention) runs on its own thread so a slow directory listing or a large
+ * delete never delays an acknowledgement. After a failed append the writer tries again on the next
+ * housekeeping round once free space is fine, so the journal recovers by itself.
  */
 public final class JournalWriter implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
 
   /** Reply to an acknowledged offer. Never a command. */
-  public sealed interface Ack extends CborSerializable {}
+  public sealed interface Ack extends CborSerializable {
+    String requestId();
+
+    String recordType();
+  }
 
   /** The record (and everything offered before it) is in the memory-mapped queue. */
-  public record Written(String requestId) implements Ack {}
+  public record Written(String requestId, String recordType) implements Ack {}
 
   /** The record could not be written. */
-  public record NotWritten(String requestId, String reason) implements Ack {}
+  public record NotWritten(String requestId, String recordType, String reason) implements Ack {}
 
   private record Entry(JournalRecord record, ActorRef<Ack> ackTo) {}
-
-  private final JournalSettings settings;
-  private final ArrayBlockingQueue<Entry> queue;
-  private final SingleChronicleQueue chronicle;
-  private final Thread thread;
-  private final AtomicLong appended = new AtomicLong();
-  private final AtomicLong refused = new AtomicLong();
-  private volatile boolean running = true;
-  private volatile String unwritableReason;
-  private final FreeSpace freeSpace;
-  private long nextCheckNanos;
 
   /** Usable bytes where the journal lives; the real file store outside tests. */
   @FunctionalInterface
@@ -59,24 +58,47 @@ public final class JournalWriter implements AutoCloseable {
     long of(Path dir) throws IOException;
   }
 
+  private final JournalSettings settings;
+  private final ArrayBlockingQueue<Entry> queue;
+  private final SingleChronicleQueue chronicle;
+  private final Thread thread;
+  private final ScheduledExecutorService housekeeping;
+  private final FreeSpace freeSpace;
+  private final AtomicLong appended = new AtomicLong();
+  private final AtomicLong refused = new AtomicLong();
+  private volatile boolean running = true;
+  /** Why the disk cannot take writes now (free space); cleared by housekeeping. */
+  private volatile String diskProblem;
+  /** Why the last append failed; cleared when housekeeping finds the disk fine again. */
+  private volatile String appendProblem;
+  private volatile long nextFullWarningNanos;
+
   private JournalWriter(JournalSettings settings, TimeProvider time, FreeSpace freeSpace) throws IOException {
     this.settings = settings;
     this.freeSpace = freeSpace;
     this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
-    if (settings.enabled()) {
-      Files.createDirectories(settings.dir());
-      SingleChronicleQueueBuilder b = SingleChronicleQueueBuilder.binary(settings.dir()).rollCycle(settings.rollCycle());
-      if (time != null) {
-        b.timeProvider(time);
-      }
-      this.chronicle = b.build();
-      checkHealth();
-      this.thread = new Thread(this::run, "rendezvous-journal-writer");
-      this.thread.start();
-    } else {
+    if (!settings.enabled()) {
       this.chronicle = null;
       this.thread = null;
+      this.housekeeping = null;
+      return;
     }
+    Files.createDirectories(settings.dir());
+    SingleChronicleQueueBuilder b = SingleChronicleQueueBuilder.binary(settings.dir()).rollCycle(settings.rollCycle());
+    if (time != null) {
+      b.timeProvider(time);
+    }
+    this.chronicle = b.build();
+    checkFreeSpace();
+    this.thread = new Thread(this::run, "rendezvous-journal-writer");
+    this.thread.start();
+    this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "rendezvous-journal-housekeeping");
+      t.setDaemon(true);
+      return t;
+    });
+    long every = Math.max(1, settings.checkInterval().toMillis());
+    housekeeping.scheduleWithFixedDelay(this::housekeep, every, every, TimeUnit.MILLISECONDS);
   }
 
   public static JournalWriter start(JournalSettings settings) throws IOException {
@@ -95,12 +117,22 @@ public final class JournalWriter implements AutoCloseable {
   public boolean offer(JournalRecord record, ActorRef<Ack> ackTo) {
     if (!settings.enabled()) {
       if (ackTo != null) {
-        ackTo.tell(new Written(record.requestId()));
+        ackTo.tell(new Written(record.requestId(), record.type()));
       }
       return true;
     }
-    if (unwritableReason != null || !running || !queue.offer(new Entry(record, ackTo))) {
+    if (unwritableReason() != null) {
       refused.incrementAndGet();
+      return false;
+    }
+    if (!queue.offer(new Entry(record, ackTo))) {
+      refused.incrementAndGet();
+      long now = System.nanoTime();
+      if (now >= nextFullWarningNanos) {
+        nextFullWarningNanos = now + TimeUnit.SECONDS.toNanos(1);
+        log.warn("journal queue is full ({} records waiting in {}); refusing records ({} refused so far)",
+            settings.queueCapacity(), settings.dir(), refused.get());
+      }
       return false;
     }
     return true;
@@ -108,11 +140,21 @@ public final class JournalWriter implements AutoCloseable {
 
   /** Null when the journal is writing; otherwise why it is not. */
   public String unwritableReason() {
-    return !settings.enabled() ? null : unwritableReason;
+    if (!settings.enabled()) {
+      return null;
+    }
+    if (!running) {
+      return "journal " + settings.dir() + " is closed";
+    }
+    if (!thread.isAlive()) {
+      return "journal writer thread for " + settings.dir() + " has stopped";
+    }
+    String disk = diskProblem;
+    return disk != null ? disk : appendProblem;
   }
 
   public boolean isWritable() {
-    return unwritableReason() == null && (running || !settings.enabled());
+    return unwritableReason() == null;
   }
 
   public long appended() {
@@ -133,90 +175,100 @@ public final class JournalWriter implements AutoCloseable {
 
   private void run() {
     List<Entry> batch = new ArrayList<>(settings.maxBatch());
-    ExcerptAppender appender = chronicle.createAppender();
-    long pollMillis = Math.max(1, settings.checkInterval().toMillis());
-    while (running || !queue.isEmpty()) {
-      try {
-        Entry first = queue.poll(pollMillis, TimeUnit.MILLISECONDS);
-        if (System.nanoTime() >= nextCheckNanos) {
-          checkHealth();
-          enforceRetention();
-        }
+    try (ExcerptAppender appender = chronicle.createAppender()) {
+      while (running || !queue.isEmpty()) {
+        Entry first = queue.poll(100, TimeUnit.MILLISECONDS);
         if (first == null) {
           continue;
         }
         batch.add(first);
         queue.drainTo(batch, settings.maxBatch() - 1);
         appendAndAck(appender, batch);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        break;
-      } catch (RuntimeException e) {
-        log.error("journal writer loop failed in {}", settings.dir(), e);
-      } finally {
         batch.clear();
       }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Throwable t) {
+      // an Error here (say, a fault on the mapped file) must not leave callers waiting for acks forever
+      log.error("journal writer for {} stopped", settings.dir(), t);
+      appendProblem = "journal writer stopped: " + t;
+      fail(batch, appendProblem);
+      List<Entry> rest = new ArrayList<>();
+      queue.drainTo(rest);
+      fail(rest, appendProblem);
+    } finally {
+      chronicle.close();
     }
-    appender.close();
   }
 
   private void appendAndAck(ExcerptAppender appender, List<Entry> batch) {
-    String reason = unwritableReason;
-    if (reason == null) {
-      int done = 0;
-      try {
-        for (Entry e : batch) {
-          try (DocumentContext dc = appender.writingDocument()) {
-            JournalCodec.write(e.record(), dc.wire());
-          }
-          done++;
-        }
-      } catch (RuntimeException ex) {
-        reason = "append to " + settings.dir() + " failed: " + ex;
-        unwritable(reason, ex);
-      }
-      appended.addAndGet(done);
-      for (int i = 0; i < batch.size(); i++) {
-        Entry e = batch.get(i);
-        if (e.ackTo() != null) {
-          e.ackTo().tell(i < done ? new Written(e.record().requestId()) : new NotWritten(e.record().requestId(), reason));
-        }
-      }
-    } else {
+    String reason = unwritableReason();
+    if (reason != null) {
+      fail(batch, reason);
+      return;
+    }
+    int done = 0;
+    try {
       for (Entry e : batch) {
-        if (e.ackTo() != null) {
-          e.ackTo().tell(new NotWritten(e.record().requestId(), reason));
+        try (DocumentContext dc = appender.writingDocument()) {
+          JournalCodec.write(e.record(), dc.wire());
         }
+        done++;
       }
+    } catch (RuntimeException ex) {
+      appendProblem = "append to " + settings.dir() + " failed: " + ex;
+      log.error("journal refuses writes: {}", appendProblem, ex);
+    }
+    appended.addAndGet(done);
+    for (int i = 0; i < batch.size(); i++) {
+      Entry e = batch.get(i);
+      if (e.ackTo() != null) {
+        e.ackTo().tell(i < done
+            ? new Written(e.record().requestId(), e.record().type())
+            : new NotWritten(e.record().requestId(), e.record().type(), appendProblem));
+      }
+    }
+  }
+
+  private static void fail(List<Entry> entries, String reason) {
+    for (Entry e : entries) {
+      if (e.ackTo() != null) {
+        e.ackTo().tell(new NotWritten(e.record().requestId(), e.record().type(), reason));
+      }
+    }
+  }
+
+  private void housekeep() {
+    try {
+      checkFreeSpace();
+      if (diskProblem == null && appendProblem != null) {
+        log.info("journal {}: disk is fine, trying appends again after: {}", settings.dir(), appendProblem);
+        appendProblem = null;
+      }
+      enforceRetention();
+    } catch (RuntimeException e) {
+      log.error("journal housekeeping for {} failed", settings.dir(), e);
     }
   }
 
   /** Free space against the threshold: a write through mmap into a full disk kills the JVM (SIGBUS). */
-  private void checkHealth() {
-    nextCheckNanos = System.nanoTime() + settings.checkInterval().toNanos();
+  private void checkFreeSpace() {
+    String problem;
     try {
       long free = freeSpace.of(settings.dir());
-      if (free < settings.minFreeBytes()) {
-        unwritable("free space on " + settings.dir() + " is " + free + " bytes, below the threshold of "
-            + settings.minFreeBytes() + " (rendezvous.journal.min-free-space)", null);
-      } else if (unwritableReason != null) {
-        log.info("journal {} is writable again ({} bytes free)", settings.dir(), free);
-        unwritableReason = null;
-      }
+      problem = free >= settings.minFreeBytes() ? null
+          : "free space on " + settings.dir() + " is " + free + " bytes, below the threshold of "
+              + settings.minFreeBytes() + " (rendezvous.journal.min-free-space)";
     } catch (IOException e) {
-      unwritable("cannot read free space of " + settings.dir() + ": " + e, e);
+      problem = "cannot read free space of " + settings.dir() + ": " + e;
     }
-  }
-
-  private void unwritable(String reason, Throwable cause) {
-    if (!reason.equals(unwritableReason)) {
-      if (cause == null) {
-        log.error("journal refuses writes: {}", reason);
-      } else {
-        log.error("journal refuses writes: {}", reason, cause);
-      }
+    String before = diskProblem;
+    diskProblem = problem;
+    if (problem != null && !problem.equals(before)) {
+      log.error("journal refuses writes: {}", problem);
+    } else if (problem == null && before != null) {
+      log.info("journal {} is writable again", settings.dir());
     }
-    unwritableReason = reason;
   }
 
   /** Deletes the oldest released cycle files beyond the age or size limit; never the current one. */
@@ -277,17 +329,27 @@ public final class JournalWriter implements AutoCloseable {
     }
   }
 
-  /** Stops taking records, writes what is queued, closes the queue. Blocks up to {@code wait}. */
+  /**
+   * Stops taking records and lets the writer append what is queued and close the queue; waits up to
+   * {@code wait}. The writer thread alone touches the mapped files, so a slow flush is never cut off.
+   */
   public void close(Duration wait) {
+    if (!running) {
+      return;
+    }
     running = false;
     if (thread != null) {
+      housekeeping.shutdownNow();
       try {
         thread.join(wait.toMillis());
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      chronicle.close();
-      log.info("journal {} closed after {} records", settings.dir(), appended.get());
+      if (thread.isAlive()) {
+        log.warn("journal {}: writer still flushing after {} ms; leaving it to finish", settings.dir(), wait.toMillis());
+      } else {
+        log.info("journal {} closed after {} records", settings.dir(), appended.get());
+      }
     }
   }
 

@@ -107,9 +107,10 @@ class JournalWriterTest {
       ack.expectMessageClass(JournalWriter.Written.class);
       free.set(1_000);
       ack.awaitAssert(() -> {
-        assertFalse(w.offer(input("b"), null));
+        assertFalse(w.isWritable());
         return null;
       });
+      assertFalse(w.offer(input("b"), null));
       assertTrue(w.unwritableReason().contains("below the threshold"), w.unwritableReason());
       free.set(10_000);
       ack.awaitAssert(() -> {
