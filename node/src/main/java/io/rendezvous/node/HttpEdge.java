@@ -92,6 +92,18 @@ public final class HttpEdge {
     }, blocking);
   }
 
+  /**
+   * Runs short CPU-bound work (parsing a capped JSON body) where it is: a hop to another dispatcher
+   * would cost more than the work.
+   */
+  public static <T> CompletionStage<T> inline(ThrowingSupplier<T> work) {
+    try {
+      return CompletableFuture.completedFuture(work.get());
+    } catch (BadRequest e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
   /** Like a Supplier, but may refuse the input. */
   @FunctionalInterface
   public interface ThrowingSupplier<T> {

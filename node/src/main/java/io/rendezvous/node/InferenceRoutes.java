@@ -107,7 +107,7 @@ public final class InferenceRoutes extends AllDirectives {
       return HttpEdge.reject(new BadRequest(415, "content type " + entity.getContentType() + " is not supported; send application/json"));
     }
     return edge.body(entity)
-        .thenCompose(body -> edge.blocking(() -> {
+        .thenCompose(body -> HttpEdge.inline(() -> {
           InputDecoder.InferRequest req = decoder.inferRequest(body, ep.input());
           return new InputDecoder.InferRequest(edge.clientId(header, req.clientId()), req.instances());
         }))

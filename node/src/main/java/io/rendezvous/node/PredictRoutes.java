@@ -61,7 +61,7 @@ public final class PredictRoutes extends AllDirectives {
     MediaType media = entity.getContentType().mediaType();
     if (media.equals(MediaTypes.APPLICATION_JSON)) {
       return edge.body(entity)
-          .thenCompose(body -> edge.blocking(() -> decoder.instances(body, endpoint.input())))
+          .thenCompose(body -> HttpEdge.inline(() -> decoder.instances(body, endpoint.input())))
           .thenCompose(instances -> client.predict(endpoint, instances, clientId, "json", null))
           .thenApply(replies -> render(endpoint, clientId, replies, detail));
     }
