@@ -224,7 +224,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       p.replyTo().tell(new Rejected(p.requestId(), 400, "input has " + mismatch));
       return passivate();
     }
-    startNanos = System.nanoTime();
+    startNanos = runtime.clock().getAsLong();
     request = p;
     endpoint = ep;
     JournalRecord.Input input = new JournalRecord.Input(
@@ -289,7 +289,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   private Behavior<Command> onStageOpened(StageOpened m) {
-    if (phase == Phase.COLLECTING) {
+    if (phase == Phase.COLLECTING && !early(m, endpoint.schedule().get(m.stage()).after())) {
       stageTimerFired[m.stage()] = true;
       decide();
     }
@@ -297,10 +297,24 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   private Behavior<Command> onDecisionDeadline() {
-    if (phase == Phase.COLLECTING) {
+    if (phase == Phase.COLLECTING && !early(DecisionDeadline.INSTANCE, endpoint.decisionDeadline())) {
       answer(504, -1, "no scheduled model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
     }
     return this;
+  }
+
+  /**
+   * The scheduler can fire a timer early when its thread has fallen behind on a busy machine (it catches
+   * up tick by tick). The schedule's offsets are measured on the clock, so an early timer is set again
+   * for the time still missing.
+   */
+  private boolean early(Command timer, Duration due) {
+    long missingMicros = due.toNanos() / 1_000 - elapsedMicros();
+    if (missingMicros <= 0) {
+      return false;
+    }
+    timers.startSingleTimer(timer, Duration.ofNanos(missingMicros * 1_000));
+    return true;
   }
 
   private Behavior<Command> onJournalAcked(JournalWriter.Ack ack) {
@@ -328,12 +342,18 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     return linger();
   }
 
+  /**
+   * The journal has not confirmed the answer by the SLA. The client gets a 503 now (never an answer the
+   * journal might not hold, never later than the SLA), and a second answer record says so: for a
+   * request's story the last answer record is what the client got.
+   */
   private Behavior<Command> onAnswerDeadline() {
-    if (phase == Phase.ANSWERING) {
-      getContext().getLog().warn("request {}: journal did not confirm the answer within the SLA of {} ms; answering 503",
-          requestId, endpoint.sla().toMillis());
-      request.replyTo().tell(new Rejected(requestId, 503,
-          "journal did not confirm the answer within the SLA of " + endpoint.sla().toMillis() + " ms"));
+    if (phase == Phase.ANSWERING && !early(AnswerDeadline.INSTANCE, endpoint.sla())) {
+      String why = "journal did not confirm the answer within the SLA of " + endpoint.sla().toMillis() + " ms";
+      getContext().getLog().warn("request {}: {}; answering 503", requestId, why);
+      request.replyTo().tell(new Rejected(requestId, 503, why));
+      journalWithoutAck(new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(),
+          nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
       pendingReply = null;
       return linger();
     }
@@ -524,7 +544,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   private long elapsedMicros() {
-    return (System.nanoTime() - startNanos) / 1_000;
+    return (runtime.clock().getAsLong() - startNanos) / 1_000;
   }
 
   private static long nowMicros() {

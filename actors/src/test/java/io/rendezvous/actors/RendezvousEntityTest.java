@@ -48,6 +48,17 @@ class RendezvousEntityTest {
   static final ManualTime time = ManualTime.get(testKit.system());
   static final TensorSpec INPUT = new TensorSpec("input", "float32", List.of(-1L, 4L));
   static final AtomicInteger ids = new AtomicInteger();
+  /** The entity's clock, moved together with manual time. */
+  static final java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
+
+  static void passes(Duration d) {
+    clock.addAndGet(d.toNanos());
+    time.timePasses(d);
+  }
+
+  RendezvousRuntime runtime(EndpointSettings ep) {
+    return new RendezvousRuntime("test-node", Map.of("ep", ep), directory, journal, clock::get);
+  }
 
   @TempDir Path dir;
   JournalWriter journal;
@@ -99,7 +110,7 @@ class RendezvousEntityTest {
           directory.update(m, List.of(w.getRef()));
         }
       }
-      RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", ep), directory, journal);
+      RendezvousRuntime runtime = runtime(ep);
       entity = testKit.spawn(RendezvousEntity.create(id, null, runtime));
       entity.tell(new RendezvousEntity.Predict(id, "client-1", "ep",
           TensorData.float32(new long[] {1, 4}, new float[] {1, 2, 3, 4}), "json", null, 1L, client.getRef()));
@@ -182,16 +193,16 @@ class RendezvousEntityTest {
     Run r = new Run(standard());
     r.answer("m2", 1);
     r.answer("m1", 0);
-    time.timePasses(Duration.ofMillis(14));
+    passes(Duration.ofMillis(14));
     r.expectNoAnswer();
-    time.timePasses(Duration.ofMillis(1));
+    passes(Duration.ofMillis(1));
     r.expectPrediction("m2", 1);
   }
 
   @Test
   void preferredModelStillWinsWhileLaterStagesAreOpenButUnanswered() {
     Run r = new Run(standard());
-    time.timePasses(Duration.ofMillis(20));
+    passes(Duration.ofMillis(20));
     r.expectNoAnswer();
     r.answer("m3", 0);
     r.expectPrediction("m3", 0);
@@ -201,9 +212,9 @@ class RendezvousEntityTest {
   void thirdStageOpensAtItsOffset() {
     Run r = new Run(standard());
     r.answer("m1", 0);
-    time.timePasses(Duration.ofMillis(29));
+    passes(Duration.ofMillis(29));
     r.expectNoAnswer();
-    time.timePasses(Duration.ofMillis(1));
+    passes(Duration.ofMillis(1));
     r.expectPrediction("m1", 2);
   }
 
@@ -245,9 +256,9 @@ class RendezvousEntityTest {
   @Test
   void nobodyAnsweringIsA504AtTheSlaLessTheJournalMargin() {
     Run r = new Run(standard());
-    time.timePasses(Duration.ofMillis(44));
+    passes(Duration.ofMillis(44));
     r.expectNoAnswer();
-    time.timePasses(Duration.ofMillis(1));
+    passes(Duration.ofMillis(1));
     r.expectRejected(504);
     // late scores after the 504 are still journaled, marked late
     r.answer("m3", 0);
@@ -286,9 +297,9 @@ class RendezvousEntityTest {
     Run r = new Run(standard());
     r.answer("m3", 1);
     r.expectPrediction("m3", 0);
-    time.timePasses(Duration.ofMillis(199));
+    passes(Duration.ofMillis(199));
     r.journaled(3); // input, m3's score, the answer: nothing abandoned before the linger is over
-    time.timePasses(Duration.ofMillis(1));
+    passes(Duration.ofMillis(1));
     r.expectStopped();
     Map<String, Outcome> o = outcomes(r.journaled(5));
     assertEquals(Map.of("m3", Outcome.OK, "m2", Outcome.ABANDONED, "m1", Outcome.ABANDONED), o);
@@ -302,7 +313,7 @@ class RendezvousEntityTest {
     r.answer("shadow", 0);
     r.fail("m2");
     r.expectNoAnswer();
-    time.timePasses(Duration.ofMillis(10));
+    passes(Duration.ofMillis(10));
     r.expectNoAnswer();
     r.answer("m1", 2);
     r.expectPrediction("m1", 1);
@@ -319,7 +330,7 @@ class RendezvousEntityTest {
     Run r = new Run(endpoint(models, schedule, 80));
     r.answer("e", 0);
     r.answer("d", 0);
-    time.timePasses(Duration.ofMillis(30));
+    passes(Duration.ofMillis(30));
     r.expectPrediction("d", 3);
 
     Run r2 = new Run(endpoint(models, schedule, 80));
@@ -341,7 +352,7 @@ class RendezvousEntityTest {
     directory.update("m2", List.of(w.getRef()));
     directory.update("m3", List.of(w.getRef()));
     TestProbe<Reply> client = testKit.createTestProbe();
-    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", standard()), directory, journal);
+    RendezvousRuntime runtime = runtime(standard());
     ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("j1", null, runtime));
     entity.tell(new RendezvousEntity.Predict("j1", null, "ep",
         TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L, client.getRef()));
@@ -367,7 +378,7 @@ class RendezvousEntityTest {
     TestProbe<ModelPool.Command> w = testKit.createTestProbe();
     standard().models().forEach(m -> directory.update(m, List.of(w.getRef())));
     TestProbe<Reply> client = testKit.createTestProbe();
-    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", standard()), directory, journal);
+    RendezvousRuntime runtime = runtime(standard());
     ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("s1", null, runtime));
     entity.tell(new RendezvousEntity.Predict("s1", null, "ep",
         TensorData.float32(new long[] {1, 3}, new float[3]), "json", null, 1L, client.getRef()));
@@ -383,8 +394,20 @@ class RendezvousEntityTest {
     Run r = new Run(ep);
     r.answer("m2", 0);
     r.expectNoAnswer();
-    time.timePasses(Duration.ofMillis(5));
+    passes(Duration.ofMillis(5));
     r.expectPrediction("m2", 0);
+  }
+
+  @Test
+  void aTimerThatFiresEarlyIsSetAgainForTheTimeStillMissing() {
+    Run r = new Run(standard());
+    r.answer("m2", 1);
+    // the scheduler (manual time) reaches 15 ms while the clock shows only 10 ms: not yet m2's stage
+    clock.addAndGet(-Duration.ofMillis(5).toNanos());
+    passes(Duration.ofMillis(15));
+    r.expectNoAnswer();
+    passes(Duration.ofMillis(5));
+    r.expectPrediction("m2", 1);
   }
 
   @Test
@@ -393,7 +416,7 @@ class RendezvousEntityTest {
     Run r = new Run(endpoint(List.of("m1", "m2"),
         List.of(new Stage("m2", Duration.ZERO), new Stage("m1", Duration.ofMillis(10))), 40));
     TestProbe<Reply> client = testKit.createTestProbe();
-    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", standard()), directory, journal);
+    RendezvousRuntime runtime = runtime(standard());
     ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("nw", null, runtime));
     entity.tell(new RendezvousEntity.Predict("nw", null, "ep",
         TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L, client.getRef()));
@@ -412,7 +435,7 @@ class RendezvousEntityTest {
     Run r = new Run(standard());
     r.answer("m3", 1);
     r.expectPrediction("m3", 0);
-    time.timePasses(Duration.ofMillis(200));
+    passes(Duration.ofMillis(200));
     r.expectStopped();
     r.answer("m2", 1); // to a stopped entity: dead letters, never a second record
     Map<String, Outcome> o = outcomes(r.journaled(5));
