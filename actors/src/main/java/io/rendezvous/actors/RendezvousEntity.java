@@ -1,5 +1,6 @@
 package io.rendezvous.actors;
 
+import io.rendezvous.workers.model.Probabilities;
 import io.rendezvous.actors.journal.JournalRecord;
 import io.rendezvous.actors.journal.JournalRecord.Outcome;
 import io.rendezvous.actors.journal.JournalWriter;
@@ -462,7 +463,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       EndpointSettings.Stage s = endpoint.schedule().get(stage);
       ModelPool.Scored scored = (ModelPool.Scored) results[endpoint.models().indexOf(s.model())];
       float[] p = scored.probabilities()[0];
-      int labelIndex = argmax(p);
+      int labelIndex = Probabilities.argmax(p);
       String label = labelName(labelIndex);
       record = new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(), nowMicros(),
           200, s.model(), scored.version(), stage, label, p, decided, null);
@@ -489,7 +490,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
         out.add(new ModelScore(model, null, "pending", null, null, -1, 0, null));
       } else if (r instanceof ModelPool.Scored s) {
         float[] p = s.probabilities()[0];
-        out.add(new ModelScore(model, s.version(), Outcome.OK.wireName(), labelName(argmax(p)), p,
+        out.add(new ModelScore(model, s.version(), Outcome.OK.wireName(), labelName(Probabilities.argmax(p)), p,
             arrivalMicros[i], s.inferenceMicros(), null));
       } else {
         out.add(new ModelScore(model, r.version(), r instanceof ModelPool.Overloaded ? Outcome.OVERLOADED.wireName()
@@ -552,13 +553,4 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
   }
 
-  static int argmax(float[] p) {
-    int best = 0;
-    for (int i = 1; i < p.length; i++) {
-      if (p[i] > p[best]) {
-        best = i;
-      }
-    }
-    return best;
-  }
 }

@@ -1,5 +1,6 @@
 package io.rendezvous.workers;
 
+import io.rendezvous.workers.model.Probabilities;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -33,7 +34,7 @@ class DefaultModelsTest {
         float[][] p = predictor.predict(TensorData.float32(new long[] {holdout.size(), FashionMnist.PIXELS}, flat));
         int correct = 0;
         for (int i = 0; i < holdout.size(); i++) {
-          if (argmax(p[i]) == holdout.get(i).label()) {
+          if (Probabilities.argmax(p[i]) == holdout.get(i).label()) {
             correct++;
           }
         }
@@ -71,13 +72,4 @@ class DefaultModelsTest {
     assertEquals(data.holdout().get(0).index(), FashionMnist.load().holdout().get(0).index());
   }
 
-  static int argmax(float[] p) {
-    int best = 0;
-    for (int i = 1; i < p.length; i++) {
-      if (p[i] > p[best]) {
-        best = i;
-      }
-    }
-    return best;
-  }
 }

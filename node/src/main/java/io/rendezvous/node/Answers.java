@@ -1,5 +1,6 @@
 package io.rendezvous.node;
 
+import io.rendezvous.workers.model.Probabilities;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.RendezvousEntity.ModelScore;
@@ -81,7 +82,7 @@ final class Answers {
       float[] probs = s.probabilities();
       if (probs != null) {
         n.put("label", s.label());
-        int top = argmax(probs);
+        int top = Probabilities.argmax(probs);
         n.put("confidence", probs[top]);
         n.put("inference_ms", s.inferenceMicros() / 1000.0);
         floats(n.putArray("probabilities"), probs);
@@ -108,7 +109,7 @@ final class Answers {
         avg[i] = sum[i] / counted;
       }
       ObjectNode a = o.putObject("average");
-      int top = argmax(avg);
+      int top = Probabilities.argmax(avg);
       a.put("models", counted);
       a.put("label", top < labels.size() ? labels.get(top) : Integer.toString(top));
       a.put("confidence", avg[top]);
@@ -122,13 +123,4 @@ final class Answers {
     }
   }
 
-  static int argmax(float[] p) {
-    int best = 0;
-    for (int i = 1; i < p.length; i++) {
-      if (p[i] > p[best]) {
-        best = i;
-      }
-    }
-    return best;
-  }
 }

@@ -101,7 +101,7 @@ public final class Benchmark {
     Node node = Node.start(nodeConfig);
     try {
       URI uri = URI.create("http://127.0.0.1:" + node.httpPort() + "/predict");
-      List<byte[]> bodies = holdout.stream().limit(500).map(s -> Holdouts.json(s).getBytes(StandardCharsets.UTF_8)).toList();
+      List<byte[]> bodies = holdout.stream().limit(500).map(s -> HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8)).toList();
       load(uri, bodies, 8, 3); // warm-up, not reported
       for (int clients : clientCounts) {
         Result r = load(uri, bodies, clients, seconds);
@@ -167,19 +167,5 @@ public final class Benchmark {
     long[] sorted = values.stream().mapToLong(Long::longValue).toArray();
     Arrays.sort(sorted);
     return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)];
-  }
-
-  /** JSON bodies of hold-out images, as a client would send them. */
-  static final class Holdouts {
-    private Holdouts() {}
-
-    static String json(FashionMnist.Sample s) {
-      StringBuilder b = new StringBuilder("{\"instances\":[[");
-      float[] x = s.scaled();
-      for (int i = 0; i < x.length; i++) {
-        b.append(i == 0 ? "" : ",").append(x[i]);
-      }
-      return b.append("]]}").toString();
-    }
   }
 }

@@ -76,7 +76,7 @@ class BadInputTest {
         java.util.Collections.nCopies(5, "[" + values(784, "0") + "]")) + "]}"));
     expect(400, "not an image", node.post("/predict", "image/png", "not a png".getBytes(StandardCharsets.UTF_8)));
     expect(400, "body is empty", node.post("/predict", "image/jpeg", new byte[0]));
-    byte[] png = Holdout.png(FashionMnist.load().holdout().get(0));
+    byte[] png = HoldoutBodies.png(FashionMnist.load().holdout().get(0));
     expect(400, "cannot be decoded", node.post("/predict", "image/png", Arrays.copyOf(png, png.length / 2)));
     expect(413, "limit is 1000 per side", node.post("/predict", "image/png", bigPng(1200, 10)));
     expect(415, "not supported", node.post("/predict", "text/plain", "hello".getBytes(StandardCharsets.UTF_8)));

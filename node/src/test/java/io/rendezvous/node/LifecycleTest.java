@@ -44,7 +44,7 @@ class LifecycleTest {
         "rendezvous.models.m1.fault { latency = 700ms, latency-probability = 1.0 }",
         "rendezvous.models.m2.fault { latency = 700ms, latency-probability = 1.0 }",
         "rendezvous.models.m3.fault { latency = 700ms, latency-probability = 1.0 }"));
-    byte[] body = Holdout.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8);
+    byte[] body = HoldoutBodies.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8);
     ExecutorService clients = Executors.newFixedThreadPool(5);
     List<Future<HttpResponse<String>>> replies = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
@@ -82,7 +82,7 @@ class LifecycleTest {
       assertEquals(503, ready.statusCode());
       assertTrue(ready.body().contains("min-free-space"), ready.body());
       HttpResponse<String> r = node.post("/predict", "application/json",
-          Holdout.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8));
+          HoldoutBodies.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8));
       assertEquals(503, r.statusCode(), r.body());
       assertTrue(Json.MAPPER.readTree(r.body()).get("error").asText().contains("journal unavailable"), r.body());
       assertEquals(200, node.get("/v2/health/live").statusCode());

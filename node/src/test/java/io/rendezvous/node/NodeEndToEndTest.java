@@ -60,8 +60,8 @@ class NodeEndToEndTest {
       boolean png = i % 2 == 1;
       answers.add(clients.submit(() -> {
         HttpResponse<String> r = png
-            ? node.post("/predict", "image/png", Holdout.png(s))
-            : node.post("/predict", "application/json", Holdout.json(s).getBytes(StandardCharsets.UTF_8));
+            ? node.post("/predict", "image/png", HoldoutBodies.png(s))
+            : node.post("/predict", "application/json", HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8));
         assertEquals(200, r.statusCode(), r.body());
         return Json.MAPPER.readTree(r.body()).get("predictions").get(0);
       }));
@@ -113,8 +113,8 @@ class NodeEndToEndTest {
   void pngAndJsonOfTheSameImageGiveTheSameTensor() throws Exception {
     FashionMnist.Sample s = holdout.get(7);
     String jsonId = Json.MAPPER.readTree(node.post("/predict", "application/json",
-        Holdout.json(s).getBytes(StandardCharsets.UTF_8)).body()).get("predictions").get(0).get("request_id").asText();
-    byte[] png = Holdout.png(s);
+        HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8)).body()).get("predictions").get(0).get("request_id").asText();
+    byte[] png = HoldoutBodies.png(s);
     String pngId = Json.MAPPER.readTree(node.post("/predict", "image/png", png).body())
         .get("predictions").get(0).get("request_id").asText();
     Map<String, JournalRecord.Input> inputs = node.journal().stream().filter(r -> r instanceof JournalRecord.Input)
@@ -127,7 +127,7 @@ class NodeEndToEndTest {
   @Test
   void detailShowsEveryModelTheMostConfidentAndTheAverage() throws Exception {
     HttpResponse<String> r = node.post("/predict?detail=all", "application/json",
-        Holdout.json(holdout.get(3)).getBytes(StandardCharsets.UTF_8));
+        HoldoutBodies.json(holdout.get(3)).getBytes(StandardCharsets.UTF_8));
     JsonNode a = Json.MAPPER.readTree(r.body()).get("predictions").get(0);
     assertEquals(3, a.get("scores").size());
     assertTrue(a.has("highest_confidence"));
@@ -137,8 +137,8 @@ class NodeEndToEndTest {
 
   @Test
   void severalInstancesRunOneRendezvousEachAndTheClientIdIsEchoed() throws Exception {
-    String body = "{\"instances\":[" + Holdout.json(holdout.get(0)).replace("{\"instances\":[", "").replace("]}", "")
-        + "," + Holdout.json(holdout.get(1)).replace("{\"instances\":[", "").replace("]}", "") + "]}";
+    String body = "{\"instances\":[" + HoldoutBodies.json(holdout.get(0)).replace("{\"instances\":[", "").replace("]}", "")
+        + "," + HoldoutBodies.json(holdout.get(1)).replace("{\"instances\":[", "").replace("]}", "") + "]}";
     HttpResponse<String> r = node.http.send(java.net.http.HttpRequest.newBuilder(node.uri("/predict"))
         .header("Content-Type", "application/json").header("X-Request-Id", "order-42")
         .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());

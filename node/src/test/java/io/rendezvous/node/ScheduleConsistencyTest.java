@@ -49,7 +49,7 @@ class ScheduleConsistencyTest {
       ExecutorService clients = Executors.newFixedThreadPool(8);
       List<Future<HttpResponse<String>>> responses = new ArrayList<>();
       for (int i = 0; i < requests; i++) {
-        byte[] body = Holdout.json(holdout.get(i)).getBytes(StandardCharsets.UTF_8);
+        byte[] body = HoldoutBodies.json(holdout.get(i)).getBytes(StandardCharsets.UTF_8);
         responses.add(clients.submit(() -> node.post("/predict", "application/json", body)));
       }
       Map<Integer, Integer> byStatus = new HashMap<>();
@@ -129,7 +129,7 @@ class ScheduleConsistencyTest {
         "rendezvous.models.m1.fault { latency = 3s, latency-probability = 1.0 }",
         "rendezvous.models.m2.fault { latency = 3s, latency-probability = 1.0 }",
         "rendezvous.models.m3.fault { latency = 3s, latency-probability = 1.0 }"))) {
-      byte[] body = Holdout.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8);
+      byte[] body = HoldoutBodies.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8);
       ExecutorService clients = Executors.newFixedThreadPool(6);
       List<Future<HttpResponse<String>>> replies = new ArrayList<>();
       for (int i = 0; i < 6; i++) {

@@ -50,10 +50,10 @@ class StartupAndToolsTest {
     Path journal;
     try (TestNode node = TestNode.start(dir, "")) {
       HttpResponse<String> r = node.post("/predict", "application/json",
-          Holdout.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8));
+          HoldoutBodies.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8));
       assertEquals(200, r.statusCode(), r.body());
       node.post("/predict", "application/json",
-          Holdout.json(FashionMnist.load().holdout().get(1)).getBytes(StandardCharsets.UTF_8));
+          HoldoutBodies.json(FashionMnist.load().holdout().get(1)).getBytes(StandardCharsets.UTF_8));
       id = Json.MAPPER.readTree(r.body()).get("predictions").get(0).get("request_id").asText();
       journal = node.journalDir();
       TestProbe<Object> wait = kit.createTestProbe();

@@ -8,9 +8,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import javax.imageio.ImageIO;
 
-/** Hold-out images as the bodies clients send: JSON instances and PNG files. */
-public final class Holdout {
-  private Holdout() {}
+/** Hold-out images as the bodies clients send (JSON instances, PNG files): for the benchmark and tests. */
+public final class HoldoutBodies {
+  private HoldoutBodies() {}
 
   public static String json(FashionMnist.Sample s) {
     StringBuilder b = new StringBuilder("{\"instances\":[[");
