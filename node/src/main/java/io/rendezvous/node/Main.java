@@ -30,7 +30,15 @@ public final class Main {
 
   private static void serve() {
     try {
-      Node.start();
+      Node node = Node.start();
+      // SIGTERM/SIGINT run the graceful shutdown ourselves, so the JVM exits through it with status 0
+      // (a signal that reaches the JVM's own shutdown hooks would end it with 143)
+      for (String signal : new String[] {"TERM", "INT"}) {
+        sun.misc.Signal.handle(new sun.misc.Signal(signal), s -> {
+          log.info("SIG{} received: leaving the cluster and stopping", signal);
+          node.stop();
+        });
+      }
     } catch (ModelLoadException e) {
       log.error("{}", e.getMessage(), e.getCause());
       System.exit(1);

@@ -55,9 +55,11 @@ public final class Node {
   private final Readiness readiness;
   private final String name;
   private final Map<String, EndpointSettings> endpoints;
+  private final String managementUri;
 
   private Node(ActorSystem<Void> system, ServerBinding binding, JournalWriter journal, Readiness readiness,
-      String name, Map<String, EndpointSettings> endpoints) {
+      String name, Map<String, EndpointSettings> endpoints, String managementUri) {
+    this.managementUri = managementUri;
     this.system = system;
     this.binding = binding;
     this.journal = journal;
@@ -71,7 +73,8 @@ public final class Node {
     return start(ConfigFactory.load());
   }
 
-  public static Node start(Config config) throws Exception {
+  public static Node start(Config configIn) throws Exception {
+    Config config = withSeedNodes(configIn);
     // decode images in memory: ImageIO's default disk cache would write a temp file per request
     javax.imageio.ImageIO.setUseCache(false);
     HttpSettings http = HttpSettings.fromConfig(config);
@@ -125,12 +128,16 @@ public final class Node {
 
       ServerBinding binding = Http.get(system).newServerAt(http.host(), http.port()).bind(routes)
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      org.apache.pekko.http.javadsl.model.Uri management =
+          org.apache.pekko.management.javadsl.PekkoManagement.get(system.classicSystem()).start()
+              .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      log.info("node {}: cluster membership at {}/cluster/members", name, management);
       binding.addToCoordinatedShutdown(http.drainTimeout(), system);
       registerShutdown(system, readiness, journal, models);
       log.info("node {} serving http://{}:{} with endpoints {} and models {}", name,
           binding.localAddress().getHostString(), binding.localAddress().getPort(),
           endpoints.keySet().stream().sorted().toList(), metadata.keySet());
-      return new Node(system, binding, journal, readiness, name, endpoints);
+      return new Node(system, binding, journal, readiness, name, endpoints, management.toString());
     } catch (Exception e) {
       system.terminate();
       journal.close();
@@ -206,12 +213,37 @@ public final class Node {
     return e.withLabels(labels);
   }
 
+  /**
+   * {@code rendezvous.seed-nodes} ("host:port" or full addresses, comma-separated; from
+   * RENDEZVOUS_SEED_NODES) becomes {@code pekko.cluster.seed-nodes}.
+   */
+  static Config withSeedNodes(Config config) {
+    String seeds = config.getString("rendezvous.seed-nodes").trim();
+    if (seeds.isEmpty()) {
+      return config;
+    }
+    String system = "rendezvous";
+    List<String> addresses = new ArrayList<>();
+    for (String s : seeds.split(",")) {
+      String seed = s.trim();
+      if (!seed.isEmpty()) {
+        addresses.add(seed.contains("://") ? seed : "pekko://" + system + "@" + seed);
+      }
+    }
+    return config.withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(addresses));
+  }
+
   static String nodeName(Config config) {
     String configured = config.getString("rendezvous.node-name");
     if (!configured.isBlank()) {
       return configured;
     }
     return config.getString("pekko.remote.artery.canonical.hostname") + ":" + config.getInt("pekko.remote.artery.canonical.port");
+  }
+
+  /** Base URI of Pekko Management's cluster routes ({@code /cluster/members}, {@code /cluster/shards/...}). */
+  public String managementUri() {
+    return managementUri;
   }
 
   public int httpPort() {

@@ -38,6 +38,7 @@ public final class TestNode implements AutoCloseable {
                 + "rendezvous.http.port = 0\n"
                 + "pekko.coordinated-shutdown.exit-jvm = off\n"
                 + "pekko.remote.artery.canonical.port = 0\n"
+                + "pekko.management.http.port = 0\n"
                 + "rendezvous.node-name = \"test-node-" + count.incrementAndGet() + "\"\n"))
         .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
     return new TestNode(Node.start(config), dataDir);
