@@ -180,6 +180,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private boolean[] stageTimerFired;
   private Reply pendingReply;
   private boolean inputWritten;
+  /** The shard wants this entity gone (hand-off, node leaving): stop as soon as the client has its reply. */
+  private boolean stopRequested;
+  private boolean stopNow;
 
   private RendezvousEntity(
       ActorContext<Command> ctx,
@@ -286,7 +289,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     if (phase == Phase.COLLECTING) {
       decide();
     }
-    return phase == Phase.LINGERING ? finishIfComplete() : this;
+    return phase == Phase.LINGERING ? finishIfComplete() : next();
   }
 
   private Behavior<Command> onStageOpened(StageOpened m) {
@@ -294,14 +297,14 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       stageTimerFired[m.stage()] = true;
       decide();
     }
-    return this;
+    return next();
   }
 
   private Behavior<Command> onDecisionDeadline() {
     if (phase == Phase.COLLECTING && !early(DecisionDeadline.INSTANCE, endpoint.decisionDeadline())) {
       answer(504, -1, "no scheduled model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
     }
-    return this;
+    return next();
   }
 
   /**
@@ -358,13 +361,17 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       pendingReply = null;
       return linger();
     }
-    return this;
+    return next();
   }
 
   /** The client has its reply; keep recording late scores until all are in or the linger passes. */
   private Behavior<Command> linger() {
     phase = Phase.LINGERING;
     timers.cancelAll();
+    if (stopRequested) {
+      abandonMissing("request stopped before this model answered");
+      return passivate();
+    }
     timers.startSingleTimer(LingerOver.INSTANCE, endpoint.linger());
     return finishIfComplete();
   }
@@ -378,19 +385,16 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   /**
-   * The shard stops this entity (passivation, hand-off, node shutdown). Whatever it still owes is settled
-   * now: a client still waiting gets a 503, and every model that has not answered is recorded.
+   * The shard stops this entity (passivation, hand-off, node leaving). A client still waiting gets its
+   * answer first: the schedule runs on (the SLA bounds how long), then the entity records every model
+   * that has not answered and stops, without lingering.
    */
   private Behavior<Command> onStop() {
     if (phase == Phase.COLLECTING || phase == Phase.ANSWERING) {
-      String why = "request stopped before it was answered: the node is shutting down or the request's shard moved";
-      if (phase == Phase.COLLECTING) {
-        journalWithoutAck(new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(),
-            nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
-      }
-      request.replyTo().tell(new Rejected(requestId, 503, why));
+      stopRequested = true;
+      return this;
     }
-    if (phase != Phase.WAITING && phase != Phase.DONE) {
+    if (phase == Phase.LINGERING) {
       abandonMissing("request stopped before this model answered");
     }
     phase = Phase.DONE;
@@ -527,11 +531,17 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private Behavior<Command> passivate() {
     phase = Phase.DONE;
     timers.cancelAll();
-    if (shard == null) {
+    if (shard == null || stopRequested) {
+      stopNow = true;
       return Behaviors.stopped();
     }
     shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
     return this;
+  }
+
+  /** This behavior, or stopped when a call below the handler decided the entity is done. */
+  private Behavior<Command> next() {
+    return stopNow ? Behaviors.stopped() : this;
   }
 
   private String journalRefusal() {
