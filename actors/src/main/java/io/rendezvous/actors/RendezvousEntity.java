@@ -58,7 +58,10 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   /**
    * Predict one instance. {@code acceptedAtMicros} is the wall-clock time the edge accepted it;
    * {@code source} says how it came (json, image/png, ...) and {@code sourceSha256} hashes the original
-   * bytes when they were not the tensor itself (an image).
+   * bytes when they were not the tensor itself (an image). {@code startOffsetMicros} is how long the
+   * request already waited before reaching this entity (a local fallback starts late; the schedule still
+   * counts from the start). {@code acceptedTo}, if set, hears {@link Accepted} as soon as the entity has
+   * the request, so the edge knows the message was not lost.
    */
   public record Predict(
       String requestId,
@@ -68,8 +71,13 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       String source,
       String sourceSha256,
       long acceptedAtMicros,
+      long startOffsetMicros,
+      ActorRef<Accepted> acceptedTo,
       ActorRef<Reply> replyTo)
       implements Command {}
+
+  /** The entity has the request (sent again for a resent Predict). Not the answer. */
+  public record Accepted(String requestId) implements CborSerializable {}
 
   /** Sent by the shard when it passivates or hands off this entity. */
   public enum Stop implements Command {
@@ -87,6 +95,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private record JournalAcked(JournalWriter.Ack ack) implements Command {}
 
   private enum LingerOver implements Command {
+    INSTANCE
+  }
+
+  /** A finished entity has kept its id long enough to catch resent copies of its request. */
+  private enum Forget implements Command {
     INSTANCE
   }
 
@@ -210,13 +223,27 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
         .onMessageEquals(AnswerDeadline.INSTANCE, this::onAnswerDeadline)
         .onMessageEquals(LingerOver.INSTANCE, this::onLingerOver)
         .onMessageEquals(Stop.INSTANCE, this::onStop)
+        .onMessageEquals(Forget.INSTANCE, () -> {
+          shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+          return this;
+        })
         .build();
   }
 
   private Behavior<Command> onPredict(Predict p) {
     if (phase != Phase.WAITING) {
-      p.replyTo().tell(new Rejected(p.requestId(), 409, "request id " + p.requestId() + " is already in use"));
+      if (request != null && p.replyTo().equals(request.replyTo())) {
+        // the edge resent it (its first copy could have been lost while a shard moved): one answer only
+        if (p.acceptedTo() != null) {
+          p.acceptedTo().tell(new Accepted(requestId));
+        }
+      } else {
+        p.replyTo().tell(new Rejected(p.requestId(), 409, "request id " + p.requestId() + " is already in use"));
+      }
       return this;
+    }
+    if (p.acceptedTo() != null) {
+      p.acceptedTo().tell(new Accepted(requestId));
     }
     EndpointSettings ep = runtime.endpoints().get(p.endpoint());
     if (ep == null) {
@@ -228,7 +255,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       p.replyTo().tell(new Rejected(p.requestId(), 400, "input has " + mismatch));
       return passivate();
     }
-    startNanos = runtime.clock().getAsLong();
+    startNanos = runtime.clock().getAsLong() - p.startOffsetMicros() * 1_000;
     request = p;
     endpoint = ep;
     JournalRecord.Input input = new JournalRecord.Input(
@@ -535,7 +562,12 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       stopNow = true;
       return Behaviors.stopped();
     }
-    shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+    if (runtime.dedupWindow().isZero()) {
+      shard.tell(new ClusterSharding.Passivate<>(getContext().getSelf()));
+    } else {
+      // stay a little: a copy of the request resent by the edge must not start the rendezvous again
+      timers.startSingleTimer(Forget.INSTANCE, runtime.dedupWindow());
+    }
     return this;
   }
 

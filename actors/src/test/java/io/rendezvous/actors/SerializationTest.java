@@ -38,7 +38,7 @@ class SerializationTest {
   void predictCarriesTheTensorAsBytesAndTheReplyRef() {
     TestProbe<RendezvousEntity.Reply> probe = testKit.createTestProbe();
     RendezvousEntity.Predict p = new RendezvousEntity.Predict("id-1", "client", "rendezvous", INPUT, "image/png",
-        "abc", 123L, probe.getRef());
+        "abc", 123L, 0L, null, probe.getRef());
     RendezvousEntity.Predict back = roundTrip(p);
     assertEquals(p, back);
     assertEquals(INPUT, back.input());
@@ -63,6 +63,7 @@ class SerializationTest {
     assertEquals(p.scores().get(1).probabilities(), back.scores().get(1).probabilities());
     assertEquals(new Rejected("id", 504, "late"), roundTrip(new Rejected("id", 504, "late")));
     assertEquals(RendezvousEntity.Stop.INSTANCE, roundTrip(RendezvousEntity.Stop.INSTANCE));
+    assertEquals(new RendezvousEntity.Accepted("id"), roundTrip(new RendezvousEntity.Accepted("id")));
   }
 
   @Test

@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigValueFactory;
 import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
+import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.journal.JournalSettings;
 import io.rendezvous.actors.journal.JournalWriter;
 import io.rendezvous.workers.LoadedModel;
@@ -111,9 +112,14 @@ public final class Node {
       if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
-      ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region =
-          RendezvousEntity.init(system, new RendezvousRuntime(name, endpoints, directory, journal));
-      RendezvousClient client = new RendezvousClient(system, region, new RequestIds(name),
+      RendezvousRuntime runtime = new RendezvousRuntime(name, endpoints, directory, journal)
+          .withDedupWindow(config.getDuration("rendezvous.edge.dedup-window"));
+      ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region = RendezvousEntity.init(system, runtime);
+      ActorRef<RequestRouter.Submit> router = system.systemActorOf(
+          RequestRouter.create(region, runtime, RequestRouter.Settings.fromConfig(config),
+              () -> !cluster.state().getUnreachable().isEmpty()),
+          "request-router", org.apache.pekko.actor.typed.Props.empty());
+      RendezvousClient client = new RendezvousClient(system, router, new RequestIds(name),
           config.getDuration("rendezvous.entity-ask-grace"));
       // serve only once this node's pools are listed: a request before that would find no worker
       directory.whenAvailable(metadata.keySet()).toCompletableFuture()

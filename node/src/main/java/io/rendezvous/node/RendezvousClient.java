@@ -1,9 +1,8 @@
 package io.rendezvous.node;
 
 import io.rendezvous.actors.EndpointSettings;
-import io.rendezvous.actors.RendezvousEntity;
-import io.rendezvous.actors.RendezvousEntity.Predict;
 import io.rendezvous.actors.RendezvousEntity.Rejected;
+import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.RendezvousEntity.Reply;
 import io.rendezvous.workers.model.TensorData;
 import java.time.Duration;
@@ -15,25 +14,25 @@ import java.util.concurrent.CompletionStage;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
-import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 
 /**
- * The edge's way into the sharded rendezvous: one entity per instance, keyed by a fresh request id.
- * Used by every transport (HTTP now, Kafka later), so they all get the same ids, journal and answers.
+ * The edge's way into the sharded rendezvous: one entity per instance, keyed by a fresh request id,
+ * reached through this node's {@link RequestRouter}. Used by every transport (HTTP now, Kafka later), so
+ * they all get the same ids, journal and answers.
  */
 public final class RendezvousClient {
   private final ActorSystem<?> system;
-  private final ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region;
+  private final ActorRef<RequestRouter.Submit> router;
   private final RequestIds ids;
   private final Duration grace;
 
   public RendezvousClient(
       ActorSystem<?> system,
-      ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
+      ActorRef<RequestRouter.Submit> router,
       RequestIds ids,
       Duration grace) {
     this.system = system;
-    this.region = region;
+    this.router = router;
     this.ids = ids;
     this.grace = grace;
   }
@@ -47,10 +46,10 @@ public final class RendezvousClient {
     for (TensorData input : instances) {
       String id = ids.next();
       CompletionStage<Reply> reply =
-          AskPattern.<ShardingEnvelope<RendezvousEntity.Command>, Reply>ask(
-                  region,
-                  replyTo -> new ShardingEnvelope<>(
-                      id, new Predict(id, clientId, endpoint.name(), input, source, sourceSha256, accepted, replyTo)),
+          AskPattern.<RequestRouter.Submit, Reply>ask(
+                  router,
+                  replyTo -> new RequestRouter.Submit(
+                      id, clientId, endpoint.name(), input, source, sourceSha256, accepted, replyTo),
                   timeout,
                   system.scheduler())
               .exceptionally(e -> new Rejected(id, 504,

@@ -174,12 +174,16 @@ class ThreeNodeClusterIT {
     AtomicBoolean running = new AtomicBoolean(true);
     AtomicInteger sent = new AtomicInteger();
     Map<Integer, Integer> statuses = new ConcurrentHashMap<>();
+    List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
     ExecutorService load = Executors.newFixedThreadPool(2);
     for (int t = 0; t < 2; t++) {
       load.submit(() -> {
         while (running.get()) {
-          int status = predict(a, 200 + sent.incrementAndGet()).statusCode();
-          statuses.merge(status, 1, Integer::sum);
+          HttpResponse<String> r = predict(a, 200 + sent.incrementAndGet());
+          statuses.merge(r.statusCode(), 1, Integer::sum);
+          if (r.statusCode() != 200) {
+            failures.add(r.body());
+          }
         }
         return null;
       });
@@ -197,8 +201,16 @@ class ThreeNodeClusterIT {
     running.set(false);
     load.shutdown();
     assertTrue(load.awaitTermination(30, TimeUnit.SECONDS));
+    StringBuilder stories = new StringBuilder();
+    for (String f : failures) {
+      String id = Json.MAPPER.readTree(f).get("predictions").get(0).get("request_id").asText();
+      for (TestNode n : List.of(a, c)) {
+        n.journal().stream().filter(r -> r.requestId().equals(id))
+            .forEach(r -> stories.append('\n').append(n.node.name()).append(": ").append(r));
+      }
+    }
     assertEquals(Map.of(200, statuses.values().stream().mapToInt(Integer::intValue).sum()), statuses,
-        "every request during the graceful leave answered 200");
+        "every request during the graceful leave answered 200: " + failures + stories);
     assertEquals(1, upMembers(a));
     assertFalse(a.node.system().whenTerminated().isCompleted());
   }

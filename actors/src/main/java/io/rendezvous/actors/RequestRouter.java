@@ -1,0 +1,178 @@
+package io.rendezvous.actors;
+
+import com.typesafe.config.Config;
+import io.rendezvous.actors.RendezvousEntity.Accepted;
+import io.rendezvous.actors.RendezvousEntity.Predict;
+import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.workers.model.TensorData;
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.Terminated;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+
+/**
+ * The edge's way into the sharded rendezvous, one tracker per request. The tracker sends the request to
+ * its entity through sharding and waits for the entity to accept it:
+ *
+ * <ul>
+ *   <li>no acceptance within {@code resend-after}: send it again (messages in flight to a shard that is
+ *       handed off are lost; the entity answers a resent request once);
+ *   <li>no acceptance by {@code fallback-after} while some member is unreachable: the entity's shard may
+ *       sit on a node that is dead but not yet downed, so the request is served here by a local,
+ *       unsharded entity that runs the same schedule from the request's original start.
+ * </ul>
+ *
+ * The first reply goes to the client. A request the fallback served may still reach its entity later if
+ * its message was only delayed; that entity's story is then journaled too, on its node.
+ */
+public final class RequestRouter {
+  private RequestRouter() {}
+
+  /** {@code rendezvous.edge}. */
+  public record Settings(Duration resendAfter, Duration fallbackAfter, Duration askGrace) {
+    public static Settings fromConfig(Config root) {
+      return new Settings(
+          root.getDuration("rendezvous.edge.resend-after"),
+          root.getDuration("rendezvous.edge.fallback-after"),
+          root.getDuration("rendezvous.entity-ask-grace"));
+    }
+  }
+
+  /** Serve one instance; the answer goes to {@code replyTo}. */
+  public record Submit(
+      String requestId,
+      String clientId,
+      String endpoint,
+      TensorData input,
+      String source,
+      String sourceSha256,
+      long acceptedAtMicros,
+      ActorRef<Reply> replyTo) {}
+
+  public static Behavior<Submit> create(
+      ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
+      RendezvousRuntime runtime,
+      Settings settings,
+      BooleanSupplier someMemberUnreachable) {
+    return Behaviors.receive((ctx, submit) -> {
+      ctx.spawnAnonymous(Tracker.create(submit, region, runtime, settings, someMemberUnreachable));
+      return Behaviors.same();
+    });
+  }
+
+  /** Follows one request until its client has an answer (and a local fallback, if any, has finished). */
+  private static final class Tracker {
+    sealed interface Msg {}
+
+    record GotAccepted(Accepted a) implements Msg {}
+
+    record GotReply(Reply r) implements Msg {}
+
+    enum Tick implements Msg { RESEND, FALLBACK, GIVE_UP }
+
+    private final ActorContext<Msg> ctx;
+    private final TimerScheduler<Msg> timers;
+    private final Submit submit;
+    private final ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region;
+    private final RendezvousRuntime runtime;
+    private final Settings settings;
+    private final BooleanSupplier someMemberUnreachable;
+    private final ShardingEnvelope<RendezvousEntity.Command> envelope;
+    private final ActorRef<Reply> replyAdapter;
+    private final long startNanos;
+    private boolean accepted;
+    private boolean replied;
+    private ActorRef<RendezvousEntity.Command> fallback;
+
+    static Behavior<Msg> create(Submit submit, ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
+        RendezvousRuntime runtime, Settings settings, BooleanSupplier someMemberUnreachable) {
+      return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+          new Tracker(ctx, timers, submit, region, runtime, settings, someMemberUnreachable).start()));
+    }
+
+    private Tracker(ActorContext<Msg> ctx, TimerScheduler<Msg> timers, Submit submit,
+        ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region, RendezvousRuntime runtime, Settings settings,
+        BooleanSupplier someMemberUnreachable) {
+      this.ctx = ctx;
+      this.timers = timers;
+      this.submit = submit;
+      this.region = region;
+      this.runtime = runtime;
+      this.settings = settings;
+      this.someMemberUnreachable = someMemberUnreachable;
+      this.startNanos = runtime.clock().getAsLong();
+      this.replyAdapter = ctx.messageAdapter(Reply.class, GotReply::new);
+      ActorRef<Accepted> acceptedAdapter = ctx.messageAdapter(Accepted.class, GotAccepted::new);
+      this.envelope = new ShardingEnvelope<>(submit.requestId(), predict(0, acceptedAdapter));
+    }
+
+    private Predict predict(long startOffsetMicros, ActorRef<Accepted> acceptedTo) {
+      return new Predict(submit.requestId(), submit.clientId(), submit.endpoint(), submit.input(), submit.source(),
+          submit.sourceSha256(), submit.acceptedAtMicros(), startOffsetMicros, acceptedTo, replyAdapter);
+    }
+
+    private Behavior<Msg> start() {
+      region.tell(envelope);
+      timers.startTimerWithFixedDelay(Tick.RESEND, settings.resendAfter());
+      timers.startSingleTimer(Tick.FALLBACK, settings.fallbackAfter());
+      EndpointSettings ep = runtime.endpoints().get(submit.endpoint());
+      Duration sla = ep == null ? Duration.ZERO : ep.sla();
+      timers.startSingleTimer(Tick.GIVE_UP, sla.plus(settings.askGrace()));
+      return Behaviors.receive(Msg.class)
+          .onMessage(GotAccepted.class, m -> onAccepted())
+          .onMessage(GotReply.class, m -> onReply(m.r()))
+          .onMessageEquals(Tick.RESEND, this::onResend)
+          .onMessageEquals(Tick.FALLBACK, this::onFallbackDue)
+          .onMessageEquals(Tick.GIVE_UP, Behaviors::stopped)
+          .onSignal(Terminated.class, t -> replied ? Behaviors.stopped() : Behaviors.same())
+          .build();
+    }
+
+    private Behavior<Msg> onAccepted() {
+      accepted = true;
+      timers.cancel(Tick.RESEND);
+      timers.cancel(Tick.FALLBACK);
+      return Behaviors.same();
+    }
+
+    private Behavior<Msg> onReply(Reply r) {
+      if (!replied) {
+        submit.replyTo().tell(r);
+        replied = true;
+      }
+      // a fallback entity is this tracker's child: let it record its late scores before stopping
+      return fallback == null ? Behaviors.stopped() : Behaviors.same();
+    }
+
+    private Behavior<Msg> onResend() {
+      if (!accepted && fallback == null) {
+        region.tell(envelope);
+      }
+      return Behaviors.same();
+    }
+
+    private Behavior<Msg> onFallbackDue() {
+      if (accepted || fallback != null) {
+        return Behaviors.same();
+      }
+      if (!someMemberUnreachable.getAsBoolean()) {
+        // every member is reachable: the entity will get a resent copy; check again later
+        timers.startSingleTimer(Tick.FALLBACK, settings.resendAfter());
+        return Behaviors.same();
+      }
+      long waitedMicros = (runtime.clock().getAsLong() - startNanos) / 1_000;
+      ctx.getLog().warn("request {}: its entity did not accept it within {} ms and a member is unreachable;"
+          + " serving it on this node", submit.requestId(), waitedMicros / 1000);
+      timers.cancel(Tick.RESEND);
+      fallback = ctx.spawn(RendezvousEntity.create(submit.requestId(), null, runtime), "fallback");
+      ctx.watch(fallback);
+      fallback.tell(predict(waitedMicros, null));
+      return Behaviors.same();
+    }
+  }
+}

@@ -1,0 +1,118 @@
+package io.rendezvous.actors;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+
+import com.typesafe.config.ConfigFactory;
+import io.rendezvous.actors.EndpointSettings.Stage;
+import io.rendezvous.actors.RendezvousEntity.Prediction;
+import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.journal.JournalSettings;
+import io.rendezvous.actors.journal.JournalWriter;
+import io.rendezvous.workers.ModelPool;
+import io.rendezvous.workers.WorkerDirectory;
+import io.rendezvous.workers.model.TensorData;
+import io.rendezvous.workers.model.TensorSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
+import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The edge re-sends a request its entity did not accept, and falls back to a local entity when a member is unreachable. */
+class RequestRouterTest {
+  static final ActorTestKit testKit = ActorTestKit.create();
+  static final RequestRouter.Settings SETTINGS =
+      new RequestRouter.Settings(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofSeconds(2));
+
+  @TempDir Path dir;
+  JournalWriter journal;
+  RendezvousRuntime runtime;
+
+  /** A model that answers every request at once. */
+  static Behavior<ModelPool.Command> answering(String model) {
+    return Behaviors.receiveMessage(m -> {
+      if (m instanceof ModelPool.Score s) {
+        s.replyTo().tell(new ModelPool.Scored(s.requestId(), model, "1", new float[][] {{0.2f, 0.8f}}, 5));
+      }
+      return Behaviors.same();
+    });
+  }
+
+  @BeforeEach
+  void setUp() throws Exception {
+    journal = JournalWriter.start(JournalSettings.fromConfig(ConfigFactory.load()).withDir(dir.resolve("journal")));
+    WorkerDirectory directory = new WorkerDirectory();
+    directory.update("m1", List.of(testKit.spawn(answering("m1"))));
+    EndpointSettings ep = new EndpointSettings("ep", List.of("m1"), new TensorSpec("input", "float32", List.of(-1L, 2L)),
+        List.of(new Stage("m1", Duration.ZERO)), Duration.ofMillis(500), Duration.ofMillis(5), Duration.ofMillis(100),
+        List.of("a", "b"));
+    runtime = new RendezvousRuntime("edge-node", Map.of("ep", ep), directory, journal);
+  }
+
+  @AfterEach
+  void tearDown() {
+    journal.close();
+  }
+
+  @AfterAll
+  static void stopAll() {
+    testKit.shutdownTestKit();
+  }
+
+  static RequestRouter.Submit submit(String id, ActorRef<Reply> replyTo) {
+    return new RequestRouter.Submit(id, null, "ep", TensorData.float32(new long[] {1, 2}, new float[] {1, 2}),
+        "json", null, 1L, replyTo);
+  }
+
+  @Test
+  void aLostRequestIsResentAndAnsweredOnce() {
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
+    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, () -> false));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    router.tell(submit("lost-1", client.getRef()));
+    ShardingEnvelope<RendezvousEntity.Command> first = region.receiveMessage(); // lost in a hand-off
+    ShardingEnvelope<RendezvousEntity.Command> resent = region.receiveMessage(Duration.ofSeconds(2));
+    assertEquals("lost-1", resent.entityId());
+    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("lost-1", null, runtime));
+    entity.tell(resent.message());
+    entity.tell(first.message()); // the first copy turns up late after all: answered only once
+    Prediction p = assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
+    assertEquals("edge-node", p.node());
+    client.expectNoMessage(Duration.ofMillis(200));
+  }
+
+  @Test
+  void anUnreachableEntityIsServedByALocalFallbackWithinTheSla() {
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe(); // never answers
+    AtomicBoolean unreachable = new AtomicBoolean(true);
+    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, unreachable::get));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    router.tell(submit("fb-1", client.getRef()));
+    Prediction p = assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
+    assertEquals("m1", p.model());
+    assertEquals("fb-1", p.requestId());
+  }
+
+  @Test
+  void withEveryMemberReachableThereIsNoFallbackOnlyResends() {
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
+    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, () -> false));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    router.tell(submit("slow-1", client.getRef()));
+    List<ShardingEnvelope<RendezvousEntity.Command>> sent = region.receiveSeveralMessages(4, Duration.ofSeconds(2));
+    sent.forEach(e -> assertEquals("slow-1", e.entityId()));
+    client.expectNoMessage(Duration.ofMillis(100));
+  }
+}
