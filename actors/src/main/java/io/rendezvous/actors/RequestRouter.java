@@ -22,9 +22,10 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
  * <ul>
  *   <li>no acceptance within {@code resend-after}: send it again (messages in flight to a shard that is
  *       handed off are lost; the entity answers a resent request once);
- *   <li>no acceptance by {@code fallback-after} while some member is unreachable: the entity's shard may
- *       sit on a node that is dead but not yet downed, so the request is served here by a local,
- *       unsharded entity that runs the same schedule from the request's original start.
+ *   <li>no acceptance by {@code fallback-after} where a fallback is allowed (a node of a cluster: the
+ *       entity's shard may sit on a node that is dead but not yet downed, or be on its way elsewhere):
+ *       the request is served here by a local, unsharded entity that runs the same schedule from the
+ *       request's original start.
  * </ul>
  *
  * The first reply goes to the client. A request the fallback served may still reach its entity later if
@@ -58,9 +59,9 @@ public final class RequestRouter {
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
       RendezvousRuntime runtime,
       Settings settings,
-      BooleanSupplier someMemberUnreachable) {
+      BooleanSupplier fallbackAllowed) {
     return Behaviors.receive((ctx, submit) -> {
-      ctx.spawnAnonymous(Tracker.create(submit, region, runtime, settings, someMemberUnreachable));
+      ctx.spawnAnonymous(Tracker.create(submit, region, runtime, settings, fallbackAllowed));
       return Behaviors.same();
     });
   }
@@ -81,7 +82,7 @@ public final class RequestRouter {
     private final ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region;
     private final RendezvousRuntime runtime;
     private final Settings settings;
-    private final BooleanSupplier someMemberUnreachable;
+    private final BooleanSupplier fallbackAllowed;
     private final ShardingEnvelope<RendezvousEntity.Command> envelope;
     private final ActorRef<Reply> replyAdapter;
     private final long startNanos;
@@ -90,21 +91,21 @@ public final class RequestRouter {
     private ActorRef<RendezvousEntity.Command> fallback;
 
     static Behavior<Msg> create(Submit submit, ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
-        RendezvousRuntime runtime, Settings settings, BooleanSupplier someMemberUnreachable) {
+        RendezvousRuntime runtime, Settings settings, BooleanSupplier fallbackAllowed) {
       return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-          new Tracker(ctx, timers, submit, region, runtime, settings, someMemberUnreachable).start()));
+          new Tracker(ctx, timers, submit, region, runtime, settings, fallbackAllowed).start()));
     }
 
     private Tracker(ActorContext<Msg> ctx, TimerScheduler<Msg> timers, Submit submit,
         ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region, RendezvousRuntime runtime, Settings settings,
-        BooleanSupplier someMemberUnreachable) {
+        BooleanSupplier fallbackAllowed) {
       this.ctx = ctx;
       this.timers = timers;
       this.submit = submit;
       this.region = region;
       this.runtime = runtime;
       this.settings = settings;
-      this.someMemberUnreachable = someMemberUnreachable;
+      this.fallbackAllowed = fallbackAllowed;
       this.startNanos = runtime.clock().getAsLong();
       this.replyAdapter = ctx.messageAdapter(Reply.class, GotReply::new);
       ActorRef<Accepted> acceptedAdapter = ctx.messageAdapter(Accepted.class, GotAccepted::new);
@@ -160,14 +161,14 @@ public final class RequestRouter {
       if (accepted || fallback != null) {
         return Behaviors.same();
       }
-      if (!someMemberUnreachable.getAsBoolean()) {
-        // every member is reachable: the entity will get a resent copy; check again later
+      if (!fallbackAllowed.getAsBoolean()) {
+        // no fallback here (a single node): the entity will get a resent copy; check again later
         timers.startSingleTimer(Tick.FALLBACK, settings.resendAfter());
         return Behaviors.same();
       }
       long waitedMicros = (runtime.clock().getAsLong() - startNanos) / 1_000;
-      ctx.getLog().warn("request {}: its entity did not accept it within {} ms and a member is unreachable;"
-          + " serving it on this node", submit.requestId(), waitedMicros / 1000);
+      ctx.getLog().warn("request {}: its entity did not accept it within {} ms; serving it on this node",
+          submit.requestId(), waitedMicros / 1000);
       timers.cancel(Tick.RESEND);
       fallback = ctx.spawn(RendezvousEntity.create(submit.requestId(), null, runtime), "fallback");
       ctx.watch(fallback);

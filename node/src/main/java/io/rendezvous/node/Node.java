@@ -109,7 +109,10 @@ public final class Node {
     }
     try {
       Cluster cluster = Cluster.get(system);
-      if (config.getStringList("pekko.cluster.seed-nodes").isEmpty()) {
+      // a node started with seed nodes is part of a cluster: a request's entity may be out of reach
+      // (dead node not downed yet, shard moving, coordinator stalled), so the edge may serve it itself
+      boolean clustered = !config.getStringList("pekko.cluster.seed-nodes").isEmpty();
+      if (!clustered) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
       RendezvousRuntime runtime = new RendezvousRuntime(name, endpoints, directory, journal)
@@ -117,7 +120,7 @@ public final class Node {
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region = RendezvousEntity.init(system, runtime);
       ActorRef<RequestRouter.Submit> router = system.systemActorOf(
           RequestRouter.create(region, runtime, RequestRouter.Settings.fromConfig(config),
-              () -> !cluster.state().getUnreachable().isEmpty()),
+              () -> clustered || !cluster.state().getUnreachable().isEmpty()),
           "request-router", org.apache.pekko.actor.typed.Props.empty());
       RendezvousClient client = new RendezvousClient(system, router, new RequestIds(name),
           config.getDuration("rendezvous.entity-ask-grace"));
