@@ -21,8 +21,9 @@ public final class Main {
       case "serve" -> serve();
       case "journal-dump" -> System.exit(JournalDump.run(rest, System.out, System.err));
       case "bench" -> System.exit(Benchmark.run(rest, System.out));
+      case "cluster-proof" -> System.exit(ClusterProof.run(rest, System.out));
       default -> {
-        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR... | bench [--seconds N]]");
+        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR... | bench [--seconds N] | cluster-proof [--seconds N] [--rate R] [--kill-at S] [--signal KILL|TERM] [--warmup S]]");
         System.exit(2);
       }
     }

@@ -83,7 +83,8 @@ class ThreeNodeClusterIT {
         "rendezvous.endpoints.rendezvous.sla = 2s",
         // the edge serves a request itself only when its entity is really out of reach, not when a
         // loaded test JVM is slow to accept it
-        "rendezvous.edge.fallback-after = 300ms"));
+        "rendezvous.edge.fallback-after = 300ms",
+        "rendezvous.edge.stalled-after = 1s"));
     nodes.add(node);
     return node;
   }
