@@ -6,7 +6,7 @@ import io.rendezvous.actors.RendezvousEntity.Predict;
 import io.rendezvous.actors.RendezvousEntity.Reply;
 import io.rendezvous.workers.model.TensorData;
 import java.time.Duration;
-import java.util.function.BooleanSupplier;
+import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.Terminated;
@@ -22,10 +22,10 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
  * <ul>
  *   <li>no acceptance within {@code resend-after}: send it again (messages in flight to a shard that is
  *       handed off are lost; the entity answers a resent request once);
- *   <li>no acceptance by {@code fallback-after} where a fallback is allowed (a node of a cluster: the
- *       entity's shard may sit on a node that is dead but not yet downed, or be on its way elsewhere):
- *       the request is served here by a local, unsharded entity that runs the same schedule from the
- *       request's original start.
+ *   <li>no acceptance after the {@link FallbackPolicy}'s wait (on a clustered node: {@code fallback-after}
+ *       while membership is in flux, when the entity's shard may sit on a node that is dead but not yet
+ *       downed or be on its way elsewhere; {@code stalled-after} otherwise): the request is served here by
+ *       a local, unsharded entity that runs the same schedule from the request's original start.
  * </ul>
  *
  * The first reply goes to the client. A request the fallback served may still reach its entity later if
@@ -35,13 +35,23 @@ public final class RequestRouter {
   private RequestRouter() {}
 
   /** {@code rendezvous.edge}. */
-  public record Settings(Duration resendAfter, Duration fallbackAfter, Duration askGrace) {
+  public record Settings(Duration resendAfter, Duration fallbackAfter, Duration stalledAfter, Duration askGrace) {
     public static Settings fromConfig(Config root) {
       return new Settings(
           root.getDuration("rendezvous.edge.resend-after"),
           root.getDuration("rendezvous.edge.fallback-after"),
+          root.getDuration("rendezvous.edge.stalled-after"),
           root.getDuration("rendezvous.entity-ask-grace"));
     }
+  }
+
+  /**
+   * How long the edge waits for its entity to accept a request before serving it itself, as the cluster
+   * looks now; empty: never (a single node, whose shards are all local).
+   */
+  @FunctionalInterface
+  public interface FallbackPolicy {
+    Optional<Duration> waitBeforeFallback();
   }
 
   /** Serve one instance; the answer goes to {@code replyTo}. */
@@ -59,9 +69,9 @@ public final class RequestRouter {
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
       RendezvousRuntime runtime,
       Settings settings,
-      BooleanSupplier fallbackAllowed) {
+      FallbackPolicy fallbackPolicy) {
     return Behaviors.receive((ctx, submit) -> {
-      ctx.spawnAnonymous(Tracker.create(submit, region, runtime, settings, fallbackAllowed));
+      ctx.spawnAnonymous(Tracker.create(submit, region, runtime, settings, fallbackPolicy));
       return Behaviors.same();
     });
   }
@@ -82,7 +92,7 @@ public final class RequestRouter {
     private final ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region;
     private final RendezvousRuntime runtime;
     private final Settings settings;
-    private final BooleanSupplier fallbackAllowed;
+    private final FallbackPolicy fallbackPolicy;
     private final ShardingEnvelope<RendezvousEntity.Command> envelope;
     private final ActorRef<Reply> replyAdapter;
     private final long startNanos;
@@ -91,21 +101,21 @@ public final class RequestRouter {
     private ActorRef<RendezvousEntity.Command> fallback;
 
     static Behavior<Msg> create(Submit submit, ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
-        RendezvousRuntime runtime, Settings settings, BooleanSupplier fallbackAllowed) {
+        RendezvousRuntime runtime, Settings settings, FallbackPolicy fallbackPolicy) {
       return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-          new Tracker(ctx, timers, submit, region, runtime, settings, fallbackAllowed).start()));
+          new Tracker(ctx, timers, submit, region, runtime, settings, fallbackPolicy).start()));
     }
 
     private Tracker(ActorContext<Msg> ctx, TimerScheduler<Msg> timers, Submit submit,
         ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region, RendezvousRuntime runtime, Settings settings,
-        BooleanSupplier fallbackAllowed) {
+        FallbackPolicy fallbackPolicy) {
       this.ctx = ctx;
       this.timers = timers;
       this.submit = submit;
       this.region = region;
       this.runtime = runtime;
       this.settings = settings;
-      this.fallbackAllowed = fallbackAllowed;
+      this.fallbackPolicy = fallbackPolicy;
       this.startNanos = runtime.clock().getAsLong();
       this.replyAdapter = ctx.messageAdapter(Reply.class, GotReply::new);
       ActorRef<Accepted> acceptedAdapter = ctx.messageAdapter(Accepted.class, GotAccepted::new);
@@ -120,7 +130,7 @@ public final class RequestRouter {
     private Behavior<Msg> start() {
       region.tell(envelope);
       timers.startTimerWithFixedDelay(Tick.RESEND, settings.resendAfter());
-      timers.startSingleTimer(Tick.FALLBACK, settings.fallbackAfter());
+      timers.startSingleTimer(Tick.FALLBACK, settings.resendAfter());
       EndpointSettings ep = runtime.endpoints().get(submit.endpoint());
       Duration sla = ep == null ? Duration.ZERO : ep.sla();
       timers.startSingleTimer(Tick.GIVE_UP, sla.plus(settings.askGrace()));
@@ -161,12 +171,13 @@ public final class RequestRouter {
       if (accepted || fallback != null) {
         return Behaviors.same();
       }
-      if (!fallbackAllowed.getAsBoolean()) {
-        // no fallback here (a single node): the entity will get a resent copy; check again later
+      long waitedMicros = (runtime.clock().getAsLong() - startNanos) / 1_000;
+      Optional<Duration> limit = fallbackPolicy.waitBeforeFallback();
+      if (limit.isEmpty() || waitedMicros < limit.get().toNanos() / 1_000) {
+        // the entity will get a resent copy; look again later (the cluster may have changed by then)
         timers.startSingleTimer(Tick.FALLBACK, settings.resendAfter());
         return Behaviors.same();
       }
-      long waitedMicros = (runtime.clock().getAsLong() - startNanos) / 1_000;
       ctx.getLog().warn("request {}: its entity did not accept it within {} ms; serving it on this node",
           submit.requestId(), waitedMicros / 1000);
       timers.cancel(Tick.RESEND);

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -34,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class RequestRouterTest {
   static final ActorTestKit testKit = ActorTestKit.create();
   static final RequestRouter.Settings SETTINGS =
-      new RequestRouter.Settings(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofSeconds(2));
+      new RequestRouter.Settings(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofSeconds(1), Duration.ofSeconds(2));
 
   @TempDir Path dir;
   JournalWriter journal;
@@ -79,7 +78,7 @@ class RequestRouterTest {
   @Test
   void aLostRequestIsResentAndAnsweredOnce() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
-    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, () -> false));
+    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("lost-1", client.getRef()));
     ShardingEnvelope<RendezvousEntity.Command> first = region.receiveMessage(); // lost in a hand-off
@@ -96,8 +95,8 @@ class RequestRouterTest {
   @Test
   void anUnreachableEntityIsServedByALocalFallbackWithinTheSla() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe(); // never answers
-    AtomicBoolean unreachable = new AtomicBoolean(true);
-    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, unreachable::get));
+    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS,
+        () -> java.util.Optional.of(Duration.ofMillis(20))));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("fb-1", client.getRef()));
     Prediction p = assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
@@ -108,7 +107,7 @@ class RequestRouterTest {
   @Test
   void withEveryMemberReachableThereIsNoFallbackOnlyResends() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
-    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, () -> false));
+    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("slow-1", client.getRef()));
     List<ShardingEnvelope<RendezvousEntity.Command>> sent = region.receiveSeveralMessages(4, Duration.ofSeconds(2));

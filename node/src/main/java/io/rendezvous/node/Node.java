@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -115,12 +116,13 @@ public final class Node {
       if (!clustered) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
+      RequestRouter.Settings edgeSettings = RequestRouter.Settings.fromConfig(config);
       RendezvousRuntime runtime = new RendezvousRuntime(name, endpoints, directory, journal)
           .withDedupWindow(config.getDuration("rendezvous.edge.dedup-window"));
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region = RendezvousEntity.init(system, runtime);
       ActorRef<RequestRouter.Submit> router = system.systemActorOf(
-          RequestRouter.create(region, runtime, RequestRouter.Settings.fromConfig(config),
-              () -> clustered || !cluster.state().getUnreachable().isEmpty()),
+          RequestRouter.create(region, runtime, edgeSettings, () -> !clustered ? Optional.empty()
+              : Optional.of(membershipInFlux(cluster) ? edgeSettings.fallbackAfter() : edgeSettings.stalledAfter())),
           "request-router", org.apache.pekko.actor.typed.Props.empty());
       RendezvousClient client = new RendezvousClient(system, router, new RequestIds(name),
           config.getDuration("rendezvous.entity-ask-grace"));
@@ -220,6 +222,22 @@ public final class Node {
       labels = meta.labels();
     }
     return e.withLabels(labels);
+  }
+
+  /** Some member unreachable, leaving, exiting or down: shards may be out of reach or on the move. */
+  static boolean membershipInFlux(Cluster cluster) {
+    org.apache.pekko.cluster.ClusterEvent.CurrentClusterState state = cluster.state();
+    if (!state.getUnreachable().isEmpty()) {
+      return true;
+    }
+    for (org.apache.pekko.cluster.Member m : state.getMembers()) {
+      org.apache.pekko.cluster.MemberStatus s = m.status();
+      if (s == org.apache.pekko.cluster.MemberStatus.leaving() || s == org.apache.pekko.cluster.MemberStatus.exiting()
+          || s == org.apache.pekko.cluster.MemberStatus.down()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
