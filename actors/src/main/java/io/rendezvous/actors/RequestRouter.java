@@ -20,8 +20,9 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
  * its entity through sharding and waits for the entity to accept it:
  *
  * <ul>
- *   <li>no acceptance within {@code resend-after}: send it again (messages in flight to a shard that is
- *       handed off are lost; the entity answers a resent request once);
+ *   <li>no acceptance within {@code resend-after}: send it again, then again after twice as long, and so
+ *       on (messages in flight to a shard that is handed off are lost; the entity answers a resent
+ *       request once);
  *   <li>no acceptance after the {@link FallbackPolicy}'s wait (on a clustered node: {@code fallback-after}
  *       while membership is in flux, when the entity's shard may sit on a node that is dead but not yet
  *       downed or be on its way elsewhere; {@code stalled-after} otherwise): the request is served here by
@@ -97,6 +98,8 @@ public final class RequestRouter {
     private final ActorRef<Reply> replyAdapter;
     private final long startNanos;
     private boolean accepted;
+    /** Doubles after every resend: a slow entity must not be buried under copies of its request. */
+    private Duration resendDelay;
     private boolean replied;
     private ActorRef<RendezvousEntity.Command> fallback;
 
@@ -117,6 +120,7 @@ public final class RequestRouter {
       this.settings = settings;
       this.fallbackPolicy = fallbackPolicy;
       this.startNanos = runtime.clock().getAsLong();
+      this.resendDelay = settings.resendAfter();
       this.replyAdapter = ctx.messageAdapter(Reply.class, GotReply::new);
       ActorRef<Accepted> acceptedAdapter = ctx.messageAdapter(Accepted.class, GotAccepted::new);
       this.envelope = new ShardingEnvelope<>(submit.requestId(), predict(0, acceptedAdapter));
@@ -129,7 +133,7 @@ public final class RequestRouter {
 
     private Behavior<Msg> start() {
       region.tell(envelope);
-      timers.startTimerWithFixedDelay(Tick.RESEND, settings.resendAfter());
+      timers.startSingleTimer(Tick.RESEND, resendDelay);
       timers.startSingleTimer(Tick.FALLBACK, settings.resendAfter());
       EndpointSettings ep = runtime.endpoints().get(submit.endpoint());
       Duration sla = ep == null ? Duration.ZERO : ep.sla();
@@ -163,6 +167,11 @@ public final class RequestRouter {
     private Behavior<Msg> onResend() {
       if (!accepted && fallback == null) {
         region.tell(envelope);
+        resendDelay = resendDelay.multipliedBy(2);
+        if (resendDelay.compareTo(settings.stalledAfter()) > 0) {
+          resendDelay = settings.stalledAfter();
+        }
+        timers.startSingleTimer(Tick.RESEND, resendDelay);
       }
       return Behaviors.same();
     }

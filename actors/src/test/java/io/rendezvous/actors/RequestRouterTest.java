@@ -110,6 +110,7 @@ class RequestRouterTest {
     ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("slow-1", client.getRef()));
+    // the first copy at once, resends after 10, 20 and 40 ms more
     List<ShardingEnvelope<RendezvousEntity.Command>> sent = region.receiveSeveralMessages(4, Duration.ofSeconds(2));
     sent.forEach(e -> assertEquals("slow-1", e.entityId()));
     client.expectNoMessage(Duration.ofMillis(100));
