@@ -29,7 +29,8 @@ import java.util.concurrent.TimeUnit;
  * {@code cluster-proof [--seconds 60] [--rate 100] [--kill-at 25] [--signal KILL|TERM] [--warmup 10]}:
  * starts three node processes on loopback, warms them up (unmeasured), then sends a bounded open-model
  * load (fixed rate) spread over their HTTP ports
- * (a client that, like a load balancer, tries the next node once when a connection is refused), stops
+ * (a client that, like a load balancer, tries the next node once when a connection is refused or closed
+ * before any response), stops
  * node-2 with the signal in the middle, and prints what happened: requests sent, answered, failed,
  * p50/p99 before/during/after, how long until every request was answered again, and whether every
  * answered request has its input and answer in some node's journal.
@@ -149,7 +150,7 @@ public final class ClusterProof {
       ConcurrentLinkedQueue<Outcome> outcomes) {
     long t0 = System.nanoTime();
     return attempt(http, node, body).handle((r, e) -> {
-      if (e != null && isRefused(e)) {
+      if (e != null && isRetryable(e)) {
         return attempt(http, (node + 1) % NODES, body);
       }
       return e != null ? CompletableFuture.<HttpResponse<String>>failedFuture(e) : CompletableFuture.completedFuture(r);
@@ -176,9 +177,16 @@ public final class ClusterProof {
         HttpResponse.BodyHandlers.ofString());
   }
 
-  private static boolean isRefused(Throwable e) {
+  /**
+   * Like a load balancer: a refused connection, or a pooled keep-alive connection the node closed as it
+   * stopped (no response received), is tried once on the next node. A timeout is not.
+   */
+  private static boolean isRetryable(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof ConnectException) {
+      if (t instanceof java.net.http.HttpTimeoutException) {
+        return false;
+      }
+      if (t instanceof ConnectException || t instanceof IOException) {
         return true;
       }
     }
