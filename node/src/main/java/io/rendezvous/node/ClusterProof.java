@@ -198,18 +198,32 @@ public final class ClusterProof {
     all.sort((a, b) -> Long.compare(a.sentNanos(), b.sentNanos()));
     long ok = all.stream().filter(o -> o.status() == 200).count();
 
-    // back to normal: the start of the first one-second window after the stop from which every request
-    // in every later window was answered 200
-    long lastBad = all.stream().filter(o -> o.status() != 200).mapToLong(Outcome::sentNanos).max().orElse(-1);
-    long recovered = lastBad < killNanos ? killNanos : ((lastBad / 1_000_000_000L) + 1) * 1_000_000_000L;
+    // back to normal: the start of the first one-second window after the stop from which every later
+    // window had every request answered 200 with a p99 no worse than twice the p99 before the stop
+    long[] before = all.stream().filter(o -> o.sentNanos() < killNanos && o.status() == 200)
+        .mapToLong(Outcome::latencyNanos).sorted().toArray();
+    double normalP99 = 2 * pct(before, 99);
+    long second = 1_000_000_000L;
+    long recovered = killNanos;
+    long lastSent = all.isEmpty() ? 0 : all.get(all.size() - 1).sentNanos();
+    for (long w = (killNanos / second) * second; w <= lastSent; w += second) {
+      long from = w;
+      List<Outcome> window = all.stream().filter(o -> o.sentNanos() >= from && o.sentNanos() < from + second).toList();
+      long[] lat = window.stream().filter(o -> o.status() == 200).mapToLong(Outcome::latencyNanos).sorted().toArray();
+      boolean normal = window.stream().allMatch(o -> o.status() == 200) && (lat.length == 0 || pct(lat, 99) <= normalP99);
+      if (!normal) {
+        recovered = from + second;
+      }
+    }
     out.printf("requests sent %d, answered 200: %d (%.2f%%), failed: %d%n", all.size(), ok,
         100.0 * ok / all.size(), all.size() - ok);
     out.printf("%-8s %8s %8s %8s %10s %10s%n", "phase", "sent", "200", "failed", "p50 ms", "p99 ms");
     phase(out, "before", all, 0, killNanos);
     phase(out, "during", all, killNanos, recovered);
     phase(out, "after", all, recovered, Long.MAX_VALUE);
-    out.printf("SIG%s at %.1f s; every request answered 200 again from %.1f s: back to normal in %.1f s%n",
-        signal, killNanos / 1e9, recovered / 1e9, (recovered - killNanos) / 1e9);
+    out.printf("SIG%s at %.1f s; normal again (every request 200, p99 <= %.0f ms, twice the p99 before) from"
+        + " %.1f s: back to normal in %.1f s%n",
+        signal, killNanos / 1e9, normalP99 / 1e6, recovered / 1e9, (recovered - killNanos) / 1e9);
     all.stream().filter(o -> o.status() != 200).limit(5)
         .forEach(o -> out.printf("  failed at %.2f s: status %d%n", o.sentNanos() / 1e9, o.status()));
     return all.stream().filter(o -> o.status() == 200 && o.requestId() != null).map(Outcome::requestId).toList();

@@ -117,12 +117,15 @@ public final class Node {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
       RequestRouter.Settings edgeSettings = RequestRouter.Settings.fromConfig(config);
+      MembershipChanges membershipChanges =
+          new MembershipChanges(system, config.getDuration("rendezvous.edge.settle-time"));
       RendezvousRuntime runtime = new RendezvousRuntime(name, endpoints, directory, journal)
           .withDedupWindow(config.getDuration("rendezvous.edge.dedup-window"));
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region = RendezvousEntity.init(system, runtime);
       ActorRef<RequestRouter.Submit> router = system.systemActorOf(
           RequestRouter.create(region, runtime, edgeSettings, () -> !clustered ? Optional.empty()
-              : Optional.of(membershipInFlux(cluster) ? edgeSettings.fallbackAfter() : edgeSettings.stalledAfter())),
+              : Optional.of(membershipInFlux(cluster) || membershipChanges.recentlyChanged()
+                  ? edgeSettings.fallbackAfter() : edgeSettings.stalledAfter())),
           "request-router", org.apache.pekko.actor.typed.Props.empty());
       RendezvousClient client = new RendezvousClient(system, router, new RequestIds(name),
           config.getDuration("rendezvous.entity-ask-grace"));
