@@ -43,7 +43,8 @@ public final class ClusterProof {
 
   private ClusterProof() {}
 
-  record Outcome(long sentNanos, long latencyNanos, int status, String requestId) {}
+  /** One request: when it was due, how long it took, what came back, and whether its entity ran on the node it entered. */
+  record Outcome(long sentNanos, long latencyNanos, int status, String requestId, Boolean entityLocal) {}
 
   public static int run(String[] args, PrintStream out) throws Exception {
     int seconds = 60;
@@ -157,17 +158,26 @@ public final class ClusterProof {
     }).thenCompose(f -> f).handle((r, e) -> {
       long latency = System.nanoTime() - t0;
       if (e != null || r == null) {
-        outcomes.add(new Outcome(sentNanos, latency, -1, null));
+        outcomes.add(new Outcome(sentNanos, latency, -1, null, null));
       } else {
         String id = null;
         int at = r.body().indexOf("\"request_id\":\"");
         if (at >= 0) {
           id = r.body().substring(at + 14, r.body().indexOf('"', at + 14));
         }
-        outcomes.add(new Outcome(sentNanos, latency, r.statusCode(), id));
+        int port = r.uri().getPort();
+        String entityNode = field(r.body(), "node");
+        Boolean local = entityNode == null ? null : entityNode.equals("node-" + (port - HTTP_BASE + 1));
+        outcomes.add(new Outcome(sentNanos, latency, r.statusCode(), id, local));
       }
       return null;
     });
+  }
+
+  private static String field(String body, String name) {
+    String key = "\"" + name + "\":\"";
+    int at = body.indexOf(key);
+    return at < 0 ? null : body.substring(at + key.length(), body.indexOf('"', at + key.length()));
   }
 
   private static CompletableFuture<HttpResponse<String>> attempt(HttpClient http, int node, byte[] body) {
@@ -224,6 +234,14 @@ public final class ClusterProof {
     out.printf("SIG%s at %.1f s; normal again (every request 200, p99 <= %.0f ms, twice the p99 before) from"
         + " %.1f s: back to normal in %.1f s%n",
         signal, killNanos / 1e9, normalP99 / 1e6, recovered / 1e9, (recovered - killNanos) / 1e9);
+    // what the hop between the node a request entered and its entity's node costs, before the stop
+    long[] local = all.stream().filter(o -> o.sentNanos() < killNanos && o.status() == 200 && Boolean.TRUE.equals(o.entityLocal()))
+        .mapToLong(Outcome::latencyNanos).sorted().toArray();
+    long[] remote = all.stream().filter(o -> o.sentNanos() < killNanos && o.status() == 200 && Boolean.FALSE.equals(o.entityLocal()))
+        .mapToLong(Outcome::latencyNanos).sorted().toArray();
+    out.printf("before the stop: entity on the node the request entered: %d requests, p50 %.2f ms, p99 %.2f ms;"
+        + " on another node: %d requests, p50 %.2f ms, p99 %.2f ms%n",
+        local.length, pct(local, 50) / 1e6, pct(local, 99) / 1e6, remote.length, pct(remote, 50) / 1e6, pct(remote, 99) / 1e6);
     all.stream().filter(o -> o.status() != 200).limit(5)
         .forEach(o -> out.printf("  failed at %.2f s: status %d%n", o.sentNanos() / 1e9, o.status()));
     return all.stream().filter(o -> o.status() == 200 && o.requestId() != null).map(Outcome::requestId).toList();
