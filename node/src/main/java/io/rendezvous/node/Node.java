@@ -8,6 +8,8 @@ import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
 import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.journal.JournalSettings;
+import io.rendezvous.actors.kafka.JournalPublisher;
+import io.rendezvous.actors.kafka.KafkaSettings;
 import io.rendezvous.actors.journal.JournalWriter;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelDirectory;
@@ -148,6 +150,13 @@ public final class Node {
       log.info("node {}: cluster membership at {}/cluster/members", name, management);
       binding.addToCoordinatedShutdown(http.drainTimeout(), system);
       registerShutdown(system, readiness, journal, models);
+      KafkaSettings kafka = KafkaSettings.fromConfig(config);
+      if (kafka.enabled()) {
+        JournalPublisher.createTopics(kafka);
+        JournalPublisher publisher = JournalPublisher.start(kafka, journal.settings().dir(), name);
+        // whatever is not yet published when the node stops is published by its next start
+        system.getWhenTerminated().thenRun(publisher::close);
+      }
       log.info("node {} serving http://{}:{} with endpoints {} and models {}", name,
           binding.localAddress().getHostString(), binding.localAddress().getPort(),
           endpoints.keySet().stream().sorted().toList(), metadata.keySet());

@@ -1,0 +1,165 @@
+package io.rendezvous.actors.kafka;
+
+import io.rendezvous.actors.journal.JournalJson;
+import io.rendezvous.actors.journal.JournalReader;
+import io.rendezvous.actors.journal.JournalRecord;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The journal is the outbox: one thread tails this node's journal from the position it saved last and
+ * publishes every record to its topic (keyed by request id, with the node and the journal index as
+ * headers). The producer is idempotent with acks=all and retries for as long as the broker is away, so
+ * an outage only delays publishing: the HTTP path never waits on Kafka, and once the broker is back
+ * every record arrives, none twice. The position is saved after each acknowledged batch, so a restart
+ * resumes where publishing stopped.
+ */
+public final class JournalPublisher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
+  public static final String NODE_HEADER = "rendezvous-node";
+  public static final String INDEX_HEADER = "rendezvous-journal-index";
+
+  private final KafkaSettings settings;
+  private final Path journalDir;
+  private final String node;
+  private final KafkaProducer<String, byte[]> producer;
+  private final Thread thread;
+  private final AtomicLong published = new AtomicLong();
+  private volatile long position;
+  private volatile boolean running = true;
+
+  private JournalPublisher(KafkaSettings settings, Path journalDir, String node) throws IOException {
+    this.settings = settings;
+    this.journalDir = journalDir;
+    this.node = node;
+    this.position = readPosition(settings.positionFile());
+    Map<String, Object> props = new HashMap<>(settings.producerOverrides());
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    // an outage delays delivery, it never drops a record: retry for as long as it takes
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.MAX_VALUE);
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.MAX_VALUE);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+    this.thread = new Thread(this::run, "rendezvous-journal-publisher");
+  }
+
+  /** Creates missing topics (best effort: a broker that is down now is not a reason to refuse to start). */
+  public static void createTopics(KafkaSettings s) {
+    Map<String, String> config = Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(s.retention().toMillis()));
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrapServers(),
+        "default.api.timeout.ms", 10_000, "request.timeout.ms", 5_000))) {
+      Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
+      List<NewTopic> missing = new ArrayList<>();
+      for (String t : List.of(s.inputsTopic(), s.scoresTopic(), s.answersTopic())) {
+        if (!existing.contains(t)) {
+          missing.add(new NewTopic(t, s.partitions(), s.replicationFactor()).configs(config));
+        }
+      }
+      if (!missing.isEmpty()) {
+        admin.createTopics(missing).all().get(15, TimeUnit.SECONDS);
+        log.info("created kafka topics {}", missing.stream().map(NewTopic::name).toList());
+      }
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        log.warn("cannot create kafka topics at {}: {}", s.bootstrapServers(), e.getCause().toString());
+      }
+    } catch (Exception e) {
+      log.warn("cannot create kafka topics at {}: {}", s.bootstrapServers(), e.toString());
+    }
+  }
+
+  public static JournalPublisher start(KafkaSettings settings, Path journalDir, String node) throws IOException {
+    JournalPublisher p = new JournalPublisher(settings, journalDir, node);
+    p.thread.start();
+    log.info("publishing journal {} to kafka {} from index {}", journalDir, settings.bootstrapServers(), p.position);
+    return p;
+  }
+
+  /** Records published (acknowledged by the broker) since this publisher started. */
+  public long published() {
+    return published.get();
+  }
+
+  /** The next journal index to publish. */
+  public long position() {
+    return position;
+  }
+
+  private void run() {
+    try (JournalReader.Tail tail = JournalReader.tail(journalDir, position)) {
+      while (running) {
+        List<JournalReader.Indexed> batch = tail.next(settings.batch());
+        if (batch.isEmpty()) {
+          LockSupport.parkNanos(settings.idleWait().toNanos());
+          continue;
+        }
+        for (JournalReader.Indexed r : batch) {
+          JournalRecord record = r.record();
+          ProducerRecord<String, byte[]> pr = new ProducerRecord<>(settings.topicFor(record.type()),
+              record.requestId(), JournalJson.toBytes(record));
+          pr.headers().add(NODE_HEADER, node.getBytes(StandardCharsets.UTF_8));
+          pr.headers().add(INDEX_HEADER, Long.toString(r.index()).getBytes(StandardCharsets.UTF_8));
+          producer.send(pr);
+        }
+        producer.flush();
+        position = batch.get(batch.size() - 1).index() + 1;
+        published.addAndGet(batch.size());
+        savePosition(settings.positionFile(), position);
+      }
+    } catch (Exception e) {
+      if (running) {
+        log.error("journal publisher for {} stopped at index {}", journalDir, position, e);
+      }
+    }
+  }
+
+  private static long readPosition(Path file) throws IOException {
+    if (!Files.exists(file)) {
+      return -1;
+    }
+    return Long.parseLong(Files.readString(file).trim());
+  }
+
+  private static void savePosition(Path file, long next) throws IOException {
+    Files.createDirectories(file.getParent());
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.writeString(tmp, Long.toString(next));
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    producer.close(java.time.Duration.ofSeconds(5));
+  }
+}

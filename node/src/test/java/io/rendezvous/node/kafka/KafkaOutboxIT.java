@@ -1,0 +1,114 @@
+package io.rendezvous.node.kafka;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.rendezvous.actors.kafka.JournalPublisher;
+import io.rendezvous.node.HoldoutBodies;
+import io.rendezvous.node.Json;
+import io.rendezvous.node.TestNode;
+import io.rendezvous.workers.data.FashionMnist;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The journal as the outbox, against the project's real broker: every input, score and answer of every
+ * HTTP request reaches its topic keyed by request id; with the broker stopped requests are still
+ * answered, and after it returns every record arrives, none twice.
+ */
+@Tag("integration")
+class KafkaOutboxIT {
+  @TempDir Path dir;
+  static final List<FashionMnist.Sample> holdout = FashionMnist.load().holdout();
+
+  @Test
+  void everyRecordReachesItsTopicOnceEvenAcrossABrokerOutage() throws Exception {
+    try (TestKafka kafka = new TestKafka(dir.resolve("kafka")).start();
+        TestNode node = TestNode.start(dir.resolve("node"), String.join("\n",
+            "rendezvous.kafka.enabled = on",
+            "rendezvous.kafka.bootstrap-servers = \"" + kafka.bootstrapServers() + "\"",
+            "rendezvous.endpoints.rendezvous.sla = 2s"))) {
+      Set<String> ids = new HashSet<>(send(node, 0, 20));
+      Map<String, Map<String, Integer>> seen = new HashMap<>();
+      Set<String> nodeIndexPairs = new HashSet<>();
+      int[] duplicates = {0};
+      try (KafkaConsumer<String, String> consumer = consumer(kafka)) {
+        consume(consumer, seen, nodeIndexPairs, duplicates, 100);
+        assertCounts(seen, ids, 20);
+
+        kafka.stop();
+        ids.addAll(send(node, 20, 20)); // answered while the broker is down
+        kafka.start();
+        consume(consumer, seen, nodeIndexPairs, duplicates, 200);
+      }
+      assertCounts(seen, ids, 40);
+      assertEquals(0, duplicates[0], "no (node, journal index) pair published twice");
+    }
+  }
+
+  static List<String> send(TestNode node, int from, int n) throws Exception {
+    List<String> ids = new java.util.ArrayList<>();
+    for (int i = from; i < from + n; i++) {
+      HttpResponse<String> r = node.post("/predict", "application/json",
+          HoldoutBodies.json(holdout.get(i)).getBytes(StandardCharsets.UTF_8));
+      assertEquals(200, r.statusCode(), r.body());
+      ids.add(Json.MAPPER.readTree(r.body()).get("predictions").get(0).get("request_id").asText());
+    }
+    return ids;
+  }
+
+  static void assertCounts(Map<String, Map<String, Integer>> seen, Set<String> ids, int n) {
+    assertEquals(ids, seen.get("rendezvous-inputs").keySet());
+    assertEquals(ids, seen.get("rendezvous-answers").keySet());
+    assertEquals(ids, seen.get("rendezvous-scores").keySet());
+    assertEquals(n, seen.get("rendezvous-inputs").values().stream().mapToInt(Integer::intValue).sum());
+    assertEquals(3 * n, seen.get("rendezvous-scores").values().stream().mapToInt(Integer::intValue).sum());
+    assertEquals(n, seen.get("rendezvous-answers").values().stream().mapToInt(Integer::intValue).sum());
+  }
+
+  static KafkaConsumer<String, String> consumer(TestKafka kafka) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, "outbox-check-" + System.nanoTime());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    KafkaConsumer<String, String> c = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+    c.subscribe(List.of("rendezvous-inputs", "rendezvous-scores", "rendezvous-answers"));
+    return c;
+  }
+
+  /** Polls until {@code total} records were seen (or 60 s passed). */
+  static void consume(KafkaConsumer<String, String> consumer, Map<String, Map<String, Integer>> seen,
+      Set<String> nodeIndexPairs, int[] duplicates, int total) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (count(seen) < total && System.nanoTime() < deadline) {
+      for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
+        seen.computeIfAbsent(r.topic(), t -> new HashMap<>()).merge(r.key(), 1, Integer::sum);
+        String pair = new String(r.headers().lastHeader(JournalPublisher.NODE_HEADER).value(), StandardCharsets.UTF_8)
+            + "/" + new String(r.headers().lastHeader(JournalPublisher.INDEX_HEADER).value(), StandardCharsets.UTF_8);
+        if (!nodeIndexPairs.add(pair)) {
+          duplicates[0]++;
+        }
+        assertTrue(r.value().contains("\"id\":\"" + r.key() + "\""));
+      }
+    }
+  }
+
+  static int count(Map<String, Map<String, Integer>> seen) {
+    return seen.values().stream().flatMap(m -> m.values().stream()).mapToInt(Integer::intValue).sum();
+  }
+}
