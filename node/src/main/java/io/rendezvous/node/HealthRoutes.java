@@ -28,6 +28,11 @@ public final class HealthRoutes extends AllDirectives {
           ObjectNode body = Json.object().put("ready", ready);
           ObjectNode c = body.putObject("checks");
           checks.forEach(c::put);
+          Map<String, Long> figures = readiness.figures();
+          if (!figures.isEmpty()) {
+            ObjectNode f = body.putObject("figures");
+            figures.forEach(f::put);
+          }
           return complete(Json.response(ready ? 200 : 503, body));
         }))));
   }

@@ -153,7 +153,9 @@ public final class Node {
       KafkaSettings kafka = KafkaSettings.fromConfig(config);
       if (kafka.enabled()) {
         JournalPublisher.createTopics(kafka);
-        JournalPublisher publisher = JournalPublisher.start(kafka, journal.settings().dir(), name);
+        JournalPublisher publisher = JournalPublisher.start(kafka, journal.settings().dir(), name, journal::appended);
+        journal.retainFrom(publisher::position);
+        readiness.report("kafka_outbox_lag", publisher::lag);
         // whatever is not yet published when the node stops is published by its next start
         system.getWhenTerminated().thenRun(publisher::close);
       }

@@ -17,6 +17,7 @@ public final class Readiness {
   private final JournalWriter journal;
   private final Collection<EndpointSettings> endpoints;
   private volatile boolean stopping;
+  private final Map<String, java.util.function.LongSupplier> figures = new java.util.concurrent.ConcurrentHashMap<>();
 
   public Readiness(ActorSystem<?> system, WorkerDirectory directory, JournalWriter journal, Collection<EndpointSettings> endpoints) {
     this.cluster = Cluster.get(system);
@@ -40,6 +41,17 @@ public final class Readiness {
     String journalProblem = journal.unwritableReason();
     out.put("journal", journalProblem == null ? "ok" : journalProblem);
     out.put("shutdown", stopping ? "node is shutting down" : "ok");
+    return out;
+  }
+
+  /** A figure shown beside the checks (not a check): the Kafka outbox lag, say. */
+  public void report(String name, java.util.function.LongSupplier value) {
+    figures.put(name, value);
+  }
+
+  public Map<String, Long> figures() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    figures.forEach((k, v) -> out.put(k, v.getAsLong()));
     return out;
   }
 

@@ -72,6 +72,8 @@ public final class JournalWriter implements AutoCloseable {
   /** Why the last append failed; cleared when housekeeping finds the disk fine again. */
   private volatile String appendProblem;
   private volatile long nextFullWarningNanos;
+  /** The first journal index a consumer of the journal (the Kafka outbox) still needs; -1: none. */
+  private volatile java.util.function.LongSupplier retainFrom = () -> -1;
 
   private JournalWriter(JournalSettings settings, TimeProvider time, FreeSpace freeSpace) throws IOException {
     this.settings = settings;
@@ -171,6 +173,11 @@ public final class JournalWriter implements AutoCloseable {
 
   public JournalSettings settings() {
     return settings;
+  }
+
+  /** Retention never removes the cycle holding {@code firstNeededIndex} or any later one. */
+  public void retainFrom(java.util.function.LongSupplier firstNeededIndex) {
+    this.retainFrom = firstNeededIndex;
   }
 
   private void run() {
@@ -290,8 +297,13 @@ public final class JournalWriter implements AutoCloseable {
       total += sizeOf(p);
     }
     long oldestKept = System.currentTimeMillis() - settings.retentionMaxAge().toMillis();
+    long needed = retainFrom.getAsLong();
+    String firstNeededFile = needed < 0 ? null : cycleFileName(chronicle.rollCycle().toCycle(needed));
     boolean deleted = false;
     for (Path p : cycles.subList(0, cycles.size() - 1)) {
+      if (firstNeededFile != null && p.getFileName().toString().compareTo(firstNeededFile) >= 0) {
+        break; // not yet published: kept whatever its age or size
+      }
       boolean tooOld = lastModified(p) < oldestKept;
       boolean tooBig = total > settings.retentionMaxBytes();
       if (!tooOld && !tooBig) {
@@ -311,6 +323,13 @@ public final class JournalWriter implements AutoCloseable {
     if (deleted) {
       chronicle.refreshDirectoryListing();
     }
+  }
+
+  /** Chronicle's file name for a cycle: the roll cycle's date format at the cycle's start, in UTC. */
+  private String cycleFileName(int cycle) {
+    net.openhft.chronicle.queue.RollCycle rc = chronicle.rollCycle();
+    return java.time.format.DateTimeFormatter.ofPattern(rc.format()).withZone(java.time.ZoneOffset.UTC)
+        .format(java.time.Instant.ofEpochMilli((long) cycle * rc.lengthInMillis())) + SingleChronicleQueue.SUFFIX;
   }
 
   private static long sizeOf(Path p) {

@@ -48,14 +48,26 @@ public final class JournalPublisher implements AutoCloseable {
   private final KafkaProducer<String, byte[]> producer;
   private final Thread thread;
   private final AtomicLong published = new AtomicLong();
+  private final java.util.function.LongSupplier appended;
+  private final long backlogAtStart;
   private volatile long position;
   private volatile boolean running = true;
 
-  private JournalPublisher(KafkaSettings settings, Path journalDir, String node) throws IOException {
+  private JournalPublisher(KafkaSettings settings, Path journalDir, String node,
+      java.util.function.LongSupplier appended) throws IOException {
     this.settings = settings;
     this.journalDir = journalDir;
     this.node = node;
     this.position = readPosition(settings.positionFile());
+    this.appended = appended;
+    long backlog = 0;
+    try (JournalReader.Tail tail = JournalReader.tail(journalDir, position)) {
+      for (List<JournalReader.Indexed> b = tail.next(4096); !b.isEmpty(); b = tail.next(4096)) {
+        backlog += b.size();
+      }
+    }
+    // records the writer appends from now on are counted by appended(); the backlog is what was there
+    this.backlogAtStart = backlog - appended.getAsLong();
     Map<String, Object> props = new HashMap<>(settings.producerOverrides());
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -93,8 +105,10 @@ public final class JournalPublisher implements AutoCloseable {
     }
   }
 
-  public static JournalPublisher start(KafkaSettings settings, Path journalDir, String node) throws IOException {
-    JournalPublisher p = new JournalPublisher(settings, journalDir, node);
+  /** {@code appended} counts the records this node's writer has appended since it started. */
+  public static JournalPublisher start(KafkaSettings settings, Path journalDir, String node,
+      java.util.function.LongSupplier appended) throws IOException {
+    JournalPublisher p = new JournalPublisher(settings, journalDir, node, appended);
     p.thread.start();
     log.info("publishing journal {} to kafka {} from index {}", journalDir, settings.bootstrapServers(), p.position);
     return p;
@@ -103,6 +117,11 @@ public final class JournalPublisher implements AutoCloseable {
   /** Records published (acknowledged by the broker) since this publisher started. */
   public long published() {
     return published.get();
+  }
+
+  /** Journal records not yet acknowledged by Kafka. */
+  public long lag() {
+    return Math.max(0, backlogAtStart + appended.getAsLong() - published.get());
   }
 
   /** The next journal index to publish. */
