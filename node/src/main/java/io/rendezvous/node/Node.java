@@ -159,6 +159,23 @@ public final class Node {
         // whatever is not yet published when the node stops is published by its next start
         system.getWhenTerminated().thenRun(publisher::close);
       }
+      if (config.getBoolean("rendezvous.kafka-requests.enabled")) {
+        EndpointSettings ep = endpoints.get(config.getString("rendezvous.kafka-requests.endpoint"));
+        if (ep == null) {
+          throw new IllegalArgumentException("rendezvous.kafka-requests.endpoint names no endpoint");
+        }
+        JournalPublisher.createTopics(kafka, List.of(config.getString("rendezvous.kafka-requests.topic"),
+            config.getString("rendezvous.kafka-requests.output-topic"),
+            config.getString("rendezvous.kafka-requests.dead-letter-topic")));
+        org.apache.pekko.stream.UniqueKillSwitch requests =
+            KafkaRequestStream.start(system, config, kafka, decoder, client, ep);
+        // stop taking records from the topic when the node starts to leave: in-flight ones still finish
+        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "rendezvous-kafka-requests",
+            () -> {
+              requests.shutdown();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
+      }
       log.info("node {} serving http://{}:{} with endpoints {} and models {}", name,
           binding.localAddress().getHostString(), binding.localAddress().getPort(),
           endpoints.keySet().stream().sorted().toList(), metadata.keySet());

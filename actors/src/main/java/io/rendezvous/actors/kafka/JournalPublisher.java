@@ -80,14 +80,19 @@ public final class JournalPublisher implements AutoCloseable {
     this.thread = new Thread(this::run, "rendezvous-journal-publisher");
   }
 
-  /** Creates missing topics (best effort: a broker that is down now is not a reason to refuse to start). */
+  /** Creates the outbox topics if missing (best effort: a broker that is down now is no reason to refuse to start). */
   public static void createTopics(KafkaSettings s) {
+    createTopics(s, List.of(s.inputsTopic(), s.scoresTopic(), s.answersTopic()));
+  }
+
+  /** Creates {@code topics} if missing, with the configured partitions and retention; best effort. */
+  public static void createTopics(KafkaSettings s, List<String> topics) {
     Map<String, String> config = Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(s.retention().toMillis()));
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrapServers(),
         "default.api.timeout.ms", 10_000, "request.timeout.ms", 5_000))) {
       Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
-      for (String t : List.of(s.inputsTopic(), s.scoresTopic(), s.answersTopic())) {
+      for (String t : topics) {
         if (!existing.contains(t)) {
           missing.add(new NewTopic(t, s.partitions(), s.replicationFactor()).configs(config));
         }
