@@ -114,7 +114,7 @@ public final class Benchmark {
 
   record Result(double rate, double p50, double p99, long failed, Map<String, Long> stages) {}
 
-  private static Result load(URI uri, List<byte[]> bodies, int clients, int seconds) throws Exception {
+  static Result load(URI uri, List<byte[]> bodies, int clients, int seconds) throws Exception {
     HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
         .executor(Executors.newFixedThreadPool(2)).build();
     ExecutorService pool = Executors.newFixedThreadPool(clients);
@@ -160,7 +160,7 @@ public final class Benchmark {
     return new Result(all.size() / elapsed, pct(all, 50), pct(all, 99), failed.get(), new TreeMap<>(stages));
   }
 
-  private static double pct(List<Long> values, int p) {
+  static double pct(List<Long> values, int p) {
     if (values.isEmpty()) {
       return Double.NaN;
     }

@@ -22,8 +22,9 @@ public final class Main {
       case "journal-dump" -> System.exit(JournalDump.run(rest, System.out, System.err));
       case "bench" -> System.exit(Benchmark.run(rest, System.out));
       case "cluster-proof" -> System.exit(ClusterProof.run(rest, System.out));
+      case "kafka-bench" -> System.exit(KafkaBench.run(rest, System.out));
       default -> {
-        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR... | bench [--seconds N] | cluster-proof [--seconds N] [--rate R] [--kill-at S] [--signal KILL|TERM] [--warmup S]]");
+        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR... | bench [--seconds N] | cluster-proof [--seconds N] [--rate R] [--kill-at S] [--signal KILL|TERM] [--warmup S] | kafka-bench [--requests N] [--rate R] [--seconds S]]");
         System.exit(2);
       }
     }
