@@ -56,24 +56,28 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   public sealed interface Command extends CborSerializable {}
 
   /**
-   * Predict one instance. {@code acceptedAtMicros} is the wall-clock time the edge accepted it;
-   * {@code source} says how it came (json, image/png, ...) and {@code sourceSha256} hashes the original
-   * bytes when they were not the tensor itself (an image). {@code startOffsetMicros} is how long the
-   * request already waited before reaching this entity (a local fallback starts late; the schedule still
-   * counts from the start). {@code acceptedTo}, if set, hears {@link Accepted} as soon as the entity has
-   * the request, so the edge knows the message was not lost.
+   * One instance to predict, as the edge accepted it. {@code acceptedAtMicros} is the wall-clock time the
+   * edge accepted it; {@code source} says how it came (json, image/png, ...) and {@code sourceSha256}
+   * hashes the original bytes when they were not the tensor itself (an image).
    */
-  public record Predict(
+  public record Request(
       String requestId,
       String clientId,
       String endpoint,
       TensorData input,
       String source,
       String sourceSha256,
-      long acceptedAtMicros,
-      long startOffsetMicros,
-      ActorRef<Accepted> acceptedTo,
-      ActorRef<Reply> replyTo)
+      long acceptedAtMicros)
+      implements CborSerializable {}
+
+  /**
+   * Predict {@code request}. {@code startOffsetMicros} is how long the request already waited before
+   * reaching this entity (a local fallback starts late; the schedule still counts from the start).
+   * {@code acceptedTo}, if set, hears {@link Accepted} as soon as the entity has the request, so the edge
+   * knows the message was not lost.
+   */
+  public record Predict(
+      Request request, long startOffsetMicros, ActorRef<Accepted> acceptedTo, ActorRef<Reply> replyTo)
       implements Command {}
 
   /** The entity has the request (sent again for a resent Predict). Not the answer. */
@@ -238,29 +242,29 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
           p.acceptedTo().tell(new Accepted(requestId));
         }
       } else {
-        p.replyTo().tell(new Rejected(p.requestId(), 409, "request id " + p.requestId() + " is already in use"));
+        p.replyTo().tell(new Rejected(p.request().requestId(), 409, "request id " + p.request().requestId() + " is already in use"));
       }
       return this;
     }
     if (p.acceptedTo() != null) {
       p.acceptedTo().tell(new Accepted(requestId));
     }
-    EndpointSettings ep = runtime.endpoints().get(p.endpoint());
+    EndpointSettings ep = runtime.endpoints().get(p.request().endpoint());
     if (ep == null) {
-      p.replyTo().tell(new Rejected(p.requestId(), 404, "no endpoint '" + p.endpoint() + "'"));
+      p.replyTo().tell(new Rejected(p.request().requestId(), 404, "no endpoint '" + p.request().endpoint() + "'"));
       return passivate();
     }
-    String mismatch = ep.input().mismatch(p.input());
+    String mismatch = ep.input().mismatch(p.request().input());
     if (mismatch != null) {
-      p.replyTo().tell(new Rejected(p.requestId(), 400, "input has " + mismatch));
+      p.replyTo().tell(new Rejected(p.request().requestId(), 400, "input has " + mismatch));
       return passivate();
     }
     startNanos = runtime.clock().getAsLong() - p.startOffsetMicros() * 1_000;
     request = p;
     endpoint = ep;
     JournalRecord.Input input = new JournalRecord.Input(
-        requestId, p.clientId(), runtime.node(), ep.name(), p.acceptedAtMicros(), p.source(),
-        p.sourceSha256(), p.input());
+        requestId, p.request().clientId(), runtime.node(), ep.name(), p.request().acceptedAtMicros(), p.request().source(),
+        p.request().sourceSha256(), p.request().input());
     if (!runtime.journal().offer(input, journalAdapter)) {
       p.replyTo().tell(new Rejected(requestId, 503, journalRefusal()));
       return passivate();
@@ -285,7 +289,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     for (String model : ep.models()) {
       Optional<ActorRef<ModelPool.Command>> pool = runtime.directory().pick(model);
       if (pool.isPresent()) {
-        pool.get().tell(new ModelPool.Score(requestId, p.input(), scoreAdapter));
+        pool.get().tell(new ModelPool.Score(requestId, p.request().input(), scoreAdapter));
       } else {
         // handled like any failure: recorded, and it unblocks the next stage
         getContext().getSelf().tell(new ScoreArrived(
@@ -383,7 +387,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       String why = "journal did not confirm the answer within the SLA of " + endpoint.sla().toMillis() + " ms";
       getContext().getLog().warn("request {}: {}; answering 503", requestId, why);
       request.replyTo().tell(new Rejected(requestId, 503, why));
-      journalWithoutAck(new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(),
+      journalWithoutAck(new JournalRecord.Answer(requestId, request.request().clientId(), runtime.node(), endpoint.name(),
           nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
       pendingReply = null;
       return linger();
@@ -496,12 +500,12 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       float[] p = scored.probabilities()[0];
       int labelIndex = Probabilities.argmax(p);
       String label = labelName(labelIndex);
-      record = new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(), nowMicros(),
+      record = new JournalRecord.Answer(requestId, request.request().clientId(), runtime.node(), endpoint.name(), nowMicros(),
           200, s.model(), scored.version(), stage, label, p, decided, null);
-      pendingReply = new Prediction(requestId, request.clientId(), endpoint.name(), runtime.node(), s.model(),
+      pendingReply = new Prediction(requestId, request.request().clientId(), endpoint.name(), runtime.node(), s.model(),
           scored.version(), stage, label, labelIndex, p, decided, scoresSoFar());
     } else {
-      record = new JournalRecord.Answer(requestId, request.clientId(), runtime.node(), endpoint.name(), nowMicros(),
+      record = new JournalRecord.Answer(requestId, request.request().clientId(), runtime.node(), endpoint.name(), nowMicros(),
           status, null, null, -1, null, null, decided, error);
       pendingReply = new Rejected(requestId, status, error);
     }

@@ -56,15 +56,7 @@ public final class RequestRouter {
   }
 
   /** Serve one instance; the answer goes to {@code replyTo}. */
-  public record Submit(
-      String requestId,
-      String clientId,
-      String endpoint,
-      TensorData input,
-      String source,
-      String sourceSha256,
-      long acceptedAtMicros,
-      ActorRef<Reply> replyTo) {}
+  public record Submit(RendezvousEntity.Request request, ActorRef<Reply> replyTo) {}
 
   public static Behavior<Submit> create(
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
@@ -123,19 +115,18 @@ public final class RequestRouter {
       this.resendDelay = settings.resendAfter();
       this.replyAdapter = ctx.messageAdapter(Reply.class, GotReply::new);
       ActorRef<Accepted> acceptedAdapter = ctx.messageAdapter(Accepted.class, GotAccepted::new);
-      this.envelope = new ShardingEnvelope<>(submit.requestId(), predict(0, acceptedAdapter));
+      this.envelope = new ShardingEnvelope<>(submit.request().requestId(), predict(0, acceptedAdapter));
     }
 
     private Predict predict(long startOffsetMicros, ActorRef<Accepted> acceptedTo) {
-      return new Predict(submit.requestId(), submit.clientId(), submit.endpoint(), submit.input(), submit.source(),
-          submit.sourceSha256(), submit.acceptedAtMicros(), startOffsetMicros, acceptedTo, replyAdapter);
+      return new Predict(submit.request(), startOffsetMicros, acceptedTo, replyAdapter);
     }
 
     private Behavior<Msg> start() {
       region.tell(envelope);
       timers.startSingleTimer(Tick.RESEND, resendDelay);
       timers.startSingleTimer(Tick.FALLBACK, settings.resendAfter());
-      EndpointSettings ep = runtime.endpoints().get(submit.endpoint());
+      EndpointSettings ep = runtime.endpoints().get(submit.request().endpoint());
       Duration sla = ep == null ? Duration.ZERO : ep.sla();
       timers.startSingleTimer(Tick.GIVE_UP, sla.plus(settings.askGrace()));
       return Behaviors.receive(Msg.class)
@@ -188,9 +179,9 @@ public final class RequestRouter {
         return Behaviors.same();
       }
       ctx.getLog().warn("request {}: its entity did not accept it within {} ms; serving it on this node",
-          submit.requestId(), waitedMicros / 1000);
+          submit.request().requestId(), waitedMicros / 1000);
       timers.cancel(Tick.RESEND);
-      fallback = ctx.spawn(RendezvousEntity.create(submit.requestId(), null, runtime), "fallback");
+      fallback = ctx.spawn(RendezvousEntity.create(submit.request().requestId(), null, runtime), "fallback");
       ctx.watch(fallback);
       fallback.tell(predict(waitedMicros, null));
       return Behaviors.same();

@@ -112,8 +112,8 @@ class RendezvousEntityTest {
       }
       RendezvousRuntime runtime = runtime(ep);
       entity = testKit.spawn(RendezvousEntity.create(id, null, runtime));
-      entity.tell(new RendezvousEntity.Predict(id, "client-1", "ep",
-          TensorData.float32(new long[] {1, 4}, new float[] {1, 2, 3, 4}), "json", null, 1L, 0L, null, client.getRef()));
+      entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request(id, "client-1", "ep",
+          TensorData.float32(new long[] {1, 4}, new float[] {1, 2, 3, 4}), "json", null, 1L), 0L, null, client.getRef()));
       for (String m : ep.models()) {
         ModelPool.Score s = workers.get(m).expectMessageClass(ModelPool.Score.class);
         assertEquals(id, s.requestId());
@@ -354,8 +354,8 @@ class RendezvousEntityTest {
     TestProbe<Reply> client = testKit.createTestProbe();
     RendezvousRuntime runtime = runtime(standard());
     ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("j1", null, runtime));
-    entity.tell(new RendezvousEntity.Predict("j1", null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L, 0L, null, client.getRef()));
+    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("j1", null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, null, client.getRef()));
     Rejected rej = assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class));
     assertEquals(503, rej.status());
     assertTrue(rej.error().contains("min-free-space"), rej.error());
@@ -366,8 +366,8 @@ class RendezvousEntityTest {
   void aSecondPredictWithTheSameIdIsRefused() {
     Run r = new Run(standard());
     TestProbe<Reply> other = testKit.createTestProbe();
-    r.entity.tell(new RendezvousEntity.Predict(r.id, null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L, 0L, null, other.getRef()));
+    r.entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request(r.id, null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, null, other.getRef()));
     assertEquals(409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
     r.answer("m3", 0);
     r.expectPrediction("m3", 0);
@@ -380,8 +380,8 @@ class RendezvousEntityTest {
     TestProbe<Reply> client = testKit.createTestProbe();
     RendezvousRuntime runtime = runtime(standard());
     ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("s1", null, runtime));
-    entity.tell(new RendezvousEntity.Predict("s1", null, "ep",
-        TensorData.float32(new long[] {1, 3}, new float[3]), "json", null, 1L, 0L, null, client.getRef()));
+    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("s1", null, "ep",
+        TensorData.float32(new long[] {1, 3}, new float[3]), "json", null, 1L), 0L, null, client.getRef()));
     assertEquals(400, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
     w.expectNoMessage(Duration.ofMillis(50));
     assertEquals(List.of(), JournalReader.readAll(dir.resolve("journal")));
@@ -418,8 +418,8 @@ class RendezvousEntityTest {
     TestProbe<Reply> client = testKit.createTestProbe();
     RendezvousRuntime runtime = runtime(standard());
     ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("nw", null, runtime));
-    entity.tell(new RendezvousEntity.Predict("nw", null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L, 0L, null, client.getRef()));
+    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("nw", null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, null, client.getRef()));
     ModelPool.Score toM2 = workers.get("m2").expectMessageClass(ModelPool.Score.class);
     workers.get("m1").expectMessageClass(ModelPool.Score.class);
     // m3 has no pool: it will not answer, so m2's stage opens at once

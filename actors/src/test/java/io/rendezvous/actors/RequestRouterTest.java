@@ -71,8 +71,8 @@ class RequestRouterTest {
   }
 
   static RequestRouter.Submit submit(String id, ActorRef<Reply> replyTo) {
-    return new RequestRouter.Submit(id, null, "ep", TensorData.float32(new long[] {1, 2}, new float[] {1, 2}),
-        "json", null, 1L, replyTo);
+    return new RequestRouter.Submit(new RendezvousEntity.Request(id, null, "ep",
+        TensorData.float32(new long[] {1, 2}, new float[] {1, 2}), "json", null, 1L), replyTo);
   }
 
   @Test

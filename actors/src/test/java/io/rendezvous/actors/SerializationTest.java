@@ -37,11 +37,11 @@ class SerializationTest {
   @Test
   void predictCarriesTheTensorAsBytesAndTheReplyRef() {
     TestProbe<RendezvousEntity.Reply> probe = testKit.createTestProbe();
-    RendezvousEntity.Predict p = new RendezvousEntity.Predict("id-1", "client", "rendezvous", INPUT, "image/png",
-        "abc", 123L, 0L, null, probe.getRef());
+    RendezvousEntity.Predict p = new RendezvousEntity.Predict(new RendezvousEntity.Request("id-1", "client", "rendezvous", INPUT, "image/png",
+        "abc", 123L), 0L, null, probe.getRef());
     RendezvousEntity.Predict back = roundTrip(p);
     assertEquals(p, back);
-    assertEquals(INPUT, back.input());
+    assertEquals(INPUT, back.request().input());
     String serializer = SerializationExtension.get(testKit.system().classicSystem()).findSerializerFor(p).getClass().getSimpleName();
     assertEquals("JacksonCborSerializer", serializer);
     int size = SerializationExtension.get(testKit.system().classicSystem()).serialize(p).get().length;

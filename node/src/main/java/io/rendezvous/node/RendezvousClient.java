@@ -1,6 +1,7 @@
 package io.rendezvous.node;
 
 import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousEntity.Rejected;
 import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.RendezvousEntity.Reply;
@@ -48,8 +49,8 @@ public final class RendezvousClient {
       CompletionStage<Reply> reply =
           AskPattern.<RequestRouter.Submit, Reply>ask(
                   router,
-                  replyTo -> new RequestRouter.Submit(
-                      id, clientId, endpoint.name(), input, source, sourceSha256, accepted, replyTo),
+                  replyTo -> new RequestRouter.Submit(new RendezvousEntity.Request(
+                      id, clientId, endpoint.name(), input, source, sourceSha256, accepted), replyTo),
                   timeout,
                   system.scheduler())
               .exceptionally(e -> new Rejected(id, 504,
