@@ -71,6 +71,14 @@ public final class LoadedModel implements AutoCloseable {
     return model.newPredictor();
   }
 
+  /**
+   * A predictor for micro-batches on one worker thread: {@code batchPredict} takes one float[] per
+   * instance and DJL's batchifier stacks them into a single call. The caller closes it.
+   */
+  public Predictor<float[], float[]> newBatchPredictor() {
+    return model.newPredictor(new InstanceTranslator((int) metadata.input().elementsPerInstance()));
+  }
+
   @Override
   public void close() {
     model.close();

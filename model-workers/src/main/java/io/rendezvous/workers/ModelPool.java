@@ -15,11 +15,14 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * The front of one model on one node: a bounded queue and a pool of {@link ModelWorker}s, each with its
- * own predictor on the inference dispatcher. A request that finds the queue full is refused at once
- * ({@link Overloaded}); it is never queued without bound. Registered with the Receptionist under
+ * own predictors on the inference dispatcher. A request that finds the queue full is refused at once
+ * ({@link Overloaded}); it is never queued without bound. Requests are scored in micro-batches: those
+ * that queued behind busy workers go together, and under load an idle worker is given a batch once it
+ * is full or its oldest request has waited {@code max-batch-delay}. Registered with the Receptionist under
  * {@link #serviceKey(String)} so rendezvous entities on any node find it by model name.
  */
 public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
@@ -38,6 +41,11 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   /** A worker finished its batch and can take the next one. Local only. */
   record WorkerIdle(ActorRef<ModelWorker.Command> worker) implements Command {}
+
+  /** The oldest held request has waited max-batch-delay: score what has gathered. Local only. */
+  private enum FlushBatch implements Command {
+    INSTANCE
+  }
 
   /** What a model did with one request. Never a {@link Command}. */
   public sealed interface ScoreResult extends CborSerializable {
@@ -74,18 +82,24 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   public record Overloaded(String requestId, String model, String version) implements ScoreResult {}
 
   public static Behavior<Command> create(LoadedModel model) {
-    return Behaviors.setup(ctx -> new ModelPool(ctx, model));
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelPool(ctx, timers, model)));
   }
 
   private final LoadedModel model;
   private final ModelSettings settings;
+  private final TimerScheduler<Command> timers;
+  private final long batchDelayNanos;
+  /** Requests not yet given to a worker: queued behind busy workers, or held for a micro-batch. */
   private final ArrayDeque<Score> pending = new ArrayDeque<>();
   private final ArrayDeque<ActorRef<ModelWorker.Command>> idle = new ArrayDeque<>();
+  private long lastArrivalNanos = Long.MIN_VALUE / 2;
 
-  private ModelPool(ActorContext<Command> ctx, LoadedModel model) {
+  private ModelPool(ActorContext<Command> ctx, TimerScheduler<Command> timers, LoadedModel model) {
     super(ctx);
     this.model = model;
     this.settings = model.settings();
+    this.timers = timers;
+    this.batchDelayNanos = settings.maxBatchDelay().toNanos();
     for (int i = 0; i < settings.workers(); i++) {
       ActorRef<ModelWorker.Command> w =
           ctx.spawn(
@@ -99,9 +113,9 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
         .tell(Receptionist.register(serviceKey(model.name()), ctx.getSelf()));
     ctx.getLog()
         .info(
-            "model {} v{} serving from {} with {} worker(s), queue {}, batch up to {}",
+            "model {} v{} serving from {} with {} worker(s), queue {}, batches up to {} waiting up to {} ms",
             model.name(), model.version(), settings.path(), settings.workers(),
-            settings.queueCapacity(), settings.maxBatchSize());
+            settings.queueCapacity(), settings.maxBatchSize(), settings.maxBatchDelay().toMillis());
   }
 
   @Override
@@ -109,6 +123,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     return newReceiveBuilder()
         .onMessage(Score.class, this::onScore)
         .onMessage(WorkerIdle.class, this::onWorkerIdle)
+        .onMessageEquals(FlushBatch.INSTANCE, this::onFlushBatch)
         .build();
   }
 
@@ -116,8 +131,23 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     String mismatch = model.metadata().input().mismatch(s.input());
     if (mismatch != null) {
       s.replyTo().tell(new Failed(s.requestId(), model.name(), model.version(), "input " + mismatch));
-    } else if (!idle.isEmpty()) {
-      idle.poll().tell(new ModelWorker.Run(List.of(s)));
+      return this;
+    }
+    long now = System.nanoTime();
+    // requests arriving closer together than the batch delay: worth holding this one for company
+    boolean underLoad = now - lastArrivalNanos < batchDelayNanos;
+    lastArrivalNanos = now;
+    if (!idle.isEmpty()) {
+      if (pending.isEmpty() && !underLoad) {
+        idle.poll().tell(new ModelWorker.Run(List.of(s)));
+        return this;
+      }
+      pending.add(s);
+      if (pending.size() >= holdLimit()) {
+        dispatch(idle.poll());
+      } else if (pending.size() == 1) {
+        timers.startSingleTimer(FlushBatch.INSTANCE, settings.maxBatchDelay());
+      }
     } else if (pending.size() < settings.queueCapacity()) {
       pending.add(s);
     } else {
@@ -126,16 +156,38 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     return this;
   }
 
-  private Behavior<Command> onWorkerIdle(WorkerIdle m) {
-    if (pending.isEmpty()) {
-      idle.add(m.worker());
-    } else {
-      List<Score> batch = new ArrayList<>(Math.min(pending.size(), settings.maxBatchSize()));
-      while (!pending.isEmpty() && batch.size() < settings.maxBatchSize()) {
-        batch.add(pending.poll());
-      }
-      m.worker().tell(new ModelWorker.Run(List.copyOf(batch)));
+  /** Held requests that make a batch worth sending at once; never more than the queue may hold. */
+  private int holdLimit() {
+    return Math.max(1, Math.min(settings.maxBatchSize(), settings.queueCapacity()));
+  }
+
+  private Behavior<Command> onFlushBatch() {
+    if (!pending.isEmpty() && !idle.isEmpty()) {
+      dispatch(idle.poll());
     }
     return this;
+  }
+
+  private Behavior<Command> onWorkerIdle(WorkerIdle m) {
+    if (pending.isEmpty() || !idle.isEmpty()) {
+      // nothing waiting, or what waits is being held for a batch while other workers are idle already
+      idle.add(m.worker());
+    } else {
+      // these queued behind busy workers: they have waited enough
+      dispatch(m.worker());
+    }
+    return this;
+  }
+
+  /** Gives {@code worker} the oldest pending requests, up to one batch. */
+  private void dispatch(ActorRef<ModelWorker.Command> worker) {
+    List<Score> batch = new ArrayList<>(Math.min(pending.size(), settings.maxBatchSize()));
+    while (!pending.isEmpty() && batch.size() < settings.maxBatchSize()) {
+      batch.add(pending.poll());
+    }
+    worker.tell(new ModelWorker.Run(List.copyOf(batch)));
+    if (pending.isEmpty()) {
+      timers.cancel(FlushBatch.INSTANCE);
+    }
   }
 }

@@ -9,7 +9,7 @@ import java.util.List;
 
 /** One entry of {@code rendezvous.models}, read once at start. */
 public record ModelSettings(
-    String name, Path path, int workers, int queueCapacity, int maxBatchSize, Fault fault) {
+    String name, Path path, int workers, int queueCapacity, int maxBatchSize, Duration maxBatchDelay, Fault fault) {
 
   /** Fault injection: off when every field is zero. */
   public record Fault(Duration latency, double latencyProbability, double failureRate) {
@@ -31,14 +31,14 @@ public record ModelSettings(
   }
 
   public ModelSettings {
-    if (workers < 1 || queueCapacity < 0 || maxBatchSize < 1) {
-      throw new IllegalArgumentException(
-          "model " + name + ": workers and max-batch-size must be >= 1, queue-capacity >= 0");
+    if (workers < 1 || queueCapacity < 0 || maxBatchSize < 1 || maxBatchDelay.isNegative()) {
+      throw new IllegalArgumentException("model " + name
+          + ": workers and max-batch-size must be >= 1, queue-capacity and max-batch-delay >= 0");
     }
   }
 
   public ModelSettings withFault(Fault f) {
-    return new ModelSettings(name, path, workers, queueCapacity, maxBatchSize, f);
+    return new ModelSettings(name, path, workers, queueCapacity, maxBatchSize, maxBatchDelay, f);
   }
 
   public static ModelSettings fromConfig(String name, Config c) {
@@ -49,6 +49,7 @@ public record ModelSettings(
           c.getInt("workers"),
           c.getInt("queue-capacity"),
           c.getInt("max-batch-size"),
+          c.getDuration("max-batch-delay"),
           new Fault(
               c.getDuration("fault.latency"),
               c.getDouble("fault.latency-probability"),

@@ -7,6 +7,8 @@ import io.rendezvous.workers.ModelPool.ScoreResult;
 import io.rendezvous.workers.ModelPool.Scored;
 import io.rendezvous.workers.model.TensorData;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -19,9 +21,10 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
  * Runs inference for its pool. Lives on the inference dispatcher, where blocking in a predict call is
- * what the threads are for; owns one DJL {@link Predictor}. A batch is stacked into one tensor and
- * scored in one call; if that call throws, each request is retried alone so a bad input fails only its
- * own score.
+ * what the threads are for; owns its DJL {@link Predictor}s. A single request is scored as it is; a
+ * micro-batch goes through DJL's {@code batchPredict}, whose stack batchifier joins the instances into
+ * one call of the model. If that call throws, each request is retried alone so a bad input fails only
+ * its own score.
  */
 final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
 
@@ -37,6 +40,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
   private final LoadedModel model;
   private final ActorRef<ModelPool.Command> pool;
   private final Predictor<TensorData, float[][]> predictor;
+  private final Predictor<float[], float[]> batchPredictor;
   private final ModelSettings.Fault fault;
 
   private ModelWorker(ActorContext<Command> ctx, LoadedModel model, ActorRef<ModelPool.Command> pool) {
@@ -44,6 +48,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     this.model = model;
     this.pool = pool;
     this.predictor = model.newPredictor();
+    this.batchPredictor = model.newBatchPredictor();
     this.fault = model.settings().fault();
     warmUp();
   }
@@ -53,6 +58,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     int features = (int) model.metadata().input().elementsPerInstance();
     try {
       predictor.predict(TensorData.float32(new long[] {1, features}, new float[features]));
+      batchPredictor.batchPredict(List.of(new float[features], new float[features]));
     } catch (Exception e) {
       getContext().getLog().warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
     }
@@ -64,6 +70,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
         .onMessage(Run.class, this::onRun)
         .onSignal(PostStop.class, s -> {
           predictor.close();
+          batchPredictor.close();
           return this;
         })
         .build();
@@ -92,21 +99,17 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
 
   private void scoreBatch(List<Score> jobs) {
     int features = (int) model.metadata().input().elementsPerInstance();
-    int rows = 0;
-    for (Score s : jobs) {
-      rows += (int) s.input().shape()[0];
-    }
-    float[] stacked = new float[rows * features];
-    int at = 0;
+    List<float[]> instances = new ArrayList<>();
     for (Score s : jobs) {
       float[] x = s.input().asFloats();
-      System.arraycopy(x, 0, stacked, at, x.length);
-      at += x.length;
+      for (int at = 0; at < x.length; at += features) {
+        instances.add(Arrays.copyOfRange(x, at, at + features));
+      }
     }
-    float[][] out;
+    List<float[]> out;
     long start = System.nanoTime();
     try {
-      out = predictor.predict(TensorData.float32(new long[] {rows, features}, stacked));
+      out = batchPredictor.batchPredict(instances);
     } catch (Exception e) {
       getContext().getLog().warn("model {}: batch of {} failed ({}), scoring each alone",
           model.name(), jobs.size(), e.toString());
@@ -117,8 +120,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     int row = 0;
     for (Score s : jobs) {
       int n = (int) s.input().shape()[0];
-      float[][] mine = new float[n][];
-      System.arraycopy(out, row, mine, 0, n);
+      float[][] mine = out.subList(row, row + n).toArray(float[][]::new);
       row += n;
       reply(s, new Scored(s.requestId(), model.name(), model.version(), mine, micros));
     }

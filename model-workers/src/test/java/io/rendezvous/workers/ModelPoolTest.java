@@ -78,12 +78,58 @@ class ModelPoolTest {
   }
 
   @Test
+  void underLoadAnIdleWorkerWaitsForAFullBatchButNotAfterAQuietSpell() throws Exception {
+    ModelSettings s = m2.settings();
+    // a delay far longer than the test: whatever is answered early was not held. Two workers, so one
+    // is idle whatever the order in which the first one reports back
+    LoadedModel holding = reload(new ModelSettings("m2", s.path(), 2, 16, 3, Duration.ofSeconds(30), ModelSettings.Fault.NONE));
+    try (Predictor<TensorData, float[][]> direct = m2.newPredictor()) {
+      ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(holding));
+      TestProbe<ScoreResult> probe = testKit.createTestProbe();
+      // the first request after a quiet spell goes straight to the idle worker
+      pool.tell(new ModelPool.Score("alone", instance(0), probe.getRef()));
+      assertEquals("alone", probe.expectMessageClass(ModelPool.Scored.class).requestId());
+      // arrivals closer together than the delay are held until the batch of three is full
+      pool.tell(new ModelPool.Score("h1", instance(1), probe.getRef()));
+      pool.tell(new ModelPool.Score("h2", instance(2), probe.getRef()));
+      probe.expectNoMessage(Duration.ofMillis(300));
+      pool.tell(new ModelPool.Score("h3", instance(3), probe.getRef()));
+      List<ScoreResult> batch = probe.receiveSeveralMessages(3, Duration.ofSeconds(10));
+      for (ScoreResult r : batch) {
+        int i = Integer.parseInt(r.requestId().substring(1));
+        ModelPool.Scored scored = assertInstanceOf(ModelPool.Scored.class, r);
+        assertArrayEquals(direct.predict(instance(i))[0], scored.probabilities()[0], 1e-5f);
+      }
+    } finally {
+      holding.close();
+    }
+  }
+
+  @Test
+  void aHeldBatchIsScoredWhenItsDelayRunsOut() {
+    ModelSettings s = m2.settings();
+    LoadedModel holding = reload(new ModelSettings("m2", s.path(), 2, 16, 16, Duration.ofMillis(200), ModelSettings.Fault.NONE));
+    try {
+      ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(holding));
+      TestProbe<ScoreResult> probe = testKit.createTestProbe();
+      for (int i = 0; i < 4; i++) {
+        pool.tell(new ModelPool.Score("d" + i, instance(i), probe.getRef()));
+      }
+      // far fewer than a batch: the rest are scored once the oldest held one has waited 200 ms
+      List<ScoreResult> results = probe.receiveSeveralMessages(4, Duration.ofSeconds(10));
+      assertTrue(results.stream().allMatch(r -> r instanceof ModelPool.Scored), results.toString());
+    } finally {
+      holding.close();
+    }
+  }
+
+  @Test
   void aFullQueueRefusesAtOnceWithOverloaded() {
     // One worker, no queue: while the worker is busy every further request is refused.
     LoadedModel tiny = TestModels.load("m3");
     try {
       ModelSettings s = tiny.settings();
-      LoadedModel strict = reload(new ModelSettings("m3", s.path(), 1, 0, 1, ModelSettings.Fault.NONE));
+      LoadedModel strict = reload(new ModelSettings("m3", s.path(), 1, 0, 1, Duration.ZERO, ModelSettings.Fault.NONE));
       ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(strict));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
       int n = 50;
@@ -136,7 +182,7 @@ class ModelPoolTest {
   void loadFailureNamesModelPathAndCause() {
     Path missing = Path.of("target/no-such-model");
     ModelLoadException e = assertThrows(ModelLoadException.class,
-        () -> LoadedModel.load(new ModelSettings("mx", missing, 1, 1, 1, ModelSettings.Fault.NONE)));
+        () -> LoadedModel.load(new ModelSettings("mx", missing, 1, 1, 1, Duration.ZERO, ModelSettings.Fault.NONE)));
     assertTrue(e.getMessage().contains("'mx'"), e.getMessage());
     assertTrue(e.getMessage().contains(missing.toAbsolutePath().toString()), e.getMessage());
     assertTrue(e.getMessage().contains("no such directory"), e.getMessage());
