@@ -9,6 +9,7 @@ import io.rendezvous.workers.model.ModelMetadata;
 import io.rendezvous.workers.model.TensorData;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.util.List;
 
 /**
  * One SavedModel loaded once per node through DJL's TensorFlow engine, with its metadata. Workers
@@ -72,11 +73,11 @@ public final class LoadedModel implements AutoCloseable {
   }
 
   /**
-   * A predictor for micro-batches on one worker thread: {@code batchPredict} takes one float[] per
-   * instance and DJL's batchifier stacks them into a single call. The caller closes it.
+   * A predictor for micro-batches on one worker thread: one call takes the instances of a batch (a
+   * float[] each) and scores them as one tensor. The caller closes it.
    */
-  public Predictor<float[], float[]> newBatchPredictor() {
-    return model.newPredictor(new InstanceTranslator((int) metadata.input().elementsPerInstance()));
+  public Predictor<List<float[]>, List<float[]>> newBatchPredictor() {
+    return model.newPredictor(new MicroBatchTranslator((int) metadata.input().elementsPerInstance()));
   }
 
   @Override

@@ -22,7 +22,7 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 /**
  * Runs inference for its pool. Lives on the inference dispatcher, where blocking in a predict call is
  * what the threads are for; owns its DJL {@link Predictor}s. A single request is scored as it is; a
- * micro-batch goes through DJL's {@code batchPredict}, whose stack batchifier joins the instances into
+ * micro-batch goes through {@link MicroBatchTranslator}, which packs its instances into one tensor for
  * one call of the model. If that call throws, each request is retried alone so a bad input fails only
  * its own score.
  */
@@ -40,7 +40,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
   private final LoadedModel model;
   private final ActorRef<ModelPool.Command> pool;
   private final Predictor<TensorData, float[][]> predictor;
-  private final Predictor<float[], float[]> batchPredictor;
+  private final Predictor<List<float[]>, List<float[]>> batchPredictor;
   private final ModelSettings.Fault fault;
 
   private ModelWorker(ActorContext<Command> ctx, LoadedModel model, ActorRef<ModelPool.Command> pool) {
@@ -58,7 +58,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     int features = (int) model.metadata().input().elementsPerInstance();
     try {
       predictor.predict(TensorData.float32(new long[] {1, features}, new float[features]));
-      batchPredictor.batchPredict(List.of(new float[features], new float[features]));
+      batchPredictor.predict(List.of(new float[features], new float[features]));
     } catch (Exception e) {
       getContext().getLog().warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
     }
@@ -109,7 +109,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     List<float[]> out;
     long start = System.nanoTime();
     try {
-      out = batchPredictor.batchPredict(instances);
+      out = batchPredictor.predict(instances);
     } catch (Exception e) {
       getContext().getLog().warn("model {}: batch of {} failed ({}), scoring each alone",
           model.name(), jobs.size(), e.toString());

@@ -24,6 +24,20 @@ public final class HoldoutBodies {
     return b.append("]]}").toString();
   }
 
+  /** An Open Inference Protocol v2 request for one instance. */
+  public static String oip(FashionMnist.Sample s) {
+    StringBuilder b = new StringBuilder("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,")
+        .append(FashionMnist.PIXELS).append("],\"datatype\":\"FP32\",\"data\":[");
+    float[] x = s.scaled();
+    for (int i = 0; i < x.length; i++) {
+      if (i > 0) {
+        b.append(',');
+      }
+      b.append(x[i]);
+    }
+    return b.append("]}]}").toString();
+  }
+
   public static byte[] png(FashionMnist.Sample s) {
     BufferedImage img = new BufferedImage(FashionMnist.IMAGE_SIZE, FashionMnist.IMAGE_SIZE, BufferedImage.TYPE_BYTE_GRAY);
     byte[] raster = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();

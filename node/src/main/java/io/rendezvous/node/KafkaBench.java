@@ -2,12 +2,12 @@ package io.rendezvous.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.rendezvous.node.bench.HttpLoad;
 import io.rendezvous.workers.data.FashionMnist;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.Socket;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,7 +136,7 @@ public final class KafkaBench {
         out.printf("stream mode (%s): %d requests answered in %.1f s: %.0f requests/s = %.0f inferences/s (3 models each);"
             + " produce-to-answer delay p50 %.0f ms, p99 %.0f ms%n",
             rate > 0 ? rate + " requests/s offered" : "all at once", delays.size(), elapsed, delays.size() / elapsed,
-            3 * delays.size() / elapsed, Benchmark.pct(delays, 50) / 1e6, Benchmark.pct(delays, 99) / 1e6);
+            3 * delays.size() / elapsed, pct(delays, 50) / 1e6, pct(delays, 99) / 1e6);
       }
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -146,10 +146,9 @@ public final class KafkaBench {
   private static double http(Path data, List<FashionMnist.Sample> holdout, boolean mirror, int seconds) throws Exception {
     Node node = Node.start(config(data, mirror, false));
     try {
-      URI uri = URI.create("http://127.0.0.1:" + node.httpPort() + "/predict");
       List<byte[]> bodies = holdout.stream().limit(500).map(s -> HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8)).toList();
-      Benchmark.load(uri, bodies, 8, 3);
-      return Benchmark.load(uri, bodies, 32, seconds).rate();
+      HttpLoad.closedRate(node.httpPort(), "/predict", bodies, 8, Duration.ofSeconds(3)); // warm-up
+      return HttpLoad.closedRate(node.httpPort(), "/predict", bodies, 32, Duration.ofSeconds(seconds));
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }
@@ -182,5 +181,14 @@ public final class KafkaBench {
       }
     }
     throw new IllegalStateException("kafka broker not listening");
+  }
+
+  static double pct(List<Long> values, int p) {
+    if (values.isEmpty()) {
+      return Double.NaN;
+    }
+    long[] sorted = values.stream().mapToLong(Long::longValue).toArray();
+    java.util.Arrays.sort(sorted);
+    return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)];
   }
 }

@@ -7,7 +7,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code serve} (default): run a node. {@code journal-dump [--id ID] DIR...}: print journals as JSON
- * lines, merged by time. {@code bench [--seconds N]}: print throughput and latency figures.
+ * lines, merged by time. {@code bench [options]}: the benchmark harness ({@link io.rendezvous.node.bench.Harness}).
  */
 public final class Main {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
@@ -20,11 +20,11 @@ public final class Main {
     switch (command) {
       case "serve" -> serve();
       case "journal-dump" -> System.exit(JournalDump.run(rest, System.out, System.err));
-      case "bench" -> System.exit(Benchmark.run(rest, System.out));
+      case "bench" -> System.exit(io.rendezvous.node.bench.Harness.run(rest, System.out));
       case "cluster-proof" -> System.exit(ClusterProof.run(rest, System.out));
       case "kafka-bench" -> System.exit(KafkaBench.run(rest, System.out));
       default -> {
-        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR... | bench [--seconds N] | cluster-proof [--seconds N] [--rate R] [--kill-at S] [--signal KILL|TERM] [--warmup S] | kafka-bench [--requests N] [--rate R] [--seconds S]]");
+        System.err.println("usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR... | bench [--seconds N] [--repeats R] [--clients LIST] [--soak-seconds S] [--out DIR] [--set key=value]... | cluster-proof [--seconds N] [--rate R] [--kill-at S] [--signal KILL|TERM] [--warmup S] | kafka-bench [--requests N] [--rate R] [--seconds S]]");
         System.exit(2);
       }
     }

@@ -137,10 +137,20 @@ public final class Node {
       Readiness readiness = new Readiness(system, directory, journal, endpoints.values());
       HttpEdge edge = new HttpEdge(system, http);
       InputDecoder decoder = new InputDecoder(Json.MAPPER, http);
-      Route routes = new Api(
+      List<Route> routeList = new ArrayList<>(List.of(
           new PredictRoutes(edge, decoder, client, endpoints).routes(),
           new InferenceRoutes(edge, decoder, client, endpoints, metadata).routes(),
-          new HealthRoutes(readiness, VERSION).routes()).route();
+          new HealthRoutes(readiness, VERSION).routes()));
+      if (config.getBoolean("rendezvous.http.benchmark-routes")) {
+        EndpointSettings reference = endpoints.get(PredictRoutes.DEFAULT_ENDPOINT);
+        if (reference == null) {
+          throw new IllegalArgumentException("rendezvous.http.benchmark-routes needs the '"
+              + PredictRoutes.DEFAULT_ENDPOINT + "' endpoint to take its input and labels from");
+        }
+        routeList.add(new CeilingRoute(edge, decoder, reference, new RequestIds(name), name).route());
+        log.warn("node {}: benchmark route /bench/ceiling is on (rendezvous.http.benchmark-routes)", name);
+      }
+      Route routes = new Api(routeList.toArray(Route[]::new)).route();
 
       ServerBinding binding = Http.get(system).newServerAt(http.host(), http.port()).bind(routes)
           .toCompletableFuture().get(30, TimeUnit.SECONDS);

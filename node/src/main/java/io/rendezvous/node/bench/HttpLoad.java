@@ -1,0 +1,338 @@
+package io.rendezvous.node.bench;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.Closeable;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Histogram;
+
+/**
+ * The harness's load generator: HTTP/1.1 keep-alive over blocking sockets, one connection per thread.
+ * It shares the machine with the server, so it is kept cheap: a request is one prepared header and a
+ * body written at once, a response is read by its Content-Length. Only 200s whose body has the expected
+ * shape count as answered; everything else is counted by status.
+ */
+public final class HttpLoad {
+  private HttpLoad() {}
+
+  /** Answered requests per second of {@code clients} closed-model clients posting JSON bodies to a path. */
+  public static double closedRate(int port, String path, List<byte[]> bodies, int clients, Duration length)
+      throws InterruptedException {
+    Target t = new Target(path, "127.0.0.1", port, path, "application/json", bodies, "{");
+    return closed(t, clients, length, Duration.ofSeconds(10)).answeredPerSecond();
+  }
+
+  /** What one run sends: the same bodies in turn, to one path of one server. */
+  record Target(String name, String host, int port, String path, String contentType, List<byte[]> bodies,
+      String bodyMarker) {}
+
+  /** Counts and latencies (microseconds, from the intended send time in open-model runs) of one run. */
+  static final class Tally {
+    final Histogram latency = new Histogram(TimeUnit.SECONDS.toMicros(120), 3);
+    long answered;
+    long withinSla;
+    final Map<String, Long> failures = new TreeMap<>();
+    final Map<String, Long> stages = new TreeMap<>();
+
+    void add(Tally other) {
+      latency.add(other.latency);
+      answered += other.answered;
+      withinSla += other.withinSla;
+      other.failures.forEach((k, v) -> failures.merge(k, v, Long::sum));
+      other.stages.forEach((k, v) -> stages.merge(k, v, Long::sum));
+    }
+
+    long failed() {
+      return failures.values().stream().mapToLong(Long::longValue).sum();
+    }
+  }
+
+  /** A run's outcome: its tally and how long it lasted. */
+  record Outcome(Tally tally, double seconds, long sent) {
+    double answeredPerSecond() {
+      return tally.answered / seconds;
+    }
+
+    double percentileMillis(double p) {
+      return tally.latency.getTotalCount() == 0 ? Double.NaN : tally.latency.getValueAtPercentile(p) / 1000.0;
+    }
+  }
+
+  /** Closed model: {@code clients} connections, each sending its next request when the last is answered. */
+  static Outcome closed(Target target, int clients, Duration length, Duration sla) throws InterruptedException {
+    long end = System.nanoTime() + length.toNanos();
+    List<Tally> tallies = new ArrayList<>();
+    List<Thread> threads = new ArrayList<>();
+    long slaMicros = sla.toNanos() / 1000;
+    AtomicLong sent = new AtomicLong();
+    long start = System.nanoTime();
+    for (int c = 0; c < clients; c++) {
+      Tally tally = new Tally();
+      tallies.add(tally);
+      int offset = c * 7919;
+      threads.add(start("bench-client-" + c, () -> {
+        try (Connection conn = new Connection(target)) {
+          int i = offset;
+          while (System.nanoTime() < end) {
+            long t0 = System.nanoTime();
+            sent.incrementAndGet();
+            conn.exchange(target.bodies().get(Math.floorMod(i++, target.bodies().size())), tally, t0, slaMicros);
+          }
+        }
+      }));
+    }
+    for (Thread t : threads) {
+      t.join(length.toMillis() + 60_000);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    return new Outcome(merge(tallies), seconds, sent.get());
+  }
+
+  /**
+   * Open model: requests at {@code rate} per second on a fixed schedule, whatever the server does;
+   * latency counts from when a request was due, so a stall shows in full (no coordinated omission).
+   * Up to {@code connections} are in flight at once; beyond that, due requests wait and their wait counts.
+   */
+  static Outcome open(Target target, double rate, Duration length, int connections, Duration sla)
+      throws InterruptedException {
+    long total = (long) Math.floor(rate * length.toNanos() / 1e9);
+    BlockingQueue<long[]> due = new ArrayBlockingQueue<>((int) Math.max(1, total));
+    long slaMicros = sla.toNanos() / 1000;
+    List<Tally> tallies = new ArrayList<>();
+    List<Thread> workers = new ArrayList<>();
+    long start = System.nanoTime();
+    long stopTaking = start + length.toNanos() + TimeUnit.SECONDS.toNanos(30);
+    AtomicLong sent = new AtomicLong();
+    for (int c = 0; c < connections; c++) {
+      Tally tally = new Tally();
+      tallies.add(tally);
+      workers.add(start("bench-open-" + c, () -> {
+        try (Connection conn = new Connection(target)) {
+          while (true) {
+            long[] job = due.poll(100, TimeUnit.MILLISECONDS);
+            if (job == null) {
+              if (System.nanoTime() > stopTaking || (sent.get() >= total && due.isEmpty())) {
+                return;
+              }
+              continue;
+            }
+            if (job[0] == Long.MIN_VALUE) {
+              return;
+            }
+            conn.exchange(target.bodies().get((int) (job[1] % target.bodies().size())), tally, job[0], slaMicros);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+    }
+    double intervalNanos = 1e9 / rate;
+    for (long i = 0; i < total; i++) {
+      long at = start + (long) (i * intervalNanos);
+      long wait = at - System.nanoTime();
+      if (wait > 0) {
+        LockSupport.parkNanos(wait);
+      }
+      due.add(new long[] {at, i});
+      sent.incrementAndGet();
+    }
+    for (Thread t : workers) {
+      t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(stopTaking - System.nanoTime())) + 5_000);
+    }
+    double seconds = (System.nanoTime() - start) / 1e9;
+    Tally merged = merge(tallies);
+    long unanswered = total - merged.latency.getTotalCount() - merged.failed();
+    if (unanswered > 0) {
+      merged.failures.merge("not sent in time", unanswered, Long::sum);
+    }
+    return new Outcome(merged, seconds, total);
+  }
+
+  private static Thread start(String name, Runnable body) {
+    Thread t = new Thread(body, name);
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  private static Tally merge(List<Tally> tallies) {
+    Tally all = new Tally();
+    tallies.forEach(all::add);
+    return all;
+  }
+
+  /** One keep-alive connection; reconnects after an error or a {@code Connection: close}. */
+  static final class Connection implements Closeable {
+    private final Target target;
+    private final byte[] headerStart;
+    private Socket socket;
+    private OutputStream out;
+    private InputStream in;
+
+    Connection(Target target) {
+      this.target = target;
+      this.headerStart = ("POST " + target.path() + " HTTP/1.1\r\nHost: " + target.host() + ":" + target.port()
+          + "\r\nContent-Type: " + target.contentType() + "\r\nContent-Length: ").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Sends one request and records its outcome; latency counts from {@code dueNanos}. */
+    void exchange(byte[] body, Tally tally, long dueNanos, long slaMicros) {
+      try {
+        if (socket == null) {
+          connect();
+        }
+        out.write(headerStart);
+        out.write((body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+        Response r = read();
+        long micros = (System.nanoTime() - dueNanos) / 1000;
+        if (r.status == 200 && contains(r.body, target.bodyMarker())) {
+          tally.answered++;
+          tally.latency.recordValue(Math.min(micros, tally.latency.getHighestTrackableValue()));
+          if (micros <= slaMicros) {
+            tally.withinSla++;
+          }
+          String stage = stageOf(r.body);
+          if (stage != null) {
+            tally.stages.merge(stage, 1L, Long::sum);
+          }
+        } else {
+          tally.failures.merge(r.status == 200 ? "200 with an unexpected body" : "status " + r.status, 1L, Long::sum);
+        }
+        if (r.close) {
+          close();
+        }
+      } catch (IOException e) {
+        tally.failures.merge("io: " + e.getClass().getSimpleName(), 1L, Long::sum);
+        close();
+      }
+    }
+
+    private void connect() throws IOException {
+      socket = new Socket();
+      socket.setTcpNoDelay(true);
+      socket.setSoTimeout(30_000);
+      socket.connect(new InetSocketAddress(target.host(), target.port()), 5_000);
+      out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024);
+      in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+    }
+
+    private record Response(int status, byte[] body, boolean close) {}
+
+    private Response read() throws IOException {
+      String statusLine = line();
+      if (statusLine.length() < 12 || !statusLine.startsWith("HTTP/1.")) {
+        throw new IOException("bad status line: " + statusLine);
+      }
+      int status = Integer.parseInt(statusLine.substring(9, 12));
+      int length = -1;
+      boolean close = false;
+      for (String h = line(); !h.isEmpty(); h = line()) {
+        int colon = h.indexOf(':');
+        if (colon < 0) {
+          continue;
+        }
+        String name = h.substring(0, colon).trim();
+        String value = h.substring(colon + 1).trim();
+        if (name.equalsIgnoreCase("Content-Length")) {
+          length = Integer.parseInt(value);
+        } else if (name.equalsIgnoreCase("Connection") && value.equalsIgnoreCase("close")) {
+          close = true;
+        } else if (name.equalsIgnoreCase("Transfer-Encoding")) {
+          throw new IOException("chunked responses are not expected from these routes");
+        }
+      }
+      if (length < 0) {
+        throw new IOException("response without Content-Length");
+      }
+      byte[] body = in.readNBytes(length);
+      if (body.length < length) {
+        throw new EOFException("response body cut short");
+      }
+      return new Response(status, body, close);
+    }
+
+    private String line() throws IOException {
+      StringBuilder sb = new StringBuilder(64);
+      for (int b = in.read(); b != '\n'; b = in.read()) {
+        if (b < 0) {
+          throw new EOFException("connection closed by the server");
+        }
+        if (b != '\r') {
+          sb.append((char) b);
+        }
+      }
+      return sb.toString();
+    }
+
+    @Override
+    public void close() {
+      if (socket != null) {
+        try {
+          socket.close();
+        } catch (IOException ignored) {
+          // closing after an error: nothing left to do
+        }
+        socket = null;
+      }
+    }
+  }
+
+  static boolean contains(byte[] body, String marker) {
+    byte[] m = marker.getBytes(StandardCharsets.US_ASCII);
+    return indexOf(body, m, 0) >= 0;
+  }
+
+  private static final byte[] STAGE = "\"stage\":".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] MODEL = "\"model\":\"".getBytes(StandardCharsets.US_ASCII);
+
+  /** "stage N (model)" of the first prediction in a /predict body, or null. */
+  static String stageOf(byte[] body) {
+    int s = indexOf(body, STAGE, 0);
+    int m = indexOf(body, MODEL, 0);
+    if (s < 0 || m < 0) {
+      return null;
+    }
+    int at = s + STAGE.length;
+    int stage = 0;
+    while (at < body.length && body[at] >= '0' && body[at] <= '9') {
+      stage = stage * 10 + (body[at++] - '0');
+    }
+    int from = m + MODEL.length;
+    int to = from;
+    while (to < body.length && body[to] != '"') {
+      to++;
+    }
+    return "stage " + stage + " (" + new String(body, from, to - from, StandardCharsets.US_ASCII) + ")";
+  }
+
+  private static int indexOf(byte[] hay, byte[] needle, int from) {
+    outer:
+    for (int i = from; i <= hay.length - needle.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (hay[i + j] != needle[j]) {
+          continue outer;
+        }
+      }
+      return i;
+    }
+    return -1;
+  }
+}
