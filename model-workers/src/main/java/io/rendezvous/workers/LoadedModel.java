@@ -73,10 +73,10 @@ public final class LoadedModel implements AutoCloseable {
   }
 
   /**
-   * A predictor for micro-batches on one worker thread: one call takes the instances of a batch (a
-   * float[] each) and scores them as one tensor. The caller closes it.
+   * A predictor for micro-batches on one worker thread: one call takes the requests of a batch and
+   * scores all their instances as one tensor, a probability row per instance. The caller closes it.
    */
-  public Predictor<List<float[]>, List<float[]>> newBatchPredictor() {
+  public Predictor<List<TensorData>, List<float[]>> newBatchPredictor() {
     return model.newPredictor(new MicroBatchTranslator((int) metadata.input().elementsPerInstance()));
   }
 

@@ -8,7 +8,6 @@ import io.rendezvous.workers.ModelPool.Scored;
 import io.rendezvous.workers.model.TensorData;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -40,7 +39,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
   private final LoadedModel model;
   private final ActorRef<ModelPool.Command> pool;
   private final Predictor<TensorData, float[][]> predictor;
-  private final Predictor<List<float[]>, List<float[]>> batchPredictor;
+  private final Predictor<List<TensorData>, List<float[]>> batchPredictor;
   private final ModelSettings.Fault fault;
 
   private ModelWorker(ActorContext<Command> ctx, LoadedModel model, ActorRef<ModelPool.Command> pool) {
@@ -58,7 +57,8 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     int features = (int) model.metadata().input().elementsPerInstance();
     try {
       predictor.predict(TensorData.float32(new long[] {1, features}, new float[features]));
-      batchPredictor.predict(List.of(new float[features], new float[features]));
+      TensorData zero = TensorData.float32(new long[] {1, features}, new float[features]);
+      batchPredictor.predict(List.of(zero, zero));
     } catch (Exception e) {
       getContext().getLog().warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
     }
@@ -98,18 +98,14 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
   }
 
   private void scoreBatch(List<Score> jobs) {
-    int features = (int) model.metadata().input().elementsPerInstance();
-    List<float[]> instances = new ArrayList<>();
+    List<TensorData> inputs = new ArrayList<>(jobs.size());
     for (Score s : jobs) {
-      float[] x = s.input().asFloats();
-      for (int at = 0; at < x.length; at += features) {
-        instances.add(Arrays.copyOfRange(x, at, at + features));
-      }
+      inputs.add(s.input());
     }
     List<float[]> out;
     long start = System.nanoTime();
     try {
-      out = batchPredictor.predict(instances);
+      out = batchPredictor.predict(inputs);
     } catch (Exception e) {
       getContext().getLog().warn("model {}: batch of {} failed ({}), scoring each alone",
           model.name(), jobs.size(), e.toString());

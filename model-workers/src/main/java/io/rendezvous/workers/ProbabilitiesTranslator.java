@@ -2,10 +2,10 @@ package io.rendezvous.workers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.types.Shape;
 import ai.djl.translate.NoBatchifyTranslator;
 import ai.djl.translate.TranslatorContext;
 import io.rendezvous.workers.model.TensorData;
+import java.util.List;
 
 /**
  * A [n, features] float32 tensor in, the model's [n, classes] probabilities out. Batches are formed by
@@ -14,9 +14,12 @@ import io.rendezvous.workers.model.TensorData;
 final class ProbabilitiesTranslator implements NoBatchifyTranslator<TensorData, float[][]> {
   @Override
   public NDList processInput(TranslatorContext ctx, TensorData input) {
-    NDArray array = ctx.getNDManager().create(input.asFloats(), new Shape(input.shape()));
-    array.setName("input");
-    return new NDList(array);
+    long[] shape = input.shape();
+    long features = 1;
+    for (int d = 1; d < shape.length; d++) {
+      features *= shape[d];
+    }
+    return new NDList(MicroBatchTranslator.pack(ctx.getNDManager(), List.of(input), (int) features));
   }
 
   @Override

@@ -72,6 +72,11 @@ class BadInputTest {
     expect(400, "not valid JSON", json("/predict", "{\"instances\": [[1,2"));
     expect(400, "\"instances\" array", json("/predict", "{\"inputs\": []}"));
     expect(400, "no instances", json("/predict", "{\"instances\": []}"));
+    expect(400, "\"instances\" array", json("/predict", "{\"instances\": 5}"));
+    expect(400, "must be a JSON object", json("/predict", "[[1,2]]"));
+    expect(400, "must be an array of numbers", json("/predict", "{\"instances\": [7]}"));
+    expect(400, "non-number", json("/predict", instance(values(783, "0") + ",{\"a\":1}")));
+    expect(400, "content after", json("/predict", instance(values(784, "0")) + " {}"));
     expect(413, "limit is 4", json("/predict", "{\"instances\":[" + String.join(",",
         java.util.Collections.nCopies(5, "[" + values(784, "0") + "]")) + "]}"));
     expect(400, "not an image", node.post("/predict", "image/png", "not a png".getBytes(StandardCharsets.UTF_8)));

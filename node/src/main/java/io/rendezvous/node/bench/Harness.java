@@ -51,13 +51,15 @@ import java.util.stream.Stream;
 public final class Harness {
   private Harness() {}
 
+  static final List<String> TARGETS = List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal");
+
   static final String USAGE = "usage: rendezvous bench [--seconds N] [--repeats R] [--clients 1,4,16,64] [--warmup S]"
       + " [--compute-seconds S] [--sla-seconds S] [--soak-seconds S] [--soak-window S] [--out DIR] [--label TEXT]"
-      + " [--sections compute,http] [--set key=value]...";
+      + " [--sections compute,http] [--targets " + String.join(",", TARGETS) + "] [--set key=value]...";
 
   record Options(int seconds, int repeats, List<Integer> clients, int warmup, int computeSeconds, int slaSeconds,
       int soakSeconds, int soakWindow, Path out, String label, List<String> sets, int openConnections,
-      List<String> sections) {}
+      List<String> sections, List<String> targets) {}
 
   static Options parse(String[] args) {
     int seconds = 5;
@@ -72,6 +74,7 @@ public final class Harness {
     String label = "";
     List<String> sets = new ArrayList<>();
     List<String> sections = List.of("compute", "http");
+    List<String> targets = TARGETS;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (i + 1 >= args.length) {
@@ -89,6 +92,12 @@ public final class Harness {
         case "--soak-window" -> soakWindow = positive(a, v);
         case "--out" -> out = Path.of(v);
         case "--label" -> label = v;
+        case "--targets" -> {
+          targets = Arrays.stream(v.split(",")).map(String::trim).toList();
+          if (!TARGETS.containsAll(targets)) {
+            throw new IllegalArgumentException("--targets takes some of " + TARGETS + ", got " + v);
+          }
+        }
         case "--sections" -> {
           sections = Arrays.stream(v.split(",")).map(String::trim).toList();
           if (!List.of("compute", "http").containsAll(sections)) {
@@ -108,7 +117,7 @@ public final class Harness {
       out = Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     }
     return new Options(seconds, repeats, clients, warmup, computeSeconds, slaSeconds, soakSeconds, soakWindow, out,
-        label, List.copyOf(sets), 256, sections);
+        label, List.copyOf(sets), 256, sections, targets);
   }
 
   private static int positive(String option, String v) {
@@ -188,10 +197,13 @@ public final class Harness {
             new HttpLoad.Target("m3-infer", "127.0.0.1", on.httpPort(), "/v2/models/m3/infer", json, oipBodies, "\"outputs\""),
             new HttpLoad.Target("rendezvous", "127.0.0.1", on.httpPort(), "/predict", json, predictBodies, "\"predictions\""),
             new HttpLoad.Target("rendezvous-no-journal", "127.0.0.1", off.httpPort(), "/predict", json, predictBodies, "\"predictions\""));
-        Map<String, Map<Integer, List<HttpLoad.Outcome>>> results = http(targets);
+        Map<String, Map<Integer, List<HttpLoad.Outcome>>> results =
+            http(targets.stream().filter(t -> o.targets().contains(t.name())).toList());
         double saturation = summarize(results, combined);
-        slaCheck(targets.get(2), saturation);
-        soak(targets.get(2), saturation, dataOn);
+        if (!Double.isNaN(saturation)) {
+          slaCheck(targets.get(2), saturation);
+          soak(targets.get(2), saturation, dataOn);
+        }
       } finally {
         on.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
         off.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -307,7 +319,7 @@ public final class Harness {
         int offset = t * 997;
         Thread thread = new Thread(() -> {
           try (Predictor<TensorData, float[][]> single = model.newPredictor();
-              Predictor<List<float[]>, List<float[]>> batched = model.newBatchPredictor()) {
+              Predictor<List<TensorData>, List<float[]>> batched = model.newBatchPredictor()) {
             int i = offset;
             long n = 0;
             while (System.nanoTime() < end) {
@@ -315,9 +327,9 @@ public final class Harness {
                 single.predict(TensorData.float32(new long[] {1, FashionMnist.PIXELS}, holdout.get(i++ % holdout.size()).scaled()));
                 n++;
               } else {
-                List<float[]> xs = new ArrayList<>(batch);
+                List<TensorData> xs = new ArrayList<>(batch);
                 for (int b = 0; b < batch; b++) {
-                  xs.add(holdout.get(i++ % holdout.size()).scaled());
+                  xs.add(TensorData.float32(new long[] {1, FashionMnist.PIXELS}, holdout.get(i++ % holdout.size()).scaled()));
                 }
                 batched.predict(xs);
                 n += batch;
@@ -403,6 +415,10 @@ public final class Harness {
       }
       double bestCompute = combined.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.POSITIVE_INFINITY);
       String bestMode = combined.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse("?");
+      if (!medians.keySet().containsAll(TARGETS)) {
+        out.println("(ratios, saturation and soak need all of " + TARGETS + ")");
+        return Double.NaN;
+      }
       out.println();
       out.printf("Ratios per concurrency (combined compute, best mode '%s': %.0f/s)%n", bestMode, bestCompute);
       out.printf("%7s %14s %24s %12s %22s%n", "clients", "(4)/(2) ceil", "(4)/min(2, compute)", "(4)/(5)", "journal cost (spreads)");
