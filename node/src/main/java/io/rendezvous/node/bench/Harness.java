@@ -55,11 +55,11 @@ public final class Harness {
 
   static final String USAGE = "usage: rendezvous bench [--seconds N] [--repeats R] [--clients 1,4,16,64] [--warmup S]"
       + " [--compute-seconds S] [--sla-seconds S] [--soak-seconds S] [--soak-window S] [--out DIR] [--label TEXT]"
-      + " [--sections compute,http] [--targets " + String.join(",", TARGETS) + "] [--set key=value]...";
+      + " [--sections compute,http] [--rate R (only the open-model SLA check and soak, at R/s)] [--targets " + String.join(",", TARGETS) + "] [--set key=value]...";
 
   record Options(int seconds, int repeats, List<Integer> clients, int warmup, int computeSeconds, int slaSeconds,
       int soakSeconds, int soakWindow, Path out, String label, List<String> sets, int openConnections,
-      List<String> sections, List<String> targets) {}
+      List<String> sections, List<String> targets, double rate) {}
 
   static Options parse(String[] args) {
     int seconds = 5;
@@ -75,6 +75,7 @@ public final class Harness {
     List<String> sets = new ArrayList<>();
     List<String> sections = List.of("compute", "http");
     List<String> targets = TARGETS;
+    double rate = 0;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (i + 1 >= args.length) {
@@ -92,6 +93,12 @@ public final class Harness {
         case "--soak-window" -> soakWindow = positive(a, v);
         case "--out" -> out = Path.of(v);
         case "--label" -> label = v;
+        case "--rate" -> {
+          rate = Double.parseDouble(v);
+          if (!(rate > 0)) {
+            throw new IllegalArgumentException("--rate must be above 0");
+          }
+        }
         case "--targets" -> {
           targets = Arrays.stream(v.split(",")).map(String::trim).toList();
           if (!TARGETS.containsAll(targets)) {
@@ -117,7 +124,7 @@ public final class Harness {
       out = Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     }
     return new Options(seconds, repeats, clients, warmup, computeSeconds, slaSeconds, soakSeconds, soakWindow, out,
-        label, List.copyOf(sets), 256, sections, targets);
+        label, List.copyOf(sets), 256, sections, targets, rate);
   }
 
   private static int positive(String option, String v) {
@@ -197,9 +204,18 @@ public final class Harness {
             new HttpLoad.Target("m3-infer", "127.0.0.1", on.httpPort(), "/v2/models/m3/infer", json, oipBodies, "\"outputs\""),
             new HttpLoad.Target("rendezvous", "127.0.0.1", on.httpPort(), "/predict", json, predictBodies, "\"predictions\""),
             new HttpLoad.Target("rendezvous-no-journal", "127.0.0.1", off.httpPort(), "/predict", json, predictBodies, "\"predictions\""));
-        Map<String, Map<Integer, List<HttpLoad.Outcome>>> results =
-            http(targets.stream().filter(t -> o.targets().contains(t.name())).toList());
-        double saturation = summarize(results, combined);
+        double saturation;
+        if (o.rate() > 0) {
+          // a given rate instead of a measured saturation point: the open-model checks run at exactly R
+          saturation = o.rate() / 0.8;
+          if (o.warmup() > 0) {
+            HttpLoad.closed(targets.get(2), 16, Duration.ofSeconds(o.warmup()), sla);
+          }
+        } else {
+          Map<String, Map<Integer, List<HttpLoad.Outcome>>> results =
+              http(targets.stream().filter(t -> o.targets().contains(t.name())).toList());
+          saturation = summarize(results, combined);
+        }
         if (!Double.isNaN(saturation)) {
           slaCheck(targets.get(2), saturation);
           soak(targets.get(2), saturation, dataOn);
