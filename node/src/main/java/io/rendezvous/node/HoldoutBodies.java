@@ -13,21 +13,18 @@ public final class HoldoutBodies {
   private HoldoutBodies() {}
 
   public static String json(FashionMnist.Sample s) {
-    StringBuilder b = new StringBuilder("{\"instances\":[[");
-    float[] x = s.scaled();
-    for (int i = 0; i < x.length; i++) {
-      if (i > 0) {
-        b.append(',');
-      }
-      b.append(x[i]);
-    }
-    return b.append("]]}").toString();
+    return values(new StringBuilder("{\"instances\":[["), s).append("]]}").toString();
   }
 
   /** An Open Inference Protocol v2 request for one instance. */
   public static String oip(FashionMnist.Sample s) {
     StringBuilder b = new StringBuilder("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,")
         .append(FashionMnist.PIXELS).append("],\"datatype\":\"FP32\",\"data\":[");
+    return values(b, s).append("]}]}").toString();
+  }
+
+  /** The sample's scaled pixels, comma-separated. */
+  private static StringBuilder values(StringBuilder b, FashionMnist.Sample s) {
     float[] x = s.scaled();
     for (int i = 0; i < x.length; i++) {
       if (i > 0) {
@@ -35,7 +32,7 @@ public final class HoldoutBodies {
       }
       b.append(x[i]);
     }
-    return b.append("]}]}").toString();
+    return b;
   }
 
   public static byte[] png(FashionMnist.Sample s) {

@@ -3,7 +3,6 @@ package io.rendezvous.node;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.rendezvous.workers.model.TensorData;
 import io.rendezvous.workers.model.TensorSpec;
@@ -15,6 +14,7 @@ import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
@@ -88,8 +88,10 @@ public final class InputDecoder {
       if (t != JsonToken.START_ARRAY) {
         throw new BadRequest(400, where + " must be an array of numbers");
       }
-      float[] values = new float[features];
-      int n = readNumbers(p, values, 0, where);
+      Floats read = new Floats(features, features);
+      readNumbers(p, read, where);
+      int n = read.count;
+      float[] values = read.values();
       if (n != features) {
         throw new BadRequest(400, where + " has " + n + " values; " + spec.name()
             + " takes " + features + " per instance (flat, or nested like " + describeNested(spec) + ")");
@@ -99,90 +101,189 @@ public final class InputDecoder {
     return out;
   }
 
-  /** Numbers up to the end of the array the parser is in (any nesting) into {@code out}; returns the count. */
-  private static int readNumbers(JsonParser p, float[] out, int at, String where) throws IOException, BadRequest {
-    int n = at;
+  /** Numbers read from a request: kept up to {@code cap}, counted beyond it (to say how many there were). */
+  private static final class Floats {
+    private final int cap;
+    private float[] values;
+    private int count;
+
+    Floats(int initial, int cap) {
+      this.cap = cap;
+      this.values = new float[Math.min(initial, cap)];
+    }
+
+    void add(float v) {
+      if (count < cap) {
+        if (count == values.length) {
+          values = Arrays.copyOf(values, (int) Math.min(cap, Math.max(16L, 2L * values.length)));
+        }
+        values[count] = v;
+      }
+      count++;
+    }
+
+    float[] values() {
+      return count == values.length ? values : Arrays.copyOf(values, Math.min(count, cap));
+    }
+  }
+
+  /** Numbers up to the end of the array the parser is in (any nesting) into {@code out}. */
+  private static void readNumbers(JsonParser p, Floats out, String where) throws IOException, BadRequest {
     for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
       if (t == JsonToken.START_ARRAY) {
-        n = readNumbers(p, out, n, where);
+        readNumbers(p, out, where);
       } else if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
         double d = p.getDoubleValue();
         if (!Double.isFinite(d) || Math.abs(d) > Float.MAX_VALUE) {
           throw new BadRequest(400, where + " holds a value that is not a finite float32: " + p.getText());
         }
-        if (n < out.length) {
-          out[n] = (float) d;
-        }
-        n++;
+        out.add((float) d);
       } else if (t == null) {
         throw new BadRequest(400, "body is not valid JSON: it ends inside " + where);
       } else {
         throw new BadRequest(400, where + " holds a non-number: " + abbreviate(t == JsonToken.START_OBJECT ? "{...}" : p.getText()));
       }
     }
-    return n;
   }
 
   /** Open Inference Protocol v2 request: the client's id (may be null) and one tensor per instance. */
   public record InferRequest(String clientId, List<TensorData> instances) {}
 
+  /** The one tensor of an OIP request, as read; checked against the model's input afterwards. */
+  private static final class OipInput {
+    String name;
+    String datatype;
+    boolean shapeIsArray;
+    List<JsonToken> shapeTokens = new ArrayList<>();
+    List<Long> shape = new ArrayList<>();
+    boolean dataIsArray;
+    Floats data;
+  }
+
+  /** Read as a token stream, like {@link #instances}; the fields of the tensor may come in any order. */
   public InferRequest inferRequest(byte[] body, TensorSpec spec) throws BadRequest {
-    JsonNode root = parse(body);
+    if (body.length == 0) {
+      throw new BadRequest(400, "body is empty");
+    }
+    int features = (int) spec.elementsPerInstance();
     String clientId = null;
-    if (root.has("id")) {
-      if (!root.get("id").isTextual()) {
-        throw new BadRequest(400, "\"id\" must be a string");
+    List<OipInput> inputs = null;
+    String inputsError = "\"inputs\" must be an array with exactly one tensor named \"" + spec.name() + "\"";
+    try (JsonParser p = json.getFactory().createParser(body)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new BadRequest(400, "body must be a JSON object");
       }
-      clientId = root.get("id").asText();
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if ("id".equals(field)) {
+          if (value != JsonToken.VALUE_STRING) {
+            throw new BadRequest(400, "\"id\" must be a string");
+          }
+          clientId = p.getText();
+        } else if ("inputs".equals(field)) {
+          if (value != JsonToken.START_ARRAY) {
+            throw new BadRequest(400, inputsError);
+          }
+          inputs = new ArrayList<>();
+          for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            if (t != JsonToken.START_OBJECT || !inputs.isEmpty()) {
+              throw new BadRequest(400, inputsError);
+            }
+            inputs.add(readOipInput(p, (long) http.maxInstances() * features + 1));
+          }
+        } else {
+          p.skipChildren();
+        }
+      }
+      if (p.nextToken() != null) {
+        throw new BadRequest(400, "body is not valid JSON: content after the top-level object");
+      }
+    } catch (JsonProcessingException e) {
+      throw new BadRequest(400, "body is not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new BadRequest(400, "body cannot be read: " + e.getMessage());
     }
-    JsonNode inputs = root.get("inputs");
-    if (inputs == null || !inputs.isArray() || inputs.size() != 1) {
-      throw new BadRequest(400, "\"inputs\" must be an array with exactly one tensor named \"" + spec.name() + "\"");
+    if (inputs == null || inputs.size() != 1) {
+      throw new BadRequest(400, inputsError);
     }
-    JsonNode t = inputs.get(0);
-    String name = t.path("name").asText(null);
-    if (!spec.name().equals(name)) {
-      throw new BadRequest(400, "input is named " + (name == null ? "nothing" : "\"" + name + "\"")
+    OipInput t = inputs.get(0);
+    if (!spec.name().equals(t.name)) {
+      throw new BadRequest(400, "input is named " + (t.name == null ? "nothing" : "\"" + t.name + "\"")
           + "; this model takes \"" + spec.name() + "\"");
     }
-    String datatype = t.path("datatype").asText(null);
-    if (!"FP32".equals(datatype)) {
-      throw new BadRequest(400, "datatype " + datatype + " is not supported; \"" + spec.name() + "\" takes FP32");
+    if (!"FP32".equals(t.datatype)) {
+      throw new BadRequest(400, "datatype " + t.datatype + " is not supported; \"" + spec.name() + "\" takes FP32");
     }
-    JsonNode shapeNode = t.get("shape");
-    if (shapeNode == null || !shapeNode.isArray() || shapeNode.size() != spec.shape().size()) {
+    if (!t.shapeIsArray || t.shapeTokens.size() != spec.shape().size()) {
       throw new BadRequest(400, "\"shape\" must have " + spec.shape().size() + " dimensions like " + spec.shape());
     }
-    long[] shape = new long[shapeNode.size()];
+    long[] shape = new long[t.shapeTokens.size()];
     for (int i = 0; i < shape.length; i++) {
-      JsonNode d = shapeNode.get(i);
-      if (!d.canConvertToLong() || !d.isIntegralNumber() || d.asLong() < 1) {
+      if (t.shapeTokens.get(i) != JsonToken.VALUE_NUMBER_INT || t.shape.get(i) < 1) {
         throw new BadRequest(400, "\"shape\" must hold positive integers");
       }
-      shape[i] = d.asLong();
+      shape[i] = t.shape.get(i);
       long want = spec.shape().get(i);
       if (want >= 0 && want != shape[i]) {
         throw new BadRequest(400, "shape " + TensorData.describe(shape) + " does not fit " + spec.shape());
       }
     }
     checkCount(shape[0]);
-    int features = (int) spec.elementsPerInstance();
-    float[] values = new float[(int) shape[0] * features];
-    JsonNode data = t.get("data");
-    if (data == null || !data.isArray()) {
+    if (!t.dataIsArray) {
       throw new BadRequest(400, "\"data\" must be an array of numbers");
     }
-    int n = flatten(data, values, 0, "data");
-    if (n != values.length) {
-      throw new BadRequest(400, "\"data\" has " + n + " values; shape " + TensorData.describe(shape) + " needs " + values.length);
+    long needed = shape[0] * features;
+    if (t.data.count != needed) {
+      throw new BadRequest(400, "\"data\" has " + t.data.count + " values; shape " + TensorData.describe(shape) + " needs " + needed);
     }
+    float[] values = t.data.values();
     List<TensorData> out = new ArrayList<>((int) shape[0]);
     for (int i = 0; i < shape[0]; i++) {
-      float[] one = new float[features];
-      System.arraycopy(values, i * features, one, 0, features);
-      out.add(TensorData.float32(new long[] {1, features}, one));
+      out.add(TensorData.float32(new long[] {1, features}, Arrays.copyOfRange(values, i * features, (i + 1) * features)));
     }
     return new InferRequest(clientId, out);
+  }
+
+  /** One tensor object of "inputs"; the parser is at its START_OBJECT. Numbers past {@code cap} are only counted. */
+  private static OipInput readOipInput(JsonParser p, long cap) throws IOException, BadRequest {
+    OipInput in = new OipInput();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken value = p.nextToken();
+      switch (field) {
+        case "name" -> in.name = value.isScalarValue() ? p.getText() : skip(p);
+        case "datatype" -> in.datatype = value.isScalarValue() ? p.getText() : skip(p);
+        case "shape" -> {
+          in.shapeIsArray = value == JsonToken.START_ARRAY;
+          if (in.shapeIsArray) {
+            for (JsonToken d = p.nextToken(); d != JsonToken.END_ARRAY; d = p.nextToken()) {
+              in.shapeTokens.add(d);
+              in.shape.add(d == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER ? p.getLongValue() : 0L);
+              p.skipChildren();
+            }
+          } else {
+            p.skipChildren();
+          }
+        }
+        case "data" -> {
+          in.dataIsArray = value == JsonToken.START_ARRAY;
+          if (in.dataIsArray) {
+            in.data = new Floats(1024, (int) Math.min(Integer.MAX_VALUE - 8, cap));
+            readNumbers(p, in.data, "data");
+          } else {
+            p.skipChildren();
+          }
+        }
+        default -> p.skipChildren();
+      }
+    }
+    return in;
+  }
+
+  private static String skip(JsonParser p) throws IOException {
+    p.skipChildren();
+    return null;
   }
 
   /**
@@ -244,23 +345,6 @@ public final class InputDecoder {
     }
   }
 
-  private JsonNode parse(byte[] body) throws BadRequest {
-    if (body.length == 0) {
-      throw new BadRequest(400, "body is empty");
-    }
-    try {
-      JsonNode root = json.readTree(body);
-      if (root == null || !root.isObject()) {
-        throw new BadRequest(400, "body must be a JSON object");
-      }
-      return root;
-    } catch (JsonProcessingException e) {
-      throw new BadRequest(400, "body is not valid JSON: " + e.getOriginalMessage());
-    } catch (IOException e) {
-      throw new BadRequest(400, "body cannot be read: " + e.getMessage());
-    }
-  }
-
   private void checkCount(long n) throws BadRequest {
     if (n < 1) {
       throw new BadRequest(400, "no instances in the request");
@@ -268,31 +352,6 @@ public final class InputDecoder {
     if (n > http.maxInstances()) {
       throw new BadRequest(413, n + " instances in one request; the limit is " + http.maxInstances());
     }
-  }
-
-  /** Copies the numbers under {@code node} (any nesting) into {@code out}; returns how many there were. */
-  private static int flatten(JsonNode node, float[] out, int at, String where) throws BadRequest {
-    if (!node.isArray()) {
-      throw new BadRequest(400, where + " must be an array of numbers");
-    }
-    int n = at;
-    for (JsonNode v : node) {
-      if (v.isArray()) {
-        n = flatten(v, out, n, where);
-      } else if (v.isNumber()) {
-        double d = v.doubleValue();
-        if (!Double.isFinite(d) || Math.abs(d) > Float.MAX_VALUE) {
-          throw new BadRequest(400, where + " holds a value that is not a finite float32: " + v.asText());
-        }
-        if (n < out.length) {
-          out[n] = (float) d;
-        }
-        n++;
-      } else {
-        throw new BadRequest(400, where + " holds a non-number: " + abbreviate(v.toString()));
-      }
-    }
-    return n;
   }
 
   private static String describeNested(TensorSpec spec) {

@@ -103,6 +103,10 @@ class BadInputTest {
     expect(400, "needs 1568", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[2,784]")));
     expect(400, "does not fit", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[1,783]")));
     expect(400, "named \"x\"", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("\"input\"", "\"x\"")));
+    expect(400, "exactly one tensor", json("/v2/models/m1/infer", "{\"inputs\":[" + String.format(oip, "FP32").substring(11, String.format(oip, "FP32").length() - 2) + ",{}]}"));
+    expect(400, "exactly one tensor", json("/v2/models/m1/infer", "{\"inputs\":{}}"));
+    expect(400, "positive integers", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[1.5,784]")));
+    expect(400, "\"data\" must be an array", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("\"data\":[", "\"data\":7,\"x\":[")));
     expect(400, "\"id\" must be a string", json("/v2/models/m1/infer", "{\"id\":5," + String.format(oip, "FP32").substring(1)));
 
     // the node still serves good input; once that request's five records are in, the journal holds

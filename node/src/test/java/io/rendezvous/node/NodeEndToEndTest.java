@@ -168,6 +168,13 @@ class NodeEndToEndTest {
         assertEquals(name, o.get("parameters").get("models").get(0).asText());
       }
     }
+    // the tensor's fields in another order, two instances, and fields the server does not know
+    String reordered = "{\"parameters\":{\"x\":[1,{}]},\"inputs\":[{\"data\":[[" + data + "],[" + data + "]],\"datatype\":\"FP32\","
+        + "\"shape\":[2,784],\"name\":\"input\"}],\"id\":\"oip-2\"}";
+    HttpResponse<String> two = node.post("/v2/models/m1/infer", "application/json", reordered.getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, two.statusCode(), two.body());
+    assertEquals("oip-2", Json.MAPPER.readTree(two.body()).get("id").asText());
+    assertEquals(20, Json.MAPPER.readTree(two.body()).get("outputs").get(0).get("data").size());
     JsonNode meta = Json.MAPPER.readTree(node.get("/v2/models/m3").body());
     assertEquals("1", meta.get("versions").get(0).asText());
     assertEquals(784, meta.get("inputs").get(0).get("shape").get(1).asInt());
