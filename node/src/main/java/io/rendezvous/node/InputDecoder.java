@@ -42,39 +42,23 @@ public final class InputDecoder {
    * rest of the request put together (see README, benchmarks).
    */
   public List<TensorData> instances(byte[] body, TensorSpec spec) throws BadRequest {
-    if (body.length == 0) {
-      throw new BadRequest(400, "body is empty");
-    }
-    List<TensorData> out = null;
-    try (JsonParser p = json.getFactory().createParser(body)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new BadRequest(400, "body must be a JSON object");
+    List<List<TensorData>> out = new ArrayList<>(1);
+    readObject(body, (field, value, p) -> {
+      if (!"instances".equals(field)) {
+        return false;
       }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        if ("instances".equals(field)) {
-          if (value != JsonToken.START_ARRAY) {
-            throw new BadRequest(400, "body must be a JSON object with an \"instances\" array");
-          }
-          out = readInstances(p, spec);
-        } else {
-          p.skipChildren();
-        }
+      if (value != JsonToken.START_ARRAY) {
+        throw new BadRequest(400, "body must be a JSON object with an \"instances\" array");
       }
-      if (p.nextToken() != null) {
-        throw new BadRequest(400, "body is not valid JSON: content after the top-level object");
-      }
-    } catch (JsonProcessingException e) {
-      throw new BadRequest(400, "body is not valid JSON: " + e.getOriginalMessage());
-    } catch (IOException e) {
-      throw new BadRequest(400, "body cannot be read: " + e.getMessage());
-    }
-    if (out == null) {
+      out.clear();
+      out.add(readInstances(p, spec));
+      return true;
+    });
+    if (out.isEmpty()) {
       throw new BadRequest(400, "body must be a JSON object with an \"instances\" array");
     }
-    checkCount(out.size());
-    return out;
+    checkCount(out.get(0).size());
+    return out.get(0);
   }
 
   private List<TensorData> readInstances(JsonParser p, TensorSpec spec) throws IOException, BadRequest {
@@ -149,6 +133,37 @@ public final class InputDecoder {
   /** Open Inference Protocol v2 request: the client's id (may be null) and one tensor per instance. */
   public record InferRequest(String clientId, List<TensorData> instances) {}
 
+  /** Reads one field's value; false if the field is not one it knows (the value is then skipped). */
+  @FunctionalInterface
+  private interface FieldReader {
+    boolean read(String field, JsonToken value, JsonParser p) throws IOException, BadRequest;
+  }
+
+  /** A JSON object body, field by field, with the same errors for every route. */
+  private void readObject(byte[] body, FieldReader fields) throws BadRequest {
+    if (body.length == 0) {
+      throw new BadRequest(400, "body is empty");
+    }
+    try (JsonParser p = json.getFactory().createParser(body)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        throw new BadRequest(400, "body must be a JSON object");
+      }
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        if (!fields.read(field, p.nextToken(), p)) {
+          p.skipChildren();
+        }
+      }
+      if (p.nextToken() != null) {
+        throw new BadRequest(400, "body is not valid JSON: content after the top-level object");
+      }
+    } catch (JsonProcessingException e) {
+      throw new BadRequest(400, "body is not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new BadRequest(400, "body cannot be read: " + e.getMessage());
+    }
+  }
+
   /** The one tensor of an OIP request, as read; checked against the model's input afterwards. */
   private static final class OipInput {
     String name;
@@ -162,49 +177,36 @@ public final class InputDecoder {
 
   /** Read as a token stream, like {@link #instances}; the fields of the tensor may come in any order. */
   public InferRequest inferRequest(byte[] body, TensorSpec spec) throws BadRequest {
-    if (body.length == 0) {
-      throw new BadRequest(400, "body is empty");
-    }
     int features = (int) spec.elementsPerInstance();
-    String clientId = null;
-    List<OipInput> inputs = null;
+    String[] clientId = {null};
+    List<OipInput> inputs = new ArrayList<>();
+    boolean[] sawInputs = {false};
     String inputsError = "\"inputs\" must be an array with exactly one tensor named \"" + spec.name() + "\"";
-    try (JsonParser p = json.getFactory().createParser(body)) {
-      if (p.nextToken() != JsonToken.START_OBJECT) {
-        throw new BadRequest(400, "body must be a JSON object");
-      }
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String field = p.currentName();
-        JsonToken value = p.nextToken();
-        if ("id".equals(field)) {
-          if (value != JsonToken.VALUE_STRING) {
-            throw new BadRequest(400, "\"id\" must be a string");
-          }
-          clientId = p.getText();
-        } else if ("inputs".equals(field)) {
-          if (value != JsonToken.START_ARRAY) {
-            throw new BadRequest(400, inputsError);
-          }
-          inputs = new ArrayList<>();
-          for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
-            if (t != JsonToken.START_OBJECT || !inputs.isEmpty()) {
-              throw new BadRequest(400, inputsError);
-            }
-            inputs.add(readOipInput(p, (long) http.maxInstances() * features + 1));
-          }
-        } else {
-          p.skipChildren();
+    readObject(body, (field, value, p) -> {
+      if ("id".equals(field)) {
+        if (value != JsonToken.VALUE_STRING) {
+          throw new BadRequest(400, "\"id\" must be a string");
         }
+        clientId[0] = p.getText();
+        return true;
       }
-      if (p.nextToken() != null) {
-        throw new BadRequest(400, "body is not valid JSON: content after the top-level object");
+      if (!"inputs".equals(field)) {
+        return false;
       }
-    } catch (JsonProcessingException e) {
-      throw new BadRequest(400, "body is not valid JSON: " + e.getOriginalMessage());
-    } catch (IOException e) {
-      throw new BadRequest(400, "body cannot be read: " + e.getMessage());
-    }
-    if (inputs == null || inputs.size() != 1) {
+      if (value != JsonToken.START_ARRAY) {
+        throw new BadRequest(400, inputsError);
+      }
+      sawInputs[0] = true;
+      inputs.clear();
+      for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+        if (t != JsonToken.START_OBJECT || !inputs.isEmpty()) {
+          throw new BadRequest(400, inputsError);
+        }
+        inputs.add(readOipInput(p, (long) http.maxInstances() * features + 1));
+      }
+      return true;
+    });
+    if (!sawInputs[0] || inputs.size() != 1) {
       throw new BadRequest(400, inputsError);
     }
     OipInput t = inputs.get(0);
@@ -242,7 +244,7 @@ public final class InputDecoder {
     for (int i = 0; i < shape[0]; i++) {
       out.add(TensorData.float32(new long[] {1, features}, Arrays.copyOfRange(values, i * features, (i + 1) * features)));
     }
-    return new InferRequest(clientId, out);
+    return new InferRequest(clientId[0], out);
   }
 
   /** One tensor object of "inputs"; the parser is at its START_OBJECT. Numbers past {@code cap} are only counted. */
