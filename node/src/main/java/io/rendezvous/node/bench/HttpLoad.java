@@ -15,7 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -114,7 +114,7 @@ public final class HttpLoad {
   static Outcome open(Target target, double rate, Duration length, int connections, Duration sla)
       throws InterruptedException {
     long total = (long) Math.floor(rate * length.toNanos() / 1e9);
-    BlockingQueue<long[]> due = new ArrayBlockingQueue<>((int) Math.max(1, total));
+    BlockingQueue<long[]> due = new LinkedBlockingQueue<>();
     long slaMicros = sla.toNanos() / 1000;
     List<Tally> tallies = new ArrayList<>();
     List<Thread> workers = new ArrayList<>();
