@@ -74,7 +74,7 @@ public final class HttpEdge {
     if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > cap) {
       return CompletableFuture.failedFuture(tooLarge(entity.getContentLengthOption().getAsLong()));
     }
-    return entity.toStrict(settings.bodyTimeout().toMillis(), cap, materializer)
+    return Futures.here(entity.toStrict(settings.bodyTimeout().toMillis(), cap, materializer))
         .thenApply(strict -> {
           ByteString data = strict.getData();
           return data.toArray();

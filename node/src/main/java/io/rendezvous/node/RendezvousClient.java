@@ -46,16 +46,16 @@ public final class RendezvousClient {
     List<CompletableFuture<Reply>> replies = new ArrayList<>(instances.size());
     for (TensorData input : instances) {
       String id = ids.next();
-      CompletionStage<Reply> reply =
+      CompletableFuture<Reply> reply = Futures.here(
           AskPattern.<RequestRouter.Submit, Reply>ask(
                   router,
                   replyTo -> new RequestRouter.Submit(new RendezvousEntity.Request(
                       id, clientId, endpoint.name(), input, source, sourceSha256, accepted), replyTo),
                   timeout,
-                  system.scheduler())
+                  system.scheduler()))
               .exceptionally(e -> new Rejected(id, 504,
                   "no answer from the request entity within " + timeout.toMillis() + " ms: " + e.getMessage()));
-      replies.add(reply.toCompletableFuture());
+      replies.add(reply);
     }
     return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))
         .thenApply(v -> replies.stream().map(CompletableFuture::join).toList());
