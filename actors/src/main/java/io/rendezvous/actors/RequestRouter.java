@@ -4,20 +4,21 @@ import com.typesafe.config.Config;
 import io.rendezvous.actors.RendezvousEntity.Accepted;
 import io.rendezvous.actors.RendezvousEntity.Predict;
 import io.rendezvous.actors.RendezvousEntity.Reply;
-import io.rendezvous.workers.model.TensorData;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
 import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.Terminated;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 
 /**
- * The edge's way into the sharded rendezvous, one tracker per request. The tracker sends the request to
- * its entity through sharding and waits for the entity to accept it:
+ * The edge's way into the sharded rendezvous. The router sends each request to its entity through
+ * sharding, with the client's reply address, and keeps it in a table until the entity accepts it:
  *
  * <ul>
  *   <li>no acceptance within {@code resend-after}: send it again, then again after twice as long, and so
@@ -26,23 +27,30 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
  *   <li>no acceptance after the {@link FallbackPolicy}'s wait (on a clustered node: {@code fallback-after}
  *       while membership is in flux, when the entity's shard may sit on a node that is dead but not yet
  *       downed or be on its way elsewhere; {@code stalled-after} otherwise): the request is served here by
- *       a local, unsharded entity that runs the same schedule from the request's original start.
+ *       a local, unsharded entity that runs the same schedule from the request's original start;
+ *   <li>no acceptance by the endpoint's SLA plus {@code entity-ask-grace}: dropped (the client's ask has
+ *       timed out by then).
  * </ul>
  *
- * The first reply goes to the client. A request the fallback served may still reach its entity later if
- * its message was only delayed; that entity's story is then journaled too, on its node.
+ * One actor owns the table and looks at it every {@code check-every} while it is not empty: no actor and
+ * no timer per request, since nearly every request is accepted within a millisecond. The answer goes
+ * from the entity straight to the client. A request the fallback served may still reach its entity later
+ * if its message was only delayed; that entity's story is then journaled too, on its node, and the client
+ * keeps the first answer.
  */
 public final class RequestRouter {
   private RequestRouter() {}
 
   /** {@code rendezvous.edge}. */
-  public record Settings(Duration resendAfter, Duration fallbackAfter, Duration stalledAfter, Duration askGrace) {
+  public record Settings(
+      Duration resendAfter, Duration fallbackAfter, Duration stalledAfter, Duration askGrace, Duration checkEvery) {
     public static Settings fromConfig(Config root) {
       return new Settings(
           root.getDuration("rendezvous.edge.resend-after"),
           root.getDuration("rendezvous.edge.fallback-after"),
           root.getDuration("rendezvous.edge.stalled-after"),
-          root.getDuration("rendezvous.entity-ask-grace"));
+          root.getDuration("rendezvous.entity-ask-grace"),
+          root.getDuration("rendezvous.edge.check-every"));
     }
   }
 
@@ -55,136 +63,138 @@ public final class RequestRouter {
     Optional<Duration> waitBeforeFallback();
   }
 
-  /** Serve one instance; the answer goes to {@code replyTo}. */
-  public record Submit(RendezvousEntity.Request request, ActorRef<Reply> replyTo) {}
+  public sealed interface Command {}
 
-  public static Behavior<Submit> create(
+  /** Serve one instance; the answer goes to {@code replyTo}. */
+  public record Submit(RendezvousEntity.Request request, ActorRef<Reply> replyTo) implements Command {}
+
+  private record GotAccepted(Accepted accepted) implements Command {}
+
+  private enum Check implements Command { INSTANCE }
+
+  public static Behavior<Command> create(
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
       RendezvousRuntime runtime,
       Settings settings,
       FallbackPolicy fallbackPolicy) {
-    return Behaviors.receive((ctx, submit) -> {
-      ctx.spawnAnonymous(Tracker.create(submit, region, runtime, settings, fallbackPolicy));
-      return Behaviors.same();
-    });
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
+        new Router(ctx, timers, region, runtime, settings, fallbackPolicy).behavior()));
   }
 
-  /** Follows one request until its client has an answer (and a local fallback, if any, has finished). */
-  private static final class Tracker {
-    sealed interface Msg {}
+  /** A request its entity has not accepted yet. */
+  private static final class Pending {
+    final Submit submit;
+    final ShardingEnvelope<RendezvousEntity.Command> envelope;
+    final long startNanos;
+    final long giveUpAtNanos;
+    long resendAtNanos;
+    /** Doubles after every resend: a slow entity must not be buried under copies of its request. */
+    long resendDelayNanos;
 
-    record GotAccepted(Accepted a) implements Msg {}
+    Pending(Submit submit, ShardingEnvelope<RendezvousEntity.Command> envelope, long startNanos, long giveUpAtNanos,
+        long resendDelayNanos) {
+      this.submit = submit;
+      this.envelope = envelope;
+      this.startNanos = startNanos;
+      this.giveUpAtNanos = giveUpAtNanos;
+      this.resendDelayNanos = resendDelayNanos;
+      this.resendAtNanos = startNanos + resendDelayNanos;
+    }
+  }
 
-    record GotReply(Reply r) implements Msg {}
-
-    enum Tick implements Msg { RESEND, FALLBACK, GIVE_UP }
-
-    private final ActorContext<Msg> ctx;
-    private final TimerScheduler<Msg> timers;
-    private final Submit submit;
+  private static final class Router {
+    private final ActorContext<Command> ctx;
+    private final TimerScheduler<Command> timers;
     private final ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region;
     private final RendezvousRuntime runtime;
     private final Settings settings;
     private final FallbackPolicy fallbackPolicy;
-    private final ShardingEnvelope<RendezvousEntity.Command> envelope;
-    private final ActorRef<Reply> replyAdapter;
-    private final long startNanos;
-    private boolean accepted;
-    /** Doubles after every resend: a slow entity must not be buried under copies of its request. */
-    private Duration resendDelay;
-    private boolean replied;
-    private ActorRef<RendezvousEntity.Command> fallback;
+    private final ActorRef<Accepted> acceptedAdapter;
+    private final Map<String, Pending> awaiting = new HashMap<>();
 
-    static Behavior<Msg> create(Submit submit, ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
-        RendezvousRuntime runtime, Settings settings, FallbackPolicy fallbackPolicy) {
-      return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-          new Tracker(ctx, timers, submit, region, runtime, settings, fallbackPolicy).start()));
-    }
-
-    private Tracker(ActorContext<Msg> ctx, TimerScheduler<Msg> timers, Submit submit,
+    Router(ActorContext<Command> ctx, TimerScheduler<Command> timers,
         ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region, RendezvousRuntime runtime, Settings settings,
         FallbackPolicy fallbackPolicy) {
       this.ctx = ctx;
       this.timers = timers;
-      this.submit = submit;
       this.region = region;
       this.runtime = runtime;
       this.settings = settings;
       this.fallbackPolicy = fallbackPolicy;
-      this.startNanos = runtime.clock().getAsLong();
-      this.resendDelay = settings.resendAfter();
-      this.replyAdapter = ctx.messageAdapter(Reply.class, GotReply::new);
-      ActorRef<Accepted> acceptedAdapter = ctx.messageAdapter(Accepted.class, GotAccepted::new);
-      this.envelope = new ShardingEnvelope<>(submit.request().requestId(), predict(0, acceptedAdapter));
+      this.acceptedAdapter = ctx.messageAdapter(Accepted.class, GotAccepted::new);
     }
 
-    private Predict predict(long startOffsetMicros, ActorRef<Accepted> acceptedTo) {
-      return new Predict(submit.request(), startOffsetMicros, acceptedTo, replyAdapter);
-    }
-
-    private Behavior<Msg> start() {
-      region.tell(envelope);
-      timers.startSingleTimer(Tick.RESEND, resendDelay);
-      timers.startSingleTimer(Tick.FALLBACK, settings.resendAfter());
-      EndpointSettings ep = runtime.endpoints().get(submit.request().endpoint());
-      Duration sla = ep == null ? Duration.ZERO : ep.sla();
-      timers.startSingleTimer(Tick.GIVE_UP, sla.plus(settings.askGrace()));
-      return Behaviors.receive(Msg.class)
-          .onMessage(GotAccepted.class, m -> onAccepted())
-          .onMessage(GotReply.class, m -> onReply(m.r()))
-          .onMessageEquals(Tick.RESEND, this::onResend)
-          .onMessageEquals(Tick.FALLBACK, this::onFallbackDue)
-          .onMessageEquals(Tick.GIVE_UP, Behaviors::stopped)
-          .onSignal(Terminated.class, t -> replied ? Behaviors.stopped() : Behaviors.same())
+    Behavior<Command> behavior() {
+      return Behaviors.receive(Command.class)
+          .onMessage(Submit.class, this::onSubmit)
+          .onMessage(GotAccepted.class, m -> {
+            awaiting.remove(m.accepted().requestId());
+            return Behaviors.same();
+          })
+          .onMessageEquals(Check.INSTANCE, this::onCheck)
           .build();
     }
 
-    private Behavior<Msg> onAccepted() {
-      accepted = true;
-      timers.cancel(Tick.RESEND);
-      timers.cancel(Tick.FALLBACK);
+    private Behavior<Command> onSubmit(Submit submit) {
+      RendezvousEntity.Request request = submit.request();
+      ShardingEnvelope<RendezvousEntity.Command> envelope = new ShardingEnvelope<>(request.requestId(),
+          new Predict(request, 0, acceptedAdapter, submit.replyTo()));
+      region.tell(envelope);
+      if (awaiting.containsKey(request.requestId())) {
+        // a second request under a live id: its entity refuses it (409); only the first is followed
+        return Behaviors.same();
+      }
+      long now = runtime.clock().getAsLong();
+      EndpointSettings ep = runtime.endpoints().get(request.endpoint());
+      Duration sla = ep == null ? Duration.ZERO : ep.sla();
+      if (awaiting.isEmpty()) {
+        timers.startSingleTimer(Check.INSTANCE, settings.checkEvery());
+      }
+      awaiting.put(request.requestId(), new Pending(submit, envelope, now,
+          now + sla.plus(settings.askGrace()).toNanos(), settings.resendAfter().toNanos()));
       return Behaviors.same();
     }
 
-    private Behavior<Msg> onReply(Reply r) {
-      if (!replied) {
-        submit.replyTo().tell(r);
-        replied = true;
-      }
-      // a fallback entity is this tracker's child: let it record its late scores before stopping
-      return fallback == null ? Behaviors.stopped() : Behaviors.same();
-    }
-
-    private Behavior<Msg> onResend() {
-      if (!accepted && fallback == null) {
-        region.tell(envelope);
-        resendDelay = resendDelay.multipliedBy(2);
-        if (resendDelay.compareTo(settings.stalledAfter()) > 0) {
-          resendDelay = settings.stalledAfter();
+    private Behavior<Command> onCheck() {
+      long now = runtime.clock().getAsLong();
+      Optional<Duration> fallbackLimit = null; // asked once per check, and only if some request is due
+      for (Iterator<Pending> it = awaiting.values().iterator(); it.hasNext(); ) {
+        Pending p = it.next();
+        if (now - p.giveUpAtNanos >= 0) {
+          it.remove();
+          continue;
         }
-        timers.startSingleTimer(Tick.RESEND, resendDelay);
+        long waitedNanos = now - p.startNanos;
+        if (waitedNanos >= settings.resendAfter().toNanos()) {
+          if (fallbackLimit == null) {
+            fallbackLimit = fallbackPolicy.waitBeforeFallback();
+          }
+          if (fallbackLimit.isPresent() && waitedNanos >= fallbackLimit.get().toNanos()) {
+            it.remove();
+            fallBack(p, waitedNanos / 1_000);
+            continue;
+          }
+        }
+        if (now - p.resendAtNanos >= 0) {
+          region.tell(p.envelope);
+          p.resendDelayNanos = Math.min(p.resendDelayNanos * 2, settings.stalledAfter().toNanos());
+          p.resendAtNanos = now + p.resendDelayNanos;
+        }
+      }
+      if (!awaiting.isEmpty()) {
+        timers.startSingleTimer(Check.INSTANCE, settings.checkEvery());
       }
       return Behaviors.same();
     }
 
-    private Behavior<Msg> onFallbackDue() {
-      if (accepted || fallback != null) {
-        return Behaviors.same();
-      }
-      long waitedMicros = (runtime.clock().getAsLong() - startNanos) / 1_000;
-      Optional<Duration> limit = fallbackPolicy.waitBeforeFallback();
-      if (limit.isEmpty() || waitedMicros < limit.get().toNanos() / 1_000) {
-        // the entity will get a resent copy; look again later (the cluster may have changed by then)
-        timers.startSingleTimer(Tick.FALLBACK, settings.resendAfter());
-        return Behaviors.same();
-      }
+    /** Serves the request on this node; the entity is this router's child and stops once it is done. */
+    private void fallBack(Pending p, long waitedMicros) {
+      RendezvousEntity.Request request = p.submit.request();
       ctx.getLog().warn("request {}: its entity did not accept it within {} ms; serving it on this node",
-          submit.request().requestId(), waitedMicros / 1000);
-      timers.cancel(Tick.RESEND);
-      fallback = ctx.spawn(RendezvousEntity.create(submit.request().requestId(), null, runtime), "fallback");
-      ctx.watch(fallback);
-      fallback.tell(predict(waitedMicros, null));
-      return Behaviors.same();
+          request.requestId(), waitedMicros / 1000);
+      ActorRef<RendezvousEntity.Command> fallback =
+          ctx.spawnAnonymous(RendezvousEntity.create(request.requestId(), null, runtime));
+      fallback.tell(new Predict(request, waitedMicros, null, p.submit.replyTo()));
     }
   }
 }

@@ -33,7 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 class RequestRouterTest {
   static final ActorTestKit testKit = ActorTestKit.create();
   static final RequestRouter.Settings SETTINGS =
-      new RequestRouter.Settings(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofSeconds(1), Duration.ofSeconds(2));
+      new RequestRouter.Settings(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofSeconds(1), Duration.ofSeconds(2),
+          Duration.ofMillis(2));
 
   @TempDir Path dir;
   JournalWriter journal;
@@ -78,7 +79,7 @@ class RequestRouterTest {
   @Test
   void aLostRequestIsResentAndAnsweredOnce() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
-    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
+    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("lost-1", client.getRef()));
     ShardingEnvelope<RendezvousEntity.Command> first = region.receiveMessage(); // lost in a hand-off
@@ -90,12 +91,13 @@ class RequestRouterTest {
     Prediction p = assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
     assertEquals("edge-node", p.node());
     client.expectNoMessage(Duration.ofMillis(200));
+    region.expectNoMessage(Duration.ofMillis(100)); // accepted: no more copies
   }
 
   @Test
   void anUnreachableEntityIsServedByALocalFallbackWithinTheSla() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe(); // never answers
-    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS,
+    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS,
         () -> java.util.Optional.of(Duration.ofMillis(20))));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("fb-1", client.getRef()));
@@ -107,12 +109,26 @@ class RequestRouterTest {
   @Test
   void withEveryMemberReachableThereIsNoFallbackOnlyResends() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
-    ActorRef<RequestRouter.Submit> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
+    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("slow-1", client.getRef()));
     // the first copy at once, resends after 10, 20 and 40 ms more
     List<ShardingEnvelope<RendezvousEntity.Command>> sent = region.receiveSeveralMessages(4, Duration.ofSeconds(2));
     sent.forEach(e -> assertEquals("slow-1", e.entityId()));
     client.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void aRequestNeverAcceptedIsDroppedAfterTheSlaAndGrace() {
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
+    RequestRouter.Settings shortGrace = new RequestRouter.Settings(Duration.ofMillis(10), Duration.ofMillis(20),
+        Duration.ofSeconds(1), Duration.ofMillis(50), Duration.ofMillis(2));
+    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, shortGrace,
+        java.util.Optional::empty));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    router.tell(submit("never-1", client.getRef()));
+    // sent at 0, then 10, 30, 70, 150 and 310 ms; the next would be at 630, past the SLA (500) plus grace (50)
+    region.receiveSeveralMessages(6, Duration.ofSeconds(3)).forEach(e -> assertEquals("never-1", e.entityId()));
+    region.expectNoMessage(Duration.ofMillis(500));
   }
 }

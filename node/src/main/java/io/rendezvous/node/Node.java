@@ -124,7 +124,7 @@ public final class Node {
       RendezvousRuntime runtime = new RendezvousRuntime(name, endpoints, directory, journal)
           .withDedupWindow(config.getDuration("rendezvous.edge.dedup-window"));
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region = RendezvousEntity.init(system, runtime);
-      ActorRef<RequestRouter.Submit> router = system.systemActorOf(
+      ActorRef<RequestRouter.Command> router = system.systemActorOf(
           RequestRouter.create(region, runtime, edgeSettings, () -> !clustered ? Optional.empty()
               : Optional.of(membershipInFlux(cluster) || membershipChanges.recentlyChanged()
                   ? edgeSettings.fallbackAfter() : edgeSettings.stalledAfter())),

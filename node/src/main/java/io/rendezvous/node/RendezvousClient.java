@@ -23,13 +23,13 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
  */
 public final class RendezvousClient {
   private final ActorSystem<?> system;
-  private final ActorRef<RequestRouter.Submit> router;
+  private final ActorRef<RequestRouter.Command> router;
   private final RequestIds ids;
   private final Duration grace;
 
   public RendezvousClient(
       ActorSystem<?> system,
-      ActorRef<RequestRouter.Submit> router,
+      ActorRef<RequestRouter.Command> router,
       RequestIds ids,
       Duration grace) {
     this.system = system;
@@ -47,7 +47,7 @@ public final class RendezvousClient {
     for (TensorData input : instances) {
       String id = ids.next();
       CompletableFuture<Reply> reply = Futures.here(
-          AskPattern.<RequestRouter.Submit, Reply>ask(
+          AskPattern.<RequestRouter.Command, Reply>ask(
                   router,
                   replyTo -> new RequestRouter.Submit(new RendezvousEntity.Request(
                       id, clientId, endpoint.name(), input, source, sourceSha256, accepted), replyTo),
