@@ -161,7 +161,7 @@ public final class Harness {
       this.out = out;
       this.config = nodeConfig(Path.of("unused"), "");
       this.sla = config.getDuration("rendezvous.endpoints.rendezvous.sla");
-      csv.add("label,section,target,clients,repeat,seconds,sent,answered,failed,per_second,p50_ms,p90_ms,p99_ms,p999_ms,max_ms");
+      csv.add("label,section,target,clients,repeat,seconds,sent,answered,failed,per_second,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,cpu_us_per_answer");
     }
 
     Config nodeConfig(Path dataDir, String extra) {
@@ -304,7 +304,7 @@ public final class Harness {
             st.into(row, "instances_per_second");
             for (int r = 0; r < rates.size(); r++) {
               csv.add(String.join(",", csvLabel(), "compute", s.name() + "-" + mode, String.valueOf(threads),
-                  String.valueOf(r + 1), String.valueOf(o.computeSeconds()), "", "", "", fmt(rates.get(r)), "", "", "", "", ""));
+                  String.valueOf(r + 1), String.valueOf(o.computeSeconds()), "", "", "", fmt(rates.get(r)), "", "", "", "", "", ""));
             }
           }
         }
@@ -385,16 +385,16 @@ public final class Harness {
       }
       out.println();
       out.println("2-5. Over HTTP, closed model (each client sends its next request when answered); runs interleaved");
-      out.printf("%-22s %7s %6s %10s %9s %9s %9s %8s   %s%n", "target", "clients", "run", "answered/s", "p50 ms", "p99 ms",
-          "p99.9 ms", "failed", "failures / stages");
+      out.printf("%-22s %7s %6s %10s %9s %9s %9s %8s %8s   %s%n", "target", "clients", "run", "answered/s", "p50 ms", "p99 ms",
+          "p99.9 ms", "CPU us", "failed", "failures / stages");
       Map<String, Map<Integer, List<HttpLoad.Outcome>>> results = new LinkedHashMap<>();
       for (int rep = 1; rep <= o.repeats(); rep++) {
         for (int clients : o.clients()) {
           for (HttpLoad.Target t : targets) {
             HttpLoad.Outcome r = HttpLoad.closed(t, clients, Duration.ofSeconds(o.seconds()), sla);
             results.computeIfAbsent(t.name(), k -> new LinkedHashMap<>()).computeIfAbsent(clients, k -> new ArrayList<>()).add(r);
-            out.printf("%-22s %7d %6d %10.0f %9.2f %9.2f %9.2f %8d   %s%n", t.name(), clients, rep, r.answeredPerSecond(),
-                r.percentileMillis(50), r.percentileMillis(99), r.percentileMillis(99.9), r.tally().failed(),
+            out.printf("%-22s %7d %6d %10.0f %9.2f %9.2f %9.2f %8.0f %8d   %s%n", t.name(), clients, rep, r.answeredPerSecond(),
+                r.percentileMillis(50), r.percentileMillis(99), r.percentileMillis(99.9), r.cpuMicrosPerAnswer(), r.tally().failed(),
                 r.tally().failures.isEmpty() ? r.tally().stages : r.tally().failures);
             csvRow("http", t.name(), clients, rep, r);
           }
@@ -407,7 +407,8 @@ public final class Harness {
     private double summarize(Map<String, Map<Integer, List<HttpLoad.Outcome>>> results, Map<String, Double> combined) {
       out.println();
       out.println("Summary: median of " + o.repeats() + " runs, spread = (max-min)/median");
-      out.printf("%-22s %7s %10s %8s %9s %9s %8s%n", "target", "clients", "answered/s", "spread", "p50 ms", "p99 ms", "failed");
+      out.printf("%-22s %7s %10s %8s %9s %9s %8s %8s%n", "target", "clients", "answered/s", "spread", "p50 ms", "p99 ms",
+          "CPU us", "failed");
       ArrayNode rows = json.putArray("http");
       Map<String, Map<Integer, Stats>> medians = new LinkedHashMap<>();
       for (var byTarget : results.entrySet()) {
@@ -416,16 +417,18 @@ public final class Harness {
           Stats rate = Stats.of(runs.stream().map(HttpLoad.Outcome::answeredPerSecond).toList());
           Stats p50 = Stats.of(runs.stream().map(r -> r.percentileMillis(50)).toList());
           Stats p99 = Stats.of(runs.stream().map(r -> r.percentileMillis(99)).toList());
+          Stats cpu = Stats.of(runs.stream().map(HttpLoad.Outcome::cpuMicrosPerAnswer).toList());
           long failed = runs.stream().mapToLong(r -> r.tally().failed()).sum();
           medians.computeIfAbsent(byTarget.getKey(), k -> new LinkedHashMap<>()).put(byClients.getKey(), rate);
-          out.printf("%-22s %7d %10.0f %7.1f%% %9.2f %9.2f %8d%n", byTarget.getKey(), byClients.getKey(), rate.median,
-              rate.spreadPercent(), p50.median, p99.median, failed);
+          out.printf("%-22s %7d %10.0f %7.1f%% %9.2f %9.2f %8.0f %8d%n", byTarget.getKey(), byClients.getKey(), rate.median,
+              rate.spreadPercent(), p50.median, p99.median, cpu.median, failed);
           ObjectNode row = rows.addObject();
           row.put("target", byTarget.getKey());
           row.put("clients", byClients.getKey());
           rate.into(row, "answered_per_second");
           row.put("p50_ms_median", p50.median);
           row.put("p99_ms_median", p99.median);
+          row.put("cpu_us_per_answer_median", cpu.median);
           row.put("failed", failed);
         }
       }
@@ -609,7 +612,7 @@ public final class Harness {
       csv.add(String.join(",", csvLabel(), section, target, String.valueOf(clients), String.valueOf(repeat),
           fmt(r.seconds()), String.valueOf(r.sent()), String.valueOf(r.tally().answered), String.valueOf(r.tally().failed()),
           fmt(r.answeredPerSecond()), fmt(r.percentileMillis(50)), fmt(r.percentileMillis(90)), fmt(r.percentileMillis(99)),
-          fmt(r.percentileMillis(99.9)), fmt(r.percentileMillis(100))));
+          fmt(r.percentileMillis(99.9)), fmt(r.percentileMillis(100)), fmt(r.cpuMicrosPerAnswer())));
     }
 
     private String csvLabel() {

@@ -63,10 +63,19 @@ public final class HttpLoad {
     }
   }
 
-  /** A run's outcome: its tally and how long it lasted. */
-  record Outcome(Tally tally, double seconds, long sent) {
+  /**
+   * A run's outcome: its tally, how long it lasted and the CPU time this process used meanwhile (server
+   * and load generator together: a cost per request that a slower or faster machine phase moves less
+   * than it moves the rate).
+   */
+  record Outcome(Tally tally, double seconds, long sent, double cpuSeconds) {
     double answeredPerSecond() {
       return tally.answered / seconds;
+    }
+
+    /** Process CPU microseconds per answered request (NaN when nothing was answered). */
+    double cpuMicrosPerAnswer() {
+      return tally.answered == 0 ? Double.NaN : cpuSeconds * 1e6 / tally.answered;
     }
 
     double percentileMillis(double p) {
@@ -82,6 +91,7 @@ public final class HttpLoad {
     List<Thread> threads = new ArrayList<>();
     long slaMicros = sla.toNanos() / 1000;
     AtomicLong sent = new AtomicLong();
+    long cpuStart = processCpuNanos();
     long start = System.nanoTime();
     for (int c = 0; c < clients; c++) {
       Tally tally = new Tally();
@@ -103,7 +113,7 @@ public final class HttpLoad {
       t.join(length.toMillis() + 60_000);
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    return new Outcome(merge(tallies), seconds, sent.get());
+    return new Outcome(merge(tallies), seconds, sent.get(), (processCpuNanos() - cpuStart) / 1e9);
   }
 
   /**
@@ -119,6 +129,7 @@ public final class HttpLoad {
     List<Tally> tallies = new ArrayList<>();
     List<Thread> workers = new ArrayList<>();
     List<Connection> open = connectAll(target, connections);
+    long cpuStart = processCpuNanos();
     long start = System.nanoTime();
     long stopTaking = start + length.toNanos() + TimeUnit.SECONDS.toNanos(30);
     AtomicLong sent = new AtomicLong();
@@ -165,7 +176,13 @@ public final class HttpLoad {
     if (unanswered > 0) {
       merged.failures.merge("not sent in time", unanswered, Long::sum);
     }
-    return new Outcome(merged, seconds, total);
+    return new Outcome(merged, seconds, total, (processCpuNanos() - cpuStart) / 1e9);
+  }
+
+  /** CPU time of this whole process so far; -1 where the JVM does not tell. */
+  static long processCpuNanos() {
+    return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+        instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
   }
 
   /**
