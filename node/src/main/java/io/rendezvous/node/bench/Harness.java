@@ -51,6 +51,12 @@ import java.util.stream.Stream;
 public final class Harness {
   private Harness() {}
 
+  /** Warm-up rounds that let the JIT settle: short, at low concurrency, until a round compiles little. */
+  static final int JIT_ROUND_SECONDS = 3;
+  static final int JIT_ROUND_CLIENTS = 2;
+  static final long JIT_QUIET_MILLIS = 100;
+  static final int JIT_MAX_ROUNDS = 20;
+
   static final List<String> TARGETS = List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal");
 
   static final String USAGE = "usage: rendezvous bench [--seconds N] [--repeats R] [--clients 1,4,16,64] [--warmup S]"
@@ -161,7 +167,7 @@ public final class Harness {
       this.out = out;
       this.config = nodeConfig(Path.of("unused"), "");
       this.sla = config.getDuration("rendezvous.endpoints.rendezvous.sla");
-      csv.add("label,section,target,clients,repeat,seconds,sent,answered,failed,per_second,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,cpu_us_per_answer");
+      csv.add("label,section,target,clients,repeat,seconds,sent,answered,failed,per_second,p50_ms,p90_ms,p99_ms,p999_ms,max_ms,cpu_us_per_answer,jit_ms");
     }
 
     Config nodeConfig(Path dataDir, String extra) {
@@ -209,7 +215,7 @@ public final class Harness {
           // a given rate instead of a measured saturation point: the open-model checks run at exactly R
           saturation = o.rate() / 0.8;
           if (o.warmup() > 0) {
-            HttpLoad.closed(targets.get(2), 16, Duration.ofSeconds(o.warmup()), sla);
+            warmUp(targets.get(2));
           }
         } else {
           Map<String, Map<Integer, List<HttpLoad.Outcome>>> results =
@@ -304,7 +310,7 @@ public final class Harness {
             st.into(row, "instances_per_second");
             for (int r = 0; r < rates.size(); r++) {
               csv.add(String.join(",", csvLabel(), "compute", s.name() + "-" + mode, String.valueOf(threads),
-                  String.valueOf(r + 1), String.valueOf(o.computeSeconds()), "", "", "", fmt(rates.get(r)), "", "", "", "", "", ""));
+                  String.valueOf(r + 1), String.valueOf(o.computeSeconds()), "", "", "", fmt(rates.get(r)), "", "", "", "", "", "", ""));
             }
           }
         }
@@ -374,33 +380,54 @@ public final class Harness {
 
     private Map<String, Map<Integer, List<HttpLoad.Outcome>>> http(List<HttpLoad.Target> targets) throws Exception {
       out.println();
-      out.printf("Warm-up: %d s per target at 16 clients (not counted)%n", o.warmup());
+      out.printf("Warm-up (not counted): per target, rounds of %d s at %d clients until the JIT has settled"
+          + " (under %d ms of compiling in a round, at most %d rounds), then %d s at 16 clients%n",
+          JIT_ROUND_SECONDS, JIT_ROUND_CLIENTS, JIT_QUIET_MILLIS, JIT_MAX_ROUNDS, o.warmup());
       for (HttpLoad.Target t : targets) {
         if (o.warmup() > 0) {
-          HttpLoad.Outcome w = HttpLoad.closed(t, 16, Duration.ofSeconds(o.warmup()), sla);
-          if (w.tally().answered == 0) {
-            throw new IllegalStateException("warm-up of " + t.name() + " got no answer: " + w.tally().failures);
-          }
+          warmUp(t);
         }
       }
       out.println();
       out.println("2-5. Over HTTP, closed model (each client sends its next request when answered); runs interleaved");
-      out.printf("%-22s %7s %6s %10s %9s %9s %9s %8s %8s   %s%n", "target", "clients", "run", "answered/s", "p50 ms", "p99 ms",
-          "p99.9 ms", "CPU us", "failed", "failures / stages");
+      out.printf("%-22s %7s %6s %10s %9s %9s %9s %8s %7s %8s   %s%n", "target", "clients", "run", "answered/s", "p50 ms", "p99 ms",
+          "p99.9 ms", "CPU us", "JIT ms", "failed", "failures / stages");
       Map<String, Map<Integer, List<HttpLoad.Outcome>>> results = new LinkedHashMap<>();
       for (int rep = 1; rep <= o.repeats(); rep++) {
         for (int clients : o.clients()) {
           for (HttpLoad.Target t : targets) {
             HttpLoad.Outcome r = HttpLoad.closed(t, clients, Duration.ofSeconds(o.seconds()), sla);
             results.computeIfAbsent(t.name(), k -> new LinkedHashMap<>()).computeIfAbsent(clients, k -> new ArrayList<>()).add(r);
-            out.printf("%-22s %7d %6d %10.0f %9.2f %9.2f %9.2f %8.0f %8d   %s%n", t.name(), clients, rep, r.answeredPerSecond(),
-                r.percentileMillis(50), r.percentileMillis(99), r.percentileMillis(99.9), r.cpuMicrosPerAnswer(), r.tally().failed(),
+            out.printf("%-22s %7d %6d %10.0f %9.2f %9.2f %9.2f %8.0f %7d %8d   %s%n", t.name(), clients, rep, r.answeredPerSecond(),
+                r.percentileMillis(50), r.percentileMillis(99), r.percentileMillis(99.9), r.cpuMicrosPerAnswer(), r.jitMillis(),
+                r.tally().failed(),
                 r.tally().failures.isEmpty() ? r.tally().stages : r.tally().failures);
             csvRow("http", t.name(), clients, rep, r);
           }
         }
       }
       return results;
+    }
+
+    /**
+     * Warms one target: first at low concurrency until the JIT has settled, since on a saturated 2-core
+     * machine the compiler threads get a small share of the CPU and hot code can stay interpreted for
+     * tens of seconds; then at 16 clients for the warm-up time.
+     */
+    private void warmUp(HttpLoad.Target t) throws InterruptedException {
+      long jit = 0;
+      int rounds = 0;
+      do {
+        HttpLoad.Outcome r = HttpLoad.closed(t, JIT_ROUND_CLIENTS, Duration.ofSeconds(JIT_ROUND_SECONDS), sla);
+        if (r.tally().answered == 0) {
+          throw new IllegalStateException("warm-up of " + t.name() + " got no answer: " + r.tally().failures);
+        }
+        jit = r.jitMillis();
+        rounds++;
+      } while (jit >= JIT_QUIET_MILLIS && rounds < JIT_MAX_ROUNDS);
+      HttpLoad.Outcome w = HttpLoad.closed(t, 16, Duration.ofSeconds(o.warmup()), sla);
+      out.printf("  %-22s JIT settled after %d round(s) (%d ms in the last); %d ms of JIT in the 16-client round%n",
+          t.name(), rounds, jit, w.jitMillis());
     }
 
     /** Prints the medians and ratios; returns the saturation point (best median rate of the rendezvous). */
@@ -612,7 +639,8 @@ public final class Harness {
       csv.add(String.join(",", csvLabel(), section, target, String.valueOf(clients), String.valueOf(repeat),
           fmt(r.seconds()), String.valueOf(r.sent()), String.valueOf(r.tally().answered), String.valueOf(r.tally().failed()),
           fmt(r.answeredPerSecond()), fmt(r.percentileMillis(50)), fmt(r.percentileMillis(90)), fmt(r.percentileMillis(99)),
-          fmt(r.percentileMillis(99.9)), fmt(r.percentileMillis(100)), fmt(r.cpuMicrosPerAnswer())));
+          fmt(r.percentileMillis(99.9)), fmt(r.percentileMillis(100)), fmt(r.cpuMicrosPerAnswer()),
+          String.valueOf(r.jitMillis())));
     }
 
     private String csvLabel() {

@@ -68,7 +68,7 @@ public final class HttpLoad {
    * and load generator together: a cost per request that a slower or faster machine phase moves less
    * than it moves the rate).
    */
-  record Outcome(Tally tally, double seconds, long sent, double cpuSeconds) {
+  record Outcome(Tally tally, double seconds, long sent, double cpuSeconds, long jitMillis) {
     double answeredPerSecond() {
       return tally.answered / seconds;
     }
@@ -92,6 +92,7 @@ public final class HttpLoad {
     long slaMicros = sla.toNanos() / 1000;
     AtomicLong sent = new AtomicLong();
     long cpuStart = processCpuNanos();
+    long jitStart = jitMillis();
     long start = System.nanoTime();
     for (int c = 0; c < clients; c++) {
       Tally tally = new Tally();
@@ -113,7 +114,7 @@ public final class HttpLoad {
       t.join(length.toMillis() + 60_000);
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    return new Outcome(merge(tallies), seconds, sent.get(), (processCpuNanos() - cpuStart) / 1e9);
+    return new Outcome(merge(tallies), seconds, sent.get(), (processCpuNanos() - cpuStart) / 1e9, jitMillis() - jitStart);
   }
 
   /**
@@ -130,6 +131,7 @@ public final class HttpLoad {
     List<Thread> workers = new ArrayList<>();
     List<Connection> open = connectAll(target, connections);
     long cpuStart = processCpuNanos();
+    long jitStart = jitMillis();
     long start = System.nanoTime();
     long stopTaking = start + length.toNanos() + TimeUnit.SECONDS.toNanos(30);
     AtomicLong sent = new AtomicLong();
@@ -176,7 +178,16 @@ public final class HttpLoad {
     if (unanswered > 0) {
       merged.failures.merge("not sent in time", unanswered, Long::sum);
     }
-    return new Outcome(merged, seconds, total, (processCpuNanos() - cpuStart) / 1e9);
+    return new Outcome(merged, seconds, total, (processCpuNanos() - cpuStart) / 1e9, jitMillis() - jitStart);
+  }
+
+  /**
+   * Time the JIT compilers have spent so far. A run during which they worked much was partly measuring
+   * the interpreter: on 2 busy cores a method deoptimized under load can wait tens of seconds for C2.
+   */
+  static long jitMillis() {
+    java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
   }
 
   /** CPU time of this whole process so far; -1 where the JVM does not tell. */
