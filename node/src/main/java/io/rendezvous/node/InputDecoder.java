@@ -117,7 +117,10 @@ public final class InputDecoder {
       if (t == JsonToken.START_ARRAY) {
         readNumbers(p, out, where);
       } else if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
-        double d = p.getDoubleValue();
+        double d = Decimals.parse(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+        if (Double.isNaN(d)) {
+          d = p.getDoubleValue();
+        }
         if (!Double.isFinite(d) || Math.abs(d) > Float.MAX_VALUE) {
           throw new BadRequest(400, where + " holds a value that is not a finite float32: " + p.getText());
         }
