@@ -72,6 +72,10 @@ public final class HttpEdge {
   public CompletionStage<byte[]> body(RequestEntity entity) {
     long cap = settings.maxBody();
     if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > cap) {
+      // read and drop the body (the parser's max-content-length bounds it): a response sent while the
+      // client is still writing makes Pekko close the connection, and the client may then see a reset
+      // instead of the 413
+      entity.discardBytes(materializer);
       return CompletableFuture.failedFuture(tooLarge(entity.getContentLengthOption().getAsLong()));
     }
     return Futures.here(entity.toStrict(settings.bodyTimeout().toMillis(), cap, materializer))
