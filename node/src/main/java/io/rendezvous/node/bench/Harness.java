@@ -401,7 +401,7 @@ public final class Harness {
             out.printf("%-22s %7d %6d %10.0f %9.2f %9.2f %9.2f %8.0f %7d %8d   %s%n", t.name(), clients, rep, r.answeredPerSecond(),
                 r.percentileMillis(50), r.percentileMillis(99), r.percentileMillis(99.9), r.cpuMicrosPerAnswer(), r.jitMillis(),
                 r.tally().failed(),
-                r.tally().failures.isEmpty() ? r.tally().stages : r.tally().failures);
+                r.tally().failures.isEmpty() ? r.tally().stages : r.tally().describeFailures());
             csvRow("http", t.name(), clients, rep, r);
           }
         }
@@ -612,7 +612,7 @@ public final class Harness {
       long sent = r.sent();
       out.printf("  sent %d, answered 200 %d, within the %d ms SLA %d (%.3f%%), failed %d %s%n", sent, r.tally().answered,
           sla.toMillis(), r.tally().withinSla, 100.0 * r.tally().withinSla / Math.max(1, sent), r.tally().failed(),
-          r.tally().failures.isEmpty() ? "" : r.tally().failures);
+          r.tally().failures.isEmpty() ? "" : r.tally().describeFailures());
       out.printf("  latency p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; answers by %s%n", r.percentileMillis(50),
           r.percentileMillis(99), r.percentileMillis(99.9), r.percentileMillis(100), r.tally().stages);
       out.println(r.tally().withinSla == sent
@@ -633,6 +633,8 @@ public final class Harness {
       n.put("max_ms", r.percentileMillis(100));
       ObjectNode f = n.putObject("failures");
       r.tally().failures.forEach(f::put);
+      ObjectNode e = n.putObject("failure_examples");
+      r.tally().samples.forEach(e::put);
     }
 
     private void csvRow(String section, String target, int clients, int repeat, HttpLoad.Outcome r) {

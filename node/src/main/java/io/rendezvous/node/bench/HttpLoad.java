@@ -31,6 +31,9 @@ import org.HdrHistogram.Histogram;
 public final class HttpLoad {
   private HttpLoad() {}
 
+  /** How much of a failed response's body a tally keeps as an example. */
+  static final int SAMPLE_CHARS = 160;
+
   /** Answered requests per second of {@code clients} closed-model clients posting JSON bodies to a path. */
   public static double closedRate(int port, String path, List<byte[]> bodies, int clients, Duration length)
       throws InterruptedException {
@@ -49,6 +52,8 @@ public final class HttpLoad {
     long withinSla;
     final Map<String, Long> failures = new TreeMap<>();
     final Map<String, Long> stages = new TreeMap<>();
+    /** The first response body seen for each kind of failure, cut short: what the server said. */
+    final Map<String, String> samples = new TreeMap<>();
 
     void add(Tally other) {
       latency.add(other.latency);
@@ -56,6 +61,14 @@ public final class HttpLoad {
       withinSla += other.withinSla;
       other.failures.forEach((k, v) -> failures.merge(k, v, Long::sum));
       other.stages.forEach((k, v) -> stages.merge(k, v, Long::sum));
+      other.samples.forEach(samples::putIfAbsent);
+    }
+
+    /** Failure counts, each with the first answer of its kind. */
+    String describeFailures() {
+      StringBuilder b = new StringBuilder(failures.toString());
+      samples.forEach((k, v) -> b.append("; ").append(k).append(" e.g. ").append(v));
+      return b.toString();
     }
 
     long failed() {
@@ -265,7 +278,12 @@ public final class HttpLoad {
             tally.stages.merge(stage, 1L, Long::sum);
           }
         } else {
-          tally.failures.merge(r.status == 200 ? "200 with an unexpected body" : "status " + r.status, 1L, Long::sum);
+          String kind = r.status == 200 ? "200 with an unexpected body" : "status " + r.status;
+          tally.failures.merge(kind, 1L, Long::sum);
+          if (!tally.samples.containsKey(kind)) {
+            String text = new String(r.body, StandardCharsets.UTF_8);
+            tally.samples.put(kind, text.length() > SAMPLE_CHARS ? text.substring(0, SAMPLE_CHARS) + "..." : text);
+          }
         }
         if (r.close) {
           close();

@@ -63,6 +63,8 @@ class BenchmarkToolsTest {
       assertEquals(40, open.sent());
       assertEquals(20, open.tally().answered);
       assertEquals(20L, open.tally().failures.get("status 400"));
+      // and what the server said about them is kept as an example
+      assertTrue(open.tally().samples.get("status 400").contains("784"), open.tally().samples.toString());
       assertEquals(20, open.tally().withinSla);
     }
   }
