@@ -196,6 +196,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private long[] arrivalMicros;
   private boolean[] stageTimerFired;
   private Reply pendingReply;
+  /** When the answer was chosen, from the request's start. */
+  private long decidedAtMicros;
   private boolean inputWritten;
   /** The shard wants this entity gone (hand-off, node leaving): stop as soon as the client has its reply. */
   private boolean stopRequested;
@@ -384,7 +386,10 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
    */
   private Behavior<Command> onAnswerDeadline() {
     if (phase == Phase.ANSWERING && !early(AnswerDeadline.INSTANCE, endpoint.sla())) {
-      String why = "journal did not confirm the answer within the SLA of " + endpoint.sla().toMillis() + " ms";
+      // when it was decided says where the time went: a late decision leaves the journal little of the SLA
+      String why = String.format(java.util.Locale.ROOT,
+          "journal did not confirm the answer within the SLA of %d ms (answer decided at %.1f ms, %.1f ms waited)",
+          endpoint.sla().toMillis(), decidedAtMicros / 1000.0, (elapsedMicros() - decidedAtMicros) / 1000.0);
       getContext().getLog().warn("request {}: {}; answering 503", requestId, why);
       request.replyTo().tell(new Rejected(requestId, 503, why));
       journalWithoutAck(new JournalRecord.Answer(requestId, request.request().clientId(), runtime.node(), endpoint.name(),
@@ -493,6 +498,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     }
     timers.cancel(DecisionDeadline.INSTANCE);
     long decided = elapsedMicros();
+    decidedAtMicros = decided;
     JournalRecord.Answer record;
     if (status == 200) {
       EndpointSettings.Stage s = endpoint.schedule().get(stage);
