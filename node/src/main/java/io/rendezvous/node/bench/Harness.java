@@ -60,7 +60,7 @@ public final class Harness {
   static final List<String> TARGETS = List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal");
 
   static final String USAGE = "usage: rendezvous bench [--seconds N] [--repeats R] [--clients 1,4,16,64] [--warmup S]"
-      + " [--compute-seconds S] [--sla-seconds S] [--soak-seconds S] [--soak-window S] [--out DIR] [--label TEXT]"
+      + " [--compute-seconds S] [--sla-seconds S] [--soak-seconds S] [--soak-window S] [--open-connections N] [--out DIR] [--label TEXT]"
       + " [--sections compute,http] [--rate R (only the open-model SLA check and soak, at R/s)] [--targets " + String.join(",", TARGETS) + "] [--set key=value]...";
 
   record Options(int seconds, int repeats, List<Integer> clients, int warmup, int computeSeconds, int slaSeconds,
@@ -82,6 +82,7 @@ public final class Harness {
     List<String> sections = List.of("compute", "http");
     List<String> targets = TARGETS;
     double rate = 0;
+    int openConnections = 256;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       if (i + 1 >= args.length) {
@@ -97,6 +98,7 @@ public final class Harness {
         case "--sla-seconds" -> slaSeconds = positive(a, v);
         case "--soak-seconds" -> soakSeconds = Integer.parseInt(v);
         case "--soak-window" -> soakWindow = positive(a, v);
+        case "--open-connections" -> openConnections = positive(a, v);
         case "--out" -> out = Path.of(v);
         case "--label" -> label = v;
         case "--rate" -> {
@@ -130,7 +132,7 @@ public final class Harness {
       out = Path.of("bench-results", LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     }
     return new Options(seconds, repeats, clients, warmup, computeSeconds, slaSeconds, soakSeconds, soakWindow, out,
-        label, List.copyOf(sets), 256, sections, targets, rate);
+        label, List.copyOf(sets), openConnections, sections, targets, rate);
   }
 
   private static int positive(String option, String v) {
