@@ -1,6 +1,6 @@
 package io.rendezvous.actors;
 
-import io.rendezvous.actors.journal.JournalWriter;
+import io.rendezvous.actors.journal.Journal;
 import io.rendezvous.workers.WorkerDirectory;
 import java.time.Duration;
 import java.util.Map;
@@ -16,7 +16,7 @@ public record RendezvousRuntime(
     String node,
     Map<String, EndpointSettings> endpoints,
     WorkerDirectory directory,
-    JournalWriter journal,
+    Journal journal,
     LongSupplier clock,
     Duration dedupWindow) {
   public RendezvousRuntime {
@@ -24,7 +24,7 @@ public record RendezvousRuntime(
   }
 
   public RendezvousRuntime(
-      String node, Map<String, EndpointSettings> endpoints, WorkerDirectory directory, JournalWriter journal) {
+      String node, Map<String, EndpointSettings> endpoints, WorkerDirectory directory, Journal journal) {
     this(node, endpoints, directory, journal, System::nanoTime, Duration.ZERO);
   }
 

@@ -57,7 +57,11 @@ class RendezvousEntityTest {
   }
 
   RendezvousRuntime runtime(EndpointSettings ep) {
-    return new RendezvousRuntime("test-node", Map.of("ep", ep), directory, journal, clock::get, Duration.ZERO);
+    return runtime(ep, journal);
+  }
+
+  RendezvousRuntime runtime(EndpointSettings ep, io.rendezvous.actors.journal.Journal j) {
+    return new RendezvousRuntime("test-node", Map.of("ep", ep), directory, j, clock::get, Duration.ZERO);
   }
 
   @TempDir Path dir;
@@ -102,6 +106,10 @@ class RendezvousEntityTest {
     final EndpointSettings ep;
 
     Run(EndpointSettings ep) {
+      this(ep, journal);
+    }
+
+    Run(EndpointSettings ep, io.rendezvous.actors.journal.Journal j) {
       this.ep = ep;
       for (String m : ep.models()) {
         if (!workers.containsKey(m)) {
@@ -110,7 +118,7 @@ class RendezvousEntityTest {
           directory.update(m, List.of(w.getRef()));
         }
       }
-      RendezvousRuntime runtime = runtime(ep);
+      RendezvousRuntime runtime = runtime(ep, j);
       entity = testKit.spawn(RendezvousEntity.create(id, null, runtime));
       entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request(id, "client-1", "ep",
           TensorData.float32(new long[] {1, 4}, new float[] {1, 2, 3, 4}), "json", null, 1L), 0L, null, client.getRef()));
@@ -476,5 +484,44 @@ class RendezvousEntityTest {
     r.entity.tell(RendezvousEntity.Stop.INSTANCE);
     r.expectStopped();
     assertEquals(Map.of("m3", Outcome.OK, "m2", Outcome.LATE, "m1", Outcome.ABANDONED), outcomes(r.journaled(5)));
+  }
+
+  @Test
+  void anAnswerTheJournalHasNotConfirmedByTheSlaIsA503ThatSaysWhen() {
+    // the answer record is written, but its acknowledgement is held back (a writer stalled by the disk)
+    List<ActorRef<JournalWriter.Ack>> held = new ArrayList<>();
+    io.rendezvous.actors.journal.Journal slow = new io.rendezvous.actors.journal.Journal() {
+      @Override
+      public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+        if (record instanceof JournalRecord.Answer && ackTo != null) {
+          held.add(ackTo);
+          return journal.offer(record, null);
+        }
+        return journal.offer(record, ackTo);
+      }
+
+      @Override
+      public String unwritableReason() {
+        return journal.unwritableReason();
+      }
+    };
+    Run r = new Run(standard(), slow);
+    passes(Duration.ofMillis(3));
+    r.answer("m3", 1);
+    r.expectNoAnswer();
+    passes(Duration.ofMillis(46));
+    r.expectNoAnswer();
+    passes(Duration.ofMillis(1));
+    Rejected rej = r.expectRejected(503);
+    assertTrue(rej.error().contains("journal did not confirm the answer within the SLA of 50 ms"), rej.error());
+    assertTrue(rej.error().contains("decided at 3.0 ms, 47.0 ms waited"), rej.error());
+    assertEquals(1, held.size());
+    r.answer("m2", 0);
+    r.answer("m1", 0);
+    // the story: input, three scores, the 200 that was chosen, then the 503 the client got (the last word)
+    List<JournalRecord> story = r.journaled(6);
+    List<JournalRecord.Answer> answers = story.stream().filter(x -> x instanceof JournalRecord.Answer)
+        .map(x -> (JournalRecord.Answer) x).toList();
+    assertEquals(List.of(200, 503), answers.stream().map(JournalRecord.Answer::status).toList());
   }
 }

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * delete never delays an acknowledgement. After a failed append the writer tries again on the next
  * housekeeping round once free space is fine, so the journal recovers by itself.
  */
-public final class JournalWriter implements AutoCloseable {
+public final class JournalWriter implements Journal, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
 
   /** Reply to an acknowledged offer. Never a command. */
@@ -116,6 +116,7 @@ public final class JournalWriter implements AutoCloseable {
    * Queues {@code record}; {@code ackTo} (may be null) hears {@link Written} once it and every record
    * offered before it are in the queue. Returns false, without queuing, when the journal refuses it.
    */
+  @Override
   public boolean offer(JournalRecord record, ActorRef<Ack> ackTo) {
     if (!settings.enabled()) {
       if (ackTo != null) {
@@ -140,7 +141,7 @@ public final class JournalWriter implements AutoCloseable {
     return true;
   }
 
-  /** Null when the journal is writing; otherwise why it is not. */
+  @Override
   public String unwritableReason() {
     if (!settings.enabled()) {
       return null;

@@ -1,0 +1,18 @@
+package io.rendezvous.actors.journal;
+
+import org.apache.pekko.actor.typed.ActorRef;
+
+/**
+ * Where rendezvous entities record each request's story: this node's {@link JournalWriter}. An
+ * interface so the entity's rules for a journal that refuses, fails or confirms late can be tested.
+ */
+public interface Journal {
+  /**
+   * Queues {@code record}; {@code ackTo} (may be null) hears {@link JournalWriter.Written} once it is
+   * held, or {@link JournalWriter.NotWritten}. False, without queuing, when the journal refuses it.
+   */
+  boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo);
+
+  /** Null when the journal is writing; otherwise why it is not. */
+  String unwritableReason();
+}
