@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
@@ -77,8 +78,11 @@ public final class RequestRouter {
       RendezvousRuntime runtime,
       Settings settings,
       FallbackPolicy fallbackPolicy) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers ->
-        new Router(ctx, timers, region, runtime, settings, fallbackPolicy).behavior()));
+    // every request of this node passes through this one actor: a failure in one request's handling
+    // (logged by the supervisor) must not stop the edge or lose the table of the others
+    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers ->
+        new Router(ctx, timers, region, runtime, settings, fallbackPolicy).behavior())))
+        .onFailure(Exception.class, SupervisorStrategy.resume());
   }
 
   /** A request its entity has not accepted yet. */
@@ -156,6 +160,18 @@ public final class RequestRouter {
     }
 
     private Behavior<Command> onCheck() {
+      try {
+        checkAwaiting();
+      } finally {
+        // re-armed even when a check failed half-way (the supervisor resumes): the rest still need it
+        if (!awaiting.isEmpty()) {
+          timers.startSingleTimer(Check.INSTANCE, settings.checkEvery());
+        }
+      }
+      return Behaviors.same();
+    }
+
+    private void checkAwaiting() {
       long now = runtime.clock().getAsLong();
       Optional<Duration> fallbackLimit = null; // asked once per check, and only if some request is due
       for (Iterator<Pending> it = awaiting.values().iterator(); it.hasNext(); ) {
@@ -181,10 +197,6 @@ public final class RequestRouter {
           p.resendAtNanos = now + p.resendDelayNanos;
         }
       }
-      if (!awaiting.isEmpty()) {
-        timers.startSingleTimer(Check.INSTANCE, settings.checkEvery());
-      }
-      return Behaviors.same();
     }
 
     /** Serves the request on this node; the entity is this router's child and stops once it is done. */

@@ -131,4 +131,22 @@ class RequestRouterTest {
     region.receiveSeveralMessages(6, Duration.ofSeconds(3)).forEach(e -> assertEquals("never-1", e.entityId()));
     region.expectNoMessage(Duration.ofMillis(500));
   }
+  @Test
+  void aFailureWhileCheckingTheTableLosesNoRequest() {
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe(); // never answers
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    // the cluster view throws once, as a bug in it would; the router resumes and falls back on a later check
+    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, () -> {
+      if (asked.getAndIncrement() == 0) {
+        throw new IllegalStateException("membership view failed");
+      }
+      return java.util.Optional.of(Duration.ofMillis(20));
+    }));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    router.tell(submit("fails-1", client.getRef()));
+    Prediction p = assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
+    assertEquals("fails-1", p.requestId());
+    router.tell(submit("after-1", client.getRef()));
+    assertEquals("after-1", assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2))).requestId());
+  }
 }
