@@ -238,14 +238,14 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
 
   private Behavior<Command> onPredict(Predict p) {
     if (phase != Phase.WAITING) {
-      if (request != null && p.replyTo().equals(request.replyTo())) {
-        // the edge resent it (its first copy could have been lost while a shard moved): one answer only
-        if (p.acceptedTo() != null) {
-          p.acceptedTo().tell(new Accepted(requestId));
-        }
-      } else {
+      // accepted either way, so the edge stops resending it (and never serves a refused one elsewhere)
+      if (p.acceptedTo() != null) {
+        p.acceptedTo().tell(new Accepted(requestId));
+      }
+      if (request == null || !p.replyTo().equals(request.replyTo())) {
         p.replyTo().tell(new Rejected(p.request().requestId(), 409, "request id " + p.request().requestId() + " is already in use"));
       }
+      // else the edge resent it (its first copy could have been lost while a shard moved): one answer only
       return this;
     }
     if (p.acceptedTo() != null) {
@@ -267,7 +267,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     JournalRecord.Input input = new JournalRecord.Input(
         requestId, p.request().clientId(), runtime.node(), ep.name(), p.request().acceptedAtMicros(), p.request().source(),
         p.request().sourceSha256(), p.request().input());
-    if (!runtime.journal().offer(input, journalAdapter)) {
+    // the answer's record, which the client waits on, brings the writer round for this one too
+    if (!runtime.journal().offerLazily(input, journalAdapter)) {
       p.replyTo().tell(new Rejected(requestId, 503, journalRefusal()));
       return passivate();
     }
@@ -449,7 +450,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
 
   /** Scores and stop-time records are not waited for; a refusal is counted and logged by the writer. */
   private void journalWithoutAck(JournalRecord record) {
-    runtime.journal().offer(record, null);
+    runtime.journal().offerLazily(record, null);
   }
 
   // ---- the schedule

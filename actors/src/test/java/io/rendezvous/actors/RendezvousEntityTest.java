@@ -374,9 +374,12 @@ class RendezvousEntityTest {
   void aSecondPredictWithTheSameIdIsRefused() {
     Run r = new Run(standard());
     TestProbe<Reply> other = testKit.createTestProbe();
+    TestProbe<RendezvousEntity.Accepted> edge = testKit.createTestProbe();
     r.entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request(r.id, null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, null, other.getRef()));
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, edge.getRef(), other.getRef()));
     assertEquals(409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
+    // the refused copy is still acknowledged, or its edge would resend it and serve it elsewhere
+    assertEquals(r.id, edge.expectMessageClass(RendezvousEntity.Accepted.class).requestId());
     r.answer("m3", 0);
     r.expectPrediction("m3", 0);
   }

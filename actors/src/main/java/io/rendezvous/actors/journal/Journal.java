@@ -13,6 +13,15 @@ public interface Journal {
    */
   boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo);
 
+  /**
+   * As {@link #offer}, for a record nobody is waiting on now (an input, a score): it does not wake the
+   * writer, which takes it with the next record someone waits on, or after a short delay at most. Records
+   * are written in the order offered either way, so an acknowledged record implies every record before it.
+   */
+  default boolean offerLazily(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+    return offer(record, ackTo);
+  }
+
   /** Null when the journal is writing; otherwise why it is not. */
   String unwritableReason();
 }

@@ -16,7 +16,8 @@ public record JournalSettings(
     Duration retentionMaxAge,
     long retentionMaxBytes,
     long minFreeBytes,
-    Duration checkInterval) {
+    Duration checkInterval,
+    Duration lazyWriteDelay) {
 
   public static JournalSettings fromConfig(Config root) {
     Config c = root.getConfig("rendezvous.journal");
@@ -39,25 +40,29 @@ public record JournalSettings(
         c.getDuration("retention.max-age"),
         c.getBytes("retention.max-bytes"),
         c.getBytes("min-free-space"),
-        c.getDuration("check-interval"));
+        c.getDuration("check-interval"),
+        c.getDuration("lazy-write-delay"));
     if (s.queueCapacity < 1 || s.maxBatch < 1) {
       throw new IllegalArgumentException("rendezvous.journal: queue-capacity and max-batch must be >= 1");
+    }
+    if (s.lazyWriteDelay.isNegative()) {
+      throw new IllegalArgumentException("rendezvous.journal.lazy-write-delay must not be negative");
     }
     return s;
   }
 
   public JournalSettings withDir(Path d) {
     return new JournalSettings(enabled, d, rollCycle, queueCapacity, maxBatch, retentionMaxAge,
-        retentionMaxBytes, minFreeBytes, checkInterval);
+        retentionMaxBytes, minFreeBytes, checkInterval, lazyWriteDelay);
   }
 
   public JournalSettings withMinFreeBytes(long bytes) {
     return new JournalSettings(enabled, dir, rollCycle, queueCapacity, maxBatch, retentionMaxAge,
-        retentionMaxBytes, bytes, checkInterval);
+        retentionMaxBytes, bytes, checkInterval, lazyWriteDelay);
   }
 
   public JournalSettings withRetention(Duration maxAge, long maxBytes) {
     return new JournalSettings(enabled, dir, rollCycle, queueCapacity, maxBatch, maxAge,
-        maxBytes, minFreeBytes, checkInterval);
+        maxBytes, minFreeBytes, checkInterval, lazyWriteDelay);
   }
 }

@@ -80,6 +80,33 @@ class JournalWriterTest {
   }
 
   @Test
+  void lazyRecordsAreWrittenInOrderWithTheNextWaitedOnRecordOrByThemselves() throws Exception {
+    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    try (JournalWriter w = JournalWriter.start(settings())) {
+      // a writer gone idle, then one lazy record alone: written all the same
+      ack.expectNoMessage(Duration.ofMillis(200));
+      assertTrue(w.offerLazily(input("alone"), ack.getRef()));
+      assertEquals("alone", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+      // a request's story: the input and a score need no haste, the answer brings them along, in order
+      assertTrue(w.offerLazily(input("r1"), ack.getRef()));
+      assertTrue(w.offerLazily(new JournalRecord.Score("r1", "n1", "ep", 11, "m3", "1", Outcome.OK, 1500, 300,
+          new float[] {0.1f, 0.9f}, null), null));
+      assertTrue(w.offer(new JournalRecord.Answer("r1", null, "n1", "ep", 13, 200, "m3", "1", 0, "Coat",
+          new float[] {0.1f, 0.9f}, 1600, null), ack.getRef()));
+      JournalWriter.Ack first = ack.expectMessageClass(JournalWriter.Written.class);
+      JournalWriter.Ack second = ack.expectMessageClass(JournalWriter.Written.class);
+      assertEquals(List.of("input", "answer"), List.of(first.recordType(), second.recordType()));
+      // a late score after the answer, and nothing after it: still written
+      assertTrue(w.offerLazily(new JournalRecord.Score("r1", "n1", "ep", 14, "m1", "1", Outcome.LATE, 40_000, 300,
+          new float[] {0.5f, 0.5f}, null), ack.getRef()));
+      assertEquals("score", ack.expectMessageClass(JournalWriter.Written.class).recordType());
+      assertEquals(0, w.pending());
+    }
+    List<String> types = JournalReader.readAll(dir.resolve("journal")).stream().map(JournalRecord::type).toList();
+    assertEquals(List.of("input", "input", "score", "answer", "score"), types);
+  }
+
+  @Test
   void chronicleOwnReaderCanDumpTheJournal() {
     try (JournalWriter w = JournalWriter.start(settings())) {
       TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
@@ -100,7 +127,7 @@ class JournalWriterTest {
     AtomicLong free = new AtomicLong(10_000);
     JournalSettings s = settings().withMinFreeBytes(5_000);
     s = new JournalSettings(s.enabled(), s.dir(), s.rollCycle(), s.queueCapacity(), s.maxBatch(),
-        s.retentionMaxAge(), s.retentionMaxBytes(), s.minFreeBytes(), Duration.ofMillis(20));
+        s.retentionMaxAge(), s.retentionMaxBytes(), s.minFreeBytes(), Duration.ofMillis(20), s.lazyWriteDelay());
     try (JournalWriter w = JournalWriter.start(s, null, d -> free.get())) {
       TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
       assertTrue(w.offer(input("a"), ack.getRef()));
