@@ -188,7 +188,18 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private final ActorRef<JournalWriter.Ack> journalAdapter;
 
   private Phase phase = Phase.WAITING;
-  private Predict request;
+  /**
+   * Who gets the answer, and the client's id. Not the whole Predict: a finished entity stays for the
+   * dedup window, thousands at a time under load, and its input tensor would stay with it, live data
+   * that every young collection copies.
+   */
+  private ActorRef<Reply> replyTo;
+  private String clientId;
+  /**
+   * Once finished, the client's address without the client: the ask's ref holds the answer it got, which
+   * would otherwise stay live for the dedup window too.
+   */
+  private org.apache.pekko.actor.ActorPath finishedReplyPath;
   private EndpointSettings endpoint;
   private long startNanos;
   /** Per model of the endpoint (same index as endpoint.models()): what came back, and when. */
@@ -242,7 +253,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       if (p.acceptedTo() != null) {
         p.acceptedTo().tell(new Accepted(requestId));
       }
-      if (request == null || !p.replyTo().equals(request.replyTo())) {
+      if (!isTheClient(p.replyTo())) {
         p.replyTo().tell(new Rejected(p.request().requestId(), 409, "request id " + p.request().requestId() + " is already in use"));
       }
       // else the edge resent it (its first copy could have been lost while a shard moved): one answer only
@@ -262,7 +273,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       return passivate();
     }
     startNanos = runtime.clock().getAsLong() - p.startOffsetMicros() * 1_000;
-    request = p;
+    replyTo = p.replyTo();
+    clientId = p.request().clientId();
     endpoint = ep;
     JournalRecord.Input input = new JournalRecord.Input(
         requestId, p.request().clientId(), runtime.node(), ep.name(), p.request().acceptedAtMicros(), p.request().source(),
@@ -362,7 +374,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       inputWritten = written;
       if (!written && phase == Phase.COLLECTING) {
         // no answer may go out for an input the journal does not hold
-        request.replyTo().tell(new Rejected(requestId, 503, "journal could not record the input: " + reason));
+        replyTo.tell(new Rejected(requestId, 503, "journal could not record the input: " + reason));
         return linger();
       }
       return this;
@@ -371,9 +383,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       return this;
     }
     if (written && inputWritten) {
-      request.replyTo().tell(pendingReply);
+      replyTo.tell(pendingReply);
     } else {
-      request.replyTo().tell(new Rejected(requestId, 503, "journal could not record "
+      replyTo.tell(new Rejected(requestId, 503, "journal could not record "
           + (written ? "the input" : "the answer: " + reason)));
     }
     pendingReply = null;
@@ -392,8 +404,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
           "journal did not confirm the answer within the SLA of %d ms (answer decided at %.1f ms, %.1f ms waited)",
           endpoint.sla().toMillis(), decidedAtMicros / 1000.0, (elapsedMicros() - decidedAtMicros) / 1000.0);
       getContext().getLog().warn("request {}: {}; answering 503", requestId, why);
-      request.replyTo().tell(new Rejected(requestId, 503, why));
-      journalWithoutAck(new JournalRecord.Answer(requestId, request.request().clientId(), runtime.node(), endpoint.name(),
+      replyTo.tell(new Rejected(requestId, 503, why));
+      journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
           nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
       pendingReply = null;
       return linger();
@@ -507,17 +519,17 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       float[] p = scored.probabilities()[0];
       int labelIndex = Probabilities.argmax(p);
       String label = labelName(labelIndex);
-      record = new JournalRecord.Answer(requestId, request.request().clientId(), runtime.node(), endpoint.name(), nowMicros(),
+      record = new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(), nowMicros(),
           200, s.model(), scored.version(), stage, label, p, decided, null);
-      pendingReply = new Prediction(requestId, request.request().clientId(), endpoint.name(), runtime.node(), s.model(),
+      pendingReply = new Prediction(requestId, clientId, endpoint.name(), runtime.node(), s.model(),
           scored.version(), stage, label, labelIndex, p, decided, scoresSoFar());
     } else {
-      record = new JournalRecord.Answer(requestId, request.request().clientId(), runtime.node(), endpoint.name(), nowMicros(),
+      record = new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(), nowMicros(),
           status, null, null, -1, null, null, decided, error);
       pendingReply = new Rejected(requestId, status, error);
     }
     if (!runtime.journal().offer(record, journalAdapter)) {
-      request.replyTo().tell(new Rejected(requestId, 503, journalRefusal()));
+      replyTo.tell(new Rejected(requestId, 503, journalRefusal()));
       pendingReply = null;
       linger();
     }
@@ -569,6 +581,14 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private Behavior<Command> passivate() {
     phase = Phase.DONE;
     timers.cancelAll();
+    // nothing below reads them again; only the id and the client's address stay for the dedup window
+    results = null;
+    arrivalMicros = null;
+    pendingReply = null;
+    if (replyTo != null) {
+      finishedReplyPath = replyTo.path();
+      replyTo = null;
+    }
     if (shard == null || stopRequested) {
       stopNow = true;
       return Behaviors.stopped();
@@ -580,6 +600,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       timers.startSingleTimer(Forget.INSTANCE, runtime.dedupWindow());
     }
     return this;
+  }
+
+  /** Whether {@code ref} is this request's client: a copy of the request the edge resent. */
+  private boolean isTheClient(ActorRef<Reply> ref) {
+    return replyTo != null ? ref.equals(replyTo) : ref.path().equals(finishedReplyPath);
   }
 
   /** This behavior, or stopped when a call below the handler decided the entity is done. */

@@ -385,6 +385,54 @@ class RendezvousEntityTest {
   }
 
   @Test
+  void aFinishedEntityStillKnowsItsClientForTheDedupWindow() throws Exception {
+    EndpointSettings ep = endpoint(List.of("m3"), List.of(new Stage("m3", Duration.ZERO)), 50);
+    TestProbe<ModelPool.Command> w = testKit.createTestProbe();
+    directory.update("m3", List.of(w.getRef()));
+    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", ep), directory, journal, clock::get,
+        Duration.ofSeconds(1));
+    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
+    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime));
+    RendezvousEntity.Request req = new RendezvousEntity.Request("dd-1", null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L);
+    // replies nobody can take (a 409 to the finished ask) end here; subscribed well before they could come
+    TestProbe<Object> deadReplies = testKit.createTestProbe();
+    ActorRef<org.apache.pekko.actor.DeadLetter> onlyReplies = testKit.spawn(
+        org.apache.pekko.actor.typed.javadsl.Behaviors.receiveMessage(d -> {
+          if (d.message() instanceof Reply) {
+            deadReplies.getRef().tell(d.message());
+          }
+          return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
+        }));
+    testKit.system().eventStream().tell(new org.apache.pekko.actor.typed.eventstream.EventStream.Subscribe<>(
+        org.apache.pekko.actor.DeadLetter.class, onlyReplies));
+    TestProbe<RendezvousEntity.Accepted> edge = testKit.createTestProbe();
+    // the client asks, as the HTTP edge does: the reply address is the ask's own, which holds the answer
+    java.util.concurrent.atomic.AtomicReference<ActorRef<Reply>> asker = new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.CompletionStage<Reply> answer = org.apache.pekko.actor.typed.javadsl.AskPattern.ask(entity,
+        (ActorRef<Reply> r) -> {
+          asker.set(r);
+          return new RendezvousEntity.Predict(req, 0L, edge.getRef(), r);
+        }, Duration.ofSeconds(5), testKit.scheduler());
+    edge.expectMessageClass(RendezvousEntity.Accepted.class);
+    w.expectMessageClass(ModelPool.Score.class).replyTo()
+        .tell(new ModelPool.Scored("dd-1", "m3", "7", new float[][] {{0f, 1f, 0f}}, 10));
+    assertEquals("m3", assertInstanceOf(Prediction.class,
+        answer.toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS)).model());
+    // finished, and holding only the client's address: a late copy from its edge is accepted, neither
+    // served again nor refused (a 409 to the finished ask would land in dead letters)
+    entity.tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), asker.get()));
+    edge.expectMessageClass(RendezvousEntity.Accepted.class);
+    w.expectNoMessage(Duration.ofMillis(100));
+    deadReplies.expectNoMessage(Duration.ofMillis(200));
+    // another client under the same id is refused
+    TestProbe<Reply> other = testKit.createTestProbe();
+    entity.tell(new RendezvousEntity.Predict(req, 0L, null, other.getRef()));
+    assertEquals(409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
+    w.expectNoMessage(Duration.ofMillis(50));
+  }
+
+  @Test
   void wrongInputShapeIsRefusedBeforeAnyModel() {
     TestProbe<ModelPool.Command> w = testKit.createTestProbe();
     standard().models().forEach(m -> directory.update(m, List.of(w.getRef())));
