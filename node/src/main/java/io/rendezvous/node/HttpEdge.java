@@ -5,9 +5,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
+import org.apache.pekko.Done;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -72,11 +74,15 @@ public final class HttpEdge {
   public CompletionStage<byte[]> body(RequestEntity entity) {
     long cap = settings.maxBody();
     if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > cap) {
-      // read and drop the body (the parser's max-content-length bounds it): a response sent while the
-      // client is still writing makes Pekko close the connection, and the client may then see a reset
-      // instead of the 413
-      entity.discardBytes(materializer);
-      return CompletableFuture.failedFuture(tooLarge(entity.getContentLengthOption().getAsLong()));
+      // read and drop the body first (the parser's max-content-length bounds it, and so does the body
+      // timeout): a response sent while the client is still writing makes Pekko close the connection,
+      // and the client may then see a reset instead of the 413
+      BadRequest refusal = tooLarge(entity.getContentLengthOption().getAsLong());
+      return Futures.here(entity.discardBytes(materializer).completionStage())
+          .completeOnTimeout(Done.getInstance(), settings.bodyTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .handle((drained, error) -> {
+            throw new CompletionException(refusal);
+          });
     }
     return Futures.here(entity.toStrict(settings.bodyTimeout().toMillis(), cap, materializer))
         .thenApply(strict -> {

@@ -53,8 +53,11 @@ public final class RendezvousClient {
                       id, clientId, endpoint.name(), input, source, sourceSha256, accepted), replyTo),
                   timeout,
                   system.scheduler()))
-              .exceptionally(e -> new Rejected(id, 504,
-                  "no answer from the request entity within " + timeout.toMillis() + " ms: " + e.getMessage()));
+              // a timed-out ask completes on the scheduler's one thread, which every timer of the node
+              // waits on: the 504 and its rendering go to the dispatcher (answers stay where they land)
+              .exceptionallyAsync(e -> new Rejected(id, 504,
+                  "no answer from the request entity within " + timeout.toMillis() + " ms: " + e.getMessage()),
+                  system.executionContext());
       replies.add(reply);
     }
     return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))
