@@ -421,15 +421,21 @@ public final class Harness {
       int rounds = 0;
       do {
         HttpLoad.Outcome r = HttpLoad.closed(t, JIT_ROUND_CLIENTS, Duration.ofSeconds(JIT_ROUND_SECONDS), sla);
-        if (r.tally().answered == 0) {
-          throw new IllegalStateException("warm-up of " + t.name() + " got no answer: " + r.tally().failures);
-        }
+        requireAnswers(t, r);
         jit = r.jitMillis();
         rounds++;
       } while (jit >= JIT_QUIET_MILLIS && rounds < JIT_MAX_ROUNDS);
       HttpLoad.Outcome w = HttpLoad.closed(t, 16, Duration.ofSeconds(o.warmup()), sla);
+      requireAnswers(t, w);
       out.printf("  %-22s JIT settled after %d round(s) (%d ms in the last); %d ms of JIT in the 16-client round%n",
           t.name(), rounds, jit, w.jitMillis());
+    }
+
+    /** A target that answers nothing is misconfigured: measuring it would only print zeros. */
+    private static void requireAnswers(HttpLoad.Target t, HttpLoad.Outcome r) {
+      if (r.tally().answered == 0) {
+        throw new IllegalStateException("warm-up of " + t.name() + " got no answer: " + r.tally().failures);
+      }
     }
 
     /** Prints the medians and ratios; returns the saturation point (best median rate of the rendezvous). */

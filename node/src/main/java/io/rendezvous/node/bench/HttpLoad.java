@@ -127,7 +127,7 @@ public final class HttpLoad {
       t.join(length.toMillis() + 60_000);
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    return new Outcome(merge(tallies), seconds, sent.get(), (processCpuNanos() - cpuStart) / 1e9, jitMillis() - jitStart);
+    return new Outcome(merge(tallies), seconds, sent.get(), cpuSecondsSince(cpuStart), jitMillis() - jitStart);
   }
 
   /**
@@ -191,7 +191,7 @@ public final class HttpLoad {
     if (unanswered > 0) {
       merged.failures.merge("not sent in time", unanswered, Long::sum);
     }
-    return new Outcome(merged, seconds, total, (processCpuNanos() - cpuStart) / 1e9, jitMillis() - jitStart);
+    return new Outcome(merged, seconds, total, cpuSecondsSince(cpuStart), jitMillis() - jitStart);
   }
 
   /**
@@ -204,6 +204,12 @@ public final class HttpLoad {
   }
 
   /** CPU time of this whole process so far; -1 where the JVM does not tell. */
+  /** Process CPU seconds since {@code startNanos}; NaN where the JVM cannot tell (printed as such, not 0). */
+  static double cpuSecondsSince(long startNanos) {
+    long now = processCpuNanos();
+    return startNanos < 0 || now < 0 ? Double.NaN : (now - startNanos) / 1e9;
+  }
+
   static long processCpuNanos() {
     return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
         instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
