@@ -94,6 +94,7 @@ public final class RequestRouter {
     long resendAtNanos;
     /** Doubles after every resend: a slow entity must not be buried under copies of its request. */
     long resendDelayNanos;
+    boolean failureLogged;
 
     Pending(Submit submit, ShardingEnvelope<RendezvousEntity.Command> envelope, long startNanos, long giveUpAtNanos,
         long resendDelayNanos) {
@@ -180,21 +181,31 @@ public final class RequestRouter {
           it.remove();
           continue;
         }
-        long waitedNanos = now - p.startNanos;
-        if (waitedNanos >= settings.resendAfter().toNanos()) {
-          if (fallbackLimit == null) {
-            fallbackLimit = fallbackPolicy.waitBeforeFallback();
+        try {
+          long waitedNanos = now - p.startNanos;
+          if (waitedNanos >= settings.resendAfter().toNanos()) {
+            if (fallbackLimit == null) {
+              fallbackLimit = fallbackPolicy.waitBeforeFallback();
+            }
+            if (fallbackLimit.isPresent() && waitedNanos >= fallbackLimit.get().toNanos()) {
+              fallBack(p, waitedNanos / 1_000);
+              it.remove();
+              continue;
+            }
           }
-          if (fallbackLimit.isPresent() && waitedNanos >= fallbackLimit.get().toNanos()) {
-            it.remove();
-            fallBack(p, waitedNanos / 1_000);
-            continue;
+          if (now - p.resendAtNanos >= 0) {
+            region.tell(p.envelope);
+            p.resendDelayNanos = Math.min(p.resendDelayNanos * 2, settings.stalledAfter().toNanos());
+            p.resendAtNanos = now + p.resendDelayNanos;
           }
-        }
-        if (now - p.resendAtNanos >= 0) {
-          region.tell(p.envelope);
-          p.resendDelayNanos = Math.min(p.resendDelayNanos * 2, settings.stalledAfter().toNanos());
-          p.resendAtNanos = now + p.resendDelayNanos;
+        } catch (RuntimeException e) {
+          // one request's failure must not hold up the others; it stays, to be tried on the next check
+          // until it gives up, and is logged once
+          if (!p.failureLogged) {
+            p.failureLogged = true;
+            ctx.getLog().error("request {}: edge check failed; trying again until its SLA has passed",
+                p.submit.request().requestId(), e);
+          }
         }
       }
     }

@@ -54,10 +54,11 @@ public final class RendezvousClient {
                   timeout,
                   system.scheduler()))
               // a timed-out ask completes on the scheduler's one thread, which every timer of the node
-              // waits on: the 504 and its rendering go to the dispatcher (answers stay where they land)
-              .exceptionallyAsync(e -> new Rejected(id, 504,
+              // waits on: the 504 and its rendering go to the dispatcher. Answers stay where they land
+              // (exceptionallyAsync would send every answer through the dispatcher too)
+              .exceptionallyCompose(e -> CompletableFuture.supplyAsync(() -> new Rejected(id, 504,
                   "no answer from the request entity within " + timeout.toMillis() + " ms: " + e.getMessage()),
-                  system.executionContext());
+                  system.executionContext()));
       replies.add(reply);
     }
     return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))

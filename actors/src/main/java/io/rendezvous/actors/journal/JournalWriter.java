@@ -233,6 +233,10 @@ public final class JournalWriter implements Journal, AutoCloseable {
         writerState = dozed || dozeNanos == 0 ? IDLE : DOZING;
         if (queue.isEmpty() && running) {
           LockSupport.parkNanos(this, writerState == IDLE ? IDLE_PARK_NANOS : dozeNanos);
+          if (Thread.interrupted()) {
+            // nothing here stops the writer but close(); a set flag would make every park return at once
+            log.warn("journal writer for {} was interrupted; it goes on until the journal is closed", settings.dir());
+          }
         }
         dozed = writerState == DOZING;
         writerState = WRITING;

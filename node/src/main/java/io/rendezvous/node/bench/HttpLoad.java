@@ -203,13 +203,13 @@ public final class HttpLoad {
     return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
   }
 
-  /** CPU time of this whole process so far; -1 where the JVM does not tell. */
   /** Process CPU seconds since {@code startNanos}; NaN where the JVM cannot tell (printed as such, not 0). */
   static double cpuSecondsSince(long startNanos) {
     long now = processCpuNanos();
     return startNanos < 0 || now < 0 ? Double.NaN : (now - startNanos) / 1e9;
   }
 
+  /** CPU time of this whole process so far; -1 where the JVM does not tell. */
   static long processCpuNanos() {
     return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
         instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
