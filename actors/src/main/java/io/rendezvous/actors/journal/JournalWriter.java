@@ -206,6 +206,11 @@ public final class JournalWriter implements Journal, AutoCloseable {
     return queued.get();
   }
 
+  /** For tests: the writer is past its last look at the queue and asleep until a waited-on record comes. */
+  boolean dozing() {
+    return writerState == DOZING && LockSupport.getBlocker(thread) == this;
+  }
+
   public JournalSettings settings() {
     return settings;
   }

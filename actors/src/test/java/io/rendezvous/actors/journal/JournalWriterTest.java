@@ -107,6 +107,30 @@ class JournalWriterTest {
   }
 
   @Test
+  void aLazyRecordWaitsForAWaitedOnOneWhileTheWriterDozes() throws Exception {
+    JournalSettings d = settings();
+    // a doze far longer than this test: what a lazy record gets, it gets from the waited-on record
+    JournalSettings s = new JournalSettings(d.enabled(), d.dir(), d.rollCycle(), d.queueCapacity(), d.maxBatch(),
+        d.retentionMaxAge(), d.retentionMaxBytes(), d.minFreeBytes(), d.checkInterval(), Duration.ofMinutes(1));
+    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    try (JournalWriter w = JournalWriter.start(s)) {
+      assertTrue(w.offer(input("first"), ack.getRef()));
+      assertEquals("first", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+      // the writer now dozes: a lazy record does not wake it
+      ack.awaitAssert(() -> {
+        assertTrue(w.dozing());
+        return null;
+      });
+      assertTrue(w.offerLazily(input("lazy"), ack.getRef()));
+      ack.expectNoMessage(Duration.ofMillis(300));
+      assertEquals(1, w.pending());
+      assertTrue(w.offer(input("waited-on"), ack.getRef()));
+      assertEquals("lazy", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+      assertEquals("waited-on", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+    }
+  }
+
+  @Test
   void chronicleOwnReaderCanDumpTheJournal() {
     try (JournalWriter w = JournalWriter.start(settings())) {
       TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
