@@ -77,6 +77,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private static final int DOZING = 1;
   /** Parked with nothing queued: any record wakes it. */
   private static final int IDLE = 2;
+  /** How long an idle writer sleeps before it looks at {@link #running} again (close wakes it anyway). */
+  private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   private final SingleChronicleQueue chronicle;
   private final Thread thread;
   private final ScheduledExecutorService housekeeping;
@@ -86,8 +88,6 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private volatile boolean running = true;
   /** Why the disk cannot take writes now (free space); cleared by housekeeping. */
   private volatile String diskProblem;
-  /** How long an idle writer sleeps before it looks at {@link #running} again (close wakes it anyway). */
-  private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
   /** Why the last append failed; cleared when housekeeping finds the disk fine again. */
   private volatile String appendProblem;
   private volatile long nextFullWarningNanos;
