@@ -431,6 +431,15 @@ public final class Harness {
           t.name(), rounds, jit, w.jitMillis());
     }
 
+    /** A figure, or JSON null when it was not measured (NaN is not JSON). */
+    private static void putNumber(ObjectNode o, String field, double value) {
+      if (Double.isNaN(value)) {
+        o.putNull(field);
+      } else {
+        o.put(field, value);
+      }
+    }
+
     /** A target that answers nothing is misconfigured: measuring it would only print zeros. */
     private static void requireAnswers(HttpLoad.Target t, HttpLoad.Outcome r) {
       if (r.tally().answered == 0) {
@@ -467,14 +476,16 @@ public final class Harness {
           row.put("failed", failed);
         }
       }
-      double bestCompute = combined.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.POSITIVE_INFINITY);
+      // without the compute section the ratios against compute are not known: NaN, printed as such
+      double bestCompute = combined.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
       String bestMode = combined.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse("?");
       if (!medians.keySet().containsAll(TARGETS)) {
         out.println("(ratios, saturation and soak need all of " + TARGETS + ")");
         return Double.NaN;
       }
       out.println();
-      out.printf("Ratios per concurrency (combined compute, best mode '%s': %.0f/s)%n", bestMode, bestCompute);
+      out.printf("Ratios per concurrency (combined compute, best mode '%s': %.0f/s%s)%n", bestMode, bestCompute,
+          Double.isNaN(bestCompute) ? "; not measured, add compute to --sections" : "");
       out.printf("%7s %14s %24s %12s %22s%n", "clients", "(4)/(2) ceil", "(4)/min(2, compute)", "(4)/(5)", "journal cost (spreads)");
       ArrayNode ratios = json.putArray("ratios");
       for (int clients : o.clients()) {
@@ -489,7 +500,7 @@ public final class Harness {
         ObjectNode r = ratios.addObject();
         r.put("clients", clients);
         r.put("full_over_ceiling", full.median / ceiling.median);
-        r.put("full_over_min_ceiling_compute", full.median / bound);
+        putNumber(r, "full_over_min_ceiling_compute", full.median / bound);
         r.put("full_over_no_journal", full.median / noJournal.median);
         r.put("journal_cost", cost);
         r.put("spread_full", full.spreadPercent() / 100);
@@ -514,12 +525,12 @@ public final class Harness {
           100 * (1 - best.get("rendezvous") / best.get("rendezvous-no-journal")));
       ObjectNode h = json.putObject("headline");
       best.forEach((target, rate) -> h.put(target + "_per_second", rate));
-      h.put("combined_compute_best", bestCompute);
+      putNumber(h, "combined_compute_best", bestCompute);
       h.put("combined_compute_best_mode", bestMode);
       h.put("full_over_ceiling", best.get("rendezvous") / best.get("ceiling"));
-      h.put("full_over_min_ceiling_compute", best.get("rendezvous") / bound);
-      h.put("shared_core_bound", shared);
-      h.put("full_over_shared_core_bound", best.get("rendezvous") / shared);
+      putNumber(h, "full_over_min_ceiling_compute", best.get("rendezvous") / bound);
+      putNumber(h, "shared_core_bound", shared);
+      putNumber(h, "full_over_shared_core_bound", best.get("rendezvous") / shared);
       h.put("journal_cost", 1 - best.get("rendezvous") / best.get("rendezvous-no-journal"));
       // the saturation point: the most the rendezvous answered while it still kept its promise (no failed
       // request, p99 within the SLA); a higher figure bought with 503s and 504s is not sustainable
