@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
  * What a rendezvous entity needs from the node it runs on. One per node, shared by all its entities.
  * {@code clock} (nanoseconds, like {@link System#nanoTime()}) measures the schedule's offsets; tests
  * move it together with manual time. {@code dedupWindow}: how long a finished entity stays to ignore a
- * copy of its request that the edge resent (zero: it passivates at once).
+ * copy of its request that the edge resent (zero: it stops at once).
  */
 public record RendezvousRuntime(
     String node,

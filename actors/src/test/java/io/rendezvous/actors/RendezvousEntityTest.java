@@ -430,6 +430,11 @@ class RendezvousEntityTest {
     entity.tell(new RendezvousEntity.Predict(req, 0L, null, other.getRef()));
     assertEquals(409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
     w.expectNoMessage(Duration.ofMillis(50));
+    // once the window has passed it stops by itself; the shard only sees it terminate
+    TestProbe<Object> watcher = testKit.createTestProbe();
+    passes(Duration.ofSeconds(1));
+    watcher.expectTerminated(entity, Duration.ofSeconds(5));
+    shard.expectNoMessage(Duration.ofMillis(50));
   }
 
   @Test
