@@ -16,10 +16,19 @@ import net.openhft.chronicle.wire.WireOut;
  * reader tools can dump it and old records stay readable as fields are added.
  */
 final class JournalCodec {
+  /**
+   * The on-disk format, in each record's "schema" field. 2: an input's data may be stored without its
+   * all-zero words, as its "encoding" says. 1 (still read): the data as it was. The records themselves
+   * ({@link JournalRecord#SCHEMA_VERSION}) are unchanged.
+   */
+  static final int FORMAT_VERSION = 2;
+  /** Input data stored as the model saw it; else {@link NonZeroWords}, when that is smaller. */
+  private static final String RAW = "raw";
+
   private JournalCodec() {}
 
   static void write(JournalRecord r, WireOut w) {
-    w.write("schema").int32(JournalRecord.SCHEMA_VERSION);
+    w.write("schema").int32(FORMAT_VERSION);
     if (r instanceof Input i) {
         common(w, i);
         w.write("clientId").text(orEmpty(i.clientId()));
@@ -31,7 +40,10 @@ final class JournalCodec {
             out.int64(d);
           }
         });
-        w.write("data").bytes(i.tensor().data());
+        byte[] raw = i.tensor().data();
+        byte[] packed = NonZeroWords.encode(raw);
+        w.write("encoding").text(packed == null ? RAW : NonZeroWords.NAME);
+        w.write("data").bytes(packed == null ? raw : packed);
     } else if (r instanceof Score s) {
         common(w, s);
         w.write("model").text(s.model());
@@ -57,7 +69,7 @@ final class JournalCodec {
 
   static JournalRecord read(WireIn w) {
     int schema = w.read("schema").int32();
-    if (schema != JournalRecord.SCHEMA_VERSION) {
+    if (schema < 1 || schema > FORMAT_VERSION) {
       throw new IllegalStateException("journal record schema " + schema + " is not readable by this build");
     }
     String type = w.read("type").text();
@@ -77,7 +89,14 @@ final class JournalCodec {
             l.add(in.int64());
           }
         });
+        // schema 1 stored the bytes as they were
+        String encoding = schema >= 2 ? w.read("encoding").text() : RAW;
         byte[] data = w.read("data").bytes();
+        if (NonZeroWords.NAME.equals(encoding)) {
+          data = NonZeroWords.decode(data);
+        } else if (!RAW.equals(encoding)) {
+          throw new IllegalStateException("input " + id + " has data in an unknown encoding '" + encoding + "'");
+        }
         long[] dims = shape.stream().mapToLong(Long::longValue).toArray();
         yield new Input(id, clientId, node, endpoint, at, source, sha, new TensorData(dtype, dims, data));
       }

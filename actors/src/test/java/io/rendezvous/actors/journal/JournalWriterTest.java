@@ -80,6 +80,54 @@ class JournalWriterTest {
   }
 
   @Test
+  void aPictureIsStoredWithoutItsZerosAndReadBackExactly() throws Exception {
+    float[] picture = new float[784];
+    for (int i = 0; i < picture.length; i++) {
+      picture[i] = i % 2 == 0 ? 0f : i % 3 == 0 ? -0f : (i % 256) / 255f;
+    }
+    JournalRecord.Input in = new JournalRecord.Input("pic", null, "n1", "ep", 10, "json", null,
+        TensorData.float32(new long[] {1, 784}, picture));
+    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    try (JournalWriter w = JournalWriter.start(settings())) {
+      assertTrue(w.offer(in, ack.getRef()));
+      ack.expectMessageClass(JournalWriter.Written.class);
+    }
+    assertEquals(List.of(in), JournalReader.readAll(dir.resolve("journal")));
+    List<String> dump = new ArrayList<>();
+    new ChronicleReader().withBasePath(dir.resolve("journal")).withReadOnly(true).withMessageSink(dump::add).execute();
+    assertTrue(String.join("\n", dump).contains(NonZeroWords.NAME), String.join("\n", dump));
+  }
+
+  @Test
+  void recordsOfTheFirstFormatAreStillRead() {
+    JournalRecord.Input in = input("v1");
+    try (net.openhft.chronicle.queue.ChronicleQueue q = net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder
+            .binary(dir.resolve("journal")).rollCycle(settings().rollCycle()).build();
+         net.openhft.chronicle.queue.ExcerptAppender a = q.createAppender();
+         net.openhft.chronicle.wire.DocumentContext dc = a.writingDocument()) {
+      // format 1, as earlier builds wrote it: no "encoding", the data as it was
+      net.openhft.chronicle.wire.WireOut w = dc.wire();
+      w.write("schema").int32(1);
+      w.write("type").text("input");
+      w.write("id").text(in.requestId());
+      w.write("node").text(in.node());
+      w.write("endpoint").text(in.endpoint());
+      w.write("atMicros").int64(in.atMicros());
+      w.write("clientId").text(in.clientId());
+      w.write("source").text(in.source());
+      w.write("sourceSha256").text(in.sourceSha256());
+      w.write("dtype").text(in.tensor().dtype());
+      w.write("shape").sequence(in.tensor().shape(), (shape, out) -> {
+        for (long d : shape) {
+          out.int64(d);
+        }
+      });
+      w.write("data").bytes(in.tensor().data());
+    }
+    assertEquals(List.of(in), JournalReader.readAll(dir.resolve("journal")));
+  }
+
+  @Test
   void lazyRecordsAreWrittenInOrderWithTheNextWaitedOnRecordOrByThemselves() throws Exception {
     TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
     try (JournalWriter w = JournalWriter.start(settings())) {
