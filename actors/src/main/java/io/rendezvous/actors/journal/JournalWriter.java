@@ -43,6 +43,8 @@ import org.slf4j.LoggerFactory;
  * housekeeping round once free space is fine, so the journal recovers by itself.
  */
 public final class JournalWriter implements Journal, AutoCloseable {
+  /** The one thread that appends (named so that profiles and the benchmark can find it). */
+  public static final String THREAD_NAME = "rendezvous-journal-writer";
   private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
 
   /** Reply to an acknowledged offer. Never a command. */
@@ -84,6 +86,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private final ScheduledExecutorService housekeeping;
   private final FreeSpace freeSpace;
   private final AtomicLong appended = new AtomicLong();
+  private final AtomicLong appendedBytes = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
   private volatile boolean running = true;
   /** Why the disk cannot take writes now (free space); cleared by housekeeping. */
@@ -110,7 +113,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
     this.chronicle = b.build();
     checkFreeSpace();
-    this.thread = new Thread(this::run, "rendezvous-journal-writer");
+    this.thread = new Thread(this::run, THREAD_NAME);
     this.thread.start();
     this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "rendezvous-journal-housekeeping");
@@ -198,6 +201,11 @@ public final class JournalWriter implements Journal, AutoCloseable {
     return appended.get();
   }
 
+  /** Bytes of record content appended so far (without the queue's own headers). */
+  public long appendedBytes() {
+    return appendedBytes.get();
+  }
+
   public long refused() {
     return refused.get();
   }
@@ -277,10 +285,13 @@ public final class JournalWriter implements Journal, AutoCloseable {
       return;
     }
     int done = 0;
+    long bytes = 0;
     try {
       for (Entry e : batch) {
         try (DocumentContext dc = appender.writingDocument()) {
+          long start = dc.wire().bytes().writePosition();
           JournalCodec.write(e.record(), dc.wire());
+          bytes += dc.wire().bytes().writePosition() - start;
         }
         done++;
       }
@@ -289,6 +300,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
       log.error("journal refuses writes: {}", appendProblem, ex);
     }
     appended.addAndGet(done);
+    appendedBytes.addAndGet(bytes);
     for (int i = 0; i < batch.size(); i++) {
       Entry e = batch.get(i);
       if (e.ackTo() != null) {

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.actors.journal.JournalSettings;
+import io.rendezvous.actors.journal.JournalWriter;
 import io.rendezvous.node.HoldoutBodies;
 import io.rendezvous.node.Json;
 import io.rendezvous.node.Node;
@@ -46,6 +49,7 @@ import java.util.stream.Stream;
  * 2 to 5 run at several concurrencies, interleaved, each repeated; only 200s with the expected body
  * count. Then the saturation point (the rendezvous' best closed-model throughput), an open-model run at
  * 80% of it checked against the SLA, and a soak at that rate with the heap after GC at start and end.
+ * Between 1 and 2, the journal alone: the writer thread's CPU and the bytes per request story.
  * Results go to CSV and JSON as well as the console. Bounded: every phase has a fixed length.
  */
 public final class Harness {
@@ -61,7 +65,7 @@ public final class Harness {
 
   static final String USAGE = "usage: rendezvous bench [--seconds N] [--repeats R] [--clients 1,4,16,64] [--warmup S]"
       + " [--compute-seconds S] [--sla-seconds S] [--soak-seconds S] [--soak-window S] [--open-connections N] [--out DIR] [--label TEXT]"
-      + " [--sections compute,http] [--rate R (only the open-model SLA check and soak, at R/s)] [--targets " + String.join(",", TARGETS) + "] [--set key=value]...";
+      + " [--sections compute,journal,http] [--rate R (only the open-model SLA check and soak, at R/s)] [--targets " + String.join(",", TARGETS) + "] [--set key=value]...";
 
   record Options(int seconds, int repeats, List<Integer> clients, int warmup, int computeSeconds, int slaSeconds,
       int soakSeconds, int soakWindow, Path out, String label, List<String> sets, int openConnections,
@@ -79,7 +83,7 @@ public final class Harness {
     Path out = null;
     String label = "";
     List<String> sets = new ArrayList<>();
-    List<String> sections = List.of("compute", "http");
+    List<String> sections = List.of("compute", "journal", "http");
     List<String> targets = TARGETS;
     double rate = 0;
     int openConnections = 256;
@@ -115,8 +119,8 @@ public final class Harness {
         }
         case "--sections" -> {
           sections = Arrays.stream(v.split(",")).map(String::trim).toList();
-          if (!List.of("compute", "http").containsAll(sections)) {
-            throw new IllegalArgumentException("--sections takes compute and/or http, got " + v);
+          if (!List.of("compute", "journal", "http").containsAll(sections)) {
+            throw new IllegalArgumentException("--sections takes some of compute, journal, http, got " + v);
           }
         }
         case "--set" -> {
@@ -191,6 +195,9 @@ public final class Harness {
       List<FashionMnist.Sample> holdout = FashionMnist.load().holdout();
       machine();
       Map<String, Double> combined = o.sections().contains("compute") ? compute(holdout) : Map.of();
+      if (o.sections().contains("journal")) {
+        journal(holdout);
+      }
       if (!o.sections().contains("http")) {
         write();
         return 0;
@@ -277,6 +284,95 @@ public final class Harness {
               + "micro-batches up to %d, max batch delay %s ms%s%n",
           o.seconds(), o.repeats(), sla.toMillis(), m3.maxBatchSize(), m3.maxBatchDelay().toNanos() / 1e6,
           o.sets().isEmpty() ? "" : ", overrides " + o.sets());
+    }
+
+    // ---- the journal alone ----
+
+    /**
+     * What journaling one request costs, away from HTTP and the models: whole request stories (a hold-out
+     * input, three scores, the answer, as the entity offers them) through a journal writer set up as the
+     * node's, as fast as it takes them. Measured on the writer's own thread, so the figure is the CPU a
+     * request's records cost, which the throughput of a loaded 2-core machine shows only through noise.
+     */
+    private void journal(List<FashionMnist.Sample> holdout) throws Exception {
+      out.println();
+      out.println("Journal alone: request stories (a hold-out input, 3 scores, the answer) through the node's journal"
+          + " writer, median of " + o.repeats() + " runs of " + o.computeSeconds() + " s (min-max)");
+      Path dir = Files.createTempDirectory("rendezvous-bench-journal");
+      List<TensorData> inputs = holdout.stream().limit(500)
+          .map(s -> TensorData.float32(new long[] {1, s.pixels().length}, s.scaled())).toList();
+      float[] probabilities = new float[10];
+      Arrays.fill(probabilities, 0.1f);
+      List<Double> perSecond = new ArrayList<>();
+      List<Double> cpuMicros = new ArrayList<>();
+      List<Double> bytes = new ArrayList<>();
+      try (JournalWriter writer = JournalWriter.start(
+          JournalSettings.fromConfig(nodeConfig(dir, "")).withDir(dir.resolve("journal")))) {
+        java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long writerThread = Thread.getAllStackTraces().keySet().stream()
+            .filter(t -> t.getName().equals(JournalWriter.THREAD_NAME)).mapToLong(Thread::getId).max().orElseThrow();
+        long[] story = {0};
+        // unmeasured first: the JIT compiles the writer's path
+        writeStories(writer, inputs, probabilities, story, o.computeSeconds());
+        for (int r = 1; r <= o.repeats(); r++) {
+          long records = writer.appended();
+          long appendedBytes = writer.appendedBytes();
+          long cpu = threads.getThreadCpuTime(writerThread);
+          long start = System.nanoTime();
+          writeStories(writer, inputs, probabilities, story, o.computeSeconds());
+          double seconds = (System.nanoTime() - start) / 1e9;
+          double stories = (writer.appended() - records) / 5.0;
+          perSecond.add(stories / seconds);
+          cpuMicros.add((threads.getThreadCpuTime(writerThread) - cpu) / 1e3 / stories);
+          bytes.add((writer.appendedBytes() - appendedBytes) / stories);
+          csv.add(String.join(",", csvLabel(), "journal", "writer", "1", Integer.toString(r),
+              fmt(seconds), fmt(stories), fmt(stories), "0", fmt(stories / seconds), "", "", "", "", "",
+              fmt(cpuMicros.get(cpuMicros.size() - 1)), ""));
+        }
+      } finally {
+        deleteTree(dir);
+      }
+      Stats rate = Stats.of(perSecond);
+      Stats cpu = Stats.of(cpuMicros);
+      Stats size = Stats.of(bytes);
+      out.printf("  %,.0f stories/s (%,.0f-%,.0f); writer CPU %.1f us per story (%.1f-%.1f); %,.0f bytes per story%n",
+          rate.median, rate.min, rate.max, cpu.median, cpu.min, cpu.max, size.median);
+      ObjectNode j = json.putObject("journal");
+      j.put("stories_per_second", rate.median);
+      j.put("writer_cpu_us_per_story", cpu.median);
+      j.put("writer_cpu_us_per_story_min", cpu.min);
+      j.put("writer_cpu_us_per_story_max", cpu.max);
+      j.put("bytes_per_story", size.median);
+    }
+
+    /** Offers whole stories for {@code seconds}, then waits until the writer has appended them all. */
+    private static void writeStories(JournalWriter writer, List<TensorData> inputs, float[] probabilities, long[] story,
+        int seconds) throws InterruptedException {
+      long end = System.nanoTime() + seconds * 1_000_000_000L;
+      String[] models = {"m3", "m2", "m1"};
+      while (System.nanoTime() < end) {
+        long n = story[0]++;
+        String id = "bench-" + n;
+        List<JournalRecord> records = new ArrayList<>(5);
+        records.add(new JournalRecord.Input(id, null, "bench", "rendezvous", n, "json", null,
+            inputs.get((int) (n % inputs.size()))));
+        for (String m : models) {
+          records.add(new JournalRecord.Score(id, "bench", "rendezvous", n, m, "1", JournalRecord.Outcome.OK, 900, 40,
+              probabilities, null));
+        }
+        records.add(new JournalRecord.Answer(id, null, "bench", "rendezvous", n, 200, "m3", "1", 0, "Shirt",
+            probabilities, 1000, null));
+        for (int i = 0; i < records.size(); i++) {
+          JournalRecord r = records.get(i);
+          // as the entity does: only the answer wakes the writer
+          while (!(i == records.size() - 1 ? writer.offer(r, null) : writer.offerLazily(r, null))) {
+            Thread.sleep(0, 100_000);
+          }
+        }
+      }
+      while (writer.pending() > 0) {
+        Thread.sleep(1);
+      }
     }
 
     // ---- 1. in-process compute ----
