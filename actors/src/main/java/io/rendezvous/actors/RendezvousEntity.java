@@ -591,7 +591,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       return Behaviors.stopped();
     }
     // A finished entity stops itself instead of asking its shard to passivate it (two messages fewer per
-    // request): with remember-entities off the shard then only forgets it, as after a passivation
+    // request): with remember-entities off the shard then only forgets it. Unlike a passivation, a message
+    // still on its way is a dead letter rather than the start of a new entity; after the dedup window
+    // that can only be a copy of this request or a reused id, and neither should start a rendezvous
     if (runtime.dedupWindow().isZero()) {
       stopNow = true;
       return Behaviors.stopped();

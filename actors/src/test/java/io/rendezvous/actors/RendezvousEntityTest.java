@@ -438,6 +438,23 @@ class RendezvousEntityTest {
   }
 
   @Test
+  void withoutADedupWindowASharedEntityStopsAsSoonAsItsStoryIsJournaled() {
+    EndpointSettings ep = endpoint(List.of("m3"), List.of(new Stage("m3", Duration.ZERO)), 50);
+    TestProbe<ModelPool.Command> w = testKit.createTestProbe();
+    directory.update("m3", List.of(w.getRef()));
+    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
+    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("dd-0", shard.getRef(), runtime(ep)));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("dd-0", null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, null, client.getRef()));
+    w.expectMessageClass(ModelPool.Score.class).replyTo()
+        .tell(new ModelPool.Scored("dd-0", "m3", "7", new float[][] {{0f, 1f, 0f}}, 10));
+    assertEquals("m3", assertInstanceOf(Prediction.class, client.expectMessageClass(Reply.class)).model());
+    testKit.createTestProbe().expectTerminated(entity, Duration.ofSeconds(5));
+    shard.expectNoMessage(Duration.ofMillis(50));
+  }
+
+  @Test
   void wrongInputShapeIsRefusedBeforeAnyModel() {
     TestProbe<ModelPool.Command> w = testKit.createTestProbe();
     standard().models().forEach(m -> directory.update(m, List.of(w.getRef())));

@@ -61,7 +61,7 @@ final class PlainInstances {
     }
     List<float[]> out = new ArrayList<>(1);
     do {
-      if (out.size() == maxInstances) {
+      if (out.size() >= maxInstances) {
         return null;
       }
       space();

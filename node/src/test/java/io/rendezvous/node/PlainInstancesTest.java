@@ -40,6 +40,24 @@ class PlainInstancesTest {
   }
 
   @Test
+  void numbersAreTheFloatsTheJdkParses() {
+    // an independent reference: both readers share the fast decimal conversion, the JDK does not
+    SplittableRandom random = new SplittableRandom(5);
+    for (int round = 0; round < 20_000; round++) {
+      String[] numbers = new String[FEATURES];
+      for (int k = 0; k < FEATURES; k++) {
+        numbers[k] = number(random);
+      }
+      List<float[]> fast = read("{\"instances\":[[" + String.join(",", numbers) + "]]}");
+      assertNotNull(fast, String.join(",", numbers));
+      for (int k = 0; k < FEATURES; k++) {
+        assertEquals(Float.floatToRawIntBits((float) Double.parseDouble(numbers[k])),
+            Float.floatToRawIntBits(fast.get(0)[k]), numbers[k]);
+      }
+    }
+  }
+
+  @Test
   void mutatedBodiesAreEitherReadAlikeOrLeftToTheFullParser() {
     SplittableRandom random = new SplittableRandom(11);
     int acceptedByBoth = 0;

@@ -58,6 +58,9 @@ final class NonZeroWords {
     if (encoded.length < HEADER + maskBytes) {
       throw new IllegalStateException("nonzero-words data of " + encoded.length + " bytes is cut short");
     }
+    if (words % 8 != 0 && (encoded[HEADER + maskBytes - 1] & 0xff) >>> (words % 8) != 0) {
+      throw new IllegalStateException("nonzero-words data marks words past its length");
+    }
     byte[] out = new byte[length];
     int at = HEADER + maskBytes;
     for (int w = 0; w < words; w++) {

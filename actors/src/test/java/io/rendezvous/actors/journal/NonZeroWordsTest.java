@@ -67,6 +67,10 @@ class NonZeroWordsTest {
     byte[] badLength = encoded.clone();
     badLength[0] = 3;
     assertThrows(IllegalStateException.class, () -> NonZeroWords.decode(badLength));
+    // 10 words: the second mask byte may only mark words 8 and 9; this one marks word 15
+    byte[] strayBit = NonZeroWords.encode(bytes(new float[] {0f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}));
+    strayBit[4 + 1] |= (byte) 0x80;
+    assertThrows(IllegalStateException.class, () -> NonZeroWords.decode(strayBit));
   }
 
   private static byte[] bytes(float[] values) {

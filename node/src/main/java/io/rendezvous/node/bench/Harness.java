@@ -55,6 +55,10 @@ import java.util.stream.Stream;
 public final class Harness {
   private Harness() {}
 
+  /** How long the journal section waits on a writer that appends nothing before it gives up. */
+  static final Duration JOURNAL_STALL = Duration.ofSeconds(30);
+  static final long JOURNAL_POLL_NANOS = 50_000;
+
   /** Warm-up rounds that let the JIT settle: short, at low concurrency, until a round compiles little. */
   static final int JIT_ROUND_SECONDS = 3;
   static final int JIT_ROUND_CLIENTS = 2;
@@ -306,8 +310,13 @@ public final class Harness {
       List<Double> perSecond = new ArrayList<>();
       List<Double> cpuMicros = new ArrayList<>();
       List<Double> bytes = new ArrayList<>();
-      try (JournalWriter writer = JournalWriter.start(
-          JournalSettings.fromConfig(nodeConfig(dir, "")).withDir(dir.resolve("journal")))) {
+      JournalSettings settings = JournalSettings.fromConfig(nodeConfig(dir, "")).withDir(dir.resolve("journal"));
+      if (!settings.enabled()) {
+        out.println("  the journal is off (rendezvous.journal.enabled): nothing to measure");
+        deleteTree(dir);
+        return;
+      }
+      try (JournalWriter writer = JournalWriter.start(settings)) {
         java.lang.management.ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         long writerThread = Thread.getAllStackTraces().keySet().stream()
             .filter(t -> t.getName().equals(JournalWriter.THREAD_NAME)).mapToLong(Thread::getId).max().orElseThrow();
@@ -315,15 +324,15 @@ public final class Harness {
         // unmeasured first: the JIT compiles the writer's path
         writeStories(writer, inputs, probabilities, story, o.computeSeconds());
         for (int r = 1; r <= o.repeats(); r++) {
-          long records = writer.appended();
           long appendedBytes = writer.appendedBytes();
           long cpu = threads.getThreadCpuTime(writerThread);
           long start = System.nanoTime();
-          writeStories(writer, inputs, probabilities, story, o.computeSeconds());
+          double stories = writeStories(writer, inputs, probabilities, story, o.computeSeconds()) / 5.0;
           double seconds = (System.nanoTime() - start) / 1e9;
-          double stories = (writer.appended() - records) / 5.0;
+          long cpuAfter = threads.getThreadCpuTime(writerThread);
           perSecond.add(stories / seconds);
-          cpuMicros.add((threads.getThreadCpuTime(writerThread) - cpu) / 1e3 / stories);
+          // -1: this JVM cannot tell a thread's CPU time
+          cpuMicros.add(cpu < 0 || cpuAfter < 0 ? Double.NaN : (cpuAfter - cpu) / 1e3 / stories);
           bytes.add((writer.appendedBytes() - appendedBytes) / stories);
           csv.add(String.join(",", csvLabel(), "journal", "writer", "1", Integer.toString(r),
               fmt(seconds), fmt(stories), fmt(stories), "0", fmt(stories / seconds), "", "", "", "", "",
@@ -345,12 +354,21 @@ public final class Harness {
       j.put("bytes_per_story", size.median);
     }
 
-    /** Offers whole stories for {@code seconds}, then waits until the writer has appended them all. */
-    private static void writeStories(JournalWriter writer, List<TensorData> inputs, float[] probabilities, long[] story,
-        int seconds) throws InterruptedException {
+    /**
+     * Offers whole stories for {@code seconds} and waits until the writer has appended every record
+     * offered; returns how many records that was. The offers keep the writer's queue at most half full,
+     * as a node well below its journal's limit does; a writer that refuses records, or takes none for
+     * {@link #JOURNAL_STALL}, ends the section with an error instead of waiting forever.
+     */
+    private static long writeStories(JournalWriter writer, List<TensorData> inputs, float[] probabilities, long[] story,
+        int seconds) {
       long end = System.nanoTime() + seconds * 1_000_000_000L;
+      int room = Math.max(1, writer.settings().queueCapacity() / 2);
+      long base = writer.appended();
+      long offered = 0;
       String[] models = {"m3", "m2", "m1"};
       while (System.nanoTime() < end) {
+        waitFor(writer, () -> writer.pending() <= Math.max(0, room - 5));
         long n = story[0]++;
         String id = "bench-" + n;
         List<JournalRecord> records = new ArrayList<>(5);
@@ -365,13 +383,33 @@ public final class Harness {
         for (int i = 0; i < records.size(); i++) {
           JournalRecord r = records.get(i);
           // as the entity does: only the answer wakes the writer
-          while (!(i == records.size() - 1 ? writer.offer(r, null) : writer.offerLazily(r, null))) {
-            Thread.sleep(0, 100_000);
+          if (!(i == records.size() - 1 ? writer.offer(r, null) : writer.offerLazily(r, null))) {
+            throw new IllegalStateException("the journal refused a record: " + writer.unwritableReason());
           }
+          offered++;
         }
       }
-      while (writer.pending() > 0) {
-        Thread.sleep(1);
+      long expected = base + offered;
+      waitFor(writer, () -> writer.appended() >= expected);
+      return offered;
+    }
+
+    /** Waits while the writer makes progress; fails when it is unwritable or stalls. */
+    private static void waitFor(JournalWriter writer, java.util.function.BooleanSupplier done) {
+      long lastAppended = writer.appended();
+      long stallAt = System.nanoTime() + JOURNAL_STALL.toNanos();
+      while (!done.getAsBoolean()) {
+        if (writer.unwritableReason() != null) {
+          throw new IllegalStateException("the journal stopped writing: " + writer.unwritableReason());
+        }
+        long appended = writer.appended();
+        if (appended != lastAppended) {
+          lastAppended = appended;
+          stallAt = System.nanoTime() + JOURNAL_STALL.toNanos();
+        } else if (System.nanoTime() - stallAt > 0) {
+          throw new IllegalStateException("the journal writer appended nothing for " + JOURNAL_STALL.toSeconds() + " s");
+        }
+        java.util.concurrent.locks.LockSupport.parkNanos(JOURNAL_POLL_NANOS);
       }
     }
 
