@@ -61,9 +61,12 @@ class ModelPoolTest {
 
   @Test
   void batchedScoresMatchSingleScores() throws Exception {
-    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(m2));
-    TestProbe<ScoreResult> probe = testKit.createTestProbe();
     int n = 100;
+    ModelSettings d = m2.settings();
+    // room for all of them at once, whatever the default queue: this is about batches, not refusals
+    LoadedModel roomy = reload(new ModelSettings("m2", d.path(), d.workers(), n, d.maxBatchSize(), d.maxBatchDelay(), d.fault()));
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(roomy));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
     for (int i = 0; i < n; i++) {
       pool.tell(new ModelPool.Score("b" + i, instance(i), probe.getRef()));
     }
@@ -74,6 +77,8 @@ class ModelPoolTest {
         ModelPool.Scored s = assertInstanceOf(ModelPool.Scored.class, r);
         assertArrayEquals(direct.predict(instance(i))[0], s.probabilities()[0], 1e-5f);
       }
+    } finally {
+      roomy.close();
     }
   }
 
