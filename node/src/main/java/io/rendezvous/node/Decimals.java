@@ -13,6 +13,8 @@ final class Decimals {
 
   private static final double[] POWERS_OF_TEN = new double[23];
   private static final long MAX_EXACT = 1L << 53;
+  /** Significant digits that always fit in a long. */
+  static final int MAX_SIGNIFICANT = 18;
 
   static {
     double p = 1;
@@ -38,7 +40,7 @@ final class Decimals {
       char c = text[i];
       if (c >= '0' && c <= '9') {
         // leading zeros add nothing; 18 significant digits always fit in a long
-        if ((digits != 0 || c != '0') && ++significant > 18) {
+        if ((digits != 0 || c != '0') && ++significant > MAX_SIGNIFICANT) {
           return Double.NaN;
         }
         seen = true;
@@ -52,7 +54,18 @@ final class Decimals {
         return Double.NaN;
       }
     }
-    if (!seen || digits > MAX_EXACT || afterPoint >= POWERS_OF_TEN.length) {
+    if (!seen) {
+      return Double.NaN;
+    }
+    return exact(digits, Math.max(afterPoint, 0), negative);
+  }
+
+  /**
+   * {@code digits / 10^afterPoint}, negated if asked, when both are exact doubles (then one division
+   * rounds correctly); NaN otherwise.
+   */
+  static double exact(long digits, int afterPoint, boolean negative) {
+    if (digits > MAX_EXACT || afterPoint >= POWERS_OF_TEN.length) {
       return Double.NaN;
     }
     double value = afterPoint > 0 ? digits / POWERS_OF_TEN[afterPoint] : digits;

@@ -14,18 +14,8 @@ import java.util.List;
  * caller reads the body with the full parser, which also says what is wrong.
  */
 final class PlainInstances {
-  private static final double[] POWERS_OF_TEN = new double[23];
-  private static final long MAX_EXACT = 1L << 53;
-  private static final int MAX_SIGNIFICANT = 18;
+  private static final int MAX_SIGNIFICANT = Decimals.MAX_SIGNIFICANT;
   private static final byte[] FIELD = "\"instances\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-
-  static {
-    double p = 1;
-    for (int i = 0; i < POWERS_OF_TEN.length; i++) {
-      POWERS_OF_TEN[i] = p;
-      p *= 10;
-    }
-  }
 
   private final byte[] b;
   private int i;
@@ -149,11 +139,10 @@ final class PlainInstances {
         return Double.NaN;
       }
     }
-    if (i < n && (b[i] == 'e' || b[i] == 'E') || digits > MAX_EXACT || afterPoint >= POWERS_OF_TEN.length) {
+    if (i < n && (b[i] == 'e' || b[i] == 'E')) {
       return Double.NaN;
     }
-    double value = afterPoint > 0 ? digits / POWERS_OF_TEN[afterPoint] : digits;
-    return negative ? -value : value;
+    return Decimals.exact(digits, afterPoint, negative);
   }
 
   private boolean takeField() {
