@@ -1,0 +1,28 @@
+package io.rendezvous.workers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.typesafe.config.ConfigFactory;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class ModelSettingsTest {
+
+  private static Map<String, Integer> queues(String overrides) {
+    return ModelSettings.allFromConfig(ConfigFactory.load(ConfigFactory.parseString(overrides))).stream()
+        .collect(Collectors.toMap(ModelSettings::name, ModelSettings::queueCapacity));
+  }
+
+  @Test
+  void theFirstChoiceQueuesLessThanItsFallbacks() {
+    assertEquals(Map.of("m1", 256, "m2", 256, "m3", 64), queues(""));
+  }
+
+  @Test
+  void m3sQueueIsSetOnM3ItselfNotThroughTheDefaults() {
+    // as the README says: a new default reaches the fallbacks only
+    assertEquals(Map.of("m1", 500, "m2", 500, "m3", 64), queues("rendezvous.model-defaults.queue-capacity = 500"));
+    assertEquals(Map.of("m1", 256, "m2", 256, "m3", 128), queues("rendezvous.models.m3.queue-capacity = 128"));
+  }
+}
