@@ -347,11 +347,9 @@ public final class Harness {
       out.printf("  %,.0f stories/s (%,.0f-%,.0f); writer CPU %.1f us per story (%.1f-%.1f); %,.0f bytes per story%n",
           rate.median, rate.min, rate.max, cpu.median, cpu.min, cpu.max, size.median);
       ObjectNode j = json.putObject("journal");
-      j.put("stories_per_second", rate.median);
-      j.put("writer_cpu_us_per_story", cpu.median);
-      j.put("writer_cpu_us_per_story_min", cpu.min);
-      j.put("writer_cpu_us_per_story_max", cpu.max);
-      j.put("bytes_per_story", size.median);
+      rate.into(j, "stories_per_second");
+      cpu.into(j, "writer_cpu_us_per_story");
+      size.into(j, "bytes_per_story");
     }
 
     /**
