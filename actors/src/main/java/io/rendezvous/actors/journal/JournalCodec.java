@@ -40,10 +40,10 @@ final class JournalCodec {
             out.int64(d);
           }
         });
-        byte[] raw = i.tensor().data();
-        byte[] packed = NonZeroWords.encode(raw);
+        // packed from the tensor's own bytes: a copy of them first cost as much as the packing
+        byte[] packed = NonZeroWords.encode(i.tensor().dataView());
         w.write("encoding").text(packed == null ? RAW : NonZeroWords.NAME);
-        w.write("data").bytes(packed == null ? raw : packed);
+        w.write("data").bytes(packed == null ? i.tensor().data() : packed);
     } else if (r instanceof Score s) {
         common(w, s);
         w.write("model").text(s.model());

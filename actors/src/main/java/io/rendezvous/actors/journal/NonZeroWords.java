@@ -1,5 +1,10 @@
 package io.rendezvous.actors.journal;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 /**
  * The input tensor as the journal stores it: a bitmap of which 4-byte words are not all zero, then
  * those words in order. Lossless for any data (a float's -0.0 is not an all-zero word). Pictures are
@@ -12,34 +17,57 @@ package io.rendezvous.actors.journal;
 final class NonZeroWords {
   static final String NAME = "nonzero-words";
   private static final int HEADER = Integer.BYTES;
+  // words read and written whole (byte order does not matter for zero tests; it is fixed for the length)
+  private static final VarHandle WORDS = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+  private static final VarHandle WORDS_IN_BUFFER =
+      MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
   private NonZeroWords() {}
 
   /** The encoded bytes, or null when they would not be smaller (or the length is not in words). */
   static byte[] encode(byte[] data) {
-    if (data.length % 4 != 0 || data.length == 0) {
+    return encode(ByteBuffer.wrap(data));
+  }
+
+  /**
+   * As {@link #encode(byte[])}, for the bytes from {@code data}'s position to its limit, without copying
+   * them first (a tensor's read-only view).
+   */
+  static byte[] encode(ByteBuffer data) {
+    int base = data.position();
+    int length = data.remaining();
+    if (length % 4 != 0 || length == 0) {
       return null;
     }
-    int words = data.length / 4;
+    int words = length / 4;
     int maskBytes = (words + 7) / 8;
     int nonZero = 0;
+    // without branches on the data: where zeros fall is as good as random to the branch predictor
     for (int w = 0; w < words; w++) {
-      if (word(data, w) != 0) {
-        nonZero++;
-      }
+      nonZero += (int) WORDS_IN_BUFFER.get(data, base + w * 4) != 0 ? 1 : 0;
     }
     int size = HEADER + maskBytes + nonZero * 4;
-    if (size >= data.length) {
+    if (size >= length) {
       return null;
     }
     byte[] out = new byte[size];
-    putInt(out, 0, data.length);
+    WORDS.set(out, 0, length);
     int at = HEADER + maskBytes;
+    int mask = 0;
+    int last = size - 4;
     for (int w = 0; w < words; w++) {
-      if (word(data, w) != 0) {
-        out[HEADER + (w >>> 3)] |= (byte) (1 << (w & 7));
-        System.arraycopy(data, w * 4, out, at, 4);
-        at += 4;
+      int word = (int) WORDS_IN_BUFFER.get(data, base + w * 4);
+      // every word is written where the next non-zero one goes, and only a non-zero one moves on; past
+      // the last non-zero word only zeros remain, so nothing more needs writing
+      if (at <= last) {
+        WORDS.set(out, at, word);
+      }
+      int isNonZero = word != 0 ? 1 : 0;
+      mask |= isNonZero << (w & 7);
+      at += isNonZero << 2;
+      if ((w & 7) == 7 || w == words - 1) {
+        out[HEADER + (w >>> 3)] = (byte) mask;
+        mask = 0;
       }
     }
     return out;
@@ -49,7 +77,7 @@ final class NonZeroWords {
     if (encoded.length < HEADER) {
       throw new IllegalStateException("nonzero-words data of " + encoded.length + " bytes has no length");
     }
-    int length = getInt(encoded, 0);
+    int length = (int) WORDS.get(encoded, 0);
     if (length < 0 || length % 4 != 0) {
       throw new IllegalStateException("nonzero-words data says " + length + " bytes, not a whole number of words");
     }
@@ -68,7 +96,7 @@ final class NonZeroWords {
         if (at + 4 > encoded.length) {
           throw new IllegalStateException("nonzero-words data of " + encoded.length + " bytes is cut short");
         }
-        System.arraycopy(encoded, at, out, w * 4, 4);
+        WORDS.set(out, w * 4, (int) WORDS.get(encoded, at));
         at += 4;
       }
     }
@@ -76,21 +104,5 @@ final class NonZeroWords {
       throw new IllegalStateException("nonzero-words data has " + (encoded.length - at) + " bytes too many");
     }
     return out;
-  }
-
-  private static int word(byte[] b, int w) {
-    int i = w * 4;
-    return b[i] | b[i + 1] | b[i + 2] | b[i + 3];
-  }
-
-  private static void putInt(byte[] b, int at, int v) {
-    b[at] = (byte) v;
-    b[at + 1] = (byte) (v >>> 8);
-    b[at + 2] = (byte) (v >>> 16);
-    b[at + 3] = (byte) (v >>> 24);
-  }
-
-  private static int getInt(byte[] b, int at) {
-    return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8 | (b[at + 2] & 0xff) << 16 | (b[at + 3] & 0xff) << 24;
   }
 }
