@@ -17,12 +17,14 @@ import net.openhft.chronicle.wire.WireOut;
  */
 final class JournalCodec {
   /**
-   * The on-disk format, in each record's "schema" field. 2: an input's data may be stored without its
+   * The on-disk format, in each record's "schema" field. 3: an input's data may also be stored as 8-bit
+   * pixels ({@link InputPacking#PIXELS}). 2 (still read): an input's data may be stored without its
    * all-zero words, as its "encoding" says. 1 (still read): the data as it was. The records themselves
-   * ({@link JournalRecord#SCHEMA_VERSION}) are unchanged.
+   * ({@link JournalRecord#SCHEMA_VERSION}) are unchanged. A build that knows an older format refuses a
+   * newer record by this number instead of misreading it.
    */
-  static final int FORMAT_VERSION = 2;
-  /** Input data stored as the model saw it; else {@link NonZeroWords}, when that is smaller. */
+  static final int FORMAT_VERSION = 3;
+  /** Input data stored as the model saw it; else {@link InputPacking}, when that is smaller. */
   private static final String RAW = "raw";
 
   private JournalCodec() {}
@@ -41,9 +43,9 @@ final class JournalCodec {
           }
         });
         // packed from the tensor's own bytes: a copy of them first cost as much as the packing
-        byte[] packed = NonZeroWords.encode(i.tensor().dataView());
-        w.write("encoding").text(packed == null ? RAW : NonZeroWords.NAME);
-        w.write("data").bytes(packed == null ? i.tensor().data() : packed);
+        InputPacking.Packed packed = InputPacking.pack(i.tensor().dataView());
+        w.write("encoding").text(packed == null ? RAW : packed.encoding());
+        w.write("data").bytes(packed == null ? i.tensor().data() : packed.bytes());
     } else if (r instanceof Score s) {
         common(w, s);
         w.write("model").text(s.model());
@@ -92,8 +94,8 @@ final class JournalCodec {
         // schema 1 stored the bytes as they were
         String encoding = schema >= 2 ? w.read("encoding").text() : RAW;
         byte[] data = w.read("data").bytes();
-        if (NonZeroWords.NAME.equals(encoding)) {
-          data = NonZeroWords.decode(data);
+        if (InputPacking.isPacking(encoding)) {
+          data = InputPacking.unpack(encoding, data);
         } else if (!RAW.equals(encoding)) {
           throw new IllegalStateException("input " + id + " has data in an unknown encoding '" + encoding + "'");
         }
