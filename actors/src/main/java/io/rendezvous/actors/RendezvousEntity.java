@@ -209,7 +209,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private Reply pendingReply;
   /** When the answer was chosen, from the request's start. */
   private long decidedAtMicros;
-  private boolean inputWritten;
+  /** The journal's failure count when the input was offered (see {@link io.rendezvous.actors.journal.Journal#failures}). */
+  private long failuresBeforeInput;
   /** The shard wants this entity gone (hand-off, node leaving): stop as soon as the client has its reply. */
   private boolean stopRequested;
   private boolean stopNow;
@@ -299,8 +300,10 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     JournalRecord.Input input = new JournalRecord.Input(
         requestId, p.request().clientId(), runtime.node(), ep.name(), p.request().acceptedAtMicros(), p.request().source(),
         p.request().sourceSha256(), p.request().input());
-    // the answer's record, which the client waits on, brings the writer round for this one too
-    if (!runtime.journal().offerLazily(input, journalAdapter)) {
+    // the answer's record, which the client waits on, brings the writer round for this one too, and its
+    // acknowledgement answers for this one as well (one message per request fewer)
+    failuresBeforeInput = runtime.journal().failures();
+    if (!runtime.journal().offerLazily(input, null)) {
       p.replyTo().tell(new Rejected(requestId, 503, journalRefusal()));
       return finish();
     }
@@ -390,18 +393,12 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private Behavior<Command> onJournalAcked(JournalWriter.Ack ack) {
     boolean written = ack instanceof JournalWriter.Written;
     String reason = ack instanceof JournalWriter.NotWritten nw ? nw.reason() : null;
-    if (JournalRecord.Input.TYPE.equals(ack.recordType())) {
-      inputWritten = written;
-      if (!written && phase == Phase.COLLECTING) {
-        // no answer may go out for an input the journal does not hold
-        replyTo.tell(new Rejected(requestId, 503, "journal could not record the input: " + reason));
-        return linger();
-      }
-      return this;
-    }
     if (phase != Phase.ANSWERING) {
       return this;
     }
+    // no answer may go out for an input the journal might not hold: a record that failed since the input
+    // was offered could have been the input
+    boolean inputWritten = runtime.journal().failures() == failuresBeforeInput;
     if (written && inputWritten) {
       replyTo.tell(pendingReply);
     } else {

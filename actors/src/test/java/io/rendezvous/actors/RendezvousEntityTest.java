@@ -577,6 +577,11 @@ class RendezvousEntityTest {
       public String unwritableReason() {
         return journal.unwritableReason();
       }
+
+      @Override
+      public long failures() {
+        return journal.failures();
+      }
     };
     Run r = new Run(standard(), slow);
     passes(Duration.ofMillis(3));
@@ -596,5 +601,38 @@ class RendezvousEntityTest {
     List<JournalRecord.Answer> answers = story.stream().filter(x -> x instanceof JournalRecord.Answer)
         .map(x -> (JournalRecord.Answer) x).toList();
     assertEquals(List.of(200, 503), answers.stream().map(JournalRecord.Answer::status).toList());
+  }
+
+  @Test
+  void anInputTheJournalFailedToWriteGetsNoAnswerThoughTheAnswerWasWritten() {
+    // the input's append fails (its failure is counted, as the writer counts it); the answer's succeeds
+    java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
+    io.rendezvous.actors.journal.Journal losesInputs = new io.rendezvous.actors.journal.Journal() {
+      @Override
+      public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+        if (record instanceof JournalRecord.Input) {
+          lost.incrementAndGet();
+          if (ackTo != null) {
+            ackTo.tell(new JournalWriter.NotWritten(record.requestId(), record.type(), "disk error"));
+          }
+          return true;
+        }
+        return journal.offer(record, ackTo);
+      }
+
+      @Override
+      public String unwritableReason() {
+        return journal.unwritableReason();
+      }
+
+      @Override
+      public long failures() {
+        return journal.failures() + lost.get();
+      }
+    };
+    Run r = new Run(standard(), losesInputs);
+    r.answer("m3", 1);
+    Rejected rej = r.expectRejected(503);
+    assertTrue(rej.error().contains("could not record the input"), rej.error());
   }
 }

@@ -24,4 +24,12 @@ public interface Journal {
 
   /** Null when the journal is writing; otherwise why it is not. */
   String unwritableReason();
+
+  /**
+   * How many records accepted by {@link #offer} this journal has failed to write so far. Records are
+   * written in order and a failure is counted before any later record is acknowledged, so a record
+   * offered when the count was n is held if a later record is acknowledged {@link JournalWriter.Written}
+   * while the count is still n: the one acknowledgement answers for both.
+   */
+  long failures();
 }

@@ -88,6 +88,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private final AtomicLong appended = new AtomicLong();
   private final AtomicLong appendedBytes = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
+  /** Records accepted and then not written; raised before any later record is acknowledged. */
+  private final AtomicLong failures = new AtomicLong();
   private volatile boolean running = true;
   /** Why the disk cannot take writes now (free space); cleared by housekeeping. */
   private volatile String diskProblem;
@@ -210,6 +212,11 @@ public final class JournalWriter implements Journal, AutoCloseable {
     return refused.get();
   }
 
+  @Override
+  public long failures() {
+    return failures.get();
+  }
+
   public int pending() {
     return queued.get();
   }
@@ -279,7 +286,9 @@ public final class JournalWriter implements Journal, AutoCloseable {
   }
 
   private void appendAndAck(ExcerptAppender appender, List<Entry> batch) {
-    String reason = unwritableReason();
+    // not unwritableReason(): a closing writer still appends what it had taken
+    String disk = diskProblem;
+    String reason = disk != null ? disk : appendProblem;
     if (reason != null) {
       fail(batch, reason);
       return;
@@ -301,6 +310,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
     appended.addAndGet(done);
     appendedBytes.addAndGet(bytes);
+    failures.addAndGet(batch.size() - done);
     for (int i = 0; i < batch.size(); i++) {
       Entry e = batch.get(i);
       if (e.ackTo() != null) {
@@ -311,7 +321,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
   }
 
-  private static void fail(List<Entry> entries, String reason) {
+  private void fail(List<Entry> entries, String reason) {
+    failures.addAndGet(entries.size());
     for (Entry e : entries) {
       if (e.ackTo() != null) {
         e.ackTo().tell(new NotWritten(e.record().requestId(), e.record().type(), reason));

@@ -206,6 +206,49 @@ class JournalWriterTest {
   }
 
   @Test
+  void closingWritesWhatIsQueuedAndAFailedRecordIsCountedBeforeItIsAnswered() throws Exception {
+    AtomicLong free = new AtomicLong(10_000);
+    JournalSettings d = settings().withMinFreeBytes(5_000);
+    // a doze far longer than this test, and frequent free-space checks
+    JournalSettings s = new JournalSettings(d.enabled(), d.dir(), d.rollCycle(), d.queueCapacity(), d.maxBatch(),
+        d.retentionMaxAge(), d.retentionMaxBytes(), d.minFreeBytes(), Duration.ofMillis(20), Duration.ofMinutes(1));
+    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    try (JournalWriter w = JournalWriter.start(s, null, dir -> free.get())) {
+      assertTrue(w.offer(input("first"), ack.getRef()));
+      ack.expectMessageClass(JournalWriter.Written.class);
+      ack.awaitAssert(() -> {
+        assertTrue(w.dozing());
+        return null;
+      });
+      assertTrue(w.offerLazily(input("queued"), ack.getRef()));
+      w.close(Duration.ofSeconds(10));
+      assertEquals("queued", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+      assertEquals(0, w.failures());
+    }
+    try (JournalWriter w = JournalWriter.start(s, null, dir -> free.get())) {
+      assertTrue(w.offer(input("second"), ack.getRef()));
+      ack.expectMessageClass(JournalWriter.Written.class);
+      ack.awaitAssert(() -> {
+        assertTrue(w.dozing());
+        return null;
+      });
+      // accepted while the disk was fine, taken once it is not
+      assertTrue(w.offerLazily(input("stranded"), ack.getRef()));
+      free.set(1_000);
+      ack.awaitAssert(() -> {
+        assertFalse(w.isWritable());
+        return null;
+      });
+      w.close(Duration.ofSeconds(10));
+      JournalWriter.NotWritten nw = ack.expectMessageClass(JournalWriter.NotWritten.class);
+      assertEquals("stranded", nw.requestId());
+      assertEquals(1, w.failures());
+    }
+    List<String> ids = JournalReader.readAll(dir.resolve("journal")).stream().map(JournalRecord::requestId).toList();
+    assertEquals(List.of("first", "queued", "second"), ids);
+  }
+
+  @Test
   void refusesBelowTheFreeSpaceThresholdAndRecoversByItself() throws Exception {
     AtomicLong free = new AtomicLong(10_000);
     JournalSettings s = settings().withMinFreeBytes(5_000);
