@@ -36,7 +36,9 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  * </ul>
  *
  * The answer is journaled before it is sent. Scores that come after it are journaled as late until
- * every model has answered or the linger time has passed; then, after the dedup window, the entity stops.
+ * every model has answered or the linger time has passed; then the entity stops, and the node remembers
+ * the request for the dedup window ({@link FinishedRequests}) so that a copy resent by the edge is not
+ * served again.
  */
 public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Command> {
 
@@ -99,11 +101,6 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private record JournalAcked(JournalWriter.Ack ack) implements Command {}
 
   private enum LingerOver implements Command {
-    INSTANCE
-  }
-
-  /** A finished entity has kept its id long enough to catch resent copies of its request. */
-  private enum Forget implements Command {
     INSTANCE
   }
 
@@ -189,17 +186,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
 
   private Phase phase = Phase.WAITING;
   /**
-   * Who gets the answer, and the client's id. Not the whole Predict: a finished entity stays for the
-   * dedup window, thousands at a time under load, and its input tensor would stay with it, live data
-   * that every young collection copies.
+   * Who gets the answer, and the client's id. Not the whole Predict: an entity lingers for late scores
+   * after its answer, and the input tensor would stay live with it for every young collection to copy.
    */
   private ActorRef<Reply> replyTo;
   private String clientId;
-  /**
-   * Once finished, the client's address without the client: the ask's ref holds the answer it got, which
-   * would otherwise stay live for the dedup window too.
-   */
-  private org.apache.pekko.actor.ActorPath finishedReplyPath;
   private EndpointSettings endpoint;
   private long startNanos;
   /** Per model of the endpoint (same index as endpoint.models()): what came back, and when. */
@@ -214,8 +205,6 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   /** The shard wants this entity gone (hand-off, node leaving): stop as soon as the client has its reply. */
   private boolean stopRequested;
   private boolean stopNow;
-  /** Once finished and waiting out the dedup window: the small behavior that replaces this one. */
-  private Behavior<Command> afterFinish;
 
   private RendezvousEntity(
       ActorContext<Command> ctx,
@@ -259,8 +248,6 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       b = onLingerOver();
     } else if (m == Stop.INSTANCE) {
       b = onStop();
-    } else if (m == Forget.INSTANCE) {
-      b = Behaviors.stopped();
     } else {
       b = Behaviors.unhandled();
     }
@@ -282,6 +269,16 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     }
     if (p.acceptedTo() != null) {
       p.acceptedTo().tell(new Accepted(requestId));
+    }
+    FinishedRequests.Finished done = runtime.finished().lookup(requestId);
+    if (done != null) {
+      // a copy the edge resent, come after this request's entity had finished and stopped: accepted above,
+      // so the edge stops resending it; its own client has its answer, anyone else is refused
+      if (!p.replyTo().path().equals(done.client())) {
+        p.replyTo().tell(new Rejected(p.request().requestId(), 409, "request id " + p.request().requestId() + " is already in use"));
+      }
+      phase = Phase.DONE;
+      return Behaviors.stopped();
     }
     EndpointSettings ep = runtime.endpoints().get(p.request().endpoint());
     if (ep == null) {
@@ -598,64 +595,25 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private Behavior<Command> finish() {
     phase = Phase.DONE;
     timers.cancelAll();
-    // nothing below reads them again; only the id and the client's address stay for the dedup window
-    results = null;
-    arrivalMicros = null;
-    pendingReply = null;
-    if (replyTo != null) {
-      finishedReplyPath = replyTo.path();
-      replyTo = null;
-    }
-    if (shard == null || stopRequested) {
-      stopNow = true;
-      return Behaviors.stopped();
-    }
     // A finished entity stops itself instead of asking its shard to passivate it (two messages fewer per
-    // request): with remember-entities off the shard then only forgets it. Unlike a passivation, a message
-    // still on its way is a dead letter rather than the start of a new entity; after the dedup window
-    // that can only be a copy of this request or a reused id, and neither should start a rendezvous
-    if (runtime.dedupWindow().isZero()) {
-      stopNow = true;
-      return Behaviors.stopped();
+    // request): with remember-entities off the shard then only forgets it. A copy of the request resent
+    // by the edge may still come and start a new entity; the node remembers the request for the dedup
+    // window so that one does not serve it again (a handed-off or fallback entity has no shard here)
+    if (shard != null && !stopRequested) {
+      runtime.finished().add(requestId, replyTo != null ? replyTo.path() : null);
     }
-    // stay a little: a copy of the request resent by the edge must not start the rendezvous again
-    timers.startSingleTimer(Forget.INSTANCE, runtime.dedupWindow());
-    afterFinish = finished(requestId, finishedReplyPath);
-    return afterFinish;
-  }
-
-  /**
-   * A finished request for the rest of its dedup window: its id and its client's address, no more. The
-   * rendezvous itself (this object, its receive, schedule and adapters' handlers) is left to the
-   * collector: under load thousands of finished requests wait out their window at once, and every young
-   * collection copies what they hold (with a window of 50 instead of 300 ms, pauses were 5 instead of
-   * 9.5 ms at 6,700 requests/s).
-   */
-  private static Behavior<Command> finished(String requestId, org.apache.pekko.actor.ActorPath clientPath) {
-    return Behaviors.receiveMessage(m -> {
-      if (m instanceof Predict p) {
-        // accepted, so the edge stops resending it; the same client's copy gets no second answer
-        if (p.acceptedTo() != null) {
-          p.acceptedTo().tell(new Accepted(requestId));
-        }
-        if (!p.replyTo().path().equals(clientPath)) {
-          p.replyTo().tell(new Rejected(p.request().requestId(), 409, "request id " + p.request().requestId() + " is already in use"));
-        }
-        return Behaviors.same();
-      }
-      // scores, acknowledgements and timers of the finished rendezvous have nothing left to change
-      return m == Forget.INSTANCE || m == Stop.INSTANCE ? Behaviors.stopped() : Behaviors.same();
-    });
+    stopNow = true;
+    return Behaviors.stopped();
   }
 
   /** Whether {@code ref} is this request's client: a copy of the request the edge resent. */
   private boolean isTheClient(ActorRef<Reply> ref) {
-    return replyTo != null ? ref.equals(replyTo) : ref.path().equals(finishedReplyPath);
+    return ref.equals(replyTo);
   }
 
-  /** This behavior, or what a call below the handler made of the entity: stopped, or finished. */
+  /** This behavior, or stopped when a call below the handler decided the entity is done. */
   private Behavior<Command> next() {
-    return stopNow ? Behaviors.stopped() : afterFinish != null ? afterFinish : this;
+    return stopNow ? Behaviors.stopped() : this;
   }
 
   private String journalRefusal() {

@@ -9,8 +9,8 @@ import java.util.function.LongSupplier;
 /**
  * What a rendezvous entity needs from the node it runs on. One per node, shared by all its entities.
  * {@code clock} (nanoseconds, like {@link System#nanoTime()}) measures the schedule's offsets; tests
- * move it together with manual time. {@code dedupWindow}: how long a finished entity stays to ignore a
- * copy of its request that the edge resent (zero: it stops at once).
+ * move it together with manual time. {@code finished}: the requests finished here within the dedup
+ * window, so that a copy of a request the edge resent is not served again (a zero window keeps none).
  */
 public record RendezvousRuntime(
     String node,
@@ -18,9 +18,14 @@ public record RendezvousRuntime(
     WorkerDirectory directory,
     Journal journal,
     LongSupplier clock,
-    Duration dedupWindow) {
+    FinishedRequests finished) {
   public RendezvousRuntime {
     endpoints = Map.copyOf(endpoints);
+  }
+
+  public RendezvousRuntime(String node, Map<String, EndpointSettings> endpoints, WorkerDirectory directory,
+      Journal journal, LongSupplier clock, Duration dedupWindow) {
+    this(node, endpoints, directory, journal, clock, new FinishedRequests(dedupWindow, clock));
   }
 
   public RendezvousRuntime(
@@ -30,5 +35,9 @@ public record RendezvousRuntime(
 
   public RendezvousRuntime withDedupWindow(Duration window) {
     return new RendezvousRuntime(node, endpoints, directory, journal, clock, window);
+  }
+
+  public Duration dedupWindow() {
+    return finished.window();
   }
 }

@@ -385,7 +385,7 @@ class RendezvousEntityTest {
   }
 
   @Test
-  void aFinishedEntityStillKnowsItsClientForTheDedupWindow() throws Exception {
+  void aFinishedRequestIsRememberedForTheDedupWindowAfterItsEntityStopped() throws Exception {
     EndpointSettings ep = endpoint(List.of("m3"), List.of(new Stage("m3", Duration.ZERO)), 50);
     TestProbe<ModelPool.Command> w = testKit.createTestProbe();
     directory.update("m3", List.of(w.getRef()));
@@ -419,22 +419,30 @@ class RendezvousEntityTest {
         .tell(new ModelPool.Scored("dd-1", "m3", "7", new float[][] {{0f, 1f, 0f}}, 10));
     assertEquals("m3", assertInstanceOf(Prediction.class,
         answer.toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS)).model());
-    // finished, and holding only the client's address: a late copy from its edge is accepted, neither
-    // served again nor refused (a 409 to the finished ask would land in dead letters)
-    entity.tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), asker.get()));
+    // its story journaled, the entity stops at once, by itself (the shard only sees it terminate)
+    TestProbe<Object> watcher = testKit.createTestProbe();
+    watcher.expectTerminated(entity, Duration.ofSeconds(5));
+    shard.expectNoMessage(Duration.ofMillis(50));
+    // a late copy from its edge starts a new entity, as the shard would: accepted, neither served again
+    // nor refused (a 409 to the finished ask would land in dead letters), and that entity stops too
+    ActorRef<RendezvousEntity.Command> copy = testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime));
+    copy.tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), asker.get()));
     edge.expectMessageClass(RendezvousEntity.Accepted.class);
+    watcher.expectTerminated(copy, Duration.ofSeconds(5));
     w.expectNoMessage(Duration.ofMillis(100));
     deadReplies.expectNoMessage(Duration.ofMillis(200));
     // another client under the same id is refused
     TestProbe<Reply> other = testKit.createTestProbe();
-    entity.tell(new RendezvousEntity.Predict(req, 0L, null, other.getRef()));
+    testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime))
+        .tell(new RendezvousEntity.Predict(req, 0L, null, other.getRef()));
     assertEquals(409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
     w.expectNoMessage(Duration.ofMillis(50));
-    // once the window has passed it stops by itself; the shard only sees it terminate
-    TestProbe<Object> watcher = testKit.createTestProbe();
-    passes(Duration.ofSeconds(1));
-    watcher.expectTerminated(entity, Duration.ofSeconds(5));
-    shard.expectNoMessage(Duration.ofMillis(50));
+    // once the window has passed the id is forgotten: a request under it is served as a new one
+    passes(Duration.ofMillis(2_100));
+    TestProbe<Reply> later = testKit.createTestProbe();
+    testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime))
+        .tell(new RendezvousEntity.Predict(req, 0L, null, later.getRef()));
+    w.expectMessageClass(ModelPool.Score.class);
   }
 
   @Test
