@@ -724,12 +724,14 @@ public final class Harness {
       ArrayNode windows = s.putArray("windows");
       long sent = 0;
       long within = 0;
+      long withinFromWrite = 0;
       long failed = 0;
       int windowsCount = Math.max(1, o.soakSeconds() / o.soakWindow());
       for (int w = 1; w <= windowsCount; w++) {
         HttpLoad.Outcome r = HttpLoad.open(target, rate, Duration.ofSeconds(o.soakWindow()), o.openConnections(), sla);
         sent += r.sent();
         within += r.tally().withinSla;
+        withinFromWrite += r.tally().withinSlaFromWrite;
         failed += r.tally().failed();
         long heapUsed = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
         long rss = rssBytes();
@@ -747,7 +749,9 @@ public final class Harness {
       long journalEnd = treeBytes(dataDir);
       out.printf("  end:   heap after GC %.1f MiB (%+.1f MiB), RSS %.1f MiB (%+.1f MiB), journal %.1f MiB%n", mib(heapEnd),
           mib(heapEnd - heapStart), mib(rssEnd), mib(rssEnd - rssStart), mib(journalEnd));
-      out.printf("  %d sent, %d within the SLA (%.3f%%), %d failed%n", sent, within, 100.0 * within / Math.max(1, sent), failed);
+      out.printf("  %d sent, %d within the SLA (%.3f%%), %d failed; counted from the write instead of the due time,"
+          + " %d within the SLA (%.3f%%)%n", sent, within, 100.0 * within / Math.max(1, sent), failed, withinFromWrite,
+          100.0 * withinFromWrite / Math.max(1, sent));
       s.put("heap_after_gc_start_bytes", heapStart);
       s.put("heap_after_gc_end_bytes", heapEnd);
       s.put("rss_start_bytes", rssStart);
@@ -756,6 +760,7 @@ public final class Harness {
       s.put("journal_end_bytes", journalEnd);
       s.put("sent", sent);
       s.put("within_sla", within);
+      s.put("within_sla_from_write", withinFromWrite);
       s.put("failed", failed);
     }
 
@@ -766,6 +771,11 @@ public final class Harness {
           r.tally().failures.isEmpty() ? "" : r.tally().describeFailures());
       out.printf("  latency p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms; answers by %s%n", r.percentileMillis(50),
           r.percentileMillis(99), r.percentileMillis(99.9), r.percentileMillis(100), r.tally().stages);
+      // part of the latency is the load generator's own: requests written late to their connections
+      out.printf("  of which written late by the load generator: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms;"
+              + " counted from the write instead, %d (%.3f%%) within the SLA%n",
+          r.sendLagMillis(50), r.sendLagMillis(99), r.sendLagMillis(99.9), r.sendLagMillis(100),
+          r.tally().withinSlaFromWrite, 100.0 * r.tally().withinSlaFromWrite / Math.max(1, sent));
       out.println(r.tally().withinSla == sent
           ? "  => every request answered 200 within the SLA"
           : "  => " + (sent - r.tally().withinSla) + " request(s) NOT answered 200 within the SLA");
@@ -777,11 +787,14 @@ public final class Harness {
       n.put("sent", r.sent());
       n.put("answered", r.tally().answered);
       n.put("within_sla", r.tally().withinSla);
+      n.put("within_sla_from_write", r.tally().withinSlaFromWrite);
       n.put("failed", r.tally().failed());
       n.put("p50_ms", r.percentileMillis(50));
       n.put("p99_ms", r.percentileMillis(99));
       n.put("p999_ms", r.percentileMillis(99.9));
       n.put("max_ms", r.percentileMillis(100));
+      n.put("send_lag_p99_ms", r.sendLagMillis(99));
+      n.put("send_lag_max_ms", r.sendLagMillis(100));
       ObjectNode f = n.putObject("failures");
       r.tally().failures.forEach(f::put);
       ObjectNode e = n.putObject("failure_examples");

@@ -15,8 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -42,6 +40,9 @@ public final class HttpLoad {
     return closed(t, clients, length, Duration.ofSeconds(10)).answeredPerSecond();
   }
 
+  /** How long after its connections' threads start an open-model schedule begins. */
+  private static final Duration OPEN_LEAD = Duration.ofMillis(200);
+
   /** What one run sends: the same bodies in turn, to one path of one server. */
   record Target(String name, String host, int port, String path, String contentType, List<byte[]> bodies,
       String bodyMarker) {}
@@ -55,15 +56,23 @@ public final class HttpLoad {
    */
   static final class Tally {
     final Histogram latency;
+    /**
+     * How long after its due time each request was written to its connection (open model): the load
+     * generator's own lag, which the latency includes. Shared by a run's connections like the latency.
+     */
+    final Histogram sendLag;
     long answered;
     long withinSla;
+    /** Answered 200 within the SLA counted from when the request was written, not from its due time. */
+    long withinSlaFromWrite;
     final Map<String, Long> failures = new TreeMap<>();
     final Map<String, Long> stages = new TreeMap<>();
     /** The first response body seen for each kind of failure, cut short: what the server said. */
     final Map<String, String> samples = new TreeMap<>();
 
-    Tally(Histogram latency) {
+    Tally(Histogram latency, Histogram sendLag) {
       this.latency = latency;
+      this.sendLag = sendLag;
     }
 
     /** A histogram the connections of one run record into at once. */
@@ -75,8 +84,12 @@ public final class HttpLoad {
       if (other.latency != latency) {
         latency.add(other.latency);
       }
+      if (other.sendLag != sendLag) {
+        sendLag.add(other.sendLag);
+      }
       answered += other.answered;
       withinSla += other.withinSla;
+      withinSlaFromWrite += other.withinSlaFromWrite;
       other.failures.forEach((k, v) -> failures.merge(k, v, Long::sum));
       other.stages.forEach((k, v) -> stages.merge(k, v, Long::sum));
       other.samples.forEach(samples::putIfAbsent);
@@ -112,6 +125,11 @@ public final class HttpLoad {
     double percentileMillis(double p) {
       return tally.latency.getTotalCount() == 0 ? Double.NaN : tally.latency.getValueAtPercentile(p) / 1000.0;
     }
+
+    /** How late requests were written to their connections, at percentile {@code p}, in ms. */
+    double sendLagMillis(double p) {
+      return tally.sendLag.getTotalCount() == 0 ? Double.NaN : tally.sendLag.getValueAtPercentile(p) / 1000.0;
+    }
   }
 
   /** Closed model: {@code clients} connections, each sending its next request when the last is answered. */
@@ -126,8 +144,9 @@ public final class HttpLoad {
     long jitStart = jitMillis();
     long start = System.nanoTime();
     Histogram latencies = Tally.sharedLatencies();
+    Histogram lags = Tally.sharedLatencies();
     for (int c = 0; c < clients; c++) {
-      Tally tally = new Tally(latencies);
+      Tally tally = new Tally(latencies, lags);
       tallies.add(tally);
       int offset = c * 7919;
       Connection connection = connections.get(c);
@@ -153,54 +172,47 @@ public final class HttpLoad {
    * Open model: requests at {@code rate} per second on a fixed schedule, whatever the server does;
    * latency counts from when a request was due, so a stall shows in full (no coordinated omission).
    * Up to {@code connections} are in flight at once; beyond that, due requests wait and their wait counts.
+   *
+   * <p>Each free connection claims the next request of the schedule and sends it when it is due: one
+   * wake-up per request. A producer thread handing due requests to the connections through a queue took
+   * two (the producer's timer, then the connection's), on the cores the server under test shares.
    */
   static Outcome open(Target target, double rate, Duration length, int connections, Duration sla)
       throws InterruptedException {
     long total = (long) Math.floor(rate * length.toNanos() / 1e9);
-    BlockingQueue<long[]> due = new LinkedBlockingQueue<>();
     long slaMicros = sla.toNanos() / 1000;
     List<Tally> tallies = new ArrayList<>();
     List<Thread> workers = new ArrayList<>();
     List<Connection> open = connectAll(target, connections);
-    long cpuStart = processCpuNanos();
-    long jitStart = jitMillis();
-    long start = System.nanoTime();
-    long stopTaking = start + length.toNanos() + TimeUnit.SECONDS.toNanos(30);
+    double intervalNanos = 1e9 / rate;
+    AtomicLong next = new AtomicLong();
     AtomicLong sent = new AtomicLong();
     Histogram latencies = Tally.sharedLatencies();
+    Histogram lags = Tally.sharedLatencies();
+    long cpuStart = processCpuNanos();
+    long jitStart = jitMillis();
+    // the schedule starts once every connection's thread has had time to start and claim its first request
+    long start = System.nanoTime() + OPEN_LEAD.toNanos();
+    long stopTaking = start + length.toNanos() + TimeUnit.SECONDS.toNanos(30);
     for (int c = 0; c < connections; c++) {
-      Tally tally = new Tally(latencies);
+      Tally tally = new Tally(latencies, lags);
       tallies.add(tally);
       Connection connection = open.get(c);
       workers.add(start("bench-open-" + c, () -> {
         try (Connection conn = connection) {
-          while (true) {
-            long[] job = due.poll(100, TimeUnit.MILLISECONDS);
-            if (job == null) {
-              if (System.nanoTime() > stopTaking || (sent.get() >= total && due.isEmpty())) {
-                return;
-              }
-              continue;
+          for (long i; (i = next.getAndIncrement()) < total; ) {
+            long due = start + (long) (i * intervalNanos);
+            for (long wait; (wait = due - System.nanoTime()) > 0; ) {
+              LockSupport.parkNanos(wait);
             }
-            if (job[0] == Long.MIN_VALUE) {
-              return;
+            if (System.nanoTime() > stopTaking) {
+              return; // counted below as not sent in time
             }
-            conn.exchange(target.bodies().get((int) (job[1] % target.bodies().size())), tally, job[0], slaMicros);
+            sent.incrementAndGet();
+            conn.exchange(target.bodies().get((int) (i % target.bodies().size())), tally, due, slaMicros);
           }
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
         }
       }));
-    }
-    double intervalNanos = 1e9 / rate;
-    for (long i = 0; i < total; i++) {
-      long at = start + (long) (i * intervalNanos);
-      long wait = at - System.nanoTime();
-      if (wait > 0) {
-        LockSupport.parkNanos(wait);
-      }
-      due.add(new long[] {at, i});
-      sent.incrementAndGet();
     }
     for (Thread t : workers) {
       t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(stopTaking - System.nanoTime())) + 5_000);
@@ -262,7 +274,8 @@ public final class HttpLoad {
   }
 
   private static Tally merge(List<Tally> tallies) {
-    Tally all = new Tally(tallies.isEmpty() ? Tally.sharedLatencies() : tallies.get(0).latency);
+    Tally all = tallies.isEmpty() ? new Tally(Tally.sharedLatencies(), Tally.sharedLatencies())
+        : new Tally(tallies.get(0).latency, tallies.get(0).sendLag);
     tallies.forEach(all::add);
     return all;
   }
@@ -287,6 +300,8 @@ public final class HttpLoad {
         if (socket == null) {
           connect();
         }
+        long lagMicros = (System.nanoTime() - dueNanos) / 1000;
+        tally.sendLag.recordValue(Math.max(0, Math.min(lagMicros, tally.sendLag.getHighestTrackableValue())));
         out.write(headerStart);
         out.write((body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.write(body);
@@ -298,6 +313,9 @@ public final class HttpLoad {
           tally.latency.recordValue(Math.min(micros, tally.latency.getHighestTrackableValue()));
           if (micros <= slaMicros) {
             tally.withinSla++;
+          }
+          if (micros - lagMicros <= slaMicros) {
+            tally.withinSlaFromWrite++;
           }
           String stage = stageOf(r.body);
           if (stage != null) {
