@@ -49,14 +49,9 @@ public final class FinishedRequests {
     if (windowNanos == 0) {
       return;
     }
-    Finished entry = new Finished(client);
-    Generations g = current();
-    g.current().put(requestId, entry);
-    // swapped meanwhile: the entry must not go with a generation that is already the one to go next
-    Generations now = generations.get();
-    if (now != g) {
-      now.current().put(requestId, entry);
-    }
+    // put into the generation that was current when this call looked: a swap meanwhile only makes it the
+    // previous one, which stays until the window after the one it started in has passed (see current())
+    current().current().put(requestId, new Finished(client));
   }
 
   /** The request if it finished here within the window (or a little longer); else null. */
@@ -82,10 +77,12 @@ public final class FinishedRequests {
     if (age < windowNanos) {
       return g;
     }
-    // a window or more since the last swap: the current generation becomes the previous one; after two
-    // windows without any traffic both are stale
-    Generations next = new Generations(now, new ConcurrentHashMap<>(),
-        age >= 2 * windowNanos ? new ConcurrentHashMap<>() : g.current());
+    // a window or more since the last swap: the current generation becomes the previous one, and the new
+    // one starts where the old one's window ended, so an entry lives at least one window (it went into a
+    // generation younger than a window) and at most two; after two windows without traffic both are stale
+    Generations next = age >= 2 * windowNanos
+        ? new Generations(now, new ConcurrentHashMap<>(), new ConcurrentHashMap<>())
+        : new Generations(g.sinceNanos() + windowNanos, new ConcurrentHashMap<>(), g.current());
     generations.compareAndSet(g, next);
     return generations.get();
   }

@@ -270,6 +270,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     if (p.acceptedTo() != null) {
       p.acceptedTo().tell(new Accepted(requestId));
     }
+    // the client's address from the start: a request refused at once (400, 404) is remembered with it too,
+    // so that its client's own resent copy is not told 409
+    replyTo = p.replyTo();
     FinishedRequests.Finished done = runtime.finished().lookup(requestId);
     if (done != null) {
       // a copy the edge resent, come after this request's entity had finished and stopped: accepted above,
@@ -291,7 +294,6 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       return finish();
     }
     startNanos = runtime.clock().getAsLong() - p.startOffsetMicros() * 1_000;
-    replyTo = p.replyTo();
     clientId = p.request().clientId();
     endpoint = ep;
     JournalRecord.Input input = new JournalRecord.Input(
@@ -393,14 +395,20 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     if (phase != Phase.ANSWERING) {
       return this;
     }
-    // no answer may go out for an input the journal might not hold: a record that failed since the input
-    // was offered could have been the input
-    boolean inputWritten = runtime.journal().failures() == failuresBeforeInput;
-    if (written && inputWritten) {
+    // no answer may go out for an input the journal might not hold: a record that failed between the
+    // input's offer and this acknowledgement could have been the input
+    long failedSince = ack.failures() - failuresBeforeInput;
+    if (written && failedSince == 0) {
       replyTo.tell(pendingReply);
     } else {
-      replyTo.tell(new Rejected(requestId, 503, "journal could not record "
-          + (written ? "the input" : "the answer: " + reason)));
+      String why = written
+          ? "journal may not hold the input: " + failedSince + " record(s) it took since the input was offered"
+              + " could not be written"
+          : "journal could not record the answer: " + reason;
+      replyTo.tell(new Rejected(requestId, 503, why));
+      // for a request's story the last answer record is what the client got
+      journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
+          nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
     }
     pendingReply = null;
     return linger();

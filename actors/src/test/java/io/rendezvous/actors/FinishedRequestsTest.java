@@ -36,6 +36,16 @@ class FinishedRequestsTest {
     clock.addAndGet(1);
     assertNull(f.lookup("a"));
     assertNotNull(f.lookup("b"));
+    // generations keep to whole windows even when nobody looks at a boundary: "c" comes late in the
+    // third window and goes with it, at the latest when the fifth begins
+    clock.addAndGet(90);
+    f.add("c", client);
+    clock.addAndGet(15);
+    assertNotNull(f.lookup("c"));
+    clock.addAndGet(94);
+    assertNotNull(f.lookup("c"));
+    clock.addAndGet(1);
+    assertNull(f.lookup("c"));
     // long quiet: everything is stale
     clock.addAndGet(1_000);
     assertNull(f.lookup("b"));

@@ -613,7 +613,8 @@ class RendezvousEntityTest {
 
   @Test
   void anInputTheJournalFailedToWriteGetsNoAnswerThoughTheAnswerWasWritten() {
-    // the input's append fails (its failure is counted, as the writer counts it); the answer's succeeds
+    // the input's append fails and is counted, as the writer counts it; the answer's succeeds, and its
+    // acknowledgement carries the count
     java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
     io.rendezvous.actors.journal.Journal losesInputs = new io.rendezvous.actors.journal.Journal() {
       @Override
@@ -621,11 +622,15 @@ class RendezvousEntityTest {
         if (record instanceof JournalRecord.Input) {
           lost.incrementAndGet();
           if (ackTo != null) {
-            ackTo.tell(new JournalWriter.NotWritten(record.requestId(), record.type(), "disk error"));
+            ackTo.tell(new JournalWriter.NotWritten(record.requestId(), record.type(), "disk error", lost.get()));
           }
           return true;
         }
-        return journal.offer(record, ackTo);
+        boolean taken = journal.offer(record, null);
+        if (taken && ackTo != null) {
+          ackTo.tell(new JournalWriter.Written(record.requestId(), record.type(), failures()));
+        }
+        return taken;
       }
 
       @Override
@@ -641,6 +646,35 @@ class RendezvousEntityTest {
     Run r = new Run(standard(), losesInputs);
     r.answer("m3", 1);
     Rejected rej = r.expectRejected(503);
-    assertTrue(rej.error().contains("could not record the input"), rej.error());
+    assertTrue(rej.error().contains("journal may not hold the input: 1 record(s)"), rej.error());
+    r.answer("m2", 0);
+    r.answer("m1", 0);
+    // no input; three scores, the 200 that was chosen, then the 503 the client got (the last word)
+    List<JournalRecord.Answer> answers = r.journaled(5).stream().filter(x -> x instanceof JournalRecord.Answer)
+        .map(x -> (JournalRecord.Answer) x).toList();
+    assertEquals(List.of(200, 503), answers.stream().map(JournalRecord.Answer::status).toList());
+  }
+
+  @Test
+  void aCopyOfARefusedRequestFromItsOwnClientIsNotToldTheIdIsTaken() {
+    EndpointSettings ep = endpoint(List.of("m3"), List.of(new Stage("m3", Duration.ZERO)), 50);
+    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", ep), directory, journal, clock::get,
+        Duration.ofSeconds(1));
+    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
+    RendezvousEntity.Request req = new RendezvousEntity.Request("nf-1", null, "nope",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L);
+    TestProbe<Reply> client = testKit.createTestProbe();
+    TestProbe<RendezvousEntity.Accepted> edge = testKit.createTestProbe();
+    ActorRef<RendezvousEntity.Command> first = testKit.spawn(RendezvousEntity.create("nf-1", shard.getRef(), runtime));
+    first.tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), client.getRef()));
+    assertEquals(404, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
+    edge.expectMessageClass(RendezvousEntity.Accepted.class);
+    // the edge's copy, come after the entity stopped (the shard starts a new one only then): accepted, and
+    // its client hears nothing more
+    testKit.createTestProbe().expectTerminated(first, Duration.ofSeconds(5));
+    testKit.spawn(RendezvousEntity.create("nf-1", shard.getRef(), runtime))
+        .tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), client.getRef()));
+    edge.expectMessageClass(RendezvousEntity.Accepted.class);
+    client.expectNoMessage(Duration.ofMillis(200));
   }
 }

@@ -27,9 +27,9 @@ public interface Journal {
 
   /**
    * How many records accepted by {@link #offer} this journal has failed to write so far. Records are
-   * written in order and a failure is counted before any later record is acknowledged, so a record
+   * written in order and every acknowledgement carries the count as it was when it was sent, so a record
    * offered when the count was n is held if a later record is acknowledged {@link JournalWriter.Written}
-   * while the count is still n: the one acknowledgement answers for both.
+   * with the count still n: the one acknowledgement answers for both.
    */
   long failures();
 }

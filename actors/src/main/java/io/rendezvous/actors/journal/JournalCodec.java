@@ -21,16 +21,21 @@ final class JournalCodec {
    * pixels ({@link InputPacking#PIXELS}). 2 (still read): an input's data may be stored without its
    * all-zero words, as its "encoding" says. 1 (still read): the data as it was. The records themselves
    * ({@link JournalRecord#SCHEMA_VERSION}) are unchanged. A build that knows an older format refuses a
-   * newer record by this number instead of misreading it.
+   * newer record by this number instead of misreading it, so each record carries the lowest format that
+   * reads it: only an input stored as pixels says 3.
    */
   static final int FORMAT_VERSION = 3;
+  /** What every record but a pixel-packed input is written as. */
+  private static final int WORDS_FORMAT = 2;
   /** Input data stored as the model saw it; else {@link InputPacking}, when that is smaller. */
   private static final String RAW = "raw";
 
   private JournalCodec() {}
 
   static void write(JournalRecord r, WireOut w) {
-    w.write("schema").int32(FORMAT_VERSION);
+    // packed from the tensor's own bytes: a copy of them first cost as much as the packing
+    InputPacking.Packed packed = r instanceof Input in ? InputPacking.pack(in.tensor().dataView()) : null;
+    w.write("schema").int32(packed != null && InputPacking.PIXELS.equals(packed.encoding()) ? FORMAT_VERSION : WORDS_FORMAT);
     if (r instanceof Input i) {
         common(w, i);
         w.write("clientId").text(orEmpty(i.clientId()));
@@ -42,8 +47,6 @@ final class JournalCodec {
             out.int64(d);
           }
         });
-        // packed from the tensor's own bytes: a copy of them first cost as much as the packing
-        InputPacking.Packed packed = InputPacking.pack(i.tensor().dataView());
         w.write("encoding").text(packed == null ? RAW : packed.encoding());
         w.write("data").bytes(packed == null ? i.tensor().data() : packed.bytes());
     } else if (r instanceof Score s) {

@@ -52,13 +52,20 @@ public final class JournalWriter implements Journal, AutoCloseable {
     String requestId();
 
     String recordType();
+
+    /**
+     * How many records the journal had failed to write when it sent this acknowledgement (see
+     * {@link Journal#failures()}): with the count read when an earlier record was offered, it says
+     * whether that record is held too.
+     */
+    long failures();
   }
 
   /** The record (and everything offered before it) is in the memory-mapped queue. */
-  public record Written(String requestId, String recordType) implements Ack {}
+  public record Written(String requestId, String recordType, long failures) implements Ack {}
 
   /** The record could not be written. */
-  public record NotWritten(String requestId, String recordType, String reason) implements Ack {}
+  public record NotWritten(String requestId, String recordType, String reason, long failures) implements Ack {}
 
   private record Entry(JournalRecord record, ActorRef<Ack> ackTo) {}
 
@@ -152,7 +159,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private boolean offer(JournalRecord record, ActorRef<Ack> ackTo, boolean waitedOn) {
     if (!settings.enabled()) {
       if (ackTo != null) {
-        ackTo.tell(new Written(record.requestId(), record.type()));
+        ackTo.tell(new Written(record.requestId(), record.type(), 0));
       }
       return true;
     }
@@ -171,7 +178,14 @@ public final class JournalWriter implements Journal, AutoCloseable {
       }
       return false;
     }
-    queue.add(new Entry(record, ackTo));
+    Entry entry = new Entry(record, ackTo);
+    queue.add(entry);
+    if (!running && queue.remove(entry)) {
+      // closed meanwhile, and the writer may have drained the queue for the last time: refused, not lost
+      queued.decrementAndGet();
+      refused.incrementAndGet();
+      return false;
+    }
     // read after the add: a writer that went to sleep before it re-checks the queue after saying so
     int state = writerState;
     if (state == IDLE || (state == DOZING && waitedOn)) {
@@ -310,22 +324,22 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
     appended.addAndGet(done);
     appendedBytes.addAndGet(bytes);
-    failures.addAndGet(batch.size() - done);
+    long failedSoFar = failures.addAndGet(batch.size() - done);
     for (int i = 0; i < batch.size(); i++) {
       Entry e = batch.get(i);
       if (e.ackTo() != null) {
         e.ackTo().tell(i < done
-            ? new Written(e.record().requestId(), e.record().type())
-            : new NotWritten(e.record().requestId(), e.record().type(), appendProblem));
+            ? new Written(e.record().requestId(), e.record().type(), failedSoFar)
+            : new NotWritten(e.record().requestId(), e.record().type(), appendProblem, failedSoFar));
       }
     }
   }
 
   private void fail(List<Entry> entries, String reason) {
-    failures.addAndGet(entries.size());
+    long failedSoFar = failures.addAndGet(entries.size());
     for (Entry e : entries) {
       if (e.ackTo() != null) {
-        e.ackTo().tell(new NotWritten(e.record().requestId(), e.record().type(), reason));
+        e.ackTo().tell(new NotWritten(e.record().requestId(), e.record().type(), reason, failedSoFar));
       }
     }
   }

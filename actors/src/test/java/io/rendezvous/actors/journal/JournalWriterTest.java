@@ -107,6 +107,8 @@ class JournalWriterTest {
     new ChronicleReader().withBasePath(dir.resolve("journal")).withReadOnly(true).withMessageSink(dump::add).execute();
     String dumped = String.join("\n", dump);
     assertTrue(dumped.contains(InputPacking.WORDS) && dumped.contains(InputPacking.PIXELS), dumped);
+    // each record says the lowest format that reads it: only the pixels need 3
+    assertTrue(dumped.contains("schema: 2") && dumped.contains("schema: 3"), dumped);
   }
 
   @Test
@@ -222,7 +224,9 @@ class JournalWriterTest {
       });
       assertTrue(w.offerLazily(input("queued"), ack.getRef()));
       w.close(Duration.ofSeconds(10));
-      assertEquals("queued", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+      JournalWriter.Written queued = ack.expectMessageClass(JournalWriter.Written.class);
+      assertEquals("queued", queued.requestId());
+      assertEquals(0, queued.failures());
       assertEquals(0, w.failures());
     }
     try (JournalWriter w = JournalWriter.start(s, null, dir -> free.get())) {
@@ -242,6 +246,8 @@ class JournalWriterTest {
       w.close(Duration.ofSeconds(10));
       JournalWriter.NotWritten nw = ack.expectMessageClass(JournalWriter.NotWritten.class);
       assertEquals("stranded", nw.requestId());
+      // counted before it was answered: the answer carries the count including itself
+      assertEquals(1, nw.failures());
       assertEquals(1, w.failures());
     }
     List<String> ids = JournalReader.readAll(dir.resolve("journal")).stream().map(JournalRecord::requestId).toList();

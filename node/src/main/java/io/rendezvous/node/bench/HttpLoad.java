@@ -57,13 +57,14 @@ public final class HttpLoad {
   static final class Tally {
     final Histogram latency;
     /**
-     * How long after its due time each request was written to its connection (open model): the load
-     * generator's own lag, which the latency includes. Shared by a run's connections like the latency.
+     * How long after a connection was free to send a due request it was written (open model): the load
+     * generator's own lag, which the latency includes. A wait for a free connection is not in it (that
+     * is the server being slow). Shared by a run's connections like the latency.
      */
     final Histogram sendLag;
     long answered;
     long withinSla;
-    /** Answered 200 within the SLA counted from when the request was written, not from its due time. */
+    /** Answered 200 within the SLA with the load generator's own lag ({@link #sendLag}) taken out. */
     long withinSlaFromWrite;
     final Map<String, Long> failures = new TreeMap<>();
     final Map<String, Long> stages = new TreeMap<>();
@@ -186,7 +187,6 @@ public final class HttpLoad {
     List<Connection> open = connectAll(target, connections);
     double intervalNanos = 1e9 / rate;
     AtomicLong next = new AtomicLong();
-    AtomicLong sent = new AtomicLong();
     Histogram latencies = Tally.sharedLatencies();
     Histogram lags = Tally.sharedLatencies();
     long cpuStart = processCpuNanos();
@@ -202,14 +202,16 @@ public final class HttpLoad {
         try (Connection conn = connection) {
           for (long i; (i = next.getAndIncrement()) < total; ) {
             long due = start + (long) (i * intervalNanos);
+            // claimed after its due time: every connection was busy with an earlier request until now, a
+            // wait the latency keeps (the server was slow); what comes after is the generator's own
+            long ready = Math.max(due, System.nanoTime());
             for (long wait; (wait = due - System.nanoTime()) > 0; ) {
               LockSupport.parkNanos(wait);
             }
             if (System.nanoTime() > stopTaking) {
               return; // counted below as not sent in time
             }
-            sent.incrementAndGet();
-            conn.exchange(target.bodies().get((int) (i % target.bodies().size())), tally, due, slaMicros);
+            conn.exchange(target.bodies().get((int) (i % target.bodies().size())), tally, due, ready, slaMicros);
           }
         }
       }));
@@ -296,11 +298,19 @@ public final class HttpLoad {
 
     /** Sends one request and records its outcome; latency counts from {@code dueNanos}. */
     void exchange(byte[] body, Tally tally, long dueNanos, long slaMicros) {
+      exchange(body, tally, dueNanos, dueNanos, slaMicros);
+    }
+
+    /**
+     * As above; {@code readyNanos} (not before the due time) is when a connection was free to send it,
+     * so the time from then to the write is the load generator's own lag.
+     */
+    void exchange(byte[] body, Tally tally, long dueNanos, long readyNanos, long slaMicros) {
       try {
         if (socket == null) {
           connect();
         }
-        long lagMicros = (System.nanoTime() - dueNanos) / 1000;
+        long lagMicros = Math.max(0, (System.nanoTime() - readyNanos) / 1000);
         tally.sendLag.recordValue(Math.max(0, Math.min(lagMicros, tally.sendLag.getHighestTrackableValue())));
         out.write(headerStart);
         out.write((body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
