@@ -60,7 +60,10 @@ final class KafkaRequestStream {
         .create(system, new StringSerializer(), new StringSerializer())
         .withBootstrapServers(kafka.bootstrapServers())
         .withProperty("enable.idempotence", "true")
-        .withProperty("acks", "all");
+        .withProperty("acks", "all")
+        // as the journal's publisher: one request in flight, or a first request to an empty partition can be
+        // overtaken and then refused as out of order until it expires (KAFKA-15591)
+        .withProperty("max.in.flight.requests.per.connection", "1");
     CommitterSettings committer = CommitterSettings.create(system);
     RestartSettings restart = RestartSettings.create(
         c.getDuration("restart-backoff.min"), c.getDuration("restart-backoff.max"),
