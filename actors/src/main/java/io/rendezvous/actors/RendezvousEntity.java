@@ -92,22 +92,15 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
 
   private record ScoreArrived(ModelPool.ScoreResult result) implements Command {}
 
-  private record StageOpened(int stage) implements Command {}
-
-  private enum DecisionDeadline implements Command {
+  /**
+   * Something on the schedule may be due: a stage's offset, the decision deadline, the SLA, the end of
+   * the linger. One timer per entity, armed for the earliest of them, instead of one per deadline.
+   */
+  private enum Tick implements Command {
     INSTANCE
   }
 
   private record JournalAcked(JournalWriter.Ack ack) implements Command {}
-
-  private enum LingerOver implements Command {
-    INSTANCE
-  }
-
-  /** The SLA has passed while the journal has not yet confirmed the answer. */
-  private enum AnswerDeadline implements Command {
-    INSTANCE
-  }
 
   /** The entity's answer. Never a command. */
   public sealed interface Reply extends CborSerializable {
@@ -205,6 +198,10 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   /** The shard wants this entity gone (hand-off, node leaving): stop as soon as the client has its reply. */
   private boolean stopRequested;
   private boolean stopNow;
+  /** When the armed tick is due, on the schedule's clock; MAX_VALUE when none is armed. */
+  private long armedDueMicros = Long.MAX_VALUE;
+  /** When lingering for late scores ends, on the schedule's clock. */
+  private long lingerEndMicros;
 
   private RendezvousEntity(
       ActorContext<Command> ctx,
@@ -238,21 +235,19 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       b = onJournalAcked(a.ack());
     } else if (m instanceof Predict p) {
       b = onPredict(p);
-    } else if (m instanceof StageOpened o) {
-      b = onStageOpened(o);
-    } else if (m == DecisionDeadline.INSTANCE) {
-      b = onDecisionDeadline();
-    } else if (m == AnswerDeadline.INSTANCE) {
-      b = onAnswerDeadline();
-    } else if (m == LingerOver.INSTANCE) {
-      b = onLingerOver();
+    } else if (m == Tick.INSTANCE) {
+      b = onTick();
     } else if (m == Stop.INSTANCE) {
       b = onStop();
     } else {
       b = Behaviors.unhandled();
     }
     // a handler that finished the request on the way (through answer, linger ...) may still say "this"
-    return b == this ? next() : b;
+    Behavior<Command> after = b == this ? next() : b;
+    if (after == this) {
+      armTick();
+    }
+    return after;
   }
 
   private Behavior<Command> onPredict(Predict p) {
@@ -313,15 +308,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     phase = Phase.COLLECTING;
 
     for (int k = 0; k < ep.schedule().size(); k++) {
-      Duration after = ep.schedule().get(k).after();
-      if (after.isZero()) {
-        stageTimerFired[k] = true;
-      } else {
-        timers.startSingleTimer(new StageOpened(k), after);
-      }
+      stageTimerFired[k] = ep.schedule().get(k).after().isZero();
     }
-    timers.startSingleTimer(DecisionDeadline.INSTANCE, ep.decisionDeadline());
-    timers.startSingleTimer(AnswerDeadline.INSTANCE, ep.sla());
 
     for (String model : ep.models()) {
       Optional<ActorRef<ModelPool.Command>> pool = runtime.directory().pick(model);
@@ -360,33 +348,78 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     return phase == Phase.LINGERING ? finishIfComplete() : next();
   }
 
-  private Behavior<Command> onStageOpened(StageOpened m) {
-    if (phase == Phase.COLLECTING && !early(m, endpoint.schedule().get(m.stage()).after())) {
-      stageTimerFired[m.stage()] = true;
-      decide();
+  /**
+   * Whatever the schedule has due by now, on its own clock: the timer can come early (the scheduler's
+   * thread catches up tick by tick on a busy machine) or late, and a fallback entity starts with part
+   * of the schedule already behind it.
+   */
+  private Behavior<Command> onTick() {
+    armedDueMicros = Long.MAX_VALUE;
+    long now = elapsedMicros();
+    if (phase == Phase.COLLECTING) {
+      boolean opened = false;
+      for (int k = 0; k < stageTimerFired.length; k++) {
+        if (!stageTimerFired[k] && micros(endpoint.schedule().get(k).after()) <= now) {
+          stageTimerFired[k] = true;
+          opened = true;
+        }
+      }
+      if (opened) {
+        decide();
+      }
+      if (phase == Phase.COLLECTING && micros(endpoint.decisionDeadline()) <= now) {
+        answer(504, -1, "no scheduled model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
+      }
+    }
+    if (phase == Phase.ANSWERING && micros(endpoint.sla()) <= now) {
+      return answerDeadlinePassed();
+    }
+    if (phase == Phase.LINGERING && lingerEndMicros <= now) {
+      abandonMissing("no score within linger " + endpoint.linger().toMillis() + " ms");
+      return finish();
     }
     return next();
   }
 
-  private Behavior<Command> onDecisionDeadline() {
-    if (phase == Phase.COLLECTING && !early(DecisionDeadline.INSTANCE, endpoint.decisionDeadline())) {
-      answer(504, -1, "no scheduled model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
+  /** When something is next due in this phase, on the schedule's clock; MAX_VALUE when nothing is. */
+  private long nextDueMicros() {
+    if (phase == Phase.COLLECTING) {
+      long due = micros(endpoint.decisionDeadline());
+      for (int k = 0; k < stageTimerFired.length; k++) {
+        if (!stageTimerFired[k]) {
+          due = Math.min(due, micros(endpoint.schedule().get(k).after()));
+        }
+      }
+      return due;
     }
-    return next();
+    if (phase == Phase.ANSWERING) {
+      return micros(endpoint.sla());
+    }
+    return phase == Phase.LINGERING ? lingerEndMicros : Long.MAX_VALUE;
   }
 
   /**
-   * The scheduler can fire a timer early when its thread has fallen behind on a busy machine (it catches
-   * up tick by tick). The schedule's offsets are measured on the clock, so an early timer is set again
-   * for the time still missing.
+   * Arms the one timer for what is due next, when that changed: at the start, at the decision, when the
+   * linger begins (three timers started where a timer per deadline made five, and three cancelled where
+   * it made five). Arming only ever for earlier, and letting a tick with nothing due arm for what is
+   * next, would save two more, but the re-arming would then count from whenever the early tick was
+   * handled, which a test on manual time cannot pin down.
    */
-  private boolean early(Command timer, Duration due) {
-    long missingMicros = due.toNanos() / 1_000 - elapsedMicros();
-    if (missingMicros <= 0) {
-      return false;
+  private void armTick() {
+    long due = nextDueMicros();
+    if (due == armedDueMicros) {
+      return;
     }
-    timers.startSingleTimer(timer, Duration.ofNanos(missingMicros * 1_000));
-    return true;
+    if (due == Long.MAX_VALUE) {
+      timers.cancel(Tick.INSTANCE);
+    } else {
+      timers.startSingleTimer(Tick.INSTANCE, Duration.ofNanos(Math.max(0, due - elapsedMicros()) * 1_000));
+    }
+    armedDueMicros = due;
+  }
+
+  private static long micros(Duration d) {
+    return d.toNanos() / 1_000;
   }
 
   private Behavior<Command> onJournalAcked(JournalWriter.Ack ack) {
@@ -398,20 +431,32 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     // no answer may go out for an input the journal might not hold: a record that failed between the
     // input's offer and this acknowledgement could have been the input
     long failedSince = ack.failures() - failuresBeforeInput;
-    if (written && failedSince == 0) {
-      replyTo.tell(pendingReply);
-    } else {
+    Reply reply = pendingReply;
+    if (!written || failedSince != 0) {
       String why = written
           ? "journal may not hold the input: " + failedSince + " record(s) it took since the input was offered"
               + " could not be written"
           : "journal could not record the answer: " + reason;
-      replyTo.tell(new Rejected(requestId, 503, why));
+      reply = new Rejected(requestId, 503, why);
       // for a request's story the last answer record is what the client got
       journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
           nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
     }
     pendingReply = null;
-    return linger();
+    return lingerAndReply(reply);
+  }
+
+  /**
+   * Lingers, with the timer armed for it, and only then replies: whoever waits on the reply may move the
+   * clock on at once (a test on manual time does), and the linger must already count from before.
+   */
+  private Behavior<Command> lingerAndReply(Reply reply) {
+    Behavior<Command> b = linger();
+    if (b == this) {
+      armTick();
+    }
+    replyTo.tell(reply);
+    return b;
   }
 
   /**
@@ -419,40 +464,27 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
    * journal might not hold, never later than the SLA), and a second answer record says so: for a
    * request's story the last answer record is what the client got.
    */
-  private Behavior<Command> onAnswerDeadline() {
-    if (phase == Phase.ANSWERING && !early(AnswerDeadline.INSTANCE, endpoint.sla())) {
-      // when it was decided says where the time went: a late decision leaves the journal little of the SLA
-      String why = String.format(java.util.Locale.ROOT,
-          "journal did not confirm the answer within the SLA of %d ms (answer decided at %.1f ms, %.1f ms waited)",
-          endpoint.sla().toMillis(), decidedAtMicros / 1000.0, (elapsedMicros() - decidedAtMicros) / 1000.0);
-      getContext().getLog().warn("request {}: {}; answering 503", requestId, why);
-      replyTo.tell(new Rejected(requestId, 503, why));
-      journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
-          nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
-      pendingReply = null;
-      return linger();
-    }
-    return next();
+  private Behavior<Command> answerDeadlinePassed() {
+    // when it was decided says where the time went: a late decision leaves the journal little of the SLA
+    String why = String.format(java.util.Locale.ROOT,
+        "journal did not confirm the answer within the SLA of %d ms (answer decided at %.1f ms, %.1f ms waited)",
+        endpoint.sla().toMillis(), decidedAtMicros / 1000.0, (elapsedMicros() - decidedAtMicros) / 1000.0);
+    getContext().getLog().warn("request {}: {}; answering 503", requestId, why);
+    journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
+        nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
+    pendingReply = null;
+    return lingerAndReply(new Rejected(requestId, 503, why));
   }
 
   /** The client has its reply; keep recording late scores until all are in or the linger passes. */
   private Behavior<Command> linger() {
     phase = Phase.LINGERING;
-    timers.cancelAll();
     if (stopRequested) {
       abandonMissing("request stopped before this model answered");
       return finish();
     }
-    timers.startSingleTimer(LingerOver.INSTANCE, endpoint.linger());
+    lingerEndMicros = elapsedMicros() + micros(endpoint.linger());
     return finishIfComplete();
-  }
-
-  private Behavior<Command> onLingerOver() {
-    if (phase != Phase.LINGERING) {
-      return this;
-    }
-    abandonMissing("no score within linger " + endpoint.linger().toMillis() + " ms");
-    return finish();
   }
 
   /**
@@ -528,10 +560,6 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
    */
   private void answer(int status, int stage, String error) {
     phase = Phase.ANSWERING;
-    for (int k = 0; k < stageTimerFired.length; k++) {
-      timers.cancel(new StageOpened(k));
-    }
-    timers.cancel(DecisionDeadline.INSTANCE);
     long decided = elapsedMicros();
     decidedAtMicros = decided;
     JournalRecord.Answer record;
@@ -551,9 +579,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       pendingReply = new Rejected(requestId, status, error);
     }
     if (!runtime.journal().offer(record, journalAdapter)) {
-      replyTo.tell(new Rejected(requestId, 503, journalRefusal()));
       pendingReply = null;
-      linger();
+      // what it makes of the entity (lingering, or stopped) is picked up once the handler returns
+      lingerAndReply(new Rejected(requestId, 503, journalRefusal()));
     }
   }
 

@@ -677,4 +677,39 @@ class RendezvousEntityTest {
     edge.expectMessageClass(RendezvousEntity.Accepted.class);
     client.expectNoMessage(Duration.ofMillis(200));
   }
+
+  @Test
+  void aRequestThatAlreadyWaitedRunsItsScheduleFromItsOriginalStart() {
+    // as a fallback entity gets it: 20 ms of the schedule already behind it (m2's stage opened at 15)
+    TestProbe<ModelPool.Command> m2 = testKit.createTestProbe();
+    TestProbe<ModelPool.Command> m3 = testKit.createTestProbe();
+    TestProbe<ModelPool.Command> m1 = testKit.createTestProbe();
+    directory.update("m1", List.of(m1.getRef()));
+    directory.update("m2", List.of(m2.getRef()));
+    directory.update("m3", List.of(m3.getRef()));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("late-1", null, runtime(standard())));
+    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("late-1", null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 20_000L, null, client.getRef()));
+    ModelPool.Score toM2 = m2.expectMessageClass(ModelPool.Score.class);
+    m3.expectMessageClass(ModelPool.Score.class);
+    m1.expectMessageClass(ModelPool.Score.class);
+    toM2.replyTo().tell(new ModelPool.Scored("late-1", "m2", "7", new float[][] {{0, 1, 0}}, 1));
+    // no time passes: m2's stage is already open
+    Prediction p = assertInstanceOf(Prediction.class, client.expectMessageClass(Reply.class));
+    assertEquals("m2", p.model());
+    assertEquals(1, p.stage());
+    // and nobody answering: the 504 falls at 45 ms from the original start, 25 ms after this one's
+    TestProbe<Reply> client2 = testKit.createTestProbe();
+    ActorRef<RendezvousEntity.Command> silent = testKit.spawn(RendezvousEntity.create("late-2", null, runtime(standard())));
+    silent.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("late-2", null, "ep",
+        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 20_000L, null, client2.getRef()));
+    m1.expectMessageClass(ModelPool.Score.class);
+    m2.expectMessageClass(ModelPool.Score.class);
+    m3.expectMessageClass(ModelPool.Score.class);
+    passes(Duration.ofMillis(24));
+    client2.expectNoMessage(Duration.ofMillis(50));
+    passes(Duration.ofMillis(1));
+    assertEquals(504, assertInstanceOf(Rejected.class, client2.expectMessageClass(Reply.class)).status());
+  }
 }
