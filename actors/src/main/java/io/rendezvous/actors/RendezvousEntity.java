@@ -307,8 +307,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     stageTimerFired = new boolean[ep.schedule().size()];
     phase = Phase.COLLECTING;
 
+    // open from the start: a stage at offset zero, and for a request that already waited (a fallback) every
+    // stage whose offset is behind it
+    long waited = elapsedMicros();
     for (int k = 0; k < ep.schedule().size(); k++) {
-      stageTimerFired[k] = ep.schedule().get(k).after().isZero();
+      stageTimerFired[k] = micros(ep.schedule().get(k).after()) <= waited;
     }
 
     for (String model : ep.models()) {

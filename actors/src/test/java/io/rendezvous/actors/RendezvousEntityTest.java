@@ -712,4 +712,36 @@ class RendezvousEntityTest {
     passes(Duration.ofMillis(1));
     assertEquals(504, assertInstanceOf(Rejected.class, client2.expectMessageClass(Reply.class)).status());
   }
+
+  @Test
+  void aJournalThatRefusesTheAnswerGivesA503AtOnceAndTheLingerStillEnds() {
+    // the input and scores are taken; the answer is refused when it is offered (a full writer queue)
+    io.rendezvous.actors.journal.Journal refusesAnswers = new io.rendezvous.actors.journal.Journal() {
+      @Override
+      public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+        return !(record instanceof JournalRecord.Answer) && journal.offer(record, ackTo);
+      }
+
+      @Override
+      public String unwritableReason() {
+        return journal.unwritableReason();
+      }
+
+      @Override
+      public long failures() {
+        return journal.failures();
+      }
+    };
+    Run r = new Run(standard(), refusesAnswers);
+    r.answer("m3", 1);
+    Rejected rej = r.expectRejected(503);
+    assertTrue(rej.error().contains("journal unavailable"), rej.error());
+    // no deadline of the schedule fires a second reply; the linger ends and the rest are abandoned
+    passes(Duration.ofMillis(60));
+    r.expectNoAnswer();
+    passes(Duration.ofMillis(140));
+    r.expectStopped();
+    Map<String, Outcome> o = outcomes(r.journaled(4));
+    assertEquals(Map.of("m3", Outcome.OK, "m2", Outcome.ABANDONED, "m1", Outcome.ABANDONED), o);
+  }
 }
