@@ -94,7 +94,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
 
   /**
    * Something on the schedule may be due: a stage's offset, the decision deadline, the SLA, the end of
-   * the linger. One timer per entity, armed for the earliest of them, instead of one per deadline.
+   * the linger. One timer per entity, armed for whichever is due next, instead of one per deadline.
    */
   private enum Tick implements Command {
     INSTANCE
@@ -434,19 +434,26 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     // no answer may go out for an input the journal might not hold: a record that failed between the
     // input's offer and this acknowledgement could have been the input
     long failedSince = ack.failures() - failuresBeforeInput;
-    Reply reply = pendingReply;
     if (!written || failedSince != 0) {
-      String why = written
+      return rejectDecidedAnswer(written
           ? "journal may not hold the input: " + failedSince + " record(s) it took since the input was offered"
               + " could not be written"
-          : "journal could not record the answer: " + reason;
-      reply = new Rejected(requestId, 503, why);
-      // for a request's story the last answer record is what the client got
-      journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
-          nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
+          : "journal could not record the answer: " + reason);
     }
+    Reply reply = pendingReply;
     pendingReply = null;
     return lingerAndReply(reply);
+  }
+
+  /**
+   * The decided answer cannot go out: the client gets a 503 instead, and a second answer record says so,
+   * since for a request's story the last answer record is what the client got.
+   */
+  private Behavior<Command> rejectDecidedAnswer(String why) {
+    journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
+        nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
+    pendingReply = null;
+    return lingerAndReply(new Rejected(requestId, 503, why));
   }
 
   /**
@@ -473,10 +480,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
         "journal did not confirm the answer within the SLA of %d ms (answer decided at %.1f ms, %.1f ms waited)",
         endpoint.sla().toMillis(), decidedAtMicros / 1000.0, (elapsedMicros() - decidedAtMicros) / 1000.0);
     getContext().getLog().warn("request {}: {}; answering 503", requestId, why);
-    journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
-        nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
-    pendingReply = null;
-    return lingerAndReply(new Rejected(requestId, 503, why));
+    return rejectDecidedAnswer(why);
   }
 
   /** The client has its reply; keep recording late scores until all are in or the linger passes. */

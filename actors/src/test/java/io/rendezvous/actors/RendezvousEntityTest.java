@@ -97,6 +97,19 @@ class RendezvousEntityTest {
   }
 
   /** A running request: the entity, the reply probe, and the Score each worker received. */
+  /** A journal in front of the test's real one, changing only how records are offered. */
+  abstract class JournalInFront implements io.rendezvous.actors.journal.Journal {
+    @Override
+    public String unwritableReason() {
+      return journal.unwritableReason();
+    }
+
+    @Override
+    public long failures() {
+      return journal.failures();
+    }
+  }
+
   final class Run {
     final String id = "req-" + ids.incrementAndGet();
     final TestProbe<Reply> client = testKit.createTestProbe();
@@ -571,7 +584,7 @@ class RendezvousEntityTest {
   void anAnswerTheJournalHasNotConfirmedByTheSlaIsA503ThatSaysWhen() {
     // the answer record is written, but its acknowledgement is held back (a writer stalled by the disk)
     List<ActorRef<JournalWriter.Ack>> held = new ArrayList<>();
-    io.rendezvous.actors.journal.Journal slow = new io.rendezvous.actors.journal.Journal() {
+    io.rendezvous.actors.journal.Journal slow = new JournalInFront() {
       @Override
       public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
         if (record instanceof JournalRecord.Answer && ackTo != null) {
@@ -579,16 +592,6 @@ class RendezvousEntityTest {
           return journal.offer(record, null);
         }
         return journal.offer(record, ackTo);
-      }
-
-      @Override
-      public String unwritableReason() {
-        return journal.unwritableReason();
-      }
-
-      @Override
-      public long failures() {
-        return journal.failures();
       }
     };
     Run r = new Run(standard(), slow);
@@ -616,7 +619,7 @@ class RendezvousEntityTest {
     // the input's append fails and is counted, as the writer counts it; the answer's succeeds, and its
     // acknowledgement carries the count
     java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
-    io.rendezvous.actors.journal.Journal losesInputs = new io.rendezvous.actors.journal.Journal() {
+    io.rendezvous.actors.journal.Journal losesInputs = new JournalInFront() {
       @Override
       public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
         if (record instanceof JournalRecord.Input) {
@@ -631,11 +634,6 @@ class RendezvousEntityTest {
           ackTo.tell(new JournalWriter.Written(record.requestId(), record.type(), failures()));
         }
         return taken;
-      }
-
-      @Override
-      public String unwritableReason() {
-        return journal.unwritableReason();
       }
 
       @Override
@@ -716,20 +714,10 @@ class RendezvousEntityTest {
   @Test
   void aJournalThatRefusesTheAnswerGivesA503AtOnceAndTheLingerStillEnds() {
     // the input and scores are taken; the answer is refused when it is offered (a full writer queue)
-    io.rendezvous.actors.journal.Journal refusesAnswers = new io.rendezvous.actors.journal.Journal() {
+    io.rendezvous.actors.journal.Journal refusesAnswers = new JournalInFront() {
       @Override
       public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
         return !(record instanceof JournalRecord.Answer) && journal.offer(record, ackTo);
-      }
-
-      @Override
-      public String unwritableReason() {
-        return journal.unwritableReason();
-      }
-
-      @Override
-      public long failures() {
-        return journal.failures();
       }
     };
     Run r = new Run(standard(), refusesAnswers);

@@ -76,8 +76,8 @@ public final class HttpLoad {
       this.sendLag = sendLag;
     }
 
-    /** A histogram the connections of one run record into at once. */
-    static Histogram sharedLatencies() {
+    /** A histogram of microseconds up to 120 s that the connections of one run record into at once. */
+    static Histogram sharedMicros() {
       return new AtomicHistogram(TimeUnit.SECONDS.toMicros(120), 3);
     }
 
@@ -144,8 +144,8 @@ public final class HttpLoad {
     long cpuStart = processCpuNanos();
     long jitStart = jitMillis();
     long start = System.nanoTime();
-    Histogram latencies = Tally.sharedLatencies();
-    Histogram lags = Tally.sharedLatencies();
+    Histogram latencies = Tally.sharedMicros();
+    Histogram lags = Tally.sharedMicros();
     for (int c = 0; c < clients; c++) {
       Tally tally = new Tally(latencies, lags);
       tallies.add(tally);
@@ -187,8 +187,8 @@ public final class HttpLoad {
     List<Connection> open = connectAll(target, connections);
     double intervalNanos = 1e9 / rate;
     AtomicLong next = new AtomicLong();
-    Histogram latencies = Tally.sharedLatencies();
-    Histogram lags = Tally.sharedLatencies();
+    Histogram latencies = Tally.sharedMicros();
+    Histogram lags = Tally.sharedMicros();
     long cpuStart = processCpuNanos();
     long jitStart = jitMillis();
     // the schedule starts once every connection's thread has had time to start and claim its first request
@@ -276,7 +276,7 @@ public final class HttpLoad {
   }
 
   private static Tally merge(List<Tally> tallies) {
-    Tally all = tallies.isEmpty() ? new Tally(Tally.sharedLatencies(), Tally.sharedLatencies())
+    Tally all = tallies.isEmpty() ? new Tally(Tally.sharedMicros(), Tally.sharedMicros())
         : new Tally(tallies.get(0).latency, tallies.get(0).sendLag);
     tallies.forEach(all::add);
     return all;
