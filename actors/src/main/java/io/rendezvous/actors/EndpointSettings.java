@@ -78,6 +78,25 @@ public record EndpointSettings(
     return sla.minus(journalMargin);
   }
 
+  /**
+   * Until when after receipt a score of {@code model} can still decide the answer, for its pool to put
+   * requests in time first: until a later stage opens (the first with a greater offset), the last stages
+   * until the decision deadline; a model outside the schedule never decides (zero).
+   */
+  public Duration decisiveUntil(String model) {
+    int k = stageOf(model);
+    if (k < 0) {
+      return Duration.ZERO;
+    }
+    Duration own = schedule.get(k).after();
+    for (int later = k + 1; later < schedule.size(); later++) {
+      if (schedule.get(later).after().compareTo(own) > 0) {
+        return schedule.get(later).after();
+      }
+    }
+    return decisionDeadline();
+  }
+
   public int stageOf(String model) {
     for (int i = 0; i < schedule.size(); i++) {
       if (schedule.get(i).model().equals(model)) {

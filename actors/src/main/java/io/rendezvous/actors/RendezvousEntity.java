@@ -317,7 +317,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     for (String model : ep.models()) {
       Optional<ActorRef<ModelPool.Command>> pool = runtime.directory().pick(model);
       if (pool.isPresent()) {
-        pool.get().tell(new ModelPool.Score(requestId, p.request().input(), scoreAdapter));
+        long decisiveFor = Math.max(0, micros(ep.decisiveUntil(model)) - waited);
+        pool.get().tell(new ModelPool.Score(requestId, p.request().input(), decisiveFor, scoreAdapter));
       } else {
         // handled like any failure: recorded, and it unblocks the next stage
         getContext().getSelf().tell(new ScoreArrived(

@@ -46,6 +46,20 @@ class EndpointSettingsTest {
   }
 
   @Test
+  void aScoreDecidesUntilALaterStageOpens() {
+    Map<String, EndpointSettings> all = EndpointSettings.allFromConfig(with(
+        "x = ${rendezvous.endpoint-defaults} { models = [a, b, c, d, shadow], sla = 100ms, schedule = ["
+            + "{model = a}, {model = b}, {model = c, after = 20ms}, {model = d, after = 40ms}] }"));
+    EndpointSettings x = all.get("x");
+    // b opens with a, so a still decides until c's stage: the first later one with a greater offset
+    assertEquals(Duration.ofMillis(20), x.decisiveUntil("a"));
+    assertEquals(Duration.ofMillis(20), x.decisiveUntil("b"));
+    assertEquals(Duration.ofMillis(40), x.decisiveUntil("c"));
+    assertEquals(Duration.ofMillis(95), x.decisiveUntil("d"));
+    assertEquals(Duration.ZERO, x.decisiveUntil("shadow"));
+  }
+
+  @Test
   void anyNumberOfStagesIsAccepted() {
     Map<String, EndpointSettings> all = EndpointSettings.allFromConfig(with(
         "five = ${rendezvous.endpoint-defaults} { models = [a, b, c, d, e], sla = 100ms, schedule = ["

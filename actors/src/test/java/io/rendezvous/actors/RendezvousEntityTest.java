@@ -677,6 +677,17 @@ class RendezvousEntityTest {
   }
 
   @Test
+  void eachModelIsToldForHowLongItsScoreCanDecideTheAnswer() {
+    // m3 until m2's stage opens, m2 until m1's, m1 until the decision deadline; m0 is not scheduled
+    Run r = new Run(endpoint(List.of("m0", "m1", "m2", "m3"),
+        List.of(new Stage("m3", Duration.ZERO), new Stage("m2", Duration.ofMillis(15)), new Stage("m1", Duration.ofMillis(30))), 50));
+    assertEquals(15_000, r.scores.get("m3").decisiveForMicros());
+    assertEquals(30_000, r.scores.get("m2").decisiveForMicros());
+    assertEquals(45_000, r.scores.get("m1").decisiveForMicros());
+    assertEquals(0, r.scores.get("m0").decisiveForMicros());
+  }
+
+  @Test
   void aRequestThatAlreadyWaitedRunsItsScheduleFromItsOriginalStart() {
     // as a fallback entity gets it: 20 ms of the schedule already behind it (m2's stage opened at 15)
     TestProbe<ModelPool.Command> m2 = testKit.createTestProbe();
@@ -690,8 +701,10 @@ class RendezvousEntityTest {
     entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("late-1", null, "ep",
         TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 20_000L, null, client.getRef()));
     ModelPool.Score toM2 = m2.expectMessageClass(ModelPool.Score.class);
-    m3.expectMessageClass(ModelPool.Score.class);
-    m1.expectMessageClass(ModelPool.Score.class);
+    // each pool is told how much of its model's window is left: none for m3, whose stage m2's has followed
+    assertEquals(0, m3.expectMessageClass(ModelPool.Score.class).decisiveForMicros());
+    assertEquals(10_000, toM2.decisiveForMicros());
+    assertEquals(25_000, m1.expectMessageClass(ModelPool.Score.class).decisiveForMicros());
     toM2.replyTo().tell(new ModelPool.Scored("late-1", "m2", "7", new float[][] {{0, 1, 0}}, 1));
     // no time passes: m2's stage is already open
     Prediction p = assertInstanceOf(Prediction.class, client.expectMessageClass(Reply.class));

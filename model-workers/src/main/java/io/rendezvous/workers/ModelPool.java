@@ -3,7 +3,6 @@ package io.rendezvous.workers;
 import io.rendezvous.config.CborSerializable;
 import io.rendezvous.workers.model.TensorData;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -19,8 +18,10 @@ import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
 
 /**
  * The front of one model on one node: a bounded queue and a pool of {@link ModelWorker}s, each with its
- * own predictors on the inference dispatcher. A request that finds the queue full is refused at once
- * ({@link Overloaded}); it is never queued without bound. Requests are scored in micro-batches: those
+ * own predictors on the inference dispatcher. Requests whose score can still decide their answer are
+ * scored before those whose schedule has moved on ({@link WaitingRequests}). A request that finds the
+ * queue full is refused at once ({@link Overloaded}), or takes the place of one whose time has passed;
+ * nothing is queued without bound. Requests are scored in micro-batches: those
  * that queued behind busy workers go together, and under load an idle worker is given a batch once it
  * is full or its oldest request has waited {@code max-batch-delay}. Registered with the Receptionist under
  * {@link #serviceKey(String)} so rendezvous entities on any node find it by model name.
@@ -35,9 +36,20 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Score {@code input} ([n, features]); the result goes to {@code replyTo}. */
-  public record Score(String requestId, TensorData input, ActorRef<ScoreResult> replyTo)
-      implements Command {}
+  /**
+   * Score {@code input} ([n, features]); the result goes to {@code replyTo}. For {@code decisiveForMicros}
+   * from its arrival the score can still decide the request's answer; after that it is only recorded, and
+   * waits behind requests that are still in time ({@link WaitingRequests}).
+   */
+  public record Score(String requestId, TensorData input, long decisiveForMicros, ActorRef<ScoreResult> replyTo)
+      implements Command {
+    /** No deadline: the score decides whenever it comes (a caller without a schedule). */
+    public static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    public Score(String requestId, TensorData input, ActorRef<ScoreResult> replyTo) {
+      this(requestId, input, NO_DEADLINE, replyTo);
+    }
+  }
 
   /** A worker finished its batch and can take the next one. Local only. */
   record WorkerIdle(ActorRef<ModelWorker.Command> worker) implements Command {}
@@ -90,7 +102,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private final TimerScheduler<Command> timers;
   private final long batchDelayNanos;
   /** Requests not yet given to a worker: queued behind busy workers, or held for a micro-batch. */
-  private final ArrayDeque<Score> pending = new ArrayDeque<>();
+  private final WaitingRequests pending;
   private final ArrayDeque<ActorRef<ModelWorker.Command>> idle = new ArrayDeque<>();
   private long lastArrivalNanos = Long.MIN_VALUE / 2;
 
@@ -100,6 +112,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     this.settings = model.settings();
     this.timers = timers;
     this.batchDelayNanos = settings.maxBatchDelay().toNanos();
+    this.pending = new WaitingRequests(settings.queueCapacity());
     for (int i = 0; i < settings.workers(); i++) {
       ActorRef<ModelWorker.Command> w =
           ctx.spawn(
@@ -142,16 +155,17 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
         idle.poll().tell(new ModelWorker.Run(List.of(s)));
         return this;
       }
-      pending.add(s);
+      pending.add(s, now);
       if (pending.size() >= holdLimit()) {
-        dispatch(idle.poll());
+        dispatch(idle.poll(), now);
       } else if (pending.size() == 1) {
         timers.startSingleTimer(FlushBatch.INSTANCE, settings.maxBatchDelay());
       }
-    } else if (pending.size() < settings.queueCapacity()) {
-      pending.add(s);
     } else {
-      s.replyTo().tell(new Overloaded(s.requestId(), model.name(), model.version()));
+      Score refused = pending.offer(s, now);
+      if (refused != null) {
+        refused.replyTo().tell(new Overloaded(refused.requestId(), model.name(), model.version()));
+      }
     }
     return this;
   }
@@ -163,7 +177,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   private Behavior<Command> onFlushBatch() {
     if (!pending.isEmpty() && !idle.isEmpty()) {
-      dispatch(idle.poll());
+      dispatch(idle.poll(), System.nanoTime());
     }
     return this;
   }
@@ -174,18 +188,18 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
       idle.add(m.worker());
     } else {
       // these queued behind busy workers: they have waited enough
-      dispatch(m.worker());
+      dispatch(m.worker(), System.nanoTime());
     }
     return this;
   }
 
-  /** Gives {@code worker} the oldest pending requests, up to one batch. */
-  private void dispatch(ActorRef<ModelWorker.Command> worker) {
-    List<Score> batch = new ArrayList<>(Math.min(pending.size(), settings.maxBatchSize()));
-    while (!pending.isEmpty() && batch.size() < settings.maxBatchSize()) {
-      batch.add(pending.poll());
+  /** Gives {@code worker} the next batch: the oldest requests still in time, or else the late ones. */
+  private void dispatch(ActorRef<ModelWorker.Command> worker, long nowNanos) {
+    worker.tell(new ModelWorker.Run(List.copyOf(pending.nextBatch(settings.maxBatchSize(), nowNanos))));
+    // late requests left behind an urgent batch go to another idle worker, not wait for the next arrival
+    while (!pending.isEmpty() && !idle.isEmpty()) {
+      idle.poll().tell(new ModelWorker.Run(List.copyOf(pending.nextBatch(settings.maxBatchSize(), nowNanos))));
     }
-    worker.tell(new ModelWorker.Run(List.copyOf(batch)));
     if (pending.isEmpty()) {
       timers.cancel(FlushBatch.INSTANCE);
     }

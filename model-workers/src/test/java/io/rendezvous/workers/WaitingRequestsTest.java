@@ -1,0 +1,94 @@
+package io.rendezvous.workers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.rendezvous.workers.ModelPool.Score;
+import io.rendezvous.workers.model.TensorData;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The order in which a pool's waiting requests are scored, and which are refused when it is full. */
+class WaitingRequestsTest {
+  static final long MS = 1_000_000L;
+
+  static Score score(String id, long decisiveForMillis) {
+    return new Score(id, TensorData.float32(new long[] {1, 1}, new float[1]), decisiveForMillis * 1_000, null);
+  }
+
+  static List<String> ids(List<Score> batch) {
+    return batch.stream().map(Score::requestId).toList();
+  }
+
+  @Test
+  void requestsInTimeAreScoredFirstOldestFirstAndLateOnesAfterThem() {
+    WaitingRequests w = new WaitingRequests(16);
+    w.offer(score("a", 15), 0);
+    w.offer(score("b", 15), 5 * MS);
+    w.offer(score("c", 15), 10 * MS);
+    w.offer(score("shadow", 0), 10 * MS);
+    // at 16 ms a's window has passed: b and c, still in time, go before it
+    assertEquals(List.of("b", "c"), ids(w.nextBatch(16, 16 * MS)));
+    // the late ones in the order they became late
+    assertEquals(List.of("shadow", "a"), ids(w.nextBatch(16, 16 * MS)));
+    assertTrue(w.isEmpty());
+  }
+
+  @Test
+  void aBatchTakesTheOldestInTimeUpToItsSize() {
+    WaitingRequests w = new WaitingRequests(16);
+    for (int i = 0; i < 5; i++) {
+      w.offer(score("r" + i, 15), i * MS);
+    }
+    assertEquals(List.of("r0", "r1", "r2"), ids(w.nextBatch(3, 5 * MS)));
+    assertEquals(List.of("r3", "r4"), ids(w.nextBatch(3, 5 * MS)));
+  }
+
+  @Test
+  void lateOnesAreScoredOnlyWhenNothingInTimeWaits() {
+    WaitingRequests w = new WaitingRequests(16);
+    w.offer(score("late", 0), 0);
+    w.offer(score("now", 15), 0);
+    // room for both in one batch, but the late one does not ride along with the one in time
+    assertEquals(List.of("now"), ids(w.nextBatch(16, MS)));
+    assertEquals(List.of("late"), ids(w.nextBatch(16, MS)));
+  }
+
+  @Test
+  void aFullQueueRefusesTheOldestLateRequestToMakeRoomForOneInTime() {
+    WaitingRequests w = new WaitingRequests(2);
+    assertNull(w.offer(score("old", 15), 0));
+    assertNull(w.offer(score("younger", 15), 10 * MS));
+    Score fresh = score("fresh", 15);
+    // at 12 ms nothing is late yet: the newcomer is refused
+    assertSame(fresh, w.offer(fresh, 12 * MS));
+    // at 20 ms "old" is past its window and gives its place to the newcomer
+    Score refused = w.offer(score("fresh2", 15), 20 * MS);
+    assertEquals("old", refused.requestId());
+    assertEquals(2, w.size());
+    // a late newcomer never pushes out anything
+    Score shadow = score("shadow", 0);
+    assertSame(shadow, w.offer(shadow, 20 * MS));
+    assertEquals(List.of("younger", "fresh2"), ids(w.nextBatch(16, 20 * MS)));
+  }
+
+  @Test
+  void withoutADeadlineARequestIsNeverLate() {
+    WaitingRequests w = new WaitingRequests(1);
+    w.offer(new Score("any", TensorData.float32(new long[] {1, 1}, new float[1]), null), 0);
+    Score other = new Score("other", TensorData.float32(new long[] {1, 1}, new float[1]), null);
+    assertSame(other, w.offer(other, Long.MAX_VALUE / 2));
+    assertEquals(1, w.urgentCount());
+    assertEquals(0, w.lateCount());
+  }
+
+  @Test
+  void heldRequestsAreTakenWhateverTheCapacity() {
+    WaitingRequests w = new WaitingRequests(0);
+    w.add(score("held", 15), 0);
+    assertEquals(1, w.size());
+    assertEquals(List.of("held"), ids(w.nextBatch(1, MS)));
+  }
+}
