@@ -17,12 +17,12 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.AtomicHistogram;
 import org.HdrHistogram.Histogram;
 
 /**
- * The harness's load generator: HTTP/1.1 keep-alive over blocking sockets, one connection per thread.
+ * The harness's load generator: HTTP/1.1 keep-alive, in the closed model over blocking sockets, one
+ * connection per client thread, in the open model over non-blocking ones on one thread ({@link OpenLoad}).
  * It shares the machine with the server, so it is kept cheap: a request is one prepared header and a
  * body written at once, a response is read by its Content-Length. Only 200s whose body has the expected
  * shape count as answered; everything else is counted by status.
@@ -39,9 +39,6 @@ public final class HttpLoad {
     Target t = new Target(path, "127.0.0.1", port, path, "application/json", bodies, "{");
     return closed(t, clients, length, Duration.ofSeconds(10)).answeredPerSecond();
   }
-
-  /** How long after its connections' threads start an open-model schedule begins. */
-  private static final Duration OPEN_LEAD = Duration.ofMillis(200);
 
   /** What one run sends: the same bodies in turn, to one path of one server. */
   record Target(String name, String host, int port, String path, String contentType, List<byte[]> bodies,
@@ -94,6 +91,42 @@ public final class HttpLoad {
       other.failures.forEach((k, v) -> failures.merge(k, v, Long::sum));
       other.stages.forEach((k, v) -> stages.merge(k, v, Long::sum));
       other.samples.forEach(samples::putIfAbsent);
+    }
+
+    /**
+     * One response, {@code micros} after it was due, {@code lagMicros} of which the generator's own: only a
+     * 200 whose body has {@code marker} counts as answered; anything else is counted by its status.
+     */
+    void record(int status, byte[] body, String marker, long micros, long lagMicros, long slaMicros) {
+      if (status == 200 && contains(body, marker)) {
+        answered++;
+        latency.recordValue(Math.min(micros, latency.getHighestTrackableValue()));
+        if (micros <= slaMicros) {
+          withinSla++;
+        }
+        if (micros - lagMicros <= slaMicros) {
+          withinSlaFromWrite++;
+        }
+        String stage = stageOf(body);
+        if (stage != null) {
+          stages.merge(stage, 1L, Long::sum);
+        }
+      } else {
+        failed(status == 200 ? "200 with an unexpected body" : "status " + status, body);
+      }
+    }
+
+    /** A failure of {@code kind}; the first of each kind keeps what the server said. */
+    void failed(String kind, byte[] body) {
+      failures.merge(kind, 1L, Long::sum);
+      if (body != null && !samples.containsKey(kind)) {
+        String text = new String(body, StandardCharsets.UTF_8);
+        samples.put(kind, text.length() > SAMPLE_CHARS ? text.substring(0, SAMPLE_CHARS) + "..." : text);
+      }
+    }
+
+    void recordLag(long lagMicros) {
+      sendLag.recordValue(Math.max(0, Math.min(lagMicros, sendLag.getHighestTrackableValue())));
     }
 
     /** Failure counts, each with the first answer of its kind. */
@@ -170,62 +203,11 @@ public final class HttpLoad {
   }
 
   /**
-   * Open model: requests at {@code rate} per second on a fixed schedule, whatever the server does;
-   * latency counts from when a request was due, so a stall shows in full (no coordinated omission).
-   * Up to {@code connections} are in flight at once; beyond that, due requests wait and their wait counts.
-   *
-   * <p>Each free connection claims the next request of the schedule and sends it when it is due: one
-   * wake-up per request. A producer thread handing due requests to the connections through a queue took
-   * two (the producer's timer, then the connection's), on the cores the server under test shares.
+   * Open model: requests at {@code rate} per second on a fixed schedule, whatever the server does, up to
+   * {@code connections} in flight at once ({@link OpenLoad}).
    */
-  static Outcome open(Target target, double rate, Duration length, int connections, Duration sla)
-      throws InterruptedException {
-    long total = (long) Math.floor(rate * length.toNanos() / 1e9);
-    long slaMicros = sla.toNanos() / 1000;
-    List<Tally> tallies = new ArrayList<>();
-    List<Thread> workers = new ArrayList<>();
-    List<Connection> open = connectAll(target, connections);
-    double intervalNanos = 1e9 / rate;
-    AtomicLong next = new AtomicLong();
-    Histogram latencies = Tally.sharedMicros();
-    Histogram lags = Tally.sharedMicros();
-    long cpuStart = processCpuNanos();
-    long jitStart = jitMillis();
-    // the schedule starts once every connection's thread has had time to start and claim its first request
-    long start = System.nanoTime() + OPEN_LEAD.toNanos();
-    long stopTaking = start + length.toNanos() + TimeUnit.SECONDS.toNanos(30);
-    for (int c = 0; c < connections; c++) {
-      Tally tally = new Tally(latencies, lags);
-      tallies.add(tally);
-      Connection connection = open.get(c);
-      workers.add(start("bench-open-" + c, () -> {
-        try (Connection conn = connection) {
-          for (long i; (i = next.getAndIncrement()) < total; ) {
-            long due = start + (long) (i * intervalNanos);
-            // claimed after its due time: every connection was busy with an earlier request until now, a
-            // wait the latency keeps (the server was slow); what comes after is the generator's own
-            long ready = Math.max(due, System.nanoTime());
-            for (long wait; (wait = due - System.nanoTime()) > 0; ) {
-              LockSupport.parkNanos(wait);
-            }
-            if (System.nanoTime() > stopTaking) {
-              return; // counted below as not sent in time
-            }
-            conn.exchange(target.bodies().get((int) (i % target.bodies().size())), tally, due, ready, slaMicros);
-          }
-        }
-      }));
-    }
-    for (Thread t : workers) {
-      t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(stopTaking - System.nanoTime())) + 5_000);
-    }
-    double seconds = (System.nanoTime() - start) / 1e9;
-    Tally merged = merge(tallies);
-    long unanswered = total - merged.latency.getTotalCount() - merged.failed();
-    if (unanswered > 0) {
-      merged.failures.merge("not sent in time", unanswered, Long::sum);
-    }
-    return new Outcome(merged, seconds, total, cpuSecondsSince(cpuStart), jitMillis() - jitStart);
+  static Outcome open(Target target, double rate, Duration length, int connections, Duration sla) {
+    return OpenLoad.run(target, rate, length, connections, sla);
   }
 
   /**
@@ -298,52 +280,23 @@ public final class HttpLoad {
 
     /** Sends one request and records its outcome; latency counts from {@code dueNanos}. */
     void exchange(byte[] body, Tally tally, long dueNanos, long slaMicros) {
-      exchange(body, tally, dueNanos, dueNanos, slaMicros);
-    }
-
-    /**
-     * As above; {@code readyNanos} (not before the due time) is when a connection was free to send it,
-     * so the time from then to the write is the load generator's own lag.
-     */
-    void exchange(byte[] body, Tally tally, long dueNanos, long readyNanos, long slaMicros) {
       try {
         if (socket == null) {
           connect();
         }
-        long lagMicros = Math.max(0, (System.nanoTime() - readyNanos) / 1000);
-        tally.sendLag.recordValue(Math.max(0, Math.min(lagMicros, tally.sendLag.getHighestTrackableValue())));
+        long lagMicros = Math.max(0, (System.nanoTime() - dueNanos) / 1000);
+        tally.recordLag(lagMicros);
         out.write(headerStart);
         out.write((body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.write(body);
         out.flush();
         Response r = read();
-        long micros = (System.nanoTime() - dueNanos) / 1000;
-        if (r.status == 200 && contains(r.body, target.bodyMarker())) {
-          tally.answered++;
-          tally.latency.recordValue(Math.min(micros, tally.latency.getHighestTrackableValue()));
-          if (micros <= slaMicros) {
-            tally.withinSla++;
-          }
-          if (micros - lagMicros <= slaMicros) {
-            tally.withinSlaFromWrite++;
-          }
-          String stage = stageOf(r.body);
-          if (stage != null) {
-            tally.stages.merge(stage, 1L, Long::sum);
-          }
-        } else {
-          String kind = r.status == 200 ? "200 with an unexpected body" : "status " + r.status;
-          tally.failures.merge(kind, 1L, Long::sum);
-          if (!tally.samples.containsKey(kind)) {
-            String text = new String(r.body, StandardCharsets.UTF_8);
-            tally.samples.put(kind, text.length() > SAMPLE_CHARS ? text.substring(0, SAMPLE_CHARS) + "..." : text);
-          }
-        }
+        tally.record(r.status, r.body, target.bodyMarker(), (System.nanoTime() - dueNanos) / 1000, lagMicros, slaMicros);
         if (r.close) {
           close();
         }
       } catch (IOException e) {
-        tally.failures.merge("io: " + e.getClass().getSimpleName(), 1L, Long::sum);
+        tally.failed("io: " + e.getClass().getSimpleName(), null);
         close();
       }
     }

@@ -66,6 +66,10 @@ class BenchmarkToolsTest {
       // and what the server said about them is kept as an example
       assertTrue(open.tally().samples.get("status 400").contains("784"), open.tally().samples.toString());
       assertEquals(20, open.tally().withinSla);
+      // one connection for requests due faster than it is answered: each waits for it, none is lost
+      HttpLoad.Outcome queued = HttpLoad.open(predict, 200, Duration.ofMillis(150), 1, Duration.ofSeconds(5));
+      assertEquals(30, queued.sent());
+      assertEquals(30, queued.tally().answered, queued.tally().describeFailures());
     }
   }
 
