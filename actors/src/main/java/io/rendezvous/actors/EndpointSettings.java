@@ -81,7 +81,8 @@ public record EndpointSettings(
   /**
    * Until when after receipt a score of {@code model} can still decide the answer, for its pool to put
    * requests in time first: until a later stage opens (the first with a greater offset), the last stages
-   * until the decision deadline; a model outside the schedule never decides (zero).
+   * until the decision deadline; a model outside the schedule never decides (zero). A priority, not a
+   * cut-off: a late score still decides if no later model has answered by then, and is still scored.
    */
   public Duration decisiveUntil(String model) {
     int k = stageOf(model);

@@ -685,6 +685,8 @@ class RendezvousEntityTest {
     assertEquals(30_000, r.scores.get("m2").decisiveForMicros());
     assertEquals(45_000, r.scores.get("m1").decisiveForMicros());
     assertEquals(0, r.scores.get("m0").decisiveForMicros());
+    // and each score is recorded until the SLA and the linger after it have passed
+    assertEquals(250_000, r.scores.get("m0").wantedForMicros());
   }
 
   @Test
@@ -704,7 +706,9 @@ class RendezvousEntityTest {
     // each pool is told how much of its model's window is left: none for m3, whose stage m2's has followed
     assertEquals(0, m3.expectMessageClass(ModelPool.Score.class).decisiveForMicros());
     assertEquals(10_000, toM2.decisiveForMicros());
-    assertEquals(25_000, m1.expectMessageClass(ModelPool.Score.class).decisiveForMicros());
+    ModelPool.Score toM1 = m1.expectMessageClass(ModelPool.Score.class);
+    assertEquals(25_000, toM1.decisiveForMicros());
+    assertEquals(230_000, toM1.wantedForMicros());
     toM2.replyTo().tell(new ModelPool.Scored("late-1", "m2", "7", new float[][] {{0, 1, 0}}, 1));
     // no time passes: m2's stage is already open
     Prediction p = assertInstanceOf(Prediction.class, client.expectMessageClass(Reply.class));

@@ -71,6 +71,8 @@ class SerializationTest {
     TestProbe<ModelPool.ScoreResult> probe = testKit.createTestProbe();
     ModelPool.Score s = new ModelPool.Score("id", INPUT, probe.getRef());
     assertEquals(s, roundTrip(s));
+    ModelPool.Score timed = new ModelPool.Score("id", INPUT, 12_345, 2_050_000, probe.getRef());
+    assertEquals(timed, roundTrip(timed));
     ModelPool.Scored scored = new ModelPool.Scored("id", "m1", "1", new float[][] {{0.5f, 0.5f}}, 42);
     ModelPool.Scored back = assertInstanceOf(ModelPool.Scored.class, roundTrip(scored));
     assertArrayEquals(scored.probabilities()[0], back.probabilities()[0]);

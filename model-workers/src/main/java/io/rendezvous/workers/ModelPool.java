@@ -39,15 +39,17 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   /**
    * Score {@code input} ([n, features]); the result goes to {@code replyTo}. For {@code decisiveForMicros}
    * from its arrival the score can still decide the request's answer; after that it is only recorded, and
-   * waits behind requests that are still in time ({@link WaitingRequests}).
+   * waits behind requests that are still in time ({@link WaitingRequests}). After {@code wantedForMicros}
+   * nobody records it either, and a request still waiting then is refused instead of scored.
    */
-  public record Score(String requestId, TensorData input, long decisiveForMicros, ActorRef<ScoreResult> replyTo)
+  public record Score(
+      String requestId, TensorData input, long decisiveForMicros, long wantedForMicros, ActorRef<ScoreResult> replyTo)
       implements Command {
     /** No deadline: the score decides whenever it comes (a caller without a schedule). */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
 
     public Score(String requestId, TensorData input, ActorRef<ScoreResult> replyTo) {
-      this(requestId, input, NO_DEADLINE, replyTo);
+      this(requestId, input, NO_DEADLINE, NO_DEADLINE, replyTo);
     }
   }
 
@@ -112,7 +114,8 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     this.settings = model.settings();
     this.timers = timers;
     this.batchDelayNanos = settings.maxBatchDelay().toNanos();
-    this.pending = new WaitingRequests(settings.queueCapacity());
+    this.pending = new WaitingRequests(settings.queueCapacity(),
+        refused -> refused.replyTo().tell(new Overloaded(refused.requestId(), model.name(), model.version())));
     for (int i = 0; i < settings.workers(); i++) {
       ActorRef<ModelWorker.Command> w =
           ctx.spawn(
@@ -162,10 +165,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
         timers.startSingleTimer(FlushBatch.INSTANCE, settings.maxBatchDelay());
       }
     } else {
-      Score refused = pending.offer(s, now);
-      if (refused != null) {
-        refused.replyTo().tell(new Overloaded(refused.requestId(), model.name(), model.version()));
-      }
+      pending.offer(s, now);
     }
     return this;
   }

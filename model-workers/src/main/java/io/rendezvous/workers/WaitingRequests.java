@@ -3,7 +3,9 @@ package io.rendezvous.workers;
 import io.rendezvous.workers.ModelPool.Score;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The requests of one pool that wait for a worker, owned by the pool actor. A request is <em>urgent</em>
@@ -18,25 +20,34 @@ import java.util.List;
  *   <li>A batch is the oldest urgent requests; late ones are scored only when nothing urgent waits.
  *   <li>When the queue is full, an urgent newcomer takes the place of the oldest late request, which is
  *       refused instead; a late newcomer is refused. A full queue of urgent requests refuses the newcomer.
+ *   <li>A late request still waiting when nobody records its score any more ({@link
+ *       Score#wantedForMicros()}) is refused, not scored.
  * </ul>
  *
- * Urgent requests are kept in arrival order and become late when they reach the head past their time. For
- * one endpoint every request of a model has the same window, so arrival order is deadline order; requests
- * of endpoints with different windows may be found late a little after their time, never before it.
+ * Refused requests go to the pool's {@code refuse}, which answers them. Urgent requests are kept in
+ * arrival order and are found late when they reach the head past their time, or when a full queue looks
+ * for room: for one endpoint every request of a model has the same window, so arrival order is deadline
+ * order.
  */
 final class WaitingRequests {
-  private record Urgent(Score score, long arrivedNanos, long decisiveForNanos) {
+  private record Waiting(Score score, long arrivedNanos, long decisiveForNanos, long wantedForNanos) {
     boolean lateAt(long nowNanos) {
       return nowNanos - arrivedNanos >= decisiveForNanos;
+    }
+
+    boolean unwantedAt(long nowNanos) {
+      return nowNanos - arrivedNanos >= wantedForNanos;
     }
   }
 
   private final int capacity;
-  private final ArrayDeque<Urgent> urgent = new ArrayDeque<>();
-  private final ArrayDeque<Score> late = new ArrayDeque<>();
+  private final Consumer<Score> refuse;
+  private final ArrayDeque<Waiting> urgent = new ArrayDeque<>();
+  private final ArrayDeque<Waiting> late = new ArrayDeque<>();
 
-  WaitingRequests(int capacity) {
+  WaitingRequests(int capacity, Consumer<Score> refuse) {
     this.capacity = capacity;
+    this.refuse = refuse;
   }
 
   int size() {
@@ -57,66 +68,70 @@ final class WaitingRequests {
 
   /** Adds {@code s} whatever the capacity (requests held for a batch while a worker is idle). */
   void add(Score s, long nowNanos) {
-    long window = decisiveForNanos(s);
-    if (window <= 0) {
-      late.add(s);
+    Waiting w = new Waiting(s, nowNanos, nanos(s.decisiveForMicros()), nanos(s.wantedForMicros()));
+    if (w.decisiveForNanos() == 0) {
+      late.add(w);
     } else {
-      urgent.add(new Urgent(s, nowNanos, window));
+      urgent.add(w);
     }
   }
 
-  /**
-   * Adds {@code s} if there is room, or makes room by refusing the oldest late request.
-   *
-   * @return the request refused: {@code s} itself, another one that made room for it, or null if none
-   */
-  Score offer(Score s, long nowNanos) {
-    if (size() < capacity) {
-      add(s, nowNanos);
-      return null;
+  /** Adds {@code s} if there is room or room can be made; otherwise refuses it. */
+  void offer(Score s, long nowNanos) {
+    if (size() >= capacity && (s.decisiveForMicros() <= 0 || !makeRoom(nowNanos))) {
+      refuse.accept(s);
+      return;
     }
-    if (decisiveForNanos(s) <= 0) {
-      return s;
-    }
-    demoteLate(nowNanos);
-    if (late.isEmpty()) {
-      return s;
-    }
-    Score refused = late.poll();
     add(s, nowNanos);
-    return refused;
   }
 
   /** The next batch for a worker: up to {@code max} of the oldest urgent requests, or else of the late. */
   List<Score> nextBatch(int max, long nowNanos) {
     List<Score> batch = new ArrayList<>(Math.min(max, size()));
     while (batch.size() < max && !urgent.isEmpty()) {
-      Urgent u = urgent.poll();
-      if (u.lateAt(nowNanos)) {
-        late.add(u.score());
+      Waiting w = urgent.poll();
+      if (w.lateAt(nowNanos)) {
+        late.add(w);
       } else {
-        batch.add(u.score());
+        batch.add(w.score());
       }
     }
     if (batch.isEmpty()) {
       // nothing urgent waits: the late ones are scored, oldest first, for the record
       while (batch.size() < max && !late.isEmpty()) {
-        batch.add(late.poll());
+        Waiting w = late.poll();
+        if (w.unwantedAt(nowNanos)) {
+          refuse.accept(w.score());
+        } else {
+          batch.add(w.score());
+        }
       }
     }
     return batch;
   }
 
-  /** Moves the urgent requests at the head whose time has passed to the late ones. */
-  private void demoteLate(long nowNanos) {
-    while (!urgent.isEmpty() && urgent.peek().lateAt(nowNanos)) {
-      late.add(urgent.poll().score());
+  /** Refuses the oldest late request, after moving every urgent one past its time to the late; false if none. */
+  private boolean makeRoom(long nowNanos) {
+    // the whole queue, not only its head: a fallback's requests, or another endpoint's, have other windows
+    for (Iterator<Waiting> it = urgent.iterator(); it.hasNext(); ) {
+      Waiting w = it.next();
+      if (w.lateAt(nowNanos)) {
+        it.remove();
+        late.add(w);
+      }
     }
+    if (late.isEmpty()) {
+      return false;
+    }
+    refuse.accept(late.poll().score());
+    return true;
   }
 
-  private static long decisiveForNanos(Score s) {
-    long micros = s.decisiveForMicros();
-    // saturates: "no deadline" is Long.MAX_VALUE micros
+  /** Saturates: "no deadline" is Long.MAX_VALUE micros; anything at or below zero is zero. */
+  private static long nanos(long micros) {
+    if (micros <= 0) {
+      return 0;
+    }
     return micros >= Long.MAX_VALUE / 1_000 ? Long.MAX_VALUE : micros * 1_000;
   }
 }

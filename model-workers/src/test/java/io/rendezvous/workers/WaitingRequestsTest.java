@@ -1,12 +1,11 @@
 package io.rendezvous.workers;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rendezvous.workers.ModelPool.Score;
 import io.rendezvous.workers.model.TensorData;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -14,8 +13,20 @@ import org.junit.jupiter.api.Test;
 class WaitingRequestsTest {
   static final long MS = 1_000_000L;
 
+  /** What the queue refused, in order. */
+  final List<String> refused = new ArrayList<>();
+
+  WaitingRequests queue(int capacity) {
+    return new WaitingRequests(capacity, s -> refused.add(s.requestId()));
+  }
+
   static Score score(String id, long decisiveForMillis) {
-    return new Score(id, TensorData.float32(new long[] {1, 1}, new float[1]), decisiveForMillis * 1_000, null);
+    return score(id, decisiveForMillis, 1_000);
+  }
+
+  static Score score(String id, long decisiveForMillis, long wantedForMillis) {
+    return new Score(id, TensorData.float32(new long[] {1, 1}, new float[1]), decisiveForMillis * 1_000,
+        wantedForMillis * 1_000, null);
   }
 
   static List<String> ids(List<Score> batch) {
@@ -24,7 +35,7 @@ class WaitingRequestsTest {
 
   @Test
   void requestsInTimeAreScoredFirstOldestFirstAndLateOnesAfterThem() {
-    WaitingRequests w = new WaitingRequests(16);
+    WaitingRequests w = queue(16);
     w.offer(score("a", 15), 0);
     w.offer(score("b", 15), 5 * MS);
     w.offer(score("c", 15), 10 * MS);
@@ -38,7 +49,7 @@ class WaitingRequestsTest {
 
   @Test
   void aBatchTakesTheOldestInTimeUpToItsSize() {
-    WaitingRequests w = new WaitingRequests(16);
+    WaitingRequests w = queue(16);
     for (int i = 0; i < 5; i++) {
       w.offer(score("r" + i, 15), i * MS);
     }
@@ -48,7 +59,7 @@ class WaitingRequestsTest {
 
   @Test
   void lateOnesAreScoredOnlyWhenNothingInTimeWaits() {
-    WaitingRequests w = new WaitingRequests(16);
+    WaitingRequests w = queue(16);
     w.offer(score("late", 0), 0);
     w.offer(score("now", 15), 0);
     // room for both in one batch, but the late one does not ride along with the one in time
@@ -58,35 +69,56 @@ class WaitingRequestsTest {
 
   @Test
   void aFullQueueRefusesTheOldestLateRequestToMakeRoomForOneInTime() {
-    WaitingRequests w = new WaitingRequests(2);
-    assertNull(w.offer(score("old", 15), 0));
-    assertNull(w.offer(score("younger", 15), 10 * MS));
-    Score fresh = score("fresh", 15);
+    WaitingRequests w = queue(2);
+    w.offer(score("old", 15), 0);
+    w.offer(score("younger", 15), 10 * MS);
     // at 12 ms nothing is late yet: the newcomer is refused
-    assertSame(fresh, w.offer(fresh, 12 * MS));
+    w.offer(score("fresh", 15), 12 * MS);
+    assertEquals(List.of("fresh"), refused);
     // at 20 ms "old" is past its window and gives its place to the newcomer
-    Score refused = w.offer(score("fresh2", 15), 20 * MS);
-    assertEquals("old", refused.requestId());
+    w.offer(score("fresh2", 15), 20 * MS);
+    assertEquals(List.of("fresh", "old"), refused);
     assertEquals(2, w.size());
     // a late newcomer never pushes out anything
-    Score shadow = score("shadow", 0);
-    assertSame(shadow, w.offer(shadow, 20 * MS));
+    w.offer(score("shadow", 0), 20 * MS);
+    assertEquals(List.of("fresh", "old", "shadow"), refused);
     assertEquals(List.of("younger", "fresh2"), ids(w.nextBatch(16, 20 * MS)));
   }
 
   @Test
+  void roomIsFoundBehindTheHeadToo() {
+    // a request with a long window at the head, one with a short window (a fallback's) behind it
+    WaitingRequests w = queue(2);
+    w.offer(score("long", 40), 0);
+    w.offer(score("short", 5), 0);
+    w.offer(score("new", 15), 10 * MS);
+    assertEquals(List.of("short"), refused);
+    assertEquals(List.of("long", "new"), ids(w.nextBatch(16, 10 * MS)));
+  }
+
+  @Test
+  void aLateRequestNobodyRecordsAnyMoreIsRefusedNotScored() {
+    WaitingRequests w = queue(16);
+    w.offer(score("stale", 0, 100), 0);
+    w.offer(score("recent", 0, 100), 50 * MS);
+    assertEquals(List.of("recent"), ids(w.nextBatch(16, 120 * MS)));
+    assertEquals(List.of("stale"), refused);
+  }
+
+  @Test
   void withoutADeadlineARequestIsNeverLate() {
-    WaitingRequests w = new WaitingRequests(1);
+    WaitingRequests w = queue(1);
     w.offer(new Score("any", TensorData.float32(new long[] {1, 1}, new float[1]), null), 0);
-    Score other = new Score("other", TensorData.float32(new long[] {1, 1}, new float[1]), null);
-    assertSame(other, w.offer(other, Long.MAX_VALUE / 2));
+    w.offer(new Score("other", TensorData.float32(new long[] {1, 1}, new float[1]), null), Long.MAX_VALUE / 2);
+    assertEquals(List.of("other"), refused);
     assertEquals(1, w.urgentCount());
     assertEquals(0, w.lateCount());
+    assertEquals(List.of("any"), ids(w.nextBatch(1, Long.MAX_VALUE / 2)));
   }
 
   @Test
   void heldRequestsAreTakenWhateverTheCapacity() {
-    WaitingRequests w = new WaitingRequests(0);
+    WaitingRequests w = queue(0);
     w.add(score("held", 15), 0);
     assertEquals(1, w.size());
     assertEquals(List.of("held"), ids(w.nextBatch(1, MS)));
