@@ -42,6 +42,8 @@ final class OpenLoad {
   private static final long SELECT_GRANULARITY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
   /** A response's first buffer (they are 1-2 KB); it doubles for a longer one. */
   private static final int READ_BUFFER = 8 * 1024;
+  /** A reconnect blocks the one thread: not for longer than this. */
+  private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
 
   static Outcome run(Target target, double rate, Duration length, int connections, Duration sla) {
     long total = (long) Math.floor(rate * length.toNanos() / 1e9);
@@ -49,9 +51,9 @@ final class OpenLoad {
     long slaMicros = sla.toNanos() / 1000;
     Tally tally = new Tally(Tally.sharedMicros(), Tally.sharedMicros());
     List<ByteBuffer> requests = prepared(target);
+    List<Conn> all = new ArrayList<>(connections);
     try (Selector selector = Selector.open()) {
       ArrayDeque<Conn> free = new ArrayDeque<>();
-      List<Conn> all = new ArrayList<>(connections);
       for (int c = 0; c < connections; c++) {
         Conn conn = new Conn(target, selector);
         all.add(conn);
@@ -105,14 +107,18 @@ final class OpenLoad {
         }
       }
       double seconds = (System.nanoTime() - start) / 1e9;
-      all.forEach(Conn::close);
-      long unanswered = total - tally.latency.getTotalCount() - tally.failed();
-      if (unanswered > 0) {
-        tally.failures.merge("not sent in time", unanswered, Long::sum);
+      if (busy > 0) {
+        tally.failures.merge("sent, not answered in time", (long) busy, Long::sum);
+      }
+      long unsent = total - tally.latency.getTotalCount() - tally.failed();
+      if (unsent > 0) {
+        tally.failures.merge("not sent in time", unsent, Long::sum);
       }
       return new Outcome(tally, seconds, total, HttpLoad.cpuSecondsSince(cpuStart), HttpLoad.jitMillis() - jitStart);
     } catch (IOException e) {
       throw new UncheckedIOException("open-model load generator: " + e.getMessage(), e);
+    } finally {
+      all.forEach(Conn::close);
     }
   }
 
@@ -148,7 +154,7 @@ final class OpenLoad {
       this.selector = selector;
       try {
         connect();
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         close(); // the first send tries again, and counts the failure if it fails again
       }
     }
@@ -161,7 +167,7 @@ final class OpenLoad {
     private void connect() throws IOException {
       channel = SocketChannel.open();
       channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      channel.connect(new InetSocketAddress(target.host(), target.port()));
+      channel.socket().connect(new InetSocketAddress(target.host(), target.port()), CONNECT_TIMEOUT_MILLIS);
       channel.configureBlocking(false);
       key = channel.register(selector, SelectionKey.OP_READ, this);
       in.clear();
@@ -179,7 +185,7 @@ final class OpenLoad {
         channel.write(out);
         key.interestOps(out.hasRemaining() ? SelectionKey.OP_READ | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
         inFlight = true;
-      } catch (IOException e) {
+      } catch (IOException | RuntimeException e) {
         tally.failed("io: " + e.getClass().getSimpleName(), null);
         close();
       }
@@ -188,7 +194,7 @@ final class OpenLoad {
     /** Writes what is left of the request, reads what has come; true once the response is complete. */
     boolean onReady(SelectionKey k, Tally tally, String marker, long slaMicros) {
       try {
-        if (k.isValid() && k.isWritable() && out.hasRemaining()) {
+        if (k.isValid() && k.isWritable() && out != null && out.hasRemaining()) {
           channel.write(out);
           if (!out.hasRemaining()) {
             k.interestOps(SelectionKey.OP_READ);
@@ -203,7 +209,12 @@ final class OpenLoad {
         if (channel.read(in) < 0) {
           throw new IOException("connection closed by the server");
         }
-        return inFlight && complete(tally, marker, slaMicros);
+        if (!inFlight) {
+          // bytes nobody asked for would be taken for the next request's response
+          close();
+          return false;
+        }
+        return complete(tally, marker, slaMicros);
       } catch (IOException | RuntimeException e) {
         if (!inFlight) {
           close();
@@ -262,6 +273,11 @@ final class OpenLoad {
     }
 
     private boolean finish() {
+      if (out != null && out.hasRemaining()) {
+        // answered before it was all sent (an early error): the rest must not go out as the next request
+        close();
+      }
+      out = null;
       inFlight = false;
       freedAt = System.nanoTime();
       return true;
