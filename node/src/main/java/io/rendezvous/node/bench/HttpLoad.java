@@ -314,35 +314,16 @@ public final class HttpLoad {
 
     private Response read() throws IOException {
       String statusLine = line();
-      if (statusLine.length() < 12 || !statusLine.startsWith("HTTP/1.")) {
-        throw new IOException("bad status line: " + statusLine);
-      }
-      int status = Integer.parseInt(statusLine.substring(9, 12));
-      int length = -1;
-      boolean close = false;
+      ResponseHead head = new ResponseHead(statusLine);
       for (String h = line(); !h.isEmpty(); h = line()) {
-        int colon = h.indexOf(':');
-        if (colon < 0) {
-          continue;
-        }
-        String name = h.substring(0, colon).trim();
-        String value = h.substring(colon + 1).trim();
-        if (name.equalsIgnoreCase("Content-Length")) {
-          length = Integer.parseInt(value);
-        } else if (name.equalsIgnoreCase("Connection") && value.equalsIgnoreCase("close")) {
-          close = true;
-        } else if (name.equalsIgnoreCase("Transfer-Encoding")) {
-          throw new IOException("chunked responses are not expected from these routes");
-        }
+        head.header(h);
       }
-      if (length < 0) {
-        throw new IOException("response without Content-Length");
-      }
+      int length = head.contentLength();
       byte[] body = in.readNBytes(length);
       if (body.length < length) {
         throw new EOFException("response body cut short");
       }
-      return new Response(status, body, close);
+      return new Response(head.status, body, head.close);
     }
 
     private String line() throws IOException {
@@ -368,6 +349,43 @@ public final class HttpLoad {
         }
         socket = null;
       }
+    }
+  }
+
+  /** A response's status line and the headers these routes may send, read one line at a time. */
+  static final class ResponseHead {
+    final int status;
+    private int length = -1;
+    boolean close;
+
+    ResponseHead(String statusLine) throws IOException {
+      if (statusLine.length() < 12 || !statusLine.startsWith("HTTP/1.")) {
+        throw new IOException("bad status line: " + statusLine);
+      }
+      status = Integer.parseInt(statusLine.substring(9, 12));
+    }
+
+    void header(String h) throws IOException {
+      int colon = h.indexOf(':');
+      if (colon < 0) {
+        return;
+      }
+      String name = h.substring(0, colon).trim();
+      String value = h.substring(colon + 1).trim();
+      if (name.equalsIgnoreCase("Content-Length")) {
+        length = Integer.parseInt(value);
+      } else if (name.equalsIgnoreCase("Connection") && value.equalsIgnoreCase("close")) {
+        close = true;
+      } else if (name.equalsIgnoreCase("Transfer-Encoding")) {
+        throw new IOException("chunked responses are not expected from these routes");
+      }
+    }
+
+    int contentLength() throws IOException {
+      if (length < 0) {
+        throw new IOException("response without Content-Length");
+      }
+      return length;
     }
   }
 

@@ -234,31 +234,14 @@ final class OpenLoad {
       if (headerEnd < 0) {
         return false;
       }
-      String head = new String(buf, 0, headerEnd, StandardCharsets.US_ASCII);
-      if (head.length() < 12 || !head.startsWith("HTTP/1.")) {
-        throw new IOException("bad status line: " + head.lines().findFirst().orElse(""));
+      String[] lines = new String(buf, 0, headerEnd, StandardCharsets.US_ASCII).split("\r\n");
+      HttpLoad.ResponseHead head = new HttpLoad.ResponseHead(lines[0]);
+      for (int l = 1; l < lines.length; l++) {
+        head.header(lines[l]);
       }
-      int status = Integer.parseInt(head.substring(9, 12));
-      int length = -1;
-      boolean close = false;
-      for (String h : head.split("\r\n")) {
-        int colon = h.indexOf(':');
-        if (colon < 0) {
-          continue;
-        }
-        String name = h.substring(0, colon).trim();
-        String value = h.substring(colon + 1).trim();
-        if (name.equalsIgnoreCase("Content-Length")) {
-          length = Integer.parseInt(value);
-        } else if (name.equalsIgnoreCase("Connection") && value.equalsIgnoreCase("close")) {
-          close = true;
-        } else if (name.equalsIgnoreCase("Transfer-Encoding")) {
-          throw new IOException("chunked responses are not expected from these routes");
-        }
-      }
-      if (length < 0) {
-        throw new IOException("response without Content-Length");
-      }
+      int length = head.contentLength();
+      boolean close = head.close;
+      int status = head.status;
       int bodyStart = headerEnd + 4;
       if (end - bodyStart < length) {
         return false;
