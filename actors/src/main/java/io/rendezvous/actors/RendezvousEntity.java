@@ -314,12 +314,12 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       stageTimerFired[k] = micros(ep.schedule().get(k).after()) <= waited;
     }
 
+    // the reply goes out by the SLA, and late scores are recorded for the linger after it at most
+    long wantedFor = Math.max(0, micros(ep.sla()) + micros(ep.linger()) - waited);
     for (String model : ep.models()) {
       Optional<ActorRef<ModelPool.Command>> pool = runtime.directory().pick(model);
       if (pool.isPresent()) {
         long decisiveFor = Math.max(0, micros(ep.decisiveUntil(model)) - waited);
-        // the reply goes out by the SLA, and late scores are recorded for the linger after it at most
-        long wantedFor = Math.max(0, micros(ep.sla()) + micros(ep.linger()) - waited);
         pool.get().tell(new ModelPool.Score(requestId, p.request().input(), decisiveFor, wantedFor, scoreAdapter));
       } else {
         // handled like any failure: recorded, and it unblocks the next stage
