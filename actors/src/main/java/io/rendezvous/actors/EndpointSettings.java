@@ -12,9 +12,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A named rendezvous endpoint ({@code rendezvous.endpoints.<name>}): the models every request is given
- * to, their input, the deadline schedule and the SLA. Validated at start: a schedule that cannot work is
- * a start-up error, not a surprise under load.
+ * A named rendezvous endpoint ({@code rendezvous.endpoints.<name>}): the models every request is
+ * given to, their input, the deadline schedule and the SLA. Validated at start: a schedule that
+ * cannot work is a start-up error, not a surprise under load.
  */
 public record EndpointSettings(
     String name,
@@ -26,7 +26,9 @@ public record EndpointSettings(
     Duration linger,
     List<String> labels) {
 
-  /** One stage: from {@code after} (measured from receipt of the request) {@code model} may answer. */
+  /**
+   * One stage: from {@code after} (measured from receipt of the request) {@code model} may answer.
+   */
   public record Stage(String model, Duration after) {}
 
   public EndpointSettings {
@@ -37,7 +39,12 @@ public record EndpointSettings(
   }
 
   private static void validate(
-      String name, List<String> models, List<Stage> schedule, Duration sla, Duration margin, Duration linger) {
+      String name,
+      List<String> models,
+      List<Stage> schedule,
+      Duration sla,
+      Duration margin,
+      Duration linger) {
     String where = "rendezvous.endpoints." + name + ": ";
     if (models.isEmpty()) {
       throw new IllegalArgumentException(where + "models must not be empty");
@@ -52,21 +59,38 @@ public record EndpointSettings(
     Duration previous = Duration.ZERO;
     for (Stage s : schedule) {
       if (!models.contains(s.model())) {
-        throw new IllegalArgumentException(where + "schedule names " + s.model() + ", which is not in models " + models);
+        throw new IllegalArgumentException(
+            where + "schedule names " + s.model() + ", which is not in models " + models);
       }
       if (!seen.add(s.model())) {
         throw new IllegalArgumentException(where + "schedule names " + s.model() + " twice");
       }
       if (s.after().isNegative() || s.after().compareTo(previous) < 0) {
-        throw new IllegalArgumentException(where + "schedule offsets must be >= 0 and must not decrease (" + s.model() + " after " + s.after().toMillis() + "ms)");
+        throw new IllegalArgumentException(
+            where
+                + "schedule offsets must be >= 0 and must not decrease ("
+                + s.model()
+                + " after "
+                + s.after().toMillis()
+                + "ms)");
       }
       previous = s.after();
     }
     if (margin.isNegative() || sla.compareTo(margin) <= 0) {
-      throw new IllegalArgumentException(where + "sla (" + sla.toMillis() + "ms) must exceed journal-margin (" + margin.toMillis() + "ms)");
+      throw new IllegalArgumentException(
+          where
+              + "sla ("
+              + sla.toMillis()
+              + "ms) must exceed journal-margin ("
+              + margin.toMillis()
+              + "ms)");
     }
     if (previous.compareTo(sla.minus(margin)) >= 0) {
-      throw new IllegalArgumentException(where + "the last stage opens at " + previous.toMillis() + "ms, not before sla - journal-margin");
+      throw new IllegalArgumentException(
+          where
+              + "the last stage opens at "
+              + previous.toMillis()
+              + "ms, not before sla - journal-margin");
     }
     if (linger.isNegative()) {
       throw new IllegalArgumentException(where + "linger must not be negative");
@@ -79,10 +103,11 @@ public record EndpointSettings(
   }
 
   /**
-   * Until when after receipt a score of {@code model} can still decide the answer, for its pool to put
-   * requests in time first: until a later stage opens (the first with a greater offset), the last stages
-   * until the decision deadline; a model outside the schedule never decides (zero). A priority, not a
-   * cut-off: a late score still decides if no later model has answered by then, and is still scored.
+   * Until when after receipt a score of {@code model} can still decide the answer, for its pool to
+   * put requests in time first: until a later stage opens (the first with a greater offset), the
+   * last stages until the decision deadline; a model outside the schedule never decides (zero). A
+   * priority, not a cut-off: a late score still decides if no later model has answered by then, and
+   * is still scored.
    */
   public Duration decisiveUntil(String model) {
     int k = stageOf(model);
@@ -127,10 +152,13 @@ public record EndpointSettings(
     try {
       List<Stage> schedule = new ArrayList<>();
       for (Config s : c.getConfigList("schedule")) {
-        schedule.add(new Stage(s.getString("model"), s.hasPath("after") ? s.getDuration("after") : Duration.ZERO));
+        schedule.add(
+            new Stage(
+                s.getString("model"), s.hasPath("after") ? s.getDuration("after") : Duration.ZERO));
       }
       Config in = c.getConfig("input");
-      TensorSpec input = new TensorSpec(in.getString("name"), in.getString("dtype"), in.getLongList("shape"));
+      TensorSpec input =
+          new TensorSpec(in.getString("name"), in.getString("dtype"), in.getLongList("shape"));
       return new EndpointSettings(
           name,
           c.getStringList("models"),

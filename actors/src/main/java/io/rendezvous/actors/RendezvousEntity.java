@@ -1,11 +1,11 @@
 package io.rendezvous.actors;
 
-import io.rendezvous.workers.model.Probabilities;
 import io.rendezvous.actors.journal.JournalRecord;
 import io.rendezvous.actors.journal.JournalRecord.Outcome;
 import io.rendezvous.actors.journal.JournalWriter;
 import io.rendezvous.config.CborSerializable;
 import io.rendezvous.workers.ModelPool;
+import io.rendezvous.workers.model.Probabilities;
 import io.rendezvous.workers.model.TensorData;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,13 +32,14 @@ import org.apache.pekko.cluster.sharding.typed.javadsl.EntityTypeKey;
  *   <li>stage k is open once its offset has passed (timer), or at once when every higher-priority
  *       stage's model will not answer (failed, overloaded, no worker);
  *   <li>the answer is the highest-priority model that has answered and whose stage is open;
- *   <li>every scheduled model failed: 503 at once; nothing chosen by {@code sla - journal-margin}: 504.
+ *   <li>every scheduled model failed: 503 at once; nothing chosen by {@code sla - journal-margin}:
+ *       504.
  * </ul>
  *
  * The answer is journaled before it is sent. Scores that come after it are journaled as late until
- * every model has answered or the linger time has passed; then the entity stops, and the node remembers
- * the request for the dedup window ({@link FinishedRequests}) so that a copy resent by the edge is not
- * served again.
+ * every model has answered or the linger time has passed; then the entity stops, and the node
+ * remembers the request for the dedup window ({@link FinishedRequests}) so that a copy resent by
+ * the edge is not served again.
  */
 public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Command> {
 
@@ -46,7 +47,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       EntityTypeKey.create(Command.class, "rendezvous-request");
 
   /** Starts sharding for request entities on this node; returns the region to send envelopes to. */
-  public static ActorRef<ShardingEnvelope<Command>> init(ActorSystem<?> system, RendezvousRuntime runtime) {
+  public static ActorRef<ShardingEnvelope<Command>> init(
+      ActorSystem<?> system, RendezvousRuntime runtime) {
     return ClusterSharding.get(system)
         .init(
             Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), ctx.getShard(), runtime))
@@ -58,9 +60,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   public sealed interface Command extends CborSerializable {}
 
   /**
-   * One instance to predict, as the edge accepted it. {@code acceptedAtMicros} is the wall-clock time the
-   * edge accepted it; {@code source} says how it came (json, image/png, ...) and {@code sourceSha256}
-   * hashes the original bytes when they were not the tensor itself (an image).
+   * One instance to predict, as the edge accepted it. {@code acceptedAtMicros} is the wall-clock
+   * time the edge accepted it; {@code source} says how it came (json, image/png, ...) and {@code
+   * sourceSha256} hashes the original bytes when they were not the tensor itself (an image).
    */
   public record Request(
       String requestId,
@@ -73,13 +75,16 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       implements CborSerializable {}
 
   /**
-   * Predict {@code request}. {@code startOffsetMicros} is how long the request already waited before
-   * reaching this entity (a local fallback starts late; the schedule still counts from the start).
-   * {@code acceptedTo}, if set, hears {@link Accepted} as soon as the entity has the request, so the edge
-   * knows the message was not lost.
+   * Predict {@code request}. {@code startOffsetMicros} is how long the request already waited
+   * before reaching this entity (a local fallback starts late; the schedule still counts from the
+   * start). {@code acceptedTo}, if set, hears {@link Accepted} as soon as the entity has the
+   * request, so the edge knows the message was not lost.
    */
   public record Predict(
-      Request request, long startOffsetMicros, ActorRef<Accepted> acceptedTo, ActorRef<Reply> replyTo)
+      Request request,
+      long startOffsetMicros,
+      ActorRef<Accepted> acceptedTo,
+      ActorRef<Reply> replyTo)
       implements Command {}
 
   /** The entity has the request (sent again for a resent Predict). Not the answer. */
@@ -93,8 +98,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private record ScoreArrived(ModelPool.ScoreResult result) implements Command {}
 
   /**
-   * Something on the schedule may be due: a stage's offset, the decision deadline, the SLA, the end of
-   * the linger. One timer per entity, armed for whichever is due next, instead of one per deadline.
+   * Something on the schedule may be due: a stage's offset, the decision deadline, the SLA, the end
+   * of the linger. One timer per entity, armed for whichever is due next, instead of one per
+   * deadline.
    */
   private enum Tick implements Command {
     INSTANCE
@@ -159,16 +165,24 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   public static Behavior<Command> create(
       String requestId, ActorRef<ClusterSharding.ShardCommand> shard, RendezvousRuntime runtime) {
     return Behaviors.setup(
-        ctx -> Behaviors.withTimers(timers -> new RendezvousEntity(ctx, timers, requestId, shard, runtime)));
+        ctx ->
+            Behaviors.withTimers(
+                timers -> new RendezvousEntity(ctx, timers, requestId, shard, runtime)));
   }
 
   // ---- state
 
   /**
-   * WAITING for the request; COLLECTING scores until the schedule decides; ANSWERING while the journal
-   * confirms the answer; LINGERING to record late scores; DONE once everything is recorded.
+   * WAITING for the request; COLLECTING scores until the schedule decides; ANSWERING while the
+   * journal confirms the answer; LINGERING to record late scores; DONE once everything is recorded.
    */
-  private enum Phase { WAITING, COLLECTING, ANSWERING, LINGERING, DONE }
+  private enum Phase {
+    WAITING,
+    COLLECTING,
+    ANSWERING,
+    LINGERING,
+    DONE
+  }
 
   private final TimerScheduler<Command> timers;
   private final String requestId;
@@ -178,28 +192,45 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private final ActorRef<JournalWriter.Ack> journalAdapter;
 
   private Phase phase = Phase.WAITING;
+
   /**
-   * Who gets the answer, and the client's id. Not the whole Predict: an entity lingers for late scores
-   * after its answer, and the input tensor would stay live with it for every young collection to copy.
+   * Who gets the answer, and the client's id. Not the whole Predict: an entity lingers for late
+   * scores after its answer, and the input tensor would stay live with it for every young
+   * collection to copy.
    */
   private ActorRef<Reply> replyTo;
+
   private String clientId;
   private EndpointSettings endpoint;
   private long startNanos;
+
   /** Per model of the endpoint (same index as endpoint.models()): what came back, and when. */
   private ModelPool.ScoreResult[] results;
+
   private long[] arrivalMicros;
   private boolean[] stageTimerFired;
   private Reply pendingReply;
+
   /** When the answer was chosen, from the request's start. */
   private long decidedAtMicros;
-  /** The journal's failure count when the input was offered (see {@link io.rendezvous.actors.journal.Journal#failures}). */
+
+  /**
+   * The journal's failure count when the input was offered (see {@link
+   * io.rendezvous.actors.journal.Journal#failures}).
+   */
   private long failuresBeforeInput;
-  /** The shard wants this entity gone (hand-off, node leaving): stop as soon as the client has its reply. */
+
+  /**
+   * The shard wants this entity gone (hand-off, node leaving): stop as soon as the client has its
+   * reply.
+   */
   private boolean stopRequested;
+
   private boolean stopNow;
+
   /** When the armed tick is due, on the schedule's clock; MAX_VALUE when none is armed. */
   private long armedDueMicros = Long.MAX_VALUE;
+
   /** When lingering for late scores ends, on the schedule's clock. */
   private long lingerEndMicros;
 
@@ -219,8 +250,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   /**
-   * One case for every command: an entity, and its receive with it, is built for each request, and a
-   * case per message type was some 30 objects per request, kept for as long as the entity lives.
+   * One case for every command: an entity, and its receive with it, is built for each request, and
+   * a case per message type was some 30 objects per request, kept for as long as the entity lives.
    */
   @Override
   public Receive<Command> createReceive() {
@@ -242,7 +273,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     } else {
       b = Behaviors.unhandled();
     }
-    // a handler that finished the request on the way (through answer, linger ...) may still say "this"
+    // a handler that finished the request on the way (through answer, linger ...) may still say
+    // "this"
     Behavior<Command> after = b == this ? next() : b;
     if (after == this) {
       armTick();
@@ -252,35 +284,52 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
 
   private Behavior<Command> onPredict(Predict p) {
     if (phase != Phase.WAITING) {
-      // accepted either way, so the edge stops resending it (and never serves a refused one elsewhere)
+      // accepted either way, so the edge stops resending it (and never serves a refused one
+      // elsewhere)
       if (p.acceptedTo() != null) {
         p.acceptedTo().tell(new Accepted(requestId));
       }
       if (!isTheClient(p.replyTo())) {
-        p.replyTo().tell(new Rejected(p.request().requestId(), 409, "request id " + p.request().requestId() + " is already in use"));
+        p.replyTo()
+            .tell(
+                new Rejected(
+                    p.request().requestId(),
+                    409,
+                    "request id " + p.request().requestId() + " is already in use"));
       }
-      // else the edge resent it (its first copy could have been lost while a shard moved): one answer only
+      // else the edge resent it (its first copy could have been lost while a shard moved): one
+      // answer only
       return this;
     }
     if (p.acceptedTo() != null) {
       p.acceptedTo().tell(new Accepted(requestId));
     }
-    // the client's address from the start: a request refused at once (400, 404) is remembered with it too,
+    // the client's address from the start: a request refused at once (400, 404) is remembered with
+    // it too,
     // so that its client's own resent copy is not told 409
     replyTo = p.replyTo();
     FinishedRequests.Finished done = runtime.finished().lookup(requestId);
     if (done != null) {
-      // a copy the edge resent, come after this request's entity had finished and stopped: accepted above,
+      // a copy the edge resent, come after this request's entity had finished and stopped: accepted
+      // above,
       // so the edge stops resending it; its own client has its answer, anyone else is refused
       if (!p.replyTo().path().equals(done.client())) {
-        p.replyTo().tell(new Rejected(p.request().requestId(), 409, "request id " + p.request().requestId() + " is already in use"));
+        p.replyTo()
+            .tell(
+                new Rejected(
+                    p.request().requestId(),
+                    409,
+                    "request id " + p.request().requestId() + " is already in use"));
       }
       phase = Phase.DONE;
       return Behaviors.stopped();
     }
     EndpointSettings ep = runtime.endpoints().get(p.request().endpoint());
     if (ep == null) {
-      p.replyTo().tell(new Rejected(p.request().requestId(), 404, "no endpoint '" + p.request().endpoint() + "'"));
+      p.replyTo()
+          .tell(
+              new Rejected(
+                  p.request().requestId(), 404, "no endpoint '" + p.request().endpoint() + "'"));
       return finish();
     }
     String mismatch = ep.input().mismatch(p.request().input());
@@ -291,10 +340,18 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     startNanos = runtime.clock().getAsLong() - p.startOffsetMicros() * 1_000;
     clientId = p.request().clientId();
     endpoint = ep;
-    JournalRecord.Input input = new JournalRecord.Input(
-        requestId, p.request().clientId(), runtime.node(), ep.name(), p.request().acceptedAtMicros(), p.request().source(),
-        p.request().sourceSha256(), p.request().input());
-    // the answer's record, which the client waits on, brings the writer round for this one too, and its
+    JournalRecord.Input input =
+        new JournalRecord.Input(
+            requestId,
+            p.request().clientId(),
+            runtime.node(),
+            ep.name(),
+            p.request().acceptedAtMicros(),
+            p.request().source(),
+            p.request().sourceSha256(),
+            p.request().input());
+    // the answer's record, which the client waits on, brings the writer round for this one too, and
+    // its
     // acknowledgement answers for this one as well (one message per request fewer)
     failuresBeforeInput = runtime.journal().failures();
     if (!runtime.journal().offerLazily(input, null)) {
@@ -307,7 +364,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     stageTimerFired = new boolean[ep.schedule().size()];
     phase = Phase.COLLECTING;
 
-    // open from the start: a stage at offset zero, and for a request that already waited (a fallback) every
+    // open from the start: a stage at offset zero, and for a request that already waited (a
+    // fallback) every
     // stage whose offset is behind it
     long waited = elapsedMicros();
     for (int k = 0; k < ep.schedule().size(); k++) {
@@ -320,11 +378,18 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       Optional<ActorRef<ModelPool.Command>> pool = runtime.directory().pick(model);
       if (pool.isPresent()) {
         long decisiveFor = Math.max(0, micros(ep.decisiveUntil(model)) - waited);
-        pool.get().tell(new ModelPool.Score(requestId, p.request().input(), decisiveFor, wantedFor, scoreAdapter));
+        pool.get()
+            .tell(
+                new ModelPool.Score(
+                    requestId, p.request().input(), decisiveFor, wantedFor, scoreAdapter));
       } else {
         // handled like any failure: recorded, and it unblocks the next stage
-        getContext().getSelf().tell(new ScoreArrived(
-            new ModelPool.Failed(requestId, model, null, "no worker for model " + model + " on any node")));
+        getContext()
+            .getSelf()
+            .tell(
+                new ScoreArrived(
+                    new ModelPool.Failed(
+                        requestId, model, null, "no worker for model " + model + " on any node")));
       }
     }
     return this;
@@ -355,9 +420,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   /**
-   * Whatever the schedule has due by now, on its own clock: the timer can come early (the scheduler's
-   * thread catches up tick by tick on a busy machine) or late, and a fallback entity starts with part
-   * of the schedule already behind it.
+   * Whatever the schedule has due by now, on its own clock: the timer can come early (the
+   * scheduler's thread catches up tick by tick on a busy machine) or late, and a fallback entity
+   * starts with part of the schedule already behind it.
    */
   private Behavior<Command> onTick() {
     armedDueMicros = Long.MAX_VALUE;
@@ -374,7 +439,10 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
         decide();
       }
       if (phase == Phase.COLLECTING && micros(endpoint.decisionDeadline()) <= now) {
-        answer(504, -1, "no scheduled model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
+        answer(
+            504,
+            -1,
+            "no scheduled model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
       }
     }
     if (phase == Phase.ANSWERING && micros(endpoint.sla()) <= now) {
@@ -387,7 +455,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     return next();
   }
 
-  /** When something is next due in this phase, on the schedule's clock; MAX_VALUE when nothing is. */
+  /**
+   * When something is next due in this phase, on the schedule's clock; MAX_VALUE when nothing is.
+   */
   private long nextDueMicros() {
     if (phase == Phase.COLLECTING) {
       long due = micros(endpoint.decisionDeadline());
@@ -405,11 +475,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   /**
-   * Arms the one timer for what is due next, when that changed: at the start, at the decision, when the
-   * linger begins (three timers started where a timer per deadline made five, and three cancelled where
-   * it made five). Arming only ever for earlier, and letting a tick with nothing due arm for what is
-   * next, would save two more, but the re-arming would then count from whenever the early tick was
-   * handled, which a test on manual time cannot pin down.
+   * Arms the one timer for what is due next, when that changed: at the start, at the decision, when
+   * the linger begins (three timers started where a timer per deadline made five, and three
+   * cancelled where it made five). Arming only ever for earlier, and letting a tick with nothing
+   * due arm for what is next, would save two more, but the re-arming would then count from whenever
+   * the early tick was handled, which a test on manual time cannot pin down.
    */
   private void armTick() {
     long due = nextDueMicros();
@@ -419,7 +489,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     if (due == Long.MAX_VALUE) {
       timers.cancel(Tick.INSTANCE);
     } else {
-      timers.startSingleTimer(Tick.INSTANCE, Duration.ofNanos(Math.max(0, due - elapsedMicros()) * 1_000));
+      timers.startSingleTimer(
+          Tick.INSTANCE, Duration.ofNanos(Math.max(0, due - elapsedMicros()) * 1_000));
     }
     armedDueMicros = due;
   }
@@ -434,14 +505,18 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     if (phase != Phase.ANSWERING) {
       return this;
     }
-    // no answer may go out for an input the journal might not hold: a record that failed between the
+    // no answer may go out for an input the journal might not hold: a record that failed between
+    // the
     // input's offer and this acknowledgement could have been the input
     long failedSince = ack.failures() - failuresBeforeInput;
     if (!written || failedSince != 0) {
-      return rejectDecidedAnswer(written
-          ? "journal may not hold the input: " + failedSince + " record(s) it took since the input was offered"
-              + " could not be written"
-          : "journal could not record the answer: " + reason);
+      return rejectDecidedAnswer(
+          written
+              ? "journal may not hold the input: "
+                  + failedSince
+                  + " record(s) it took since the input was offered"
+                  + " could not be written"
+              : "journal could not record the answer: " + reason);
     }
     Reply reply = pendingReply;
     pendingReply = null;
@@ -449,19 +524,33 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   /**
-   * The decided answer cannot go out: the client gets a 503 instead, and a second answer record says so,
-   * since for a request's story the last answer record is what the client got.
+   * The decided answer cannot go out: the client gets a 503 instead, and a second answer record
+   * says so, since for a request's story the last answer record is what the client got.
    */
   private Behavior<Command> rejectDecidedAnswer(String why) {
-    journalWithoutAck(new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(),
-        nowMicros(), 503, null, null, -1, null, null, elapsedMicros(), why));
+    journalWithoutAck(
+        new JournalRecord.Answer(
+            requestId,
+            clientId,
+            runtime.node(),
+            endpoint.name(),
+            nowMicros(),
+            503,
+            null,
+            null,
+            -1,
+            null,
+            null,
+            elapsedMicros(),
+            why));
     pendingReply = null;
     return lingerAndReply(new Rejected(requestId, 503, why));
   }
 
   /**
-   * Lingers, with the timer armed for it, and only then replies: whoever waits on the reply may move the
-   * clock on at once (a test on manual time does), and the linger must already count from before.
+   * Lingers, with the timer armed for it, and only then replies: whoever waits on the reply may
+   * move the clock on at once (a test on manual time does), and the linger must already count from
+   * before.
    */
   private Behavior<Command> lingerAndReply(Reply reply) {
     Behavior<Command> b = linger();
@@ -473,15 +562,20 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   /**
-   * The journal has not confirmed the answer by the SLA. The client gets a 503 now (never an answer the
-   * journal might not hold, never later than the SLA), and a second answer record says so: for a
-   * request's story the last answer record is what the client got.
+   * The journal has not confirmed the answer by the SLA. The client gets a 503 now (never an answer
+   * the journal might not hold, never later than the SLA), and a second answer record says so: for
+   * a request's story the last answer record is what the client got.
    */
   private Behavior<Command> answerDeadlinePassed() {
-    // when it was decided says where the time went: a late decision leaves the journal little of the SLA
-    String why = String.format(java.util.Locale.ROOT,
-        "journal did not confirm the answer within the SLA of %d ms (answer decided at %.1f ms, %.1f ms waited)",
-        endpoint.sla().toMillis(), decidedAtMicros / 1000.0, (elapsedMicros() - decidedAtMicros) / 1000.0);
+    // when it was decided says where the time went: a late decision leaves the journal little of
+    // the SLA
+    String why =
+        String.format(
+            java.util.Locale.ROOT,
+            "journal did not confirm the answer within the SLA of %d ms (answer decided at %.1f ms, %.1f ms waited)",
+            endpoint.sla().toMillis(),
+            decidedAtMicros / 1000.0,
+            (elapsedMicros() - decidedAtMicros) / 1000.0);
     getContext().getLog().warn("request {}: {}; answering 503", requestId, why);
     return rejectDecidedAnswer(why);
   }
@@ -498,9 +592,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   }
 
   /**
-   * The shard stops this entity (passivation, hand-off, node leaving). A client still waiting gets its
-   * answer first: the schedule runs on (the SLA bounds how long), then the entity records every model
-   * that has not answered and stops, without lingering.
+   * The shard stops this entity (passivation, hand-off, node leaving). A client still waiting gets
+   * its answer first: the schedule runs on (the SLA bounds how long), then the entity records every
+   * model that has not answered and stops, without lingering.
    */
   private Behavior<Command> onStop() {
     if (phase == Phase.COLLECTING || phase == Phase.ANSWERING) {
@@ -518,13 +612,26 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     for (int i = 0; i < results.length; i++) {
       if (results[i] == null) {
         results[i] = new ModelPool.Failed(requestId, endpoint.models().get(i), null, why);
-        journalWithoutAck(new JournalRecord.Score(requestId, runtime.node(), endpoint.name(), nowMicros(),
-            endpoint.models().get(i), null, Outcome.ABANDONED, elapsedMicros(), 0, null, why));
+        journalWithoutAck(
+            new JournalRecord.Score(
+                requestId,
+                runtime.node(),
+                endpoint.name(),
+                nowMicros(),
+                endpoint.models().get(i),
+                null,
+                Outcome.ABANDONED,
+                elapsedMicros(),
+                0,
+                null,
+                why));
       }
     }
   }
 
-  /** Scores and stop-time records are not waited for; a refusal is counted and logged by the writer. */
+  /**
+   * Scores and stop-time records are not waited for; a refusal is counted and logged by the writer.
+   */
   private void journalWithoutAck(JournalRecord record) {
     runtime.journal().offerLazily(record, null);
   }
@@ -547,7 +654,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     if (allBeforeWillNotAnswer) {
       StringBuilder why = new StringBuilder("every scheduled model failed:");
       for (EndpointSettings.Stage s : schedule) {
-        why.append(' ').append(s.model()).append(" (").append(reasonOf(results[endpoint.models().indexOf(s.model())])).append(')');
+        why.append(' ')
+            .append(s.model())
+            .append(" (")
+            .append(reasonOf(results[endpoint.models().indexOf(s.model())]))
+            .append(')');
       }
       answer(503, -1, why.toString());
     }
@@ -579,13 +690,51 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       float[] p = scored.probabilities()[0];
       int labelIndex = Probabilities.argmax(p);
       String label = labelName(labelIndex);
-      record = new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(), nowMicros(),
-          200, s.model(), scored.version(), stage, label, p, decided, null);
-      pendingReply = new Prediction(requestId, clientId, endpoint.name(), runtime.node(), s.model(),
-          scored.version(), stage, label, labelIndex, p, decided, scoresSoFar());
+      record =
+          new JournalRecord.Answer(
+              requestId,
+              clientId,
+              runtime.node(),
+              endpoint.name(),
+              nowMicros(),
+              200,
+              s.model(),
+              scored.version(),
+              stage,
+              label,
+              p,
+              decided,
+              null);
+      pendingReply =
+          new Prediction(
+              requestId,
+              clientId,
+              endpoint.name(),
+              runtime.node(),
+              s.model(),
+              scored.version(),
+              stage,
+              label,
+              labelIndex,
+              p,
+              decided,
+              scoresSoFar());
     } else {
-      record = new JournalRecord.Answer(requestId, clientId, runtime.node(), endpoint.name(), nowMicros(),
-          status, null, null, -1, null, null, decided, error);
+      record =
+          new JournalRecord.Answer(
+              requestId,
+              clientId,
+              runtime.node(),
+              endpoint.name(),
+              nowMicros(),
+              status,
+              null,
+              null,
+              -1,
+              null,
+              null,
+              decided,
+              error);
       pendingReply = new Rejected(requestId, status, error);
     }
     if (!runtime.journal().offer(record, journalAdapter)) {
@@ -604,11 +753,29 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
         out.add(new ModelScore(model, null, "pending", null, null, -1, 0, null));
       } else if (r instanceof ModelPool.Scored s) {
         float[] p = s.probabilities()[0];
-        out.add(new ModelScore(model, s.version(), Outcome.OK.wireName(), labelName(Probabilities.argmax(p)), p,
-            arrivalMicros[i], s.inferenceMicros(), null));
+        out.add(
+            new ModelScore(
+                model,
+                s.version(),
+                Outcome.OK.wireName(),
+                labelName(Probabilities.argmax(p)),
+                p,
+                arrivalMicros[i],
+                s.inferenceMicros(),
+                null));
       } else {
-        out.add(new ModelScore(model, r.version(), r instanceof ModelPool.Overloaded ? Outcome.OVERLOADED.wireName()
-            : Outcome.FAILED.wireName(), null, null, arrivalMicros[i], 0, reasonOf(r)));
+        out.add(
+            new ModelScore(
+                model,
+                r.version(),
+                r instanceof ModelPool.Overloaded
+                    ? Outcome.OVERLOADED.wireName()
+                    : Outcome.FAILED.wireName(),
+                null,
+                null,
+                arrivalMicros[i],
+                0,
+                reasonOf(r)));
       }
     }
     return out;
@@ -625,8 +792,18 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     } else {
       error = reasonOf(r);
     }
-    return new JournalRecord.Score(requestId, runtime.node(), endpoint.name(), nowMicros(), r.model(), r.version(),
-        outcome, arrivalMicros[i], inference, p, error);
+    return new JournalRecord.Score(
+        requestId,
+        runtime.node(),
+        endpoint.name(),
+        nowMicros(),
+        r.model(),
+        r.version(),
+        outcome,
+        arrivalMicros[i],
+        inference,
+        p,
+        error);
   }
 
   private Behavior<Command> finishIfComplete() {
@@ -641,10 +818,14 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private Behavior<Command> finish() {
     phase = Phase.DONE;
     timers.cancelAll();
-    // A finished entity stops itself instead of asking its shard to passivate it (two messages fewer per
-    // request): with remember-entities off the shard then only forgets it. A copy of the request resent
-    // by the edge may still come and start a new entity; the node remembers the request for the dedup
-    // window so that one does not serve it again (a handed-off or fallback entity has no shard here)
+    // A finished entity stops itself instead of asking its shard to passivate it (two messages
+    // fewer per
+    // request): with remember-entities off the shard then only forgets it. A copy of the request
+    // resent
+    // by the edge may still come and start a new entity; the node remembers the request for the
+    // dedup
+    // window so that one does not serve it again (a handed-off or fallback entity has no shard
+    // here)
     if (shard != null && !stopRequested) {
       runtime.finished().add(requestId, replyTo != null ? replyTo.path() : null);
     }
@@ -680,5 +861,4 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     java.time.Instant now = java.time.Instant.now();
     return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
   }
-
 }

@@ -22,29 +22,34 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
  * sharding, with the client's reply address, and keeps it in a table until the entity accepts it:
  *
  * <ul>
- *   <li>no acceptance within {@code resend-after}: send it again, then again after twice as long, and so
- *       on (messages in flight to a shard that is handed off are lost; the entity answers a resent
- *       request once);
- *   <li>no acceptance after the {@link FallbackPolicy}'s wait (on a clustered node: {@code fallback-after}
- *       while membership is in flux, when the entity's shard may sit on a node that is dead but not yet
- *       downed or be on its way elsewhere; {@code stalled-after} otherwise): the request is served here by
- *       a local, unsharded entity that runs the same schedule from the request's original start;
- *   <li>no acceptance by the endpoint's SLA plus {@code entity-ask-grace}: dropped (the client's ask has
- *       timed out by then).
+ *   <li>no acceptance within {@code resend-after}: send it again, then again after twice as long,
+ *       and so on (messages in flight to a shard that is handed off are lost; the entity answers a
+ *       resent request once);
+ *   <li>no acceptance after the {@link FallbackPolicy}'s wait (on a clustered node: {@code
+ *       fallback-after} while membership is in flux, when the entity's shard may sit on a node that
+ *       is dead but not yet downed or be on its way elsewhere; {@code stalled-after} otherwise):
+ *       the request is served here by a local, unsharded entity that runs the same schedule from
+ *       the request's original start;
+ *   <li>no acceptance by the endpoint's SLA plus {@code entity-ask-grace}: dropped (the client's
+ *       ask has timed out by then).
  * </ul>
  *
- * One actor owns the table and looks at it every {@code check-every} while it is not empty: no actor and
- * no timer per request, since nearly every request is accepted within a millisecond. The answer goes
- * from the entity straight to the client. A request the fallback served may still reach its entity later
- * if its message was only delayed; that entity's story is then journaled too, on its node, and the client
- * keeps the first answer.
+ * One actor owns the table and looks at it every {@code check-every} while it is not empty: no
+ * actor and no timer per request, since nearly every request is accepted within a millisecond. The
+ * answer goes from the entity straight to the client. A request the fallback served may still reach
+ * its entity later if its message was only delayed; that entity's story is then journaled too, on
+ * its node, and the client keeps the first answer.
  */
 public final class RequestRouter {
   private RequestRouter() {}
 
   /** {@code rendezvous.edge}. */
   public record Settings(
-      Duration resendAfter, Duration fallbackAfter, Duration stalledAfter, Duration askGrace, Duration checkEvery) {
+      Duration resendAfter,
+      Duration fallbackAfter,
+      Duration stalledAfter,
+      Duration askGrace,
+      Duration checkEvery) {
     public static Settings fromConfig(Config root) {
       return new Settings(
           root.getDuration("rendezvous.edge.resend-after"),
@@ -56,8 +61,8 @@ public final class RequestRouter {
   }
 
   /**
-   * How long the edge waits for its entity to accept a request before serving it itself, as the cluster
-   * looks now; empty: never (a single node, whose shards are all local).
+   * How long the edge waits for its entity to accept a request before serving it itself, as the
+   * cluster looks now; empty: never (a single node, whose shards are all local).
    */
   @FunctionalInterface
   public interface FallbackPolicy {
@@ -67,11 +72,14 @@ public final class RequestRouter {
   public sealed interface Command {}
 
   /** Serve one instance; the answer goes to {@code replyTo}. */
-  public record Submit(RendezvousEntity.Request request, ActorRef<Reply> replyTo) implements Command {}
+  public record Submit(RendezvousEntity.Request request, ActorRef<Reply> replyTo)
+      implements Command {}
 
   private record GotAccepted(Accepted accepted) implements Command {}
 
-  private enum Check implements Command { INSTANCE }
+  private enum Check implements Command {
+    INSTANCE
+  }
 
   public static Behavior<Command> create(
       ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
@@ -80,8 +88,13 @@ public final class RequestRouter {
       FallbackPolicy fallbackPolicy) {
     // every request of this node passes through this one actor: a failure in one request's handling
     // (logged by the supervisor) must not stop the edge or lose the table of the others
-    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> Behaviors.withTimers(timers ->
-        new Router(ctx, timers, region, runtime, settings, fallbackPolicy).behavior())))
+    return Behaviors.supervise(
+            Behaviors.<Command>setup(
+                ctx ->
+                    Behaviors.withTimers(
+                        timers ->
+                            new Router(ctx, timers, region, runtime, settings, fallbackPolicy)
+                                .behavior())))
         .onFailure(Exception.class, SupervisorStrategy.resume());
   }
 
@@ -92,11 +105,17 @@ public final class RequestRouter {
     final long startNanos;
     final long giveUpAtNanos;
     long resendAtNanos;
+
     /** Doubles after every resend: a slow entity must not be buried under copies of its request. */
     long resendDelayNanos;
+
     boolean failureLogged;
 
-    Pending(Submit submit, ShardingEnvelope<RendezvousEntity.Command> envelope, long startNanos, long giveUpAtNanos,
+    Pending(
+        Submit submit,
+        ShardingEnvelope<RendezvousEntity.Command> envelope,
+        long startNanos,
+        long giveUpAtNanos,
         long resendDelayNanos) {
       this.submit = submit;
       this.envelope = envelope;
@@ -117,8 +136,12 @@ public final class RequestRouter {
     private final ActorRef<Accepted> acceptedAdapter;
     private final Map<String, Pending> awaiting = new HashMap<>();
 
-    Router(ActorContext<Command> ctx, TimerScheduler<Command> timers,
-        ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region, RendezvousRuntime runtime, Settings settings,
+    Router(
+        ActorContext<Command> ctx,
+        TimerScheduler<Command> timers,
+        ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region,
+        RendezvousRuntime runtime,
+        Settings settings,
         FallbackPolicy fallbackPolicy) {
       this.ctx = ctx;
       this.timers = timers;
@@ -132,18 +155,21 @@ public final class RequestRouter {
     Behavior<Command> behavior() {
       return Behaviors.receive(Command.class)
           .onMessage(Submit.class, this::onSubmit)
-          .onMessage(GotAccepted.class, m -> {
-            awaiting.remove(m.accepted().requestId());
-            return Behaviors.same();
-          })
+          .onMessage(
+              GotAccepted.class,
+              m -> {
+                awaiting.remove(m.accepted().requestId());
+                return Behaviors.same();
+              })
           .onMessageEquals(Check.INSTANCE, this::onCheck)
           .build();
     }
 
     private Behavior<Command> onSubmit(Submit submit) {
       RendezvousEntity.Request request = submit.request();
-      ShardingEnvelope<RendezvousEntity.Command> envelope = new ShardingEnvelope<>(request.requestId(),
-          new Predict(request, 0, acceptedAdapter, submit.replyTo()));
+      ShardingEnvelope<RendezvousEntity.Command> envelope =
+          new ShardingEnvelope<>(
+              request.requestId(), new Predict(request, 0, acceptedAdapter, submit.replyTo()));
       region.tell(envelope);
       if (awaiting.containsKey(request.requestId())) {
         // a second request under a live id: its entity refuses it (409); only the first is followed
@@ -155,8 +181,14 @@ public final class RequestRouter {
       if (awaiting.isEmpty()) {
         timers.startSingleTimer(Check.INSTANCE, settings.checkEvery());
       }
-      awaiting.put(request.requestId(), new Pending(submit, envelope, now,
-          now + sla.plus(settings.askGrace()).toNanos(), settings.resendAfter().toNanos()));
+      awaiting.put(
+          request.requestId(),
+          new Pending(
+              submit,
+              envelope,
+              now,
+              now + sla.plus(settings.askGrace()).toNanos(),
+              settings.resendAfter().toNanos()));
       return Behaviors.same();
     }
 
@@ -164,7 +196,8 @@ public final class RequestRouter {
       try {
         checkAwaiting();
       } finally {
-        // re-armed even when a check failed half-way (the supervisor resumes): the rest still need it
+        // re-armed even when a check failed half-way (the supervisor resumes): the rest still need
+        // it
         if (!awaiting.isEmpty()) {
           timers.startSingleTimer(Check.INSTANCE, settings.checkEvery());
         }
@@ -174,7 +207,8 @@ public final class RequestRouter {
 
     private void checkAwaiting() {
       long now = runtime.clock().getAsLong();
-      Optional<Duration> fallbackLimit = null; // asked once per check, and only if some request is due
+      Optional<Duration> fallbackLimit =
+          null; // asked once per check, and only if some request is due
       for (Iterator<Pending> it = awaiting.values().iterator(); it.hasNext(); ) {
         Pending p = it.next();
         if (now - p.giveUpAtNanos >= 0) {
@@ -195,26 +229,36 @@ public final class RequestRouter {
           }
           if (now - p.resendAtNanos >= 0) {
             region.tell(p.envelope);
-            p.resendDelayNanos = Math.min(p.resendDelayNanos * 2, settings.stalledAfter().toNanos());
+            p.resendDelayNanos =
+                Math.min(p.resendDelayNanos * 2, settings.stalledAfter().toNanos());
             p.resendAtNanos = now + p.resendDelayNanos;
           }
         } catch (RuntimeException e) {
-          // one request's failure must not hold up the others; it stays, to be tried on the next check
+          // one request's failure must not hold up the others; it stays, to be tried on the next
+          // check
           // until it gives up, and is logged once
           if (!p.failureLogged) {
             p.failureLogged = true;
-            ctx.getLog().error("request {}: edge check failed; trying again until its SLA has passed",
-                p.submit.request().requestId(), e);
+            ctx.getLog()
+                .error(
+                    "request {}: edge check failed; trying again until its SLA has passed",
+                    p.submit.request().requestId(),
+                    e);
           }
         }
       }
     }
 
-    /** Serves the request on this node; the entity is this router's child and stops once it is done. */
+    /**
+     * Serves the request on this node; the entity is this router's child and stops once it is done.
+     */
     private void fallBack(Pending p, long waitedMicros) {
       RendezvousEntity.Request request = p.submit.request();
-      ctx.getLog().warn("request {}: its entity did not accept it within {} ms; serving it on this node",
-          request.requestId(), waitedMicros / 1000);
+      ctx.getLog()
+          .warn(
+              "request {}: its entity did not accept it within {} ms; serving it on this node",
+              request.requestId(),
+              waitedMicros / 1000);
       ActorRef<RendezvousEntity.Command> fallback =
           ctx.spawnAnonymous(RendezvousEntity.create(request.requestId(), null, runtime));
       fallback.tell(new Predict(request, waitedMicros, null, p.submit.replyTo()));

@@ -19,7 +19,9 @@ class EndpointSettingsTest {
   }
 
   static String error(String endpoint) {
-    return assertThrows(IllegalArgumentException.class, () -> EndpointSettings.allFromConfig(with(endpoint))).getMessage();
+    return assertThrows(
+            IllegalArgumentException.class, () -> EndpointSettings.allFromConfig(with(endpoint)))
+        .getMessage();
   }
 
   @Test
@@ -38,18 +40,31 @@ class EndpointSettingsTest {
     assertTrue(error(base + "[] }").contains("schedule must not be empty"));
     assertTrue(error(base + "[{model = c}] }").contains("not in models"));
     assertTrue(error(base + "[{model = a}, {model = a, after = 5ms}] }").contains("twice"));
-    assertTrue(error(base + "[{model = a, after = 10ms}, {model = b, after = 5ms}] }").contains("must not decrease"));
-    assertTrue(error(base + "[{model = a}, {model = b, after = 48ms}] }").contains("not before sla"));
-    assertTrue(error("x = ${rendezvous.endpoint-defaults} { models = [a], sla = 4ms, schedule = [{model = a}] }").contains("must exceed journal-margin"));
-    assertTrue(error("x = ${rendezvous.endpoint-defaults} { models = [], sla = 40ms, schedule = [{model = a}] }").contains("models must not be empty"));
-    assertTrue(error("x = ${rendezvous.endpoint-defaults} { models = [a], schedule = [{model = a}] }").contains("sla"));
+    assertTrue(
+        error(base + "[{model = a, after = 10ms}, {model = b, after = 5ms}] }")
+            .contains("must not decrease"));
+    assertTrue(
+        error(base + "[{model = a}, {model = b, after = 48ms}] }").contains("not before sla"));
+    assertTrue(
+        error(
+                "x = ${rendezvous.endpoint-defaults} { models = [a], sla = 4ms, schedule = [{model = a}] }")
+            .contains("must exceed journal-margin"));
+    assertTrue(
+        error(
+                "x = ${rendezvous.endpoint-defaults} { models = [], sla = 40ms, schedule = [{model = a}] }")
+            .contains("models must not be empty"));
+    assertTrue(
+        error("x = ${rendezvous.endpoint-defaults} { models = [a], schedule = [{model = a}] }")
+            .contains("sla"));
   }
 
   @Test
   void aScoreDecidesUntilALaterStageOpens() {
-    Map<String, EndpointSettings> all = EndpointSettings.allFromConfig(with(
-        "x = ${rendezvous.endpoint-defaults} { models = [a, b, c, d, shadow], sla = 100ms, schedule = ["
-            + "{model = a}, {model = b}, {model = c, after = 20ms}, {model = d, after = 40ms}] }"));
+    Map<String, EndpointSettings> all =
+        EndpointSettings.allFromConfig(
+            with(
+                "x = ${rendezvous.endpoint-defaults} { models = [a, b, c, d, shadow], sla = 100ms, schedule = ["
+                    + "{model = a}, {model = b}, {model = c, after = 20ms}, {model = d, after = 40ms}] }"));
     EndpointSettings x = all.get("x");
     // b opens with a, so a still decides until c's stage: the first later one with a greater offset
     assertEquals(Duration.ofMillis(20), x.decisiveUntil("a"));
@@ -61,9 +76,11 @@ class EndpointSettingsTest {
 
   @Test
   void anyNumberOfStagesIsAccepted() {
-    Map<String, EndpointSettings> all = EndpointSettings.allFromConfig(with(
-        "five = ${rendezvous.endpoint-defaults} { models = [a, b, c, d, e], sla = 100ms, schedule = ["
-            + "{model = a}, {model = b, after = 10ms}, {model = c, after = 20ms}, {model = d, after = 30ms}, {model = e, after = 40ms}] }"));
+    Map<String, EndpointSettings> all =
+        EndpointSettings.allFromConfig(
+            with(
+                "five = ${rendezvous.endpoint-defaults} { models = [a, b, c, d, e], sla = 100ms, schedule = ["
+                    + "{model = a}, {model = b, after = 10ms}, {model = c, after = 20ms}, {model = d, after = 30ms}, {model = e, after = 40ms}] }"));
     assertEquals(5, all.get("five").schedule().size());
     assertEquals(3, all.get("five").stageOf("d"));
   }

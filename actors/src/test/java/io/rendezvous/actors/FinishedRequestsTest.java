@@ -67,11 +67,13 @@ class FinishedRequestsTest {
     List<Thread> threads = new ArrayList<>();
     for (int t = 0; t < 4; t++) {
       int base = t * 10_000;
-      Thread th = new Thread(() -> {
-        for (int i = 0; i < 10_000; i++) {
-          f.add("r" + (base + i), client);
-        }
-      });
+      Thread th =
+          new Thread(
+              () -> {
+                for (int i = 0; i < 10_000; i++) {
+                  f.add("r" + (base + i), client);
+                }
+              });
       threads.add(th);
       th.start();
     }

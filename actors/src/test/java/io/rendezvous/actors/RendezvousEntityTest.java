@@ -19,7 +19,6 @@ import io.rendezvous.workers.ModelPool;
 import io.rendezvous.workers.WorkerDirectory;
 import io.rendezvous.workers.model.TensorData;
 import io.rendezvous.workers.model.TensorSpec;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,8 +47,10 @@ class RendezvousEntityTest {
   static final ManualTime time = ManualTime.get(testKit.system());
   static final TensorSpec INPUT = new TensorSpec("input", "float32", List.of(-1L, 4L));
   static final AtomicInteger ids = new AtomicInteger();
+
   /** The entity's clock, moved together with manual time. */
-  static final java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
+  static final java.util.concurrent.atomic.AtomicLong clock =
+      new java.util.concurrent.atomic.AtomicLong();
 
   static void passes(Duration d) {
     clock.addAndGet(d.toNanos());
@@ -61,7 +62,8 @@ class RendezvousEntityTest {
   }
 
   RendezvousRuntime runtime(EndpointSettings ep, io.rendezvous.actors.journal.Journal j) {
-    return new RendezvousRuntime("test-node", Map.of("ep", ep), directory, j, clock::get, Duration.ZERO);
+    return new RendezvousRuntime(
+        "test-node", Map.of("ep", ep), directory, j, clock::get, Duration.ZERO);
   }
 
   @TempDir Path dir;
@@ -71,7 +73,9 @@ class RendezvousEntityTest {
 
   @BeforeEach
   void setUp() throws Exception {
-    journal = JournalWriter.start(JournalSettings.fromConfig(ConfigFactory.load()).withDir(dir.resolve("journal")));
+    journal =
+        JournalWriter.start(
+            JournalSettings.fromConfig(ConfigFactory.load()).withDir(dir.resolve("journal")));
     directory = new WorkerDirectory();
     workers = new HashMap<>();
   }
@@ -87,13 +91,25 @@ class RendezvousEntityTest {
   }
 
   static EndpointSettings endpoint(List<String> models, List<Stage> schedule, long slaMs) {
-    return new EndpointSettings("ep", models, INPUT, schedule, Duration.ofMillis(slaMs), Duration.ofMillis(5),
-        Duration.ofMillis(200), List.of("a", "b", "c"));
+    return new EndpointSettings(
+        "ep",
+        models,
+        INPUT,
+        schedule,
+        Duration.ofMillis(slaMs),
+        Duration.ofMillis(5),
+        Duration.ofMillis(200),
+        List.of("a", "b", "c"));
   }
 
   static EndpointSettings standard() {
-    return endpoint(List.of("m1", "m2", "m3"),
-        List.of(new Stage("m3", Duration.ZERO), new Stage("m2", Duration.ofMillis(15)), new Stage("m1", Duration.ofMillis(30))), 50);
+    return endpoint(
+        List.of("m1", "m2", "m3"),
+        List.of(
+            new Stage("m3", Duration.ZERO),
+            new Stage("m2", Duration.ofMillis(15)),
+            new Stage("m1", Duration.ofMillis(30))),
+        50);
   }
 
   /** A running request: the entity, the reply probe, and the Score each worker received. */
@@ -133,8 +149,19 @@ class RendezvousEntityTest {
       }
       RendezvousRuntime runtime = runtime(ep, j);
       entity = testKit.spawn(RendezvousEntity.create(id, null, runtime));
-      entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request(id, "client-1", "ep",
-          TensorData.float32(new long[] {1, 4}, new float[] {1, 2, 3, 4}), "json", null, 1L), 0L, null, client.getRef()));
+      entity.tell(
+          new RendezvousEntity.Predict(
+              new RendezvousEntity.Request(
+                  id,
+                  "client-1",
+                  "ep",
+                  TensorData.float32(new long[] {1, 4}, new float[] {1, 2, 3, 4}),
+                  "json",
+                  null,
+                  1L),
+              0L,
+              null,
+              client.getRef()));
       for (String m : ep.models()) {
         ModelPool.Score s = workers.get(m).expectMessageClass(ModelPool.Score.class);
         assertEquals(id, s.requestId());
@@ -180,22 +207,28 @@ class RendezvousEntityTest {
 
     List<JournalRecord> journaled(int expected) {
       List<JournalRecord> mine = new ArrayList<>();
-      watcher.awaitAssert(Duration.ofSeconds(5), () -> {
-        mine.clear();
-        JournalReader.forEach(dir.resolve("journal"), r -> {
-          if (r.requestId().equals(id)) {
-            mine.add(r);
-          }
-        });
-        assertEquals(expected, mine.size(), "journal records for " + id + ": " + mine);
-        return null;
-      });
+      watcher.awaitAssert(
+          Duration.ofSeconds(5),
+          () -> {
+            mine.clear();
+            JournalReader.forEach(
+                dir.resolve("journal"),
+                r -> {
+                  if (r.requestId().equals(id)) {
+                    mine.add(r);
+                  }
+                });
+            assertEquals(expected, mine.size(), "journal records for " + id + ": " + mine);
+            return null;
+          });
       return mine;
     }
   }
 
   static Map<String, Outcome> outcomes(List<JournalRecord> records) {
-    return records.stream().filter(r -> r instanceof JournalRecord.Score).map(r -> (JournalRecord.Score) r)
+    return records.stream()
+        .filter(r -> r instanceof JournalRecord.Score)
+        .map(r -> (JournalRecord.Score) r)
         .collect(Collectors.toMap(JournalRecord.Score::model, JournalRecord.Score::outcome));
   }
 
@@ -289,7 +322,12 @@ class RendezvousEntityTest {
     List<JournalRecord> records = r.journaled(5);
     Map<String, Outcome> o = outcomes(records);
     assertEquals(Map.of("m1", Outcome.LATE, "m2", Outcome.LATE, "m3", Outcome.LATE), o);
-    JournalRecord.Answer a = (JournalRecord.Answer) records.stream().filter(x -> x instanceof JournalRecord.Answer).findFirst().orElseThrow();
+    JournalRecord.Answer a =
+        (JournalRecord.Answer)
+            records.stream()
+                .filter(x -> x instanceof JournalRecord.Answer)
+                .findFirst()
+                .orElseThrow();
     assertEquals(504, a.status());
     assertNull(a.model());
   }
@@ -306,7 +344,12 @@ class RendezvousEntityTest {
     assertInstanceOf(JournalRecord.Input.class, records.get(0));
     Map<String, Outcome> o = outcomes(records);
     assertEquals(Map.of("m3", Outcome.OK, "m2", Outcome.LATE, "m1", Outcome.FAILED), o);
-    JournalRecord.Answer a = (JournalRecord.Answer) records.stream().filter(x -> x instanceof JournalRecord.Answer).findFirst().orElseThrow();
+    JournalRecord.Answer a =
+        (JournalRecord.Answer)
+            records.stream()
+                .filter(x -> x instanceof JournalRecord.Answer)
+                .findFirst()
+                .orElseThrow();
     assertEquals("m3", a.model());
     assertEquals(0, a.stage());
     assertEquals(200, a.status());
@@ -328,8 +371,11 @@ class RendezvousEntityTest {
 
   @Test
   void modelsOutsideTheScheduleAreScoredButNeverChosen() {
-    EndpointSettings ep = endpoint(List.of("m1", "m2", "shadow"),
-        List.of(new Stage("m2", Duration.ZERO), new Stage("m1", Duration.ofMillis(10))), 40);
+    EndpointSettings ep =
+        endpoint(
+            List.of("m1", "m2", "shadow"),
+            List.of(new Stage("m2", Duration.ZERO), new Stage("m1", Duration.ofMillis(10))),
+            40);
     Run r = new Run(ep);
     r.answer("shadow", 0);
     r.fail("m2");
@@ -366,17 +412,32 @@ class RendezvousEntityTest {
   @Test
   void aJournalThatCannotWriteAnswers503AndNoModelIsAsked() throws Exception {
     journal.close();
-    journal = JournalWriter.start(JournalSettings.fromConfig(ConfigFactory.load())
-        .withDir(dir.resolve("journal")).withMinFreeBytes(Long.MAX_VALUE));
+    journal =
+        JournalWriter.start(
+            JournalSettings.fromConfig(ConfigFactory.load())
+                .withDir(dir.resolve("journal"))
+                .withMinFreeBytes(Long.MAX_VALUE));
     TestProbe<ModelPool.Command> w = testKit.createTestProbe();
     directory.update("m1", List.of(w.getRef()));
     directory.update("m2", List.of(w.getRef()));
     directory.update("m3", List.of(w.getRef()));
     TestProbe<Reply> client = testKit.createTestProbe();
     RendezvousRuntime runtime = runtime(standard());
-    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("j1", null, runtime));
-    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("j1", null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, null, client.getRef()));
+    ActorRef<RendezvousEntity.Command> entity =
+        testKit.spawn(RendezvousEntity.create("j1", null, runtime));
+    entity.tell(
+        new RendezvousEntity.Predict(
+            new RendezvousEntity.Request(
+                "j1",
+                null,
+                "ep",
+                TensorData.float32(new long[] {1, 4}, new float[4]),
+                "json",
+                null,
+                1L),
+            0L,
+            null,
+            client.getRef()));
     Rejected rej = assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class));
     assertEquals(503, rej.status());
     assertTrue(rej.error().contains("min-free-space"), rej.error());
@@ -388,9 +449,21 @@ class RendezvousEntityTest {
     Run r = new Run(standard());
     TestProbe<Reply> other = testKit.createTestProbe();
     TestProbe<RendezvousEntity.Accepted> edge = testKit.createTestProbe();
-    r.entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request(r.id, null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, edge.getRef(), other.getRef()));
-    assertEquals(409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
+    r.entity.tell(
+        new RendezvousEntity.Predict(
+            new RendezvousEntity.Request(
+                r.id,
+                null,
+                "ep",
+                TensorData.float32(new long[] {1, 4}, new float[4]),
+                "json",
+                null,
+                1L),
+            0L,
+            edge.getRef(),
+            other.getRef()));
+    assertEquals(
+        409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
     // the refused copy is still acknowledged, or its edge would resend it and serve it elsewhere
     assertEquals(r.id, edge.expectMessageClass(RendezvousEntity.Accepted.class).requestId());
     r.answer("m3", 0);
@@ -402,43 +475,73 @@ class RendezvousEntityTest {
     EndpointSettings ep = endpoint(List.of("m3"), List.of(new Stage("m3", Duration.ZERO)), 50);
     TestProbe<ModelPool.Command> w = testKit.createTestProbe();
     directory.update("m3", List.of(w.getRef()));
-    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", ep), directory, journal, clock::get,
-        Duration.ofSeconds(1));
-    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
-    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime));
-    RendezvousEntity.Request req = new RendezvousEntity.Request("dd-1", null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L);
-    // replies nobody can take (a 409 to the finished ask) end here; subscribed well before they could come
+    RendezvousRuntime runtime =
+        new RendezvousRuntime(
+            "test-node", Map.of("ep", ep), directory, journal, clock::get, Duration.ofSeconds(1));
+    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard =
+        testKit.createTestProbe();
+    ActorRef<RendezvousEntity.Command> entity =
+        testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime));
+    RendezvousEntity.Request req =
+        new RendezvousEntity.Request(
+            "dd-1",
+            null,
+            "ep",
+            TensorData.float32(new long[] {1, 4}, new float[4]),
+            "json",
+            null,
+            1L);
+    // replies nobody can take (a 409 to the finished ask) end here; subscribed well before they
+    // could come
     TestProbe<Object> deadReplies = testKit.createTestProbe();
-    ActorRef<org.apache.pekko.actor.DeadLetter> onlyReplies = testKit.spawn(
-        org.apache.pekko.actor.typed.javadsl.Behaviors.receiveMessage(d -> {
-          if (d.message() instanceof Reply) {
-            deadReplies.getRef().tell(d.message());
-          }
-          return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
-        }));
-    testKit.system().eventStream().tell(new org.apache.pekko.actor.typed.eventstream.EventStream.Subscribe<>(
-        org.apache.pekko.actor.DeadLetter.class, onlyReplies));
+    ActorRef<org.apache.pekko.actor.DeadLetter> onlyReplies =
+        testKit.spawn(
+            org.apache.pekko.actor.typed.javadsl.Behaviors.receiveMessage(
+                d -> {
+                  if (d.message() instanceof Reply) {
+                    deadReplies.getRef().tell(d.message());
+                  }
+                  return org.apache.pekko.actor.typed.javadsl.Behaviors.same();
+                }));
+    testKit
+        .system()
+        .eventStream()
+        .tell(
+            new org.apache.pekko.actor.typed.eventstream.EventStream.Subscribe<>(
+                org.apache.pekko.actor.DeadLetter.class, onlyReplies));
     TestProbe<RendezvousEntity.Accepted> edge = testKit.createTestProbe();
-    // the client asks, as the HTTP edge does: the reply address is the ask's own, which holds the answer
-    java.util.concurrent.atomic.AtomicReference<ActorRef<Reply>> asker = new java.util.concurrent.atomic.AtomicReference<>();
-    java.util.concurrent.CompletionStage<Reply> answer = org.apache.pekko.actor.typed.javadsl.AskPattern.ask(entity,
-        (ActorRef<Reply> r) -> {
-          asker.set(r);
-          return new RendezvousEntity.Predict(req, 0L, edge.getRef(), r);
-        }, Duration.ofSeconds(5), testKit.scheduler());
+    // the client asks, as the HTTP edge does: the reply address is the ask's own, which holds the
+    // answer
+    java.util.concurrent.atomic.AtomicReference<ActorRef<Reply>> asker =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.CompletionStage<Reply> answer =
+        org.apache.pekko.actor.typed.javadsl.AskPattern.ask(
+            entity,
+            (ActorRef<Reply> r) -> {
+              asker.set(r);
+              return new RendezvousEntity.Predict(req, 0L, edge.getRef(), r);
+            },
+            Duration.ofSeconds(5),
+            testKit.scheduler());
     edge.expectMessageClass(RendezvousEntity.Accepted.class);
-    w.expectMessageClass(ModelPool.Score.class).replyTo()
+    w.expectMessageClass(ModelPool.Score.class)
+        .replyTo()
         .tell(new ModelPool.Scored("dd-1", "m3", "7", new float[][] {{0f, 1f, 0f}}, 10));
-    assertEquals("m3", assertInstanceOf(Prediction.class,
-        answer.toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS)).model());
+    assertEquals(
+        "m3",
+        assertInstanceOf(
+                Prediction.class,
+                answer.toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS))
+            .model());
     // its story journaled, the entity stops at once, by itself (the shard only sees it terminate)
     TestProbe<Object> watcher = testKit.createTestProbe();
     watcher.expectTerminated(entity, Duration.ofSeconds(5));
     shard.expectNoMessage(Duration.ofMillis(50));
-    // a late copy from its edge starts a new entity, as the shard would: accepted, neither served again
+    // a late copy from its edge starts a new entity, as the shard would: accepted, neither served
+    // again
     // nor refused (a 409 to the finished ask would land in dead letters), and that entity stops too
-    ActorRef<RendezvousEntity.Command> copy = testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime));
+    ActorRef<RendezvousEntity.Command> copy =
+        testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime));
     copy.tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), asker.get()));
     edge.expectMessageClass(RendezvousEntity.Accepted.class);
     watcher.expectTerminated(copy, Duration.ofSeconds(5));
@@ -446,14 +549,17 @@ class RendezvousEntityTest {
     deadReplies.expectNoMessage(Duration.ofMillis(200));
     // another client under the same id is refused
     TestProbe<Reply> other = testKit.createTestProbe();
-    testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime))
+    testKit
+        .spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime))
         .tell(new RendezvousEntity.Predict(req, 0L, null, other.getRef()));
-    assertEquals(409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
+    assertEquals(
+        409, assertInstanceOf(Rejected.class, other.expectMessageClass(Reply.class)).status());
     w.expectNoMessage(Duration.ofMillis(50));
     // once the window has passed the id is forgotten: a request under it is served as a new one
     passes(Duration.ofMillis(2_100));
     TestProbe<Reply> later = testKit.createTestProbe();
-    testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime))
+    testKit
+        .spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime))
         .tell(new RendezvousEntity.Predict(req, 0L, null, later.getRef()));
     w.expectMessageClass(ModelPool.Score.class);
   }
@@ -463,14 +569,29 @@ class RendezvousEntityTest {
     EndpointSettings ep = endpoint(List.of("m3"), List.of(new Stage("m3", Duration.ZERO)), 50);
     TestProbe<ModelPool.Command> w = testKit.createTestProbe();
     directory.update("m3", List.of(w.getRef()));
-    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
-    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("dd-0", shard.getRef(), runtime(ep)));
+    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard =
+        testKit.createTestProbe();
+    ActorRef<RendezvousEntity.Command> entity =
+        testKit.spawn(RendezvousEntity.create("dd-0", shard.getRef(), runtime(ep)));
     TestProbe<Reply> client = testKit.createTestProbe();
-    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("dd-0", null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, null, client.getRef()));
-    w.expectMessageClass(ModelPool.Score.class).replyTo()
+    entity.tell(
+        new RendezvousEntity.Predict(
+            new RendezvousEntity.Request(
+                "dd-0",
+                null,
+                "ep",
+                TensorData.float32(new long[] {1, 4}, new float[4]),
+                "json",
+                null,
+                1L),
+            0L,
+            null,
+            client.getRef()));
+    w.expectMessageClass(ModelPool.Score.class)
+        .replyTo()
         .tell(new ModelPool.Scored("dd-0", "m3", "7", new float[][] {{0f, 1f, 0f}}, 10));
-    assertEquals("m3", assertInstanceOf(Prediction.class, client.expectMessageClass(Reply.class)).model());
+    assertEquals(
+        "m3", assertInstanceOf(Prediction.class, client.expectMessageClass(Reply.class)).model());
     testKit.createTestProbe().expectTerminated(entity, Duration.ofSeconds(5));
     shard.expectNoMessage(Duration.ofMillis(50));
   }
@@ -481,18 +602,34 @@ class RendezvousEntityTest {
     standard().models().forEach(m -> directory.update(m, List.of(w.getRef())));
     TestProbe<Reply> client = testKit.createTestProbe();
     RendezvousRuntime runtime = runtime(standard());
-    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("s1", null, runtime));
-    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("s1", null, "ep",
-        TensorData.float32(new long[] {1, 3}, new float[3]), "json", null, 1L), 0L, null, client.getRef()));
-    assertEquals(400, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
+    ActorRef<RendezvousEntity.Command> entity =
+        testKit.spawn(RendezvousEntity.create("s1", null, runtime));
+    entity.tell(
+        new RendezvousEntity.Predict(
+            new RendezvousEntity.Request(
+                "s1",
+                null,
+                "ep",
+                TensorData.float32(new long[] {1, 3}, new float[3]),
+                "json",
+                null,
+                1L),
+            0L,
+            null,
+            client.getRef()));
+    assertEquals(
+        400, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
     w.expectNoMessage(Duration.ofMillis(50));
     assertEquals(List.of(), JournalReader.readAll(dir.resolve("journal")));
   }
 
   @Test
   void aFirstStageWithAnOffsetWaitsForIt() {
-    EndpointSettings ep = endpoint(List.of("m1", "m2"),
-        List.of(new Stage("m2", Duration.ofMillis(5)), new Stage("m1", Duration.ofMillis(10))), 40);
+    EndpointSettings ep =
+        endpoint(
+            List.of("m1", "m2"),
+            List.of(new Stage("m2", Duration.ofMillis(5)), new Stage("m1", Duration.ofMillis(10))),
+            40);
     Run r = new Run(ep);
     r.answer("m2", 0);
     r.expectNoAnswer();
@@ -504,7 +641,8 @@ class RendezvousEntityTest {
   void aTimerThatFiresEarlyIsSetAgainForTheTimeStillMissing() {
     Run r = new Run(standard());
     r.answer("m2", 1);
-    // the scheduler (manual time) reaches 15 ms while the clock shows only 10 ms: not yet m2's stage
+    // the scheduler (manual time) reaches 15 ms while the clock shows only 10 ms: not yet m2's
+    // stage
     clock.addAndGet(-Duration.ofMillis(5).toNanos());
     passes(Duration.ofMillis(15));
     r.expectNoAnswer();
@@ -515,13 +653,29 @@ class RendezvousEntityTest {
   @Test
   void aModelWithNoWorkerAnywhereCountsAsFailed() {
     directory.update("m3", List.of());
-    Run r = new Run(endpoint(List.of("m1", "m2"),
-        List.of(new Stage("m2", Duration.ZERO), new Stage("m1", Duration.ofMillis(10))), 40));
+    Run r =
+        new Run(
+            endpoint(
+                List.of("m1", "m2"),
+                List.of(new Stage("m2", Duration.ZERO), new Stage("m1", Duration.ofMillis(10))),
+                40));
     TestProbe<Reply> client = testKit.createTestProbe();
     RendezvousRuntime runtime = runtime(standard());
-    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("nw", null, runtime));
-    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("nw", null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 0L, null, client.getRef()));
+    ActorRef<RendezvousEntity.Command> entity =
+        testKit.spawn(RendezvousEntity.create("nw", null, runtime));
+    entity.tell(
+        new RendezvousEntity.Predict(
+            new RendezvousEntity.Request(
+                "nw",
+                null,
+                "ep",
+                TensorData.float32(new long[] {1, 4}, new float[4]),
+                "json",
+                null,
+                1L),
+            0L,
+            null,
+            client.getRef()));
     ModelPool.Score toM2 = workers.get("m2").expectMessageClass(ModelPool.Score.class);
     workers.get("m1").expectMessageClass(ModelPool.Score.class);
     // m3 has no pool: it will not answer, so m2's stage opens at once
@@ -565,7 +719,8 @@ class RendezvousEntityTest {
     passes(Duration.ofMillis(45));
     r.expectRejected(504);
     r.expectStopped();
-    assertEquals(Map.of("m1", Outcome.ABANDONED, "m2", Outcome.ABANDONED, "m3", Outcome.ABANDONED),
+    assertEquals(
+        Map.of("m1", Outcome.ABANDONED, "m2", Outcome.ABANDONED, "m3", Outcome.ABANDONED),
         outcomes(r.journaled(5)));
   }
 
@@ -577,23 +732,27 @@ class RendezvousEntityTest {
     r.answer("m2", 0);
     r.entity.tell(RendezvousEntity.Stop.INSTANCE);
     r.expectStopped();
-    assertEquals(Map.of("m3", Outcome.OK, "m2", Outcome.LATE, "m1", Outcome.ABANDONED), outcomes(r.journaled(5)));
+    assertEquals(
+        Map.of("m3", Outcome.OK, "m2", Outcome.LATE, "m1", Outcome.ABANDONED),
+        outcomes(r.journaled(5)));
   }
 
   @Test
   void anAnswerTheJournalHasNotConfirmedByTheSlaIsA503ThatSaysWhen() {
-    // the answer record is written, but its acknowledgement is held back (a writer stalled by the disk)
+    // the answer record is written, but its acknowledgement is held back (a writer stalled by the
+    // disk)
     List<ActorRef<JournalWriter.Ack>> held = new ArrayList<>();
-    io.rendezvous.actors.journal.Journal slow = new JournalInFront() {
-      @Override
-      public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
-        if (record instanceof JournalRecord.Answer && ackTo != null) {
-          held.add(ackTo);
-          return journal.offer(record, null);
-        }
-        return journal.offer(record, ackTo);
-      }
-    };
+    io.rendezvous.actors.journal.Journal slow =
+        new JournalInFront() {
+          @Override
+          public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+            if (record instanceof JournalRecord.Answer && ackTo != null) {
+              held.add(ackTo);
+              return journal.offer(record, null);
+            }
+            return journal.offer(record, ackTo);
+          }
+        };
     Run r = new Run(standard(), slow);
     passes(Duration.ofMillis(3));
     r.answer("m3", 1);
@@ -602,45 +761,55 @@ class RendezvousEntityTest {
     r.expectNoAnswer();
     passes(Duration.ofMillis(1));
     Rejected rej = r.expectRejected(503);
-    assertTrue(rej.error().contains("journal did not confirm the answer within the SLA of 50 ms"), rej.error());
+    assertTrue(
+        rej.error().contains("journal did not confirm the answer within the SLA of 50 ms"),
+        rej.error());
     assertTrue(rej.error().contains("decided at 3.0 ms, 47.0 ms waited"), rej.error());
     assertEquals(1, held.size());
     r.answer("m2", 0);
     r.answer("m1", 0);
-    // the story: input, three scores, the 200 that was chosen, then the 503 the client got (the last word)
+    // the story: input, three scores, the 200 that was chosen, then the 503 the client got (the
+    // last word)
     List<JournalRecord> story = r.journaled(6);
-    List<JournalRecord.Answer> answers = story.stream().filter(x -> x instanceof JournalRecord.Answer)
-        .map(x -> (JournalRecord.Answer) x).toList();
+    List<JournalRecord.Answer> answers =
+        story.stream()
+            .filter(x -> x instanceof JournalRecord.Answer)
+            .map(x -> (JournalRecord.Answer) x)
+            .toList();
     assertEquals(List.of(200, 503), answers.stream().map(JournalRecord.Answer::status).toList());
   }
 
   @Test
   void anInputTheJournalFailedToWriteGetsNoAnswerThoughTheAnswerWasWritten() {
-    // the input's append fails and is counted, as the writer counts it; the answer's succeeds, and its
+    // the input's append fails and is counted, as the writer counts it; the answer's succeeds, and
+    // its
     // acknowledgement carries the count
     java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
-    io.rendezvous.actors.journal.Journal losesInputs = new JournalInFront() {
-      @Override
-      public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
-        if (record instanceof JournalRecord.Input) {
-          lost.incrementAndGet();
-          if (ackTo != null) {
-            ackTo.tell(new JournalWriter.NotWritten(record.requestId(), record.type(), "disk error", lost.get()));
+    io.rendezvous.actors.journal.Journal losesInputs =
+        new JournalInFront() {
+          @Override
+          public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+            if (record instanceof JournalRecord.Input) {
+              lost.incrementAndGet();
+              if (ackTo != null) {
+                ackTo.tell(
+                    new JournalWriter.NotWritten(
+                        record.requestId(), record.type(), "disk error", lost.get()));
+              }
+              return true;
+            }
+            boolean taken = journal.offer(record, null);
+            if (taken && ackTo != null) {
+              ackTo.tell(new JournalWriter.Written(record.requestId(), record.type(), failures()));
+            }
+            return taken;
           }
-          return true;
-        }
-        boolean taken = journal.offer(record, null);
-        if (taken && ackTo != null) {
-          ackTo.tell(new JournalWriter.Written(record.requestId(), record.type(), failures()));
-        }
-        return taken;
-      }
 
-      @Override
-      public long failures() {
-        return journal.failures() + lost.get();
-      }
-    };
+          @Override
+          public long failures() {
+            return journal.failures() + lost.get();
+          }
+        };
     Run r = new Run(standard(), losesInputs);
     r.answer("m3", 1);
     Rejected rej = r.expectRejected(503);
@@ -648,29 +817,45 @@ class RendezvousEntityTest {
     r.answer("m2", 0);
     r.answer("m1", 0);
     // no input; three scores, the 200 that was chosen, then the 503 the client got (the last word)
-    List<JournalRecord.Answer> answers = r.journaled(5).stream().filter(x -> x instanceof JournalRecord.Answer)
-        .map(x -> (JournalRecord.Answer) x).toList();
+    List<JournalRecord.Answer> answers =
+        r.journaled(5).stream()
+            .filter(x -> x instanceof JournalRecord.Answer)
+            .map(x -> (JournalRecord.Answer) x)
+            .toList();
     assertEquals(List.of(200, 503), answers.stream().map(JournalRecord.Answer::status).toList());
   }
 
   @Test
   void aCopyOfARefusedRequestFromItsOwnClientIsNotToldTheIdIsTaken() {
     EndpointSettings ep = endpoint(List.of("m3"), List.of(new Stage("m3", Duration.ZERO)), 50);
-    RendezvousRuntime runtime = new RendezvousRuntime("test-node", Map.of("ep", ep), directory, journal, clock::get,
-        Duration.ofSeconds(1));
-    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard = testKit.createTestProbe();
-    RendezvousEntity.Request req = new RendezvousEntity.Request("nf-1", null, "nope",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L);
+    RendezvousRuntime runtime =
+        new RendezvousRuntime(
+            "test-node", Map.of("ep", ep), directory, journal, clock::get, Duration.ofSeconds(1));
+    TestProbe<org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding.ShardCommand> shard =
+        testKit.createTestProbe();
+    RendezvousEntity.Request req =
+        new RendezvousEntity.Request(
+            "nf-1",
+            null,
+            "nope",
+            TensorData.float32(new long[] {1, 4}, new float[4]),
+            "json",
+            null,
+            1L);
     TestProbe<Reply> client = testKit.createTestProbe();
     TestProbe<RendezvousEntity.Accepted> edge = testKit.createTestProbe();
-    ActorRef<RendezvousEntity.Command> first = testKit.spawn(RendezvousEntity.create("nf-1", shard.getRef(), runtime));
+    ActorRef<RendezvousEntity.Command> first =
+        testKit.spawn(RendezvousEntity.create("nf-1", shard.getRef(), runtime));
     first.tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), client.getRef()));
-    assertEquals(404, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
+    assertEquals(
+        404, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
     edge.expectMessageClass(RendezvousEntity.Accepted.class);
-    // the edge's copy, come after the entity stopped (the shard starts a new one only then): accepted, and
+    // the edge's copy, come after the entity stopped (the shard starts a new one only then):
+    // accepted, and
     // its client hears nothing more
     testKit.createTestProbe().expectTerminated(first, Duration.ofSeconds(5));
-    testKit.spawn(RendezvousEntity.create("nf-1", shard.getRef(), runtime))
+    testKit
+        .spawn(RendezvousEntity.create("nf-1", shard.getRef(), runtime))
         .tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), client.getRef()));
     edge.expectMessageClass(RendezvousEntity.Accepted.class);
     client.expectNoMessage(Duration.ofMillis(200));
@@ -679,8 +864,15 @@ class RendezvousEntityTest {
   @Test
   void eachModelIsToldForHowLongItsScoreCanDecideTheAnswer() {
     // m3 until m2's stage opens, m2 until m1's, m1 until the decision deadline; m0 is not scheduled
-    Run r = new Run(endpoint(List.of("m0", "m1", "m2", "m3"),
-        List.of(new Stage("m3", Duration.ZERO), new Stage("m2", Duration.ofMillis(15)), new Stage("m1", Duration.ofMillis(30))), 50));
+    Run r =
+        new Run(
+            endpoint(
+                List.of("m0", "m1", "m2", "m3"),
+                List.of(
+                    new Stage("m3", Duration.ZERO),
+                    new Stage("m2", Duration.ofMillis(15)),
+                    new Stage("m1", Duration.ofMillis(30))),
+                50));
     assertEquals(15_000, r.scores.get("m3").decisiveForMicros());
     assertEquals(30_000, r.scores.get("m2").decisiveForMicros());
     assertEquals(45_000, r.scores.get("m1").decisiveForMicros());
@@ -691,7 +883,8 @@ class RendezvousEntityTest {
 
   @Test
   void aRequestThatAlreadyWaitedRunsItsScheduleFromItsOriginalStart() {
-    // as a fallback entity gets it: 20 ms of the schedule already behind it (m2's stage opened at 15)
+    // as a fallback entity gets it: 20 ms of the schedule already behind it (m2's stage opened at
+    // 15)
     TestProbe<ModelPool.Command> m2 = testKit.createTestProbe();
     TestProbe<ModelPool.Command> m3 = testKit.createTestProbe();
     TestProbe<ModelPool.Command> m1 = testKit.createTestProbe();
@@ -699,11 +892,24 @@ class RendezvousEntityTest {
     directory.update("m2", List.of(m2.getRef()));
     directory.update("m3", List.of(m3.getRef()));
     TestProbe<Reply> client = testKit.createTestProbe();
-    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("late-1", null, runtime(standard())));
-    entity.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("late-1", null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 20_000L, null, client.getRef()));
+    ActorRef<RendezvousEntity.Command> entity =
+        testKit.spawn(RendezvousEntity.create("late-1", null, runtime(standard())));
+    entity.tell(
+        new RendezvousEntity.Predict(
+            new RendezvousEntity.Request(
+                "late-1",
+                null,
+                "ep",
+                TensorData.float32(new long[] {1, 4}, new float[4]),
+                "json",
+                null,
+                1L),
+            20_000L,
+            null,
+            client.getRef()));
     ModelPool.Score toM2 = m2.expectMessageClass(ModelPool.Score.class);
-    // each pool is told how much of its model's window is left: none for m3, whose stage m2's has followed
+    // each pool is told how much of its model's window is left: none for m3, whose stage m2's has
+    // followed
     assertEquals(0, m3.expectMessageClass(ModelPool.Score.class).decisiveForMicros());
     assertEquals(10_000, toM2.decisiveForMicros());
     ModelPool.Score toM1 = m1.expectMessageClass(ModelPool.Score.class);
@@ -716,27 +922,42 @@ class RendezvousEntityTest {
     assertEquals(1, p.stage());
     // and nobody answering: the 504 falls at 45 ms from the original start, 25 ms after this one's
     TestProbe<Reply> client2 = testKit.createTestProbe();
-    ActorRef<RendezvousEntity.Command> silent = testKit.spawn(RendezvousEntity.create("late-2", null, runtime(standard())));
-    silent.tell(new RendezvousEntity.Predict(new RendezvousEntity.Request("late-2", null, "ep",
-        TensorData.float32(new long[] {1, 4}, new float[4]), "json", null, 1L), 20_000L, null, client2.getRef()));
+    ActorRef<RendezvousEntity.Command> silent =
+        testKit.spawn(RendezvousEntity.create("late-2", null, runtime(standard())));
+    silent.tell(
+        new RendezvousEntity.Predict(
+            new RendezvousEntity.Request(
+                "late-2",
+                null,
+                "ep",
+                TensorData.float32(new long[] {1, 4}, new float[4]),
+                "json",
+                null,
+                1L),
+            20_000L,
+            null,
+            client2.getRef()));
     m1.expectMessageClass(ModelPool.Score.class);
     m2.expectMessageClass(ModelPool.Score.class);
     m3.expectMessageClass(ModelPool.Score.class);
     passes(Duration.ofMillis(24));
     client2.expectNoMessage(Duration.ofMillis(50));
     passes(Duration.ofMillis(1));
-    assertEquals(504, assertInstanceOf(Rejected.class, client2.expectMessageClass(Reply.class)).status());
+    assertEquals(
+        504, assertInstanceOf(Rejected.class, client2.expectMessageClass(Reply.class)).status());
   }
 
   @Test
   void aJournalThatRefusesTheAnswerGivesA503AtOnceAndTheLingerStillEnds() {
-    // the input and scores are taken; the answer is refused when it is offered (a full writer queue)
-    io.rendezvous.actors.journal.Journal refusesAnswers = new JournalInFront() {
-      @Override
-      public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
-        return !(record instanceof JournalRecord.Answer) && journal.offer(record, ackTo);
-      }
-    };
+    // the input and scores are taken; the answer is refused when it is offered (a full writer
+    // queue)
+    io.rendezvous.actors.journal.Journal refusesAnswers =
+        new JournalInFront() {
+          @Override
+          public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+            return !(record instanceof JournalRecord.Answer) && journal.offer(record, ackTo);
+          }
+        };
     Run r = new Run(standard(), refusesAnswers);
     r.answer("m3", 1);
     Rejected rej = r.expectRejected(503);

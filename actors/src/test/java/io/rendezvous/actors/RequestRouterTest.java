@@ -29,11 +29,18 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The edge re-sends a request its entity did not accept, and falls back to a local entity when a member is unreachable. */
+/**
+ * The edge re-sends a request its entity did not accept, and falls back to a local entity when a
+ * member is unreachable.
+ */
 class RequestRouterTest {
   static final ActorTestKit testKit = ActorTestKit.create();
   static final RequestRouter.Settings SETTINGS =
-      new RequestRouter.Settings(Duration.ofMillis(10), Duration.ofMillis(20), Duration.ofSeconds(1), Duration.ofSeconds(2),
+      new RequestRouter.Settings(
+          Duration.ofMillis(10),
+          Duration.ofMillis(20),
+          Duration.ofSeconds(1),
+          Duration.ofSeconds(2),
           Duration.ofMillis(2));
 
   @TempDir Path dir;
@@ -42,22 +49,35 @@ class RequestRouterTest {
 
   /** A model that answers every request at once. */
   static Behavior<ModelPool.Command> answering(String model) {
-    return Behaviors.receiveMessage(m -> {
-      if (m instanceof ModelPool.Score s) {
-        s.replyTo().tell(new ModelPool.Scored(s.requestId(), model, "1", new float[][] {{0.2f, 0.8f}}, 5));
-      }
-      return Behaviors.same();
-    });
+    return Behaviors.receiveMessage(
+        m -> {
+          if (m instanceof ModelPool.Score s) {
+            s.replyTo()
+                .tell(
+                    new ModelPool.Scored(
+                        s.requestId(), model, "1", new float[][] {{0.2f, 0.8f}}, 5));
+          }
+          return Behaviors.same();
+        });
   }
 
   @BeforeEach
   void setUp() throws Exception {
-    journal = JournalWriter.start(JournalSettings.fromConfig(ConfigFactory.load()).withDir(dir.resolve("journal")));
+    journal =
+        JournalWriter.start(
+            JournalSettings.fromConfig(ConfigFactory.load()).withDir(dir.resolve("journal")));
     WorkerDirectory directory = new WorkerDirectory();
     directory.update("m1", List.of(testKit.spawn(answering("m1"))));
-    EndpointSettings ep = new EndpointSettings("ep", List.of("m1"), new TensorSpec("input", "float32", List.of(-1L, 2L)),
-        List.of(new Stage("m1", Duration.ZERO)), Duration.ofMillis(500), Duration.ofMillis(5), Duration.ofMillis(100),
-        List.of("a", "b"));
+    EndpointSettings ep =
+        new EndpointSettings(
+            "ep",
+            List.of("m1"),
+            new TensorSpec("input", "float32", List.of(-1L, 2L)),
+            List.of(new Stage("m1", Duration.ZERO)),
+            Duration.ofMillis(500),
+            Duration.ofMillis(5),
+            Duration.ofMillis(100),
+            List.of("a", "b"));
     runtime = new RendezvousRuntime("edge-node", Map.of("ep", ep), directory, journal);
   }
 
@@ -72,20 +92,33 @@ class RequestRouterTest {
   }
 
   static RequestRouter.Submit submit(String id, ActorRef<Reply> replyTo) {
-    return new RequestRouter.Submit(new RendezvousEntity.Request(id, null, "ep",
-        TensorData.float32(new long[] {1, 2}, new float[] {1, 2}), "json", null, 1L), replyTo);
+    return new RequestRouter.Submit(
+        new RendezvousEntity.Request(
+            id,
+            null,
+            "ep",
+            TensorData.float32(new long[] {1, 2}, new float[] {1, 2}),
+            "json",
+            null,
+            1L),
+        replyTo);
   }
 
   @Test
   void aLostRequestIsResentAndAnsweredOnce() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
-    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
+    ActorRef<RequestRouter.Command> router =
+        testKit.spawn(
+            RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("lost-1", client.getRef()));
-    ShardingEnvelope<RendezvousEntity.Command> first = region.receiveMessage(); // lost in a hand-off
-    ShardingEnvelope<RendezvousEntity.Command> resent = region.receiveMessage(Duration.ofSeconds(2));
+    ShardingEnvelope<RendezvousEntity.Command> first =
+        region.receiveMessage(); // lost in a hand-off
+    ShardingEnvelope<RendezvousEntity.Command> resent =
+        region.receiveMessage(Duration.ofSeconds(2));
     assertEquals("lost-1", resent.entityId());
-    ActorRef<RendezvousEntity.Command> entity = testKit.spawn(RendezvousEntity.create("lost-1", null, runtime));
+    ActorRef<RendezvousEntity.Command> entity =
+        testKit.spawn(RendezvousEntity.create("lost-1", null, runtime));
     entity.tell(resent.message());
     entity.tell(first.message()); // the first copy turns up late after all: answered only once
     Prediction p = assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
@@ -96,9 +129,15 @@ class RequestRouterTest {
 
   @Test
   void anUnreachableEntityIsServedByALocalFallbackWithinTheSla() {
-    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe(); // never answers
-    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS,
-        () -> java.util.Optional.of(Duration.ofMillis(20))));
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region =
+        testKit.createTestProbe(); // never answers
+    ActorRef<RequestRouter.Command> router =
+        testKit.spawn(
+            RequestRouter.create(
+                region.getRef(),
+                runtime,
+                SETTINGS,
+                () -> java.util.Optional.of(Duration.ofMillis(20))));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("fb-1", client.getRef()));
     Prediction p = assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
@@ -109,11 +148,14 @@ class RequestRouterTest {
   @Test
   void withEveryMemberReachableThereIsNoFallbackOnlyResends() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
-    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
+    ActorRef<RequestRouter.Command> router =
+        testKit.spawn(
+            RequestRouter.create(region.getRef(), runtime, SETTINGS, java.util.Optional::empty));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("slow-1", client.getRef()));
     // the first copy at once, resends after 10, 20 and 40 ms more
-    List<ShardingEnvelope<RendezvousEntity.Command>> sent = region.receiveSeveralMessages(4, Duration.ofSeconds(2));
+    List<ShardingEnvelope<RendezvousEntity.Command>> sent =
+        region.receiveSeveralMessages(4, Duration.ofSeconds(2));
     sent.forEach(e -> assertEquals("slow-1", e.entityId()));
     client.expectNoMessage(Duration.ofMillis(100));
   }
@@ -121,32 +163,54 @@ class RequestRouterTest {
   @Test
   void aRequestNeverAcceptedIsDroppedAfterTheSlaAndGrace() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
-    RequestRouter.Settings shortGrace = new RequestRouter.Settings(Duration.ofMillis(10), Duration.ofMillis(20),
-        Duration.ofSeconds(1), Duration.ofMillis(50), Duration.ofMillis(2));
-    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, shortGrace,
-        java.util.Optional::empty));
+    RequestRouter.Settings shortGrace =
+        new RequestRouter.Settings(
+            Duration.ofMillis(10),
+            Duration.ofMillis(20),
+            Duration.ofSeconds(1),
+            Duration.ofMillis(50),
+            Duration.ofMillis(2));
+    ActorRef<RequestRouter.Command> router =
+        testKit.spawn(
+            RequestRouter.create(region.getRef(), runtime, shortGrace, java.util.Optional::empty));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("never-1", client.getRef()));
-    // sent at 0, then 10, 30, 70, 150 and 310 ms; the next would be at 630, past the SLA (500) plus grace (50)
-    region.receiveSeveralMessages(6, Duration.ofSeconds(3)).forEach(e -> assertEquals("never-1", e.entityId()));
+    // sent at 0, then 10, 30, 70, 150 and 310 ms; the next would be at 630, past the SLA (500) plus
+    // grace (50)
+    region
+        .receiveSeveralMessages(6, Duration.ofSeconds(3))
+        .forEach(e -> assertEquals("never-1", e.entityId()));
     region.expectNoMessage(Duration.ofMillis(500));
   }
+
   @Test
   void aFailureWhileCheckingTheTableLosesNoRequest() {
-    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe(); // never answers
-    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
-    // the cluster view throws once, as a bug in it would; the router resumes and falls back on a later check
-    ActorRef<RequestRouter.Command> router = testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, () -> {
-      if (asked.getAndIncrement() == 0) {
-        throw new IllegalStateException("membership view failed");
-      }
-      return java.util.Optional.of(Duration.ofMillis(20));
-    }));
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region =
+        testKit.createTestProbe(); // never answers
+    java.util.concurrent.atomic.AtomicInteger asked =
+        new java.util.concurrent.atomic.AtomicInteger();
+    // the cluster view throws once, as a bug in it would; the router resumes and falls back on a
+    // later check
+    ActorRef<RequestRouter.Command> router =
+        testKit.spawn(
+            RequestRouter.create(
+                region.getRef(),
+                runtime,
+                SETTINGS,
+                () -> {
+                  if (asked.getAndIncrement() == 0) {
+                    throw new IllegalStateException("membership view failed");
+                  }
+                  return java.util.Optional.of(Duration.ofMillis(20));
+                }));
     TestProbe<Reply> client = testKit.createTestProbe();
     router.tell(submit("fails-1", client.getRef()));
     Prediction p = assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
     assertEquals("fails-1", p.requestId());
     router.tell(submit("after-1", client.getRef()));
-    assertEquals("after-1", assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2))).requestId());
+    assertEquals(
+        "after-1",
+        assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)))
+            .requestId());
   }
 }

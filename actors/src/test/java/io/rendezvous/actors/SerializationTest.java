@@ -37,24 +37,47 @@ class SerializationTest {
   @Test
   void predictCarriesTheTensorAsBytesAndTheReplyRef() {
     TestProbe<RendezvousEntity.Reply> probe = testKit.createTestProbe();
-    RendezvousEntity.Predict p = new RendezvousEntity.Predict(new RendezvousEntity.Request("id-1", "client", "rendezvous", INPUT, "image/png",
-        "abc", 123L), 0L, null, probe.getRef());
+    RendezvousEntity.Predict p =
+        new RendezvousEntity.Predict(
+            new RendezvousEntity.Request(
+                "id-1", "client", "rendezvous", INPUT, "image/png", "abc", 123L),
+            0L,
+            null,
+            probe.getRef());
     RendezvousEntity.Predict back = roundTrip(p);
     assertEquals(p, back);
     assertEquals(INPUT, back.request().input());
-    String serializer = SerializationExtension.get(testKit.system().classicSystem()).findSerializerFor(p).getClass().getSimpleName();
+    String serializer =
+        SerializationExtension.get(testKit.system().classicSystem())
+            .findSerializerFor(p)
+            .getClass()
+            .getSimpleName();
     assertEquals("JacksonCborSerializer", serializer);
-    int size = SerializationExtension.get(testKit.system().classicSystem()).serialize(p).get().length;
+    int size =
+        SerializationExtension.get(testKit.system().classicSystem()).serialize(p).get().length;
     // 784 floats are 3,136 bytes; CBOR's byte string keeps the message close to that
-    org.junit.jupiter.api.Assertions.assertTrue(size < 3_136 + 600, "Predict is " + size + " bytes");
+    org.junit.jupiter.api.Assertions.assertTrue(
+        size < 3_136 + 600, "Predict is " + size + " bytes");
   }
 
   @Test
   void repliesRoundTrip() {
-    Prediction p = new Prediction("id", null, "rendezvous", "n1", "m3", "1", 0, "Coat", 4,
-        new float[] {0.1f, 0.9f}, 1234, List.of(
-            new ModelScore("m3", "1", "ok", "Coat", new float[] {0.1f, 0.9f}, 1200, 80, null),
-            new ModelScore("m2", null, "pending", null, null, -1, 0, null)));
+    Prediction p =
+        new Prediction(
+            "id",
+            null,
+            "rendezvous",
+            "n1",
+            "m3",
+            "1",
+            0,
+            "Coat",
+            4,
+            new float[] {0.1f, 0.9f},
+            1234,
+            List.of(
+                new ModelScore("m3", "1", "ok", "Coat", new float[] {0.1f, 0.9f}, 1200, 80, null),
+                new ModelScore("m2", null, "pending", null, null, -1, 0, null)));
     Prediction back = roundTrip(p);
     assertEquals(p.model(), back.model());
     assertArrayEquals(p.probabilities(), back.probabilities());
@@ -63,7 +86,8 @@ class SerializationTest {
     assertEquals(p.scores().get(1).probabilities(), back.scores().get(1).probabilities());
     assertEquals(new Rejected("id", 504, "late"), roundTrip(new Rejected("id", 504, "late")));
     assertEquals(RendezvousEntity.Stop.INSTANCE, roundTrip(RendezvousEntity.Stop.INSTANCE));
-    assertEquals(new RendezvousEntity.Accepted("id"), roundTrip(new RendezvousEntity.Accepted("id")));
+    assertEquals(
+        new RendezvousEntity.Accepted("id"), roundTrip(new RendezvousEntity.Accepted("id")));
   }
 
   @Test
@@ -73,7 +97,8 @@ class SerializationTest {
     assertEquals(s, roundTrip(s));
     ModelPool.Score timed = new ModelPool.Score("id", INPUT, 12_345, 2_050_000, probe.getRef());
     assertEquals(timed, roundTrip(timed));
-    ModelPool.Scored scored = new ModelPool.Scored("id", "m1", "1", new float[][] {{0.5f, 0.5f}}, 42);
+    ModelPool.Scored scored =
+        new ModelPool.Scored("id", "m1", "1", new float[][] {{0.5f, 0.5f}}, 42);
     ModelPool.Scored back = assertInstanceOf(ModelPool.Scored.class, roundTrip(scored));
     assertArrayEquals(scored.probabilities()[0], back.probabilities()[0]);
     assertEquals(42, back.inferenceMicros());

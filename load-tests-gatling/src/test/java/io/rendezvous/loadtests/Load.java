@@ -10,6 +10,8 @@ import io.gatling.javaapi.core.ClosedInjectionStep;
 import io.gatling.javaapi.core.OpenInjectionStep;
 import io.gatling.javaapi.core.PopulationBuilder;
 import io.gatling.javaapi.core.ScenarioBuilder;
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferByte;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -23,8 +25,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
-import java.awt.image.BufferedImage;
-import java.awt.image.DataBufferByte;
 import javax.imageio.ImageIO;
 
 /**
@@ -64,8 +64,8 @@ final class Load {
   }
 
   /**
-   * Warm-up first (-DwarmupSeconds, default 10, at a tenth of the rate, its requests named "warm-up ..."),
-   * then the measured load: a fresh JVM runs cold code and allocates shards on first use.
+   * Warm-up first (-DwarmupSeconds, default 10, at a tenth of the rate, its requests named "warm-up
+   * ..."), then the measured load: a fresh JVM runs cold code and allocates shards on first use.
    */
   static PopulationBuilder withWarmUp(ScenarioBuilder warmUp, ScenarioBuilder measured) {
     int warm = intProp("warmupSeconds", 10);
@@ -73,25 +73,39 @@ final class Load {
     if (warm <= 0) {
       return main;
     }
-    return warmUp.injectOpen(constantUsersPerSec(Math.max(1, intProp("rate", 200) / 10)).during(warm)).andThen(main);
+    return warmUp
+        .injectOpen(constantUsersPerSec(Math.max(1, intProp("rate", 200) / 10)).during(warm))
+        .andThen(main);
   }
 
   /** On the measured requests only: failed share and p99 against the SLA. */
   static Assertion[] assertions(String... requests) {
     List<Assertion> out = new ArrayList<>();
     for (String r : requests) {
-      out.add(details(r).failedRequests().percent().lte(Double.parseDouble(System.getProperty("maxFailedPercent", "1.0"))));
+      out.add(
+          details(r)
+              .failedRequests()
+              .percent()
+              .lte(Double.parseDouble(System.getProperty("maxFailedPercent", "1.0"))));
       out.add(details(r).responseTime().percentile(99.0).lte(intProp("slaMillis", 50)));
     }
     return out.toArray(new Assertion[0]);
   }
 
-  /** Feeder records with a JSON body, an OIP v2 body, a base64 PNG and the true label, for 500 hold-out-like images. */
+  /**
+   * Feeder records with a JSON body, an OIP v2 body, a base64 PNG and the true label, for 500
+   * hold-out-like images.
+   */
   static List<Map<String, Object>> images() {
-    Path dir = Path.of(System.getProperty("rendezvous.data.dir", "../model-workers/src/main/resources/fashion-mnist"));
+    Path dir =
+        Path.of(
+            System.getProperty(
+                "rendezvous.data.dir", "../model-workers/src/main/resources/fashion-mnist"));
     List<Map<String, Object>> out = new ArrayList<>();
-    try (DataInputStream images = new DataInputStream(gz(dir.resolve("t10k-images-idx3-ubyte.gz")));
-        DataInputStream labels = new DataInputStream(gz(dir.resolve("t10k-labels-idx1-ubyte.gz")))) {
+    try (DataInputStream images =
+            new DataInputStream(gz(dir.resolve("t10k-images-idx3-ubyte.gz")));
+        DataInputStream labels =
+            new DataInputStream(gz(dir.resolve("t10k-labels-idx1-ubyte.gz")))) {
       images.readInt();
       int count = images.readInt();
       int rows = images.readInt();
@@ -108,13 +122,20 @@ final class Load {
         }
         Map<String, Object> rec = new HashMap<>();
         rec.put("json", "{\"instances\":[[" + values + "]]}");
-        rec.put("oip", "{\"inputs\":[{\"name\":\"input\",\"shape\":[1," + px.length + "],\"datatype\":\"FP32\",\"data\":[" + values + "]}]}");
+        rec.put(
+            "oip",
+            "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,"
+                + px.length
+                + "],\"datatype\":\"FP32\",\"data\":["
+                + values
+                + "]}]}");
         rec.put("png", Base64.getEncoder().encodeToString(png(px, rows, cols)));
         rec.put("label", label);
         out.add(rec);
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the Fashion-MNIST files in " + dir.toAbsolutePath(), e);
+      throw new UncheckedIOException(
+          "cannot read the Fashion-MNIST files in " + dir.toAbsolutePath(), e);
     }
     return out;
   }
@@ -125,7 +146,8 @@ final class Load {
 
   private static byte[] png(byte[] px, int rows, int cols) throws IOException {
     BufferedImage img = new BufferedImage(cols, rows, BufferedImage.TYPE_BYTE_GRAY);
-    System.arraycopy(px, 0, ((DataBufferByte) img.getRaster().getDataBuffer()).getData(), 0, px.length);
+    System.arraycopy(
+        px, 0, ((DataBufferByte) img.getRaster().getDataBuffer()).getData(), 0, px.length);
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ImageIO.write(img, "png", out);
     return out.toByteArray();

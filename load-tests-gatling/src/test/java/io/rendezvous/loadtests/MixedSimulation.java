@@ -21,22 +21,45 @@ public class MixedSimulation extends Simulation {
   static ScenarioBuilder build(String prefix) {
     return scenario(prefix + "mixed")
         .feed(listFeeder(Load.images()).circular())
-        .randomSwitch().on(
-            percent(60.0).then(exec(http(prefix + "predict json").post("/predict").header("Content-Type", "application/json")
-                .body(StringBody("#{json}")).check(status().is(200), jsonPath("$.predictions[0].label").exists()))),
-            percent(25.0).then(exec(http(prefix + "predict png").post("/predict").header("Content-Type", "image/png")
-                .body(ByteArrayBody(session -> Base64.getDecoder().decode(session.getString("png"))))
-                .check(status().is(200)))),
-            percent(15.0).then(exec(http(prefix + "infer m3").post("/v2/models/m3/infer").header("Content-Type", "application/json")
-                .body(StringBody("#{oip}")).check(status().is(200), jsonPath("$.model_name").is("m3")))));
+        .randomSwitch()
+        .on(
+            percent(60.0)
+                .then(
+                    exec(
+                        http(prefix + "predict json")
+                            .post("/predict")
+                            .header("Content-Type", "application/json")
+                            .body(StringBody("#{json}"))
+                            .check(status().is(200), jsonPath("$.predictions[0].label").exists()))),
+            percent(25.0)
+                .then(
+                    exec(
+                        http(prefix + "predict png")
+                            .post("/predict")
+                            .header("Content-Type", "image/png")
+                            .body(
+                                ByteArrayBody(
+                                    session ->
+                                        Base64.getDecoder().decode(session.getString("png"))))
+                            .check(status().is(200)))),
+            percent(15.0)
+                .then(
+                    exec(
+                        http(prefix + "infer m3")
+                            .post("/v2/models/m3/infer")
+                            .header("Content-Type", "application/json")
+                            .body(StringBody("#{oip}"))
+                            .check(status().is(200), jsonPath("$.model_name").is("m3")))));
   }
 
   {
     setUp(Load.withWarmUp(build("warm-up "), build("")))
-        .protocols(protocol).assertions(Load.assertions("predict json", "predict png", "infer m3"));
+        .protocols(protocol)
+        .assertions(Load.assertions("predict json", "predict png", "infer m3"));
   }
 
-  private static io.gatling.javaapi.core.ChainBuilder exec(io.gatling.javaapi.http.HttpRequestActionBuilder request) {
+  private static io.gatling.javaapi.core.ChainBuilder exec(
+      io.gatling.javaapi.http.HttpRequestActionBuilder request) {
     return io.gatling.javaapi.core.CoreDsl.exec(request);
   }
 }

@@ -18,14 +18,20 @@ public class OipInferSimulation extends Simulation {
   static ScenarioBuilder build(String name) {
     return scenario(name)
         .feed(listFeeder(Load.images()).circular())
-        .exec(http(name).post("/v2/models/rendezvous/infer")
-            .header("Content-Type", "application/json")
-            .body(StringBody("#{oip}"))
-            .check(status().is(200), jsonPath("$.outputs[0].data").exists(), jsonPath("$.model_name").is("rendezvous")));
+        .exec(
+            http(name)
+                .post("/v2/models/rendezvous/infer")
+                .header("Content-Type", "application/json")
+                .body(StringBody("#{oip}"))
+                .check(
+                    status().is(200),
+                    jsonPath("$.outputs[0].data").exists(),
+                    jsonPath("$.model_name").is("rendezvous")));
   }
 
   {
     setUp(Load.withWarmUp(build("warm-up infer"), build("POST /v2/models/rendezvous/infer")))
-        .protocols(protocol).assertions(Load.assertions("POST /v2/models/rendezvous/infer"));
+        .protocols(protocol)
+        .assertions(Load.assertions("POST /v2/models/rendezvous/infer"));
   }
 }

@@ -18,15 +18,20 @@ public class PredictJsonSimulation extends Simulation {
   static ScenarioBuilder build(String name) {
     return scenario(name)
         .feed(listFeeder(Load.images()).circular())
-        .exec(http(name).post("/predict")
-            .header("Content-Type", "application/json")
-            .body(StringBody("#{json}"))
-            .check(status().is(200), jsonPath("$.predictions[0].request_id").exists(),
-                jsonPath("$.predictions[0].label").exists()));
+        .exec(
+            http(name)
+                .post("/predict")
+                .header("Content-Type", "application/json")
+                .body(StringBody("#{json}"))
+                .check(
+                    status().is(200),
+                    jsonPath("$.predictions[0].request_id").exists(),
+                    jsonPath("$.predictions[0].label").exists()));
   }
 
   {
     setUp(Load.withWarmUp(build("warm-up predict json"), build("POST /predict json")))
-        .protocols(protocol).assertions(Load.assertions("POST /predict json"));
+        .protocols(protocol)
+        .assertions(Load.assertions("POST /predict json"));
   }
 }

@@ -19,14 +19,18 @@ public class PredictPngSimulation extends Simulation {
   static ScenarioBuilder build(String name) {
     return scenario(name)
         .feed(listFeeder(Load.images()).circular())
-        .exec(http(name).post("/predict")
-            .header("Content-Type", "image/png")
-            .body(ByteArrayBody(session -> Base64.getDecoder().decode(session.getString("png"))))
-            .check(status().is(200), jsonPath("$.predictions[0].label").exists()));
+        .exec(
+            http(name)
+                .post("/predict")
+                .header("Content-Type", "image/png")
+                .body(
+                    ByteArrayBody(session -> Base64.getDecoder().decode(session.getString("png"))))
+                .check(status().is(200), jsonPath("$.predictions[0].label").exists()));
   }
 
   {
     setUp(Load.withWarmUp(build("warm-up predict png"), build("POST /predict png")))
-        .protocols(protocol).assertions(Load.assertions("POST /predict png"));
+        .protocols(protocol)
+        .assertions(Load.assertions("POST /predict png"));
   }
 }

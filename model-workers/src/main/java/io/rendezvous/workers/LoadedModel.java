@@ -20,7 +20,8 @@ public final class LoadedModel implements AutoCloseable {
   private final ModelMetadata metadata;
   private final ZooModel<TensorData, float[][]> model;
 
-  private LoadedModel(ModelSettings settings, ModelMetadata metadata, ZooModel<TensorData, float[][]> model) {
+  private LoadedModel(
+      ModelSettings settings, ModelMetadata metadata, ZooModel<TensorData, float[][]> model) {
     this.settings = settings;
     this.metadata = metadata;
     this.model = model;
@@ -77,7 +78,8 @@ public final class LoadedModel implements AutoCloseable {
    * scores all their instances as one tensor, a probability row per instance. The caller closes it.
    */
   public Predictor<List<TensorData>, List<float[]>> newBatchPredictor() {
-    return model.newPredictor(new MicroBatchTranslator((int) metadata.input().elementsPerInstance()));
+    return model.newPredictor(
+        new MicroBatchTranslator((int) metadata.input().elementsPerInstance()));
   }
 
   @Override

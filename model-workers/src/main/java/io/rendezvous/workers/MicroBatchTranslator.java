@@ -15,12 +15,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A micro-batch of requests ([k, features] float32 tensors) in, one probability row per instance out,
- * in one call of the model. The translator is its own batchifier: it packs the requests' bytes into a
- * single [n, features] native tensor and splits the [n, classes] output by row. DJL's per-instance route
- * ({@code batchPredict} with {@link Batchifier#STACK}) builds one native array per instance and then
- * stacks them; measured by {@code rendezvous bench}, that made a batch of 16 no faster than 16 single
- * calls, while one packed tensor scores m1 about ten times faster.
+ * A micro-batch of requests ([k, features] float32 tensors) in, one probability row per instance
+ * out, in one call of the model. The translator is its own batchifier: it packs the requests' bytes
+ * into a single [n, features] native tensor and splits the [n, classes] output by row. DJL's
+ * per-instance route ({@code batchPredict} with {@link Batchifier#STACK}) builds one native array
+ * per instance and then stacks them; measured by {@code rendezvous bench}, that made a batch of 16
+ * no faster than 16 single calls, while one packed tensor scores m1 about ten times faster.
  */
 final class MicroBatchTranslator implements Translator<List<TensorData>, List<float[]>> {
   private final int features;

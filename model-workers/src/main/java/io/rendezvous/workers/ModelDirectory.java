@@ -2,16 +2,18 @@ package io.rendezvous.workers;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
-/** Keeps a {@link WorkerDirectory} in step with the Receptionist's listings for the given models. */
+/**
+ * Keeps a {@link WorkerDirectory} in step with the Receptionist's listings for the given models.
+ */
 public final class ModelDirectory {
   private ModelDirectory() {}
 
-  public static Behavior<Receptionist.Listing> create(WorkerDirectory directory, Collection<String> models) {
+  public static Behavior<Receptionist.Listing> create(
+      WorkerDirectory directory, Collection<String> models) {
     return Behaviors.setup(
         ctx -> {
           for (String model : models) {
@@ -23,7 +25,8 @@ public final class ModelDirectory {
               listing -> {
                 String model = listing.getKey().id().substring("rendezvous-model-".length());
                 directory.update(
-                    model, new ArrayList<>(listing.getServiceInstances(ModelPool.serviceKey(model))));
+                    model,
+                    new ArrayList<>(listing.getServiceInstances(ModelPool.serviceKey(model))));
                 return Behaviors.same();
               });
         });

@@ -7,7 +7,9 @@ public final class ModelLoadException extends Exception {
   private static final long serialVersionUID = 1L;
 
   public ModelLoadException(String model, Path path, Throwable cause) {
-    super("cannot load model '" + model + "' from " + path.toAbsolutePath() + ": " + describe(cause), cause);
+    super(
+        "cannot load model '" + model + "' from " + path.toAbsolutePath() + ": " + describe(cause),
+        cause);
   }
 
   private static String describe(Throwable t) {

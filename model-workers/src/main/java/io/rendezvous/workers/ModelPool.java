@@ -8,23 +8,24 @@ import java.util.List;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
-import org.apache.pekko.actor.typed.receptionist.Receptionist;
-import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
- * The front of one model on one node: a bounded queue and a pool of {@link ModelWorker}s, each with its
- * own predictors on the inference dispatcher. Requests whose score can still decide their answer are
- * scored before those whose schedule has moved on ({@link WaitingRequests}). A request that finds the
- * queue full is refused at once ({@link Overloaded}), or takes the place of one whose time has passed;
- * nothing is queued without bound. Requests are scored in micro-batches: those
- * that queued behind busy workers go together, and under load an idle worker is given a batch once it
- * is full or its oldest request has waited {@code max-batch-delay}. Registered with the Receptionist under
- * {@link #serviceKey(String)} so rendezvous entities on any node find it by model name.
+ * The front of one model on one node: a bounded queue and a pool of {@link ModelWorker}s, each with
+ * its own predictors on the inference dispatcher. Requests whose score can still decide their
+ * answer are scored before those whose schedule has moved on ({@link WaitingRequests}). A request
+ * that finds the queue full is refused at once ({@link Overloaded}), or takes the place of one
+ * whose time has passed; nothing is queued without bound. Requests are scored in micro-batches:
+ * those that queued behind busy workers go together, and under load an idle worker is given a batch
+ * once it is full or its oldest request has waited {@code max-batch-delay}. Registered with the
+ * Receptionist under {@link #serviceKey(String)} so rendezvous entities on any node find it by
+ * model name.
  */
 public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
@@ -37,13 +38,18 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   public sealed interface Command extends CborSerializable {}
 
   /**
-   * Score {@code input} ([n, features]); the result goes to {@code replyTo}. For {@code decisiveForMicros}
-   * from its arrival the score can still decide the request's answer; after that it is only recorded, and
-   * waits behind requests that are still in time ({@link WaitingRequests}). After {@code wantedForMicros}
-   * nobody records it either, and a request still waiting then is refused instead of scored.
+   * Score {@code input} ([n, features]); the result goes to {@code replyTo}. For {@code
+   * decisiveForMicros} from its arrival the score can still decide the request's answer; after that
+   * it is only recorded, and waits behind requests that are still in time ({@link
+   * WaitingRequests}). After {@code wantedForMicros} nobody records it either, and a request still
+   * waiting then is refused instead of scored.
    */
   public record Score(
-      String requestId, TensorData input, long decisiveForMicros, long wantedForMicros, ActorRef<ScoreResult> replyTo)
+      String requestId,
+      TensorData input,
+      long decisiveForMicros,
+      long wantedForMicros,
+      ActorRef<ScoreResult> replyTo)
       implements Command {
     /** No deadline: the score decides whenever it comes (a caller without a schedule). */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
@@ -88,7 +94,9 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     }
   }
 
-  /** The model could not score this request: bad input for it, an exception, or injected failure. */
+  /**
+   * The model could not score this request: bad input for it, an exception, or injected failure.
+   */
   public record Failed(String requestId, String model, String version, String reason)
       implements ScoreResult {}
 
@@ -96,15 +104,18 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   public record Overloaded(String requestId, String model, String version) implements ScoreResult {}
 
   public static Behavior<Command> create(LoadedModel model) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModelPool(ctx, timers, model)));
+    return Behaviors.setup(
+        ctx -> Behaviors.withTimers(timers -> new ModelPool(ctx, timers, model)));
   }
 
   private final LoadedModel model;
   private final ModelSettings settings;
   private final TimerScheduler<Command> timers;
   private final long batchDelayNanos;
+
   /** Requests not yet given to a worker: queued behind busy workers, or held for a micro-batch. */
   private final WaitingRequests pending;
+
   private final ArrayDeque<ActorRef<ModelWorker.Command>> idle = new ArrayDeque<>();
   private long lastArrivalNanos = Long.MIN_VALUE / 2;
 
@@ -114,8 +125,13 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     this.settings = model.settings();
     this.timers = timers;
     this.batchDelayNanos = settings.maxBatchDelay().toNanos();
-    this.pending = new WaitingRequests(settings.queueCapacity(),
-        refused -> refused.replyTo().tell(new Overloaded(refused.requestId(), model.name(), model.version())));
+    this.pending =
+        new WaitingRequests(
+            settings.queueCapacity(),
+            refused ->
+                refused
+                    .replyTo()
+                    .tell(new Overloaded(refused.requestId(), model.name(), model.version())));
     for (int i = 0; i < settings.workers(); i++) {
       ActorRef<ModelWorker.Command> w =
           ctx.spawn(
@@ -130,8 +146,13 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     ctx.getLog()
         .info(
             "model {} v{} serving from {} with {} worker(s), queue {}, batches up to {} waiting up to {} ms",
-            model.name(), model.version(), settings.path(), settings.workers(),
-            settings.queueCapacity(), settings.maxBatchSize(), settings.maxBatchDelay().toMillis());
+            model.name(),
+            model.version(),
+            settings.path(),
+            settings.workers(),
+            settings.queueCapacity(),
+            settings.maxBatchSize(),
+            settings.maxBatchDelay().toMillis());
   }
 
   @Override
@@ -146,7 +167,8 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private Behavior<Command> onScore(Score s) {
     String mismatch = model.metadata().input().mismatch(s.input());
     if (mismatch != null) {
-      s.replyTo().tell(new Failed(s.requestId(), model.name(), model.version(), "input " + mismatch));
+      s.replyTo()
+          .tell(new Failed(s.requestId(), model.name(), model.version(), "input " + mismatch));
       return this;
     }
     long now = System.nanoTime();
@@ -184,7 +206,8 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   private Behavior<Command> onWorkerIdle(WorkerIdle m) {
     if (pending.isEmpty() || !idle.isEmpty()) {
-      // nothing waiting, or what waits is being held for a batch while other workers are idle already
+      // nothing waiting, or what waits is being held for a batch while other workers are idle
+      // already
       idle.add(m.worker());
     } else {
       // these queued behind busy workers: they have waited enough
@@ -193,12 +216,19 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     return this;
   }
 
-  /** Gives {@code worker} the next batch: the oldest requests still in time, or else the late ones. */
+  /**
+   * Gives {@code worker} the next batch: the oldest requests still in time, or else the late ones.
+   */
   private void dispatch(ActorRef<ModelWorker.Command> worker, long nowNanos) {
-    worker.tell(new ModelWorker.Run(List.copyOf(pending.nextBatch(settings.maxBatchSize(), nowNanos))));
-    // late requests left behind an urgent batch go to another idle worker, not wait for the next arrival
+    worker.tell(
+        new ModelWorker.Run(List.copyOf(pending.nextBatch(settings.maxBatchSize(), nowNanos))));
+    // late requests left behind an urgent batch go to another idle worker, not wait for the next
+    // arrival
     while (!pending.isEmpty() && !idle.isEmpty()) {
-      idle.poll().tell(new ModelWorker.Run(List.copyOf(pending.nextBatch(settings.maxBatchSize(), nowNanos))));
+      idle.poll()
+          .tell(
+              new ModelWorker.Run(
+                  List.copyOf(pending.nextBatch(settings.maxBatchSize(), nowNanos))));
     }
     if (pending.isEmpty()) {
       timers.cancel(FlushBatch.INSTANCE);

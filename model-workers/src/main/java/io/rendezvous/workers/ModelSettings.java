@@ -9,7 +9,13 @@ import java.util.List;
 
 /** One entry of {@code rendezvous.models}, read once at start. */
 public record ModelSettings(
-    String name, Path path, int workers, int queueCapacity, int maxBatchSize, Duration maxBatchDelay, Fault fault) {
+    String name,
+    Path path,
+    int workers,
+    int queueCapacity,
+    int maxBatchSize,
+    Duration maxBatchDelay,
+    Fault fault) {
 
   /** Fault injection: off when every field is zero. */
   public record Fault(Duration latency, double latencyProbability, double failureRate) {
@@ -32,8 +38,10 @@ public record ModelSettings(
 
   public ModelSettings {
     if (workers < 1 || queueCapacity < 0 || maxBatchSize < 1 || maxBatchDelay.isNegative()) {
-      throw new IllegalArgumentException("model " + name
-          + ": workers and max-batch-size must be >= 1, queue-capacity and max-batch-delay >= 0");
+      throw new IllegalArgumentException(
+          "model "
+              + name
+              + ": workers and max-batch-size must be >= 1, queue-capacity and max-batch-delay >= 0");
     }
   }
 

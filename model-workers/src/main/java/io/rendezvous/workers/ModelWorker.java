@@ -19,11 +19,11 @@ import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 
 /**
- * Runs inference for its pool. Lives on the inference dispatcher, where blocking in a predict call is
- * what the threads are for; owns its DJL {@link Predictor}s. A single request is scored as it is; a
- * micro-batch goes through {@link MicroBatchTranslator}, which packs its instances into one tensor for
- * one call of the model. If that call throws, each request is retried alone so a bad input fails only
- * its own score.
+ * Runs inference for its pool. Lives on the inference dispatcher, where blocking in a predict call
+ * is what the threads are for; owns its DJL {@link Predictor}s. A single request is scored as it
+ * is; a micro-batch goes through {@link MicroBatchTranslator}, which packs its instances into one
+ * tensor for one call of the model. If that call throws, each request is retried alone so a bad
+ * input fails only its own score.
  */
 final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
 
@@ -42,7 +42,8 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
   private final Predictor<List<TensorData>, List<float[]>> batchPredictor;
   private final ModelSettings.Fault fault;
 
-  private ModelWorker(ActorContext<Command> ctx, LoadedModel model, ActorRef<ModelPool.Command> pool) {
+  private ModelWorker(
+      ActorContext<Command> ctx, LoadedModel model, ActorRef<ModelPool.Command> pool) {
     super(ctx);
     this.model = model;
     this.pool = pool;
@@ -52,7 +53,10 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     warmUp();
   }
 
-  /** The first predict on a fresh predictor builds TensorFlow's kernels; pay that before traffic does. */
+  /**
+   * The first predict on a fresh predictor builds TensorFlow's kernels; pay that before traffic
+   * does.
+   */
   private void warmUp() {
     int features = (int) model.metadata().input().elementsPerInstance();
     try {
@@ -60,7 +64,9 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       TensorData zero = TensorData.float32(new long[] {1, features}, new float[features]);
       batchPredictor.predict(List.of(zero, zero));
     } catch (Exception e) {
-      getContext().getLog().warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
+      getContext()
+          .getLog()
+          .warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
     }
   }
 
@@ -68,11 +74,13 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Run.class, this::onRun)
-        .onSignal(PostStop.class, s -> {
-          predictor.close();
-          batchPredictor.close();
-          return this;
-        })
+        .onSignal(
+            PostStop.class,
+            s -> {
+              predictor.close();
+              batchPredictor.close();
+              return this;
+            })
         .build();
   }
 
@@ -85,11 +93,15 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
         scoreBatch(jobs);
       }
     } catch (RuntimeException e) {
-      // something outside the predict call itself (an output of an unexpected shape, say): every job of
+      // something outside the predict call itself (an output of an unexpected shape, say): every
+      // job of
       // this run fails, and the worker stays in the pool
-      getContext().getLog().error("model {}: run of {} request(s) failed", model.name(), jobs.size(), e);
+      getContext()
+          .getLog()
+          .error("model {}: run of {} request(s) failed", model.name(), jobs.size(), e);
       for (Score s : jobs) {
-        s.replyTo().tell(new Failed(s.requestId(), model.name(), model.version(), "model error: " + e));
+        s.replyTo()
+            .tell(new Failed(s.requestId(), model.name(), model.version(), "model error: " + e));
       }
     } finally {
       pool.tell(new ModelPool.WorkerIdle(getContext().getSelf()));
@@ -107,8 +119,13 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     try {
       out = batchPredictor.predict(inputs);
     } catch (Exception e) {
-      getContext().getLog().warn("model {}: batch of {} failed ({}), scoring each alone",
-          model.name(), jobs.size(), e.toString());
+      getContext()
+          .getLog()
+          .warn(
+              "model {}: batch of {} failed ({}), scoring each alone",
+              model.name(),
+              jobs.size(),
+              e.toString());
       jobs.forEach(this::scoreAlone);
       return;
     }
@@ -129,8 +146,13 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       long micros = (System.nanoTime() - start) / 1_000;
       reply(s, new Scored(s.requestId(), model.name(), model.version(), out, micros));
     } catch (Exception e) {
-      getContext().getLog().warn("model {} failed on request {}: {}", model.name(), s.requestId(), e.toString());
-      reply(s, new Failed(s.requestId(), model.name(), model.version(), "model error: " + e.getMessage()));
+      getContext()
+          .getLog()
+          .warn("model {} failed on request {}: {}", model.name(), s.requestId(), e.toString());
+      reply(
+          s,
+          new Failed(
+              s.requestId(), model.name(), model.version(), "model error: " + e.getMessage()));
     }
   }
 

@@ -8,8 +8,8 @@ import io.rendezvous.workers.model.TensorData;
 import java.util.List;
 
 /**
- * A [n, features] float32 tensor in, the model's [n, classes] probabilities out. Batches are formed by
- * stacking instances into one tensor before the call, so the translator itself never batchifies.
+ * A [n, features] float32 tensor in, the model's [n, classes] probabilities out. Batches are formed
+ * by stacking instances into one tensor before the call, so the translator itself never batchifies.
  */
 final class ProbabilitiesTranslator implements NoBatchifyTranslator<TensorData, float[][]> {
   @Override
@@ -19,7 +19,8 @@ final class ProbabilitiesTranslator implements NoBatchifyTranslator<TensorData, 
     for (int d = 1; d < shape.length; d++) {
       features *= shape[d];
     }
-    return new NDList(MicroBatchTranslator.pack(ctx.getNDManager(), List.of(input), (int) features));
+    return new NDList(
+        MicroBatchTranslator.pack(ctx.getNDManager(), List.of(input), (int) features));
   }
 
   @Override

@@ -8,29 +8,31 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * The requests of one pool that wait for a worker, owned by the pool actor. A request is <em>urgent</em>
- * while its score can still decide its answer ({@link Score#decisiveForMicros()} from its arrival here)
- * and <em>late</em> after that: a later stage of its schedule has taken over, or the model is not
- * scheduled at all (a shadow). Late scores are still wanted (the journal records every model's score),
- * but never before an urgent one, which a worker would otherwise spend its time behind: under load a slow
- * model at the head of the schedule then works through requests that a faster fallback has answered
- * already, while the ones it could still answer wait.
+ * The requests of one pool that wait for a worker, owned by the pool actor. A request is
+ * <em>urgent</em> while its score can still decide its answer ({@link Score#decisiveForMicros()}
+ * from its arrival here) and <em>late</em> after that: a later stage of its schedule has taken
+ * over, or the model is not scheduled at all (a shadow). Late scores are still wanted (the journal
+ * records every model's score), but never before an urgent one, which a worker would otherwise
+ * spend its time behind: under load a slow model at the head of the schedule then works through
+ * requests that a faster fallback has answered already, while the ones it could still answer wait.
  *
  * <ul>
  *   <li>A batch is the oldest urgent requests; late ones are scored only when nothing urgent waits.
- *   <li>When the queue is full, an urgent newcomer takes the place of the oldest late request, which is
- *       refused instead; a late newcomer is refused. A full queue of urgent requests refuses the newcomer.
+ *   <li>When the queue is full, an urgent newcomer takes the place of the oldest late request,
+ *       which is refused instead; a late newcomer is refused. A full queue of urgent requests
+ *       refuses the newcomer.
  *   <li>A late request still waiting when nobody records its score any more ({@link
  *       Score#wantedForMicros()}) is refused, not scored.
  * </ul>
  *
  * Refused requests go to the pool's {@code refuse}, which answers them. Urgent requests are kept in
- * arrival order and are found late when they reach the head past their time, or when a full queue looks
- * for room: for one endpoint every request of a model has the same window, so arrival order is deadline
- * order.
+ * arrival order and are found late when they reach the head past their time, or when a full queue
+ * looks for room: for one endpoint every request of a model has the same window, so arrival order
+ * is deadline order.
  */
 final class WaitingRequests {
-  private record Waiting(Score score, long arrivedNanos, long decisiveForNanos, long wantedForNanos) {
+  private record Waiting(
+      Score score, long arrivedNanos, long decisiveForNanos, long wantedForNanos) {
     boolean lateAt(long nowNanos) {
       return nowNanos - arrivedNanos >= decisiveForNanos;
     }
@@ -85,7 +87,10 @@ final class WaitingRequests {
     add(s, nowNanos);
   }
 
-  /** The next batch for a worker: up to {@code max} of the oldest urgent requests, or else of the late. */
+  /**
+   * The next batch for a worker: up to {@code max} of the oldest urgent requests, or else of the
+   * late.
+   */
   List<Score> nextBatch(int max, long nowNanos) {
     List<Score> batch = new ArrayList<>(Math.min(max, size()));
     while (batch.size() < max && !urgent.isEmpty()) {
@@ -110,9 +115,13 @@ final class WaitingRequests {
     return batch;
   }
 
-  /** Refuses the oldest late request, after moving every urgent one past its time to the late; false if none. */
+  /**
+   * Refuses the oldest late request, after moving every urgent one past its time to the late; false
+   * if none.
+   */
   private boolean makeRoom(long nowNanos) {
-    // the whole queue, not only its head: a fallback's requests, or another endpoint's, have other windows
+    // the whole queue, not only its head: a fallback's requests, or another endpoint's, have other
+    // windows
     for (Iterator<Waiting> it = urgent.iterator(); it.hasNext(); ) {
       Waiting w = it.next();
       if (w.lateAt(nowNanos)) {

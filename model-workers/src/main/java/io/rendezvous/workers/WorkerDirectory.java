@@ -8,12 +8,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
- * Where each model's pools are, as last reported by the Receptionist. Written only by the
- * {@link ModelDirectory} actor (an immutable snapshot swapped in whole); read by rendezvous entities on
+ * Where each model's pools are, as last reported by the Receptionist. Written only by the {@link
+ * ModelDirectory} actor (an immutable snapshot swapped in whole); read by rendezvous entities on
  * this node without a message round trip.
  *
- * <p>Choice among several pools of one model (one per node in a cluster): this node's own pool first,
- * since a local hop costs no serialization; otherwise the remote pools in turn.
+ * <p>Choice among several pools of one model (one per node in a cluster): this node's own pool
+ * first, since a local hop costs no serialization; otherwise the remote pools in turn.
  */
 public final class WorkerDirectory {
   private volatile Map<String, List<ActorRef<ModelPool.Command>>> pools = Map.of();
@@ -22,7 +22,9 @@ public final class WorkerDirectory {
 
   private record Waiter(Set<String> models, java.util.concurrent.CompletableFuture<Void> done) {}
 
-  /** Completes once every one of {@code models} has a pool somewhere (at once if they do already). */
+  /**
+   * Completes once every one of {@code models} has a pool somewhere (at once if they do already).
+   */
   public java.util.concurrent.CompletionStage<Void> whenAvailable(Set<String> models) {
     Waiter w = new Waiter(Set.copyOf(models), new java.util.concurrent.CompletableFuture<>());
     waiters.add(w);
@@ -42,7 +44,8 @@ public final class WorkerDirectory {
 
   /** Replaces the pools known for {@code model}; called by {@link ModelDirectory} (and tests). */
   public void update(String model, List<ActorRef<ModelPool.Command>> refs) {
-    java.util.HashMap<String, List<ActorRef<ModelPool.Command>>> next = new java.util.HashMap<>(pools);
+    java.util.HashMap<String, List<ActorRef<ModelPool.Command>>> next =
+        new java.util.HashMap<>(pools);
     if (refs.isEmpty()) {
       next.remove(model);
     } else {

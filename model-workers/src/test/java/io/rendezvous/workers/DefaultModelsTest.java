@@ -1,6 +1,5 @@
 package io.rendezvous.workers;
 
-import io.rendezvous.workers.model.Probabilities;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +7,7 @@ import ai.djl.inference.Predictor;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.FashionMnist.Sample;
 import io.rendezvous.workers.model.ModelMetadata;
+import io.rendezvous.workers.model.Probabilities;
 import io.rendezvous.workers.model.TensorData;
 import java.util.HashMap;
 import java.util.List;
@@ -29,9 +29,12 @@ class DefaultModelsTest {
           Predictor<TensorData, float[][]> predictor = model.newPredictor()) {
         float[] flat = new float[holdout.size() * FashionMnist.PIXELS];
         for (int i = 0; i < holdout.size(); i++) {
-          System.arraycopy(holdout.get(i).scaled(), 0, flat, i * FashionMnist.PIXELS, FashionMnist.PIXELS);
+          System.arraycopy(
+              holdout.get(i).scaled(), 0, flat, i * FashionMnist.PIXELS, FashionMnist.PIXELS);
         }
-        float[][] p = predictor.predict(TensorData.float32(new long[] {holdout.size(), FashionMnist.PIXELS}, flat));
+        float[][] p =
+            predictor.predict(
+                TensorData.float32(new long[] {holdout.size(), FashionMnist.PIXELS}, flat));
         int correct = 0;
         for (int i = 0; i < holdout.size(); i++) {
           if (Probabilities.argmax(p[i]) == holdout.get(i).label()) {
@@ -46,7 +49,9 @@ class DefaultModelsTest {
   @Test
   void cnnIsGoodEnoughAndBeatsSoftmaxRegression() {
     assertTrue(accuracy.get("m3") >= 0.85, "m3 hold-out accuracy " + accuracy.get("m3"));
-    assertTrue(accuracy.get("m1") < accuracy.get("m3"), "m1 " + accuracy.get("m1") + " vs m3 " + accuracy.get("m3"));
+    assertTrue(
+        accuracy.get("m1") < accuracy.get("m3"),
+        "m1 " + accuracy.get("m1") + " vs m3 " + accuracy.get("m3"));
   }
 
   @Test
@@ -66,10 +71,12 @@ class DefaultModelsTest {
   void splitIsFixedAndDisjoint() {
     assertEquals(8_000, data.train().size());
     assertEquals(2_000, data.holdout().size());
-    long overlap = data.train().stream().map(Sample::index)
-        .filter(i -> data.holdout().stream().anyMatch(h -> h.index() == i)).count();
+    long overlap =
+        data.train().stream()
+            .map(Sample::index)
+            .filter(i -> data.holdout().stream().anyMatch(h -> h.index() == i))
+            .count();
     assertEquals(0, overlap);
     assertEquals(data.holdout().get(0).index(), FashionMnist.load().holdout().get(0).index());
   }
-
 }

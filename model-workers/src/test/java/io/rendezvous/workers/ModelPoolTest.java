@@ -64,7 +64,10 @@ class ModelPoolTest {
     int n = 100;
     ModelSettings d = m2.settings();
     // room for all of them at once, whatever the default queue: this is about batches, not refusals
-    LoadedModel roomy = reload(new ModelSettings("m2", d.path(), d.workers(), n, d.maxBatchSize(), d.maxBatchDelay(), d.fault()));
+    LoadedModel roomy =
+        reload(
+            new ModelSettings(
+                "m2", d.path(), d.workers(), n, d.maxBatchSize(), d.maxBatchDelay(), d.fault()));
     ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(roomy));
     TestProbe<ScoreResult> probe = testKit.createTestProbe();
     for (int i = 0; i < n; i++) {
@@ -85,9 +88,13 @@ class ModelPoolTest {
   @Test
   void underLoadAnIdleWorkerWaitsForAFullBatchButNotAfterAQuietSpell() throws Exception {
     ModelSettings s = m2.settings();
-    // a delay far longer than the test: whatever is answered early was not held. Two workers, so one
+    // a delay far longer than the test: whatever is answered early was not held. Two workers, so
+    // one
     // is idle whatever the order in which the first one reports back
-    LoadedModel holding = reload(new ModelSettings("m2", s.path(), 2, 16, 3, Duration.ofSeconds(30), ModelSettings.Fault.NONE));
+    LoadedModel holding =
+        reload(
+            new ModelSettings(
+                "m2", s.path(), 2, 16, 3, Duration.ofSeconds(30), ModelSettings.Fault.NONE));
     try (Predictor<TensorData, float[][]> direct = m2.newPredictor()) {
       ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(holding));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
@@ -113,7 +120,10 @@ class ModelPoolTest {
   @Test
   void aHeldBatchIsScoredWhenItsDelayRunsOut() {
     ModelSettings s = m2.settings();
-    LoadedModel holding = reload(new ModelSettings("m2", s.path(), 2, 16, 16, Duration.ofMillis(200), ModelSettings.Fault.NONE));
+    LoadedModel holding =
+        reload(
+            new ModelSettings(
+                "m2", s.path(), 2, 16, 16, Duration.ofMillis(200), ModelSettings.Fault.NONE));
     try {
       ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(holding));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
@@ -134,7 +144,9 @@ class ModelPoolTest {
     LoadedModel tiny = TestModels.load("m3");
     try {
       ModelSettings s = tiny.settings();
-      LoadedModel strict = reload(new ModelSettings("m3", s.path(), 1, 0, 1, Duration.ZERO, ModelSettings.Fault.NONE));
+      LoadedModel strict =
+          reload(
+              new ModelSettings("m3", s.path(), 1, 0, 1, Duration.ZERO, ModelSettings.Fault.NONE));
       ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(strict));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
       int n = 50;
@@ -157,7 +169,9 @@ class ModelPoolTest {
   void wrongShapeFailsThatScoreOnly() {
     ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(m2));
     TestProbe<ScoreResult> probe = testKit.createTestProbe();
-    pool.tell(new ModelPool.Score("bad", TensorData.float32(new long[] {1, 10}, new float[10]), probe.getRef()));
+    pool.tell(
+        new ModelPool.Score(
+            "bad", TensorData.float32(new long[] {1, 10}, new float[10]), probe.getRef()));
     pool.tell(new ModelPool.Score("good", instance(0), probe.getRef()));
     ModelPool.Failed f = probe.expectMessageClass(ModelPool.Failed.class);
     assertEquals("bad", f.requestId());
@@ -186,8 +200,13 @@ class ModelPoolTest {
   @Test
   void loadFailureNamesModelPathAndCause() {
     Path missing = Path.of("target/no-such-model");
-    ModelLoadException e = assertThrows(ModelLoadException.class,
-        () -> LoadedModel.load(new ModelSettings("mx", missing, 1, 1, 1, Duration.ZERO, ModelSettings.Fault.NONE)));
+    ModelLoadException e =
+        assertThrows(
+            ModelLoadException.class,
+            () ->
+                LoadedModel.load(
+                    new ModelSettings(
+                        "mx", missing, 1, 1, 1, Duration.ZERO, ModelSettings.Fault.NONE)));
     assertTrue(e.getMessage().contains("'mx'"), e.getMessage());
     assertTrue(e.getMessage().contains(missing.toAbsolutePath().toString()), e.getMessage());
     assertTrue(e.getMessage().contains("no such directory"), e.getMessage());
@@ -199,10 +218,11 @@ class ModelPoolTest {
     testKit.spawn(ModelDirectory.create(directory, Set.of("m2")));
     testKit.spawn(ModelPool.create(m2));
     TestProbe<Object> wait = testKit.createTestProbe();
-    wait.awaitAssert(() -> {
-      assertTrue(directory.pick("m2").isPresent());
-      return null;
-    });
+    wait.awaitAssert(
+        () -> {
+          assertTrue(directory.pick("m2").isPresent());
+          return null;
+        });
     assertTrue(directory.pick("m2").get().path().address().hasLocalScope());
     assertTrue(directory.pick("nope").isEmpty());
     List<String> names = new ArrayList<>(directory.available());

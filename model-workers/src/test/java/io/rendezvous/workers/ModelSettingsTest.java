@@ -10,7 +10,8 @@ import org.junit.jupiter.api.Test;
 class ModelSettingsTest {
 
   private static Map<String, Integer> queues(String overrides) {
-    return ModelSettings.allFromConfig(ConfigFactory.load(ConfigFactory.parseString(overrides))).stream()
+    return ModelSettings.allFromConfig(ConfigFactory.load(ConfigFactory.parseString(overrides)))
+        .stream()
         .collect(Collectors.toMap(ModelSettings::name, ModelSettings::queueCapacity));
   }
 
@@ -22,7 +23,11 @@ class ModelSettingsTest {
   @Test
   void m3sQueueIsSetOnM3ItselfNotThroughTheDefaults() {
     // as the README says: a new default reaches the fallbacks only
-    assertEquals(Map.of("m1", 500, "m2", 500, "m3", 64), queues("rendezvous.model-defaults.queue-capacity = 500"));
-    assertEquals(Map.of("m1", 256, "m2", 256, "m3", 128), queues("rendezvous.models.m3.queue-capacity = 128"));
+    assertEquals(
+        Map.of("m1", 500, "m2", 500, "m3", 64),
+        queues("rendezvous.model-defaults.queue-capacity = 500"));
+    assertEquals(
+        Map.of("m1", 256, "m2", 256, "m3", 128),
+        queues("rendezvous.models.m3.queue-capacity = 128"));
   }
 }

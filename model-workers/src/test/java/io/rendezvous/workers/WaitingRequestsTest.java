@@ -9,7 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The order in which a pool's waiting requests are scored, and which are refused when it is full. */
+/**
+ * The order in which a pool's waiting requests are scored, and which are refused when it is full.
+ */
 class WaitingRequestsTest {
   static final long MS = 1_000_000L;
 
@@ -25,8 +27,12 @@ class WaitingRequestsTest {
   }
 
   static Score score(String id, long decisiveForMillis, long wantedForMillis) {
-    return new Score(id, TensorData.float32(new long[] {1, 1}, new float[1]), decisiveForMillis * 1_000,
-        wantedForMillis * 1_000, null);
+    return new Score(
+        id,
+        TensorData.float32(new long[] {1, 1}, new float[1]),
+        decisiveForMillis * 1_000,
+        wantedForMillis * 1_000,
+        null);
   }
 
   static List<String> ids(List<Score> batch) {
@@ -109,7 +115,9 @@ class WaitingRequestsTest {
   void withoutADeadlineARequestIsNeverLate() {
     WaitingRequests w = queue(1);
     w.offer(new Score("any", TensorData.float32(new long[] {1, 1}, new float[1]), null), 0);
-    w.offer(new Score("other", TensorData.float32(new long[] {1, 1}, new float[1]), null), Long.MAX_VALUE / 2);
+    w.offer(
+        new Score("other", TensorData.float32(new long[] {1, 1}, new float[1]), null),
+        Long.MAX_VALUE / 2);
     assertEquals(List.of("other"), refused);
     assertEquals(1, w.urgentCount());
     assertEquals(0, w.lateCount());

@@ -1,15 +1,18 @@
 package io.rendezvous.node;
 
-import io.rendezvous.workers.model.Probabilities;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.RendezvousEntity.ModelScore;
 import io.rendezvous.actors.RendezvousEntity.Prediction;
 import io.rendezvous.actors.RendezvousEntity.Rejected;
 import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.workers.model.Probabilities;
 import java.util.List;
 
-/** Rendezvous replies as JSON: the answer, and on request the /predict-rendezvous view of every model. */
+/**
+ * Rendezvous replies as JSON: the answer, and on request the /predict-rendezvous view of every
+ * model.
+ */
 final class Answers {
   private Answers() {}
 
@@ -122,5 +125,4 @@ final class Answers {
       a.add(v);
     }
   }
-
 }

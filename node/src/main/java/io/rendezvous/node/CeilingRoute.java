@@ -13,11 +13,12 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code POST /bench/ceiling}, only when {@code rendezvous.http.benchmark-routes} is on: the HTTP ceiling
- * the benchmark harness measures the rendezvous against. It takes the same JSON body as
- * {@code /predict} through the same admission, body reading and JSON decoding, and answers with a body
- * of the same shape (a request id, label, ten probabilities per instance), but with no model, no
- * sharding and no journal: what it serves per second is what this HTTP stack can do on this machine.
+ * {@code POST /bench/ceiling}, only when {@code rendezvous.http.benchmark-routes} is on: the HTTP
+ * ceiling the benchmark harness measures the rendezvous against. It takes the same JSON body as
+ * {@code /predict} through the same admission, body reading and JSON decoding, and answers with a
+ * body of the same shape (a request id, label, ten probabilities per instance), but with no model,
+ * no sharding and no journal: what it serves per second is what this HTTP stack can do on this
+ * machine.
  */
 public final class CeilingRoute extends AllDirectives {
   private final HttpEdge edge;
@@ -26,7 +27,8 @@ public final class CeilingRoute extends AllDirectives {
   private final RequestIds ids;
   private final String node;
 
-  public CeilingRoute(HttpEdge edge, InputDecoder decoder, EndpointSettings endpoint, RequestIds ids, String node) {
+  public CeilingRoute(
+      HttpEdge edge, InputDecoder decoder, EndpointSettings endpoint, RequestIds ids, String node) {
     this.edge = edge;
     this.decoder = decoder;
     this.endpoint = endpoint;
@@ -35,8 +37,19 @@ public final class CeilingRoute extends AllDirectives {
   }
 
   public Route route() {
-    return pathPrefix("bench", () -> path("ceiling", () -> post(() ->
-        extractRequestEntity(entity -> completeWithFuture(edge.admit("POST /bench/ceiling", () -> answer(entity)))))));
+    return pathPrefix(
+        "bench",
+        () ->
+            path(
+                "ceiling",
+                () ->
+                    post(
+                        () ->
+                            extractRequestEntity(
+                                entity ->
+                                    completeWithFuture(
+                                        edge.admit(
+                                            "POST /bench/ceiling", () -> answer(entity)))))));
   }
 
   private CompletionStage<HttpResponse> answer(RequestEntity entity) {

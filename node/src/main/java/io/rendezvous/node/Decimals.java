@@ -1,18 +1,19 @@
 package io.rendezvous.node;
 
 /**
- * Plain JSON decimals ({@code -12}, {@code 0.5294118}) to double without a general parser: with at most
- * 2^53 as the digits and at most 22 of them after the point, both the digits and the power of ten are
- * exact doubles and one IEEE division rounds correctly, so the result is the double nearest the decimal,
- * exactly what a full parser gives (Clinger's fast path). Anything else (exponents, long mantissas) is
- * left to the caller's full parser. Request bodies are mostly pixels like these, hundreds per instance,
- * and the general path cost more per request than the routing did.
+ * Plain JSON decimals ({@code -12}, {@code 0.5294118}) to double without a general parser: with at
+ * most 2^53 as the digits and at most 22 of them after the point, both the digits and the power of
+ * ten are exact doubles and one IEEE division rounds correctly, so the result is the double nearest
+ * the decimal, exactly what a full parser gives (Clinger's fast path). Anything else (exponents,
+ * long mantissas) is left to the caller's full parser. Request bodies are mostly pixels like these,
+ * hundreds per instance, and the general path cost more per request than the routing did.
  */
 final class Decimals {
   private Decimals() {}
 
   private static final double[] POWERS_OF_TEN = new double[23];
   private static final long MAX_EXACT = 1L << 53;
+
   /** Significant digits that always fit in a long. */
   static final int MAX_SIGNIFICANT = 18;
 
@@ -24,7 +25,10 @@ final class Decimals {
     }
   }
 
-  /** The decimal in {@code text[offset, offset+length)}, or NaN if it is not one this fast path takes. */
+  /**
+   * The decimal in {@code text[offset, offset+length)}, or NaN if it is not one this fast path
+   * takes.
+   */
   static double parse(char[] text, int offset, int length) {
     int i = offset;
     int end = offset + length;
@@ -61,8 +65,8 @@ final class Decimals {
   }
 
   /**
-   * {@code digits / 10^afterPoint}, negated if asked, when both are exact doubles (then one division
-   * rounds correctly); NaN otherwise.
+   * {@code digits / 10^afterPoint}, negated if asked, when both are exact doubles (then one
+   * division rounds correctly); NaN otherwise.
    */
   static double exact(long digits, int afterPoint, boolean negative) {
     if (digits > MAX_EXACT || afterPoint >= POWERS_OF_TEN.length) {

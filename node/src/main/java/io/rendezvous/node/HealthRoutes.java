@@ -1,13 +1,15 @@
 package io.rendezvous.node;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.Map;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Map;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
-/** {@code GET /v2}, {@code /v2/health/live}, {@code /v2/health/ready} (503 with the failing checks). */
+/**
+ * {@code GET /v2}, {@code /v2/health/live}, {@code /v2/health/ready} (503 with the failing checks).
+ */
 public final class HealthRoutes extends AllDirectives {
   private final Readiness readiness;
   private final String version;
@@ -18,22 +20,39 @@ public final class HealthRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return pathPrefix("v2", () -> concat(
-        pathEnd(() -> get(() -> complete(Json.response(200, Json.object()
-            .put("name", "rendezvous").put("version", version))))),
-        path(segment("health").slash("live"), () -> get(() -> complete(Json.response(200, Json.object().put("live", true))))),
-        path(segment("health").slash("ready"), () -> get(() -> {
-          Map<String, String> checks = readiness.checks();
-          boolean ready = checks.values().stream().allMatch("ok"::equals);
-          ObjectNode body = Json.object().put("ready", ready);
-          ObjectNode c = body.putObject("checks");
-          checks.forEach(c::put);
-          Map<String, Long> figures = readiness.figures();
-          if (!figures.isEmpty()) {
-            ObjectNode f = body.putObject("figures");
-            figures.forEach(f::put);
-          }
-          return complete(Json.response(ready ? 200 : 503, body));
-        }))));
+    return pathPrefix(
+        "v2",
+        () ->
+            concat(
+                pathEnd(
+                    () ->
+                        get(
+                            () ->
+                                complete(
+                                    Json.response(
+                                        200,
+                                        Json.object()
+                                            .put("name", "rendezvous")
+                                            .put("version", version))))),
+                path(
+                    segment("health").slash("live"),
+                    () -> get(() -> complete(Json.response(200, Json.object().put("live", true))))),
+                path(
+                    segment("health").slash("ready"),
+                    () ->
+                        get(
+                            () -> {
+                              Map<String, String> checks = readiness.checks();
+                              boolean ready = checks.values().stream().allMatch("ok"::equals);
+                              ObjectNode body = Json.object().put("ready", ready);
+                              ObjectNode c = body.putObject("checks");
+                              checks.forEach(c::put);
+                              Map<String, Long> figures = readiness.figures();
+                              if (!figures.isEmpty()) {
+                                ObjectNode f = body.putObject("figures");
+                                figures.forEach(f::put);
+                              }
+                              return complete(Json.response(ready ? 200 : 503, body));
+                            }))));
   }
 }

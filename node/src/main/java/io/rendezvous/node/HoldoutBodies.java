@@ -8,7 +8,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import javax.imageio.ImageIO;
 
-/** Hold-out images as the bodies clients send (JSON instances, PNG files): for the benchmark and tests. */
+/**
+ * Hold-out images as the bodies clients send (JSON instances, PNG files): for the benchmark and
+ * tests.
+ */
 public final class HoldoutBodies {
   private HoldoutBodies() {}
 
@@ -18,8 +21,10 @@ public final class HoldoutBodies {
 
   /** An Open Inference Protocol v2 request for one instance. */
   public static String oip(FashionMnist.Sample s) {
-    StringBuilder b = new StringBuilder("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,")
-        .append(FashionMnist.PIXELS).append("],\"datatype\":\"FP32\",\"data\":[");
+    StringBuilder b =
+        new StringBuilder("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,")
+            .append(FashionMnist.PIXELS)
+            .append("],\"datatype\":\"FP32\",\"data\":[");
     return values(b, s).append("]}]}").toString();
   }
 
@@ -36,7 +41,9 @@ public final class HoldoutBodies {
   }
 
   public static byte[] png(FashionMnist.Sample s) {
-    BufferedImage img = new BufferedImage(FashionMnist.IMAGE_SIZE, FashionMnist.IMAGE_SIZE, BufferedImage.TYPE_BYTE_GRAY);
+    BufferedImage img =
+        new BufferedImage(
+            FashionMnist.IMAGE_SIZE, FashionMnist.IMAGE_SIZE, BufferedImage.TYPE_BYTE_GRAY);
     byte[] raster = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
     System.arraycopy(s.pixels(), 0, raster, 0, raster.length);
     ByteArrayOutputStream out = new ByteArrayOutputStream();

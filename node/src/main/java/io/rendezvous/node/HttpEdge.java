@@ -21,9 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What every prediction route shares: admission (a cap on requests in flight, 503 beyond it), reading
- * a body under the size cap, blocking work on its own dispatcher, and turning failures into JSON errors
- * (4xx for the client's mistakes; 5xx only for the server's, logged with context).
+ * What every prediction route shares: admission (a cap on requests in flight, 503 beyond it),
+ * reading a body under the size cap, blocking work on its own dispatcher, and turning failures into
+ * JSON errors (4xx for the client's mistakes; 5xx only for the server's, logged with context).
  */
 public final class HttpEdge {
   private static final Logger log = LoggerFactory.getLogger(HttpEdge.class);
@@ -37,7 +37,10 @@ public final class HttpEdge {
   public HttpEdge(ActorSystem<?> system, HttpSettings settings) {
     this.settings = settings;
     this.materializer = Materializer.matFromSystem(system);
-    this.blocking = system.dispatchers().lookup(DispatcherSelector.fromConfig("rendezvous-blocking-dispatcher"));
+    this.blocking =
+        system
+            .dispatchers()
+            .lookup(DispatcherSelector.fromConfig("rendezvous-blocking-dispatcher"));
   }
 
   public HttpSettings settings() {
@@ -53,11 +56,16 @@ public final class HttpEdge {
   }
 
   /** Runs {@code handler} if a slot is free; maps every failure to a JSON error response. */
-  public CompletionStage<HttpResponse> admit(String what, Supplier<CompletionStage<HttpResponse>> handler) {
+  public CompletionStage<HttpResponse> admit(
+      String what, Supplier<CompletionStage<HttpResponse>> handler) {
     if (inFlight.incrementAndGet() > settings.maxInFlight()) {
       inFlight.decrementAndGet();
       return CompletableFuture.completedFuture(
-          Json.error(503, "node is at its limit of " + settings.maxInFlight() + " requests in flight; retry later"));
+          Json.error(
+              503,
+              "node is at its limit of "
+                  + settings.maxInFlight()
+                  + " requests in flight; retry later"));
     }
     CompletionStage<HttpResponse> response;
     try {
@@ -73,33 +81,41 @@ public final class HttpEdge {
   /** The whole body, refused with 413 beyond the cap (checked on the declared length first). */
   public CompletionStage<byte[]> body(RequestEntity entity) {
     long cap = settings.maxBody();
-    if (entity.getContentLengthOption().isPresent() && entity.getContentLengthOption().getAsLong() > cap) {
-      // read and drop the body first (the parser's max-content-length bounds it, and so does the body
-      // timeout): a response sent while the client is still writing makes Pekko close the connection,
+    if (entity.getContentLengthOption().isPresent()
+        && entity.getContentLengthOption().getAsLong() > cap) {
+      // read and drop the body first (the parser's max-content-length bounds it, and so does the
+      // body
+      // timeout): a response sent while the client is still writing makes Pekko close the
+      // connection,
       // and the client may then see a reset instead of the 413
       BadRequest refusal = tooLarge(entity.getContentLengthOption().getAsLong());
       return Futures.here(entity.discardBytes(materializer).completionStage())
-          .completeOnTimeout(Done.getInstance(), settings.bodyTimeout().toMillis(), TimeUnit.MILLISECONDS)
-          .handle((drained, error) -> {
-            throw new CompletionException(refusal);
-          });
+          .completeOnTimeout(
+              Done.getInstance(), settings.bodyTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .handle(
+              (drained, error) -> {
+                throw new CompletionException(refusal);
+              });
     }
     return Futures.here(entity.toStrict(settings.bodyTimeout().toMillis(), cap, materializer))
-        .thenApply(strict -> {
-          ByteString data = strict.getData();
-          return data.toArray();
-        });
+        .thenApply(
+            strict -> {
+              ByteString data = strict.getData();
+              return data.toArray();
+            });
   }
 
   /** Runs blocking work (image decoding) off the HTTP threads. */
   public <T> CompletionStage<T> blocking(ThrowingSupplier<T> work) {
-    return CompletableFuture.supplyAsync(() -> {
-      try {
-        return work.get();
-      } catch (BadRequest e) {
-        throw new CompletionException(e);
-      }
-    }, blocking);
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return work.get();
+          } catch (BadRequest e) {
+            throw new CompletionException(e);
+          }
+        },
+        blocking);
   }
 
   /**
@@ -126,20 +142,27 @@ public final class HttpEdge {
     if (id == null) {
       return null;
     }
-    if (id.isEmpty() || id.length() > settings.maxClientIdLength() || !CLIENT_ID.matcher(id).matches()) {
-      throw new BadRequest(400, "client request id must be 1.." + settings.maxClientIdLength()
-          + " characters of A-Z a-z 0-9 . _ : @ / + = -");
+    if (id.isEmpty()
+        || id.length() > settings.maxClientIdLength()
+        || !CLIENT_ID.matcher(id).matches()) {
+      throw new BadRequest(
+          400,
+          "client request id must be 1.."
+              + settings.maxClientIdLength()
+              + " characters of A-Z a-z 0-9 . _ : @ / + = -");
     }
     return id;
   }
 
   private BadRequest tooLarge(long size) {
-    return new BadRequest(413, "body of " + size + " bytes is over the limit of " + settings.maxBody() + " bytes");
+    return new BadRequest(
+        413, "body of " + size + " bytes is over the limit of " + settings.maxBody() + " bytes");
   }
 
   private HttpResponse toResponse(String what, Throwable e) {
     Throwable cause = e;
-    while ((cause instanceof CompletionException || cause instanceof java.util.concurrent.ExecutionException)
+    while ((cause instanceof CompletionException
+            || cause instanceof java.util.concurrent.ExecutionException)
         && cause.getCause() != null) {
       cause = cause.getCause();
     }
@@ -154,7 +177,8 @@ public final class HttpEdge {
       return Json.error(413, "body is over the limit of " + settings.maxBody() + " bytes");
     }
     if (cause instanceof java.util.concurrent.TimeoutException) {
-      return Json.error(408, "body was not received within " + settings.bodyTimeout().toMillis() + " ms");
+      return Json.error(
+          408, "body was not received within " + settings.bodyTimeout().toMillis() + " ms");
     }
     log.error("{} failed inside the server", what, cause);
     return Json.error(500, "internal error while serving " + what + ": " + cause);

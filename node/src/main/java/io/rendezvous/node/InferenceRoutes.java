@@ -18,8 +18,8 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * The Open Inference Protocol v2 subset: {@code POST /v2/models/{name}/infer} and
- * {@code GET /v2/models/{name}}, where a name is a rendezvous endpoint or a single model (served as a
+ * The Open Inference Protocol v2 subset: {@code POST /v2/models/{name}/infer} and {@code GET
+ * /v2/models/{name}}, where a name is a rendezvous endpoint or a single model (served as a
  * one-stage rendezvous, journaled the same way).
  */
 public final class InferenceRoutes extends AllDirectives {
@@ -29,8 +29,12 @@ public final class InferenceRoutes extends AllDirectives {
   private final Map<String, EndpointSettings> endpoints;
   private final Map<String, ModelMetadata> models;
 
-  public InferenceRoutes(HttpEdge edge, InputDecoder decoder, RendezvousClient client,
-      Map<String, EndpointSettings> endpoints, Map<String, ModelMetadata> models) {
+  public InferenceRoutes(
+      HttpEdge edge,
+      InputDecoder decoder,
+      RendezvousClient client,
+      Map<String, EndpointSettings> endpoints,
+      Map<String, ModelMetadata> models) {
     this.edge = edge;
     this.decoder = decoder;
     this.client = client;
@@ -39,20 +43,57 @@ public final class InferenceRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return pathPrefix("v2", () -> pathPrefix("models", () -> pathPrefix(name -> concat(
-        pathEnd(() -> get(() -> complete(metadata(name)))),
-        path("ready", () -> get(() -> complete(endpoints.containsKey(name)
-            ? Json.response(200, Json.object().put("name", name).put("ready", true))
-            : unknown(name)))),
-        path("infer", () -> post(() ->
-            optionalHeaderValueByName("X-Request-Id", header ->
-                extractRequestEntity(entity ->
-                    completeWithFuture(edge.admit("POST /v2/models/" + name + "/infer",
-                        () -> infer(name, entity, header)))))))))));
+    return pathPrefix(
+        "v2",
+        () ->
+            pathPrefix(
+                "models",
+                () ->
+                    pathPrefix(
+                        name ->
+                            concat(
+                                pathEnd(() -> get(() -> complete(metadata(name)))),
+                                path(
+                                    "ready",
+                                    () ->
+                                        get(
+                                            () ->
+                                                complete(
+                                                    endpoints.containsKey(name)
+                                                        ? Json.response(
+                                                            200,
+                                                            Json.object()
+                                                                .put("name", name)
+                                                                .put("ready", true))
+                                                        : unknown(name)))),
+                                path(
+                                    "infer",
+                                    () ->
+                                        post(
+                                            () ->
+                                                optionalHeaderValueByName(
+                                                    "X-Request-Id",
+                                                    header ->
+                                                        extractRequestEntity(
+                                                            entity ->
+                                                                completeWithFuture(
+                                                                    edge.admit(
+                                                                        "POST /v2/models/"
+                                                                            + name
+                                                                            + "/infer",
+                                                                        () ->
+                                                                            infer(
+                                                                                name, entity,
+                                                                                header)))))))))));
   }
 
   private HttpResponse unknown(String name) {
-    return Json.error(404, "no model or endpoint '" + name + "'; known: " + endpoints.keySet().stream().sorted().toList());
+    return Json.error(
+        404,
+        "no model or endpoint '"
+            + name
+            + "'; known: "
+            + endpoints.keySet().stream().sorted().toList());
   }
 
   private HttpResponse metadata(String name) {
@@ -96,7 +137,8 @@ public final class InferenceRoutes extends AllDirectives {
     spec.shape().forEach(shape::add);
   }
 
-  private CompletionStage<HttpResponse> infer(String name, RequestEntity entity, Optional<String> header) {
+  private CompletionStage<HttpResponse> infer(
+      String name, RequestEntity entity, Optional<String> header) {
     EndpointSettings ep = endpoints.get(name);
     if (ep == null) {
       entity.discardBytes(edge.materializer());
@@ -104,15 +146,27 @@ public final class InferenceRoutes extends AllDirectives {
     }
     if (!entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)) {
       entity.discardBytes(edge.materializer());
-      return HttpEdge.reject(new BadRequest(415, "content type " + entity.getContentType() + " is not supported; send application/json"));
+      return HttpEdge.reject(
+          new BadRequest(
+              415,
+              "content type "
+                  + entity.getContentType()
+                  + " is not supported; send application/json"));
     }
     return edge.body(entity)
-        .thenCompose(body -> HttpEdge.inline(() -> {
-          InputDecoder.InferRequest req = decoder.inferRequest(body, ep.input());
-          return new InputDecoder.InferRequest(edge.clientId(header, req.clientId()), req.instances());
-        }))
-        .thenCompose(req -> client.predict(ep, req.instances(), req.clientId(), "oip-v2", null)
-            .thenApply(replies -> render(ep, req.clientId(), replies)));
+        .thenCompose(
+            body ->
+                HttpEdge.inline(
+                    () -> {
+                      InputDecoder.InferRequest req = decoder.inferRequest(body, ep.input());
+                      return new InputDecoder.InferRequest(
+                          edge.clientId(header, req.clientId()), req.instances());
+                    }))
+        .thenCompose(
+            req ->
+                client
+                    .predict(ep, req.instances(), req.clientId(), "oip-v2", null)
+                    .thenApply(replies -> render(ep, req.clientId(), replies)));
   }
 
   private static HttpResponse render(EndpointSettings ep, String clientId, List<Reply> replies) {

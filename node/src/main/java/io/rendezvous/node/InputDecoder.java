@@ -24,8 +24,9 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * Turns request bodies into the tensors the models see: JSON instances (flat or nested), Open
- * Inference Protocol v2 inputs, or an image converted to the endpoint's grayscale square. Everything
- * wrong with an input is a {@link BadRequest} naming what is wrong; nothing invalid gets through.
+ * Inference Protocol v2 inputs, or an image converted to the endpoint's grayscale square.
+ * Everything wrong with an input is a {@link BadRequest} naming what is wrong; nothing invalid gets
+ * through.
  */
 public final class InputDecoder {
   private final ObjectMapper json;
@@ -37,8 +38,9 @@ public final class InputDecoder {
   }
 
   /**
-   * {@code {"instances": [[...], ...]}}: one tensor of shape [1, features] per instance. The plain shape
-   * most clients send is read from the bytes ({@link PlainInstances}); anything else by the full parser.
+   * {@code {"instances": [[...], ...]}}: one tensor of shape [1, features] per instance. The plain
+   * shape most clients send is read from the bytes ({@link PlainInstances}); anything else by the
+   * full parser.
    */
   public List<TensorData> instances(byte[] body, TensorSpec spec) throws BadRequest {
     int features = (int) spec.elementsPerInstance();
@@ -54,23 +56,25 @@ public final class InputDecoder {
   }
 
   /**
-   * Any shape {@link #instances} takes, through the general JSON parser, which names what is wrong. Read
-   * as a token stream straight into the float arrays: a tree of 784 number nodes per instance cost more
-   * than the rest of the request put together.
+   * Any shape {@link #instances} takes, through the general JSON parser, which names what is wrong.
+   * Read as a token stream straight into the float arrays: a tree of 784 number nodes per instance
+   * cost more than the rest of the request put together.
    */
   List<TensorData> instancesByFullParser(byte[] body, TensorSpec spec) throws BadRequest {
     List<List<TensorData>> out = new ArrayList<>(1);
-    readObject(body, (field, value, p) -> {
-      if (!"instances".equals(field)) {
-        return false;
-      }
-      if (value != JsonToken.START_ARRAY) {
-        throw new BadRequest(400, "body must be a JSON object with an \"instances\" array");
-      }
-      out.clear();
-      out.add(readInstances(p, spec));
-      return true;
-    });
+    readObject(
+        body,
+        (field, value, p) -> {
+          if (!"instances".equals(field)) {
+            return false;
+          }
+          if (value != JsonToken.START_ARRAY) {
+            throw new BadRequest(400, "body must be a JSON object with an \"instances\" array");
+          }
+          out.clear();
+          out.add(readInstances(p, spec));
+          return true;
+        });
     if (out.isEmpty()) {
       throw new BadRequest(400, "body must be a JSON object with an \"instances\" array");
     }
@@ -78,7 +82,8 @@ public final class InputDecoder {
     return out.get(0);
   }
 
-  private List<TensorData> readInstances(JsonParser p, TensorSpec spec) throws IOException, BadRequest {
+  private List<TensorData> readInstances(JsonParser p, TensorSpec spec)
+      throws IOException, BadRequest {
     int features = (int) spec.elementsPerInstance();
     List<TensorData> out = new ArrayList<>();
     for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
@@ -94,15 +99,28 @@ public final class InputDecoder {
       int n = read.count;
       float[] values = read.values();
       if (n != features) {
-        throw new BadRequest(400, where + " has " + n + " values; " + spec.name()
-            + " takes " + features + " per instance (flat, or nested like " + describeNested(spec) + ")");
+        throw new BadRequest(
+            400,
+            where
+                + " has "
+                + n
+                + " values; "
+                + spec.name()
+                + " takes "
+                + features
+                + " per instance (flat, or nested like "
+                + describeNested(spec)
+                + ")");
       }
       out.add(TensorData.float32(new long[] {1, features}, values));
     }
     return out;
   }
 
-  /** Numbers read from a request: kept up to {@code cap}, counted beyond it (to say how many there were). */
+  /**
+   * Numbers read from a request: kept up to {@code cap}, counted beyond it (to say how many there
+   * were).
+   */
   private static final class Floats {
     private final int cap;
     private float[] values;
@@ -129,7 +147,8 @@ public final class InputDecoder {
   }
 
   /** Numbers up to the end of the array the parser is in (any nesting) into {@code out}. */
-  private static void readNumbers(JsonParser p, Floats out, String where) throws IOException, BadRequest {
+  private static void readNumbers(JsonParser p, Floats out, String where)
+      throws IOException, BadRequest {
     for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
       if (t == JsonToken.START_ARRAY) {
         readNumbers(p, out, where);
@@ -139,21 +158,30 @@ public final class InputDecoder {
           d = p.getDoubleValue();
         }
         if (!Double.isFinite(d) || Math.abs(d) > Float.MAX_VALUE) {
-          throw new BadRequest(400, where + " holds a value that is not a finite float32: " + p.getText());
+          throw new BadRequest(
+              400, where + " holds a value that is not a finite float32: " + p.getText());
         }
         out.add((float) d);
       } else if (t == null) {
         throw new BadRequest(400, "body is not valid JSON: it ends inside " + where);
       } else {
-        throw new BadRequest(400, where + " holds a non-number: " + abbreviate(t == JsonToken.START_OBJECT ? "{...}" : p.getText()));
+        throw new BadRequest(
+            400,
+            where
+                + " holds a non-number: "
+                + abbreviate(t == JsonToken.START_OBJECT ? "{...}" : p.getText()));
       }
     }
   }
 
-  /** Open Inference Protocol v2 request: the client's id (may be null) and one tensor per instance. */
+  /**
+   * Open Inference Protocol v2 request: the client's id (may be null) and one tensor per instance.
+   */
   public record InferRequest(String clientId, List<TensorData> instances) {}
 
-  /** Reads one field's value; false if the field is not one it knows (the value is then skipped). */
+  /**
+   * Reads one field's value; false if the field is not one it knows (the value is then skipped).
+   */
   @FunctionalInterface
   private interface FieldReader {
     boolean read(String field, JsonToken value, JsonParser p) throws IOException, BadRequest;
@@ -195,50 +223,63 @@ public final class InputDecoder {
     Floats data;
   }
 
-  /** Read as a token stream, like {@link #instances}; the fields of the tensor may come in any order. */
+  /**
+   * Read as a token stream, like {@link #instances}; the fields of the tensor may come in any
+   * order.
+   */
   public InferRequest inferRequest(byte[] body, TensorSpec spec) throws BadRequest {
     int features = (int) spec.elementsPerInstance();
     String[] clientId = {null};
     List<OipInput> inputs = new ArrayList<>();
     boolean[] sawInputs = {false};
-    String inputsError = "\"inputs\" must be an array with exactly one tensor named \"" + spec.name() + "\"";
-    readObject(body, (field, value, p) -> {
-      if ("id".equals(field)) {
-        if (value != JsonToken.VALUE_STRING) {
-          throw new BadRequest(400, "\"id\" must be a string");
-        }
-        clientId[0] = p.getText();
-        return true;
-      }
-      if (!"inputs".equals(field)) {
-        return false;
-      }
-      if (value != JsonToken.START_ARRAY) {
-        throw new BadRequest(400, inputsError);
-      }
-      sawInputs[0] = true;
-      inputs.clear();
-      for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
-        if (t != JsonToken.START_OBJECT || !inputs.isEmpty()) {
-          throw new BadRequest(400, inputsError);
-        }
-        inputs.add(readOipInput(p, (long) http.maxInstances() * features + 1));
-      }
-      return true;
-    });
+    String inputsError =
+        "\"inputs\" must be an array with exactly one tensor named \"" + spec.name() + "\"";
+    readObject(
+        body,
+        (field, value, p) -> {
+          if ("id".equals(field)) {
+            if (value != JsonToken.VALUE_STRING) {
+              throw new BadRequest(400, "\"id\" must be a string");
+            }
+            clientId[0] = p.getText();
+            return true;
+          }
+          if (!"inputs".equals(field)) {
+            return false;
+          }
+          if (value != JsonToken.START_ARRAY) {
+            throw new BadRequest(400, inputsError);
+          }
+          sawInputs[0] = true;
+          inputs.clear();
+          for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+            if (t != JsonToken.START_OBJECT || !inputs.isEmpty()) {
+              throw new BadRequest(400, inputsError);
+            }
+            inputs.add(readOipInput(p, (long) http.maxInstances() * features + 1));
+          }
+          return true;
+        });
     if (!sawInputs[0] || inputs.size() != 1) {
       throw new BadRequest(400, inputsError);
     }
     OipInput t = inputs.get(0);
     if (!spec.name().equals(t.name)) {
-      throw new BadRequest(400, "input is named " + (t.name == null ? "nothing" : "\"" + t.name + "\"")
-          + "; this model takes \"" + spec.name() + "\"");
+      throw new BadRequest(
+          400,
+          "input is named "
+              + (t.name == null ? "nothing" : "\"" + t.name + "\"")
+              + "; this model takes \""
+              + spec.name()
+              + "\"");
     }
     if (!"FP32".equals(t.datatype)) {
-      throw new BadRequest(400, "datatype " + t.datatype + " is not supported; \"" + spec.name() + "\" takes FP32");
+      throw new BadRequest(
+          400, "datatype " + t.datatype + " is not supported; \"" + spec.name() + "\" takes FP32");
     }
     if (!t.shapeIsArray || t.shapeTokens.size() != spec.shape().size()) {
-      throw new BadRequest(400, "\"shape\" must have " + spec.shape().size() + " dimensions like " + spec.shape());
+      throw new BadRequest(
+          400, "\"shape\" must have " + spec.shape().size() + " dimensions like " + spec.shape());
     }
     long[] shape = new long[t.shapeTokens.size()];
     for (int i = 0; i < shape.length; i++) {
@@ -248,7 +289,8 @@ public final class InputDecoder {
       shape[i] = t.shape.get(i);
       long want = spec.shape().get(i);
       if (want >= 0 && want != shape[i]) {
-        throw new BadRequest(400, "shape " + TensorData.describe(shape) + " does not fit " + spec.shape());
+        throw new BadRequest(
+            400, "shape " + TensorData.describe(shape) + " does not fit " + spec.shape());
       }
     }
     checkCount(shape[0]);
@@ -257,17 +299,30 @@ public final class InputDecoder {
     }
     long needed = shape[0] * features;
     if (t.data.count != needed) {
-      throw new BadRequest(400, "\"data\" has " + t.data.count + " values; shape " + TensorData.describe(shape) + " needs " + needed);
+      throw new BadRequest(
+          400,
+          "\"data\" has "
+              + t.data.count
+              + " values; shape "
+              + TensorData.describe(shape)
+              + " needs "
+              + needed);
     }
     float[] values = t.data.values();
     List<TensorData> out = new ArrayList<>((int) shape[0]);
     for (int i = 0; i < shape[0]; i++) {
-      out.add(TensorData.float32(new long[] {1, features}, Arrays.copyOfRange(values, i * features, (i + 1) * features)));
+      out.add(
+          TensorData.float32(
+              new long[] {1, features},
+              Arrays.copyOfRange(values, i * features, (i + 1) * features)));
     }
     return new InferRequest(clientId[0], out);
   }
 
-  /** One tensor object of "inputs"; the parser is at its START_OBJECT. Numbers past {@code cap} are only counted. */
+  /**
+   * One tensor object of "inputs"; the parser is at its START_OBJECT. Numbers past {@code cap} are
+   * only counted.
+   */
   private static OipInput readOipInput(JsonParser p, long cap) throws IOException, BadRequest {
     OipInput in = new OipInput();
     while (p.nextToken() == JsonToken.FIELD_NAME) {
@@ -281,7 +336,11 @@ public final class InputDecoder {
           if (in.shapeIsArray) {
             for (JsonToken d = p.nextToken(); d != JsonToken.END_ARRAY; d = p.nextToken()) {
               in.shapeTokens.add(d);
-              in.shape.add(d == JsonToken.VALUE_NUMBER_INT && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER ? p.getLongValue() : 0L);
+              in.shape.add(
+                  d == JsonToken.VALUE_NUMBER_INT
+                          && p.getNumberType() != JsonParser.NumberType.BIG_INTEGER
+                      ? p.getLongValue()
+                      : 0L);
               p.skipChildren();
             }
           } else {
@@ -309,8 +368,8 @@ public final class InputDecoder {
   }
 
   /**
-   * An image (any size ImageIO reads) as one grayscale instance, scaled to the endpoint's square and to
-   * 0..1. Dimensions are read from the header and capped before the pixels are decoded.
+   * An image (any size ImageIO reads) as one grayscale instance, scaled to the endpoint's square
+   * and to 0..1. Dimensions are read from the header and capped before the pixels are decoded.
    */
   public TensorData image(byte[] body, TensorSpec spec) throws BadRequest {
     int side = (int) Math.round(Math.sqrt(spec.elementsPerInstance()));
@@ -331,10 +390,22 @@ public final class InputDecoder {
         reader.setInput(in, true, true);
         int w = reader.getWidth(0);
         int h = reader.getHeight(0);
-        if (w < 1 || h < 1 || w > http.maxImageSide() || h > http.maxImageSide()
+        if (w < 1
+            || h < 1
+            || w > http.maxImageSide()
+            || h > http.maxImageSide()
             || (long) w * h > http.maxImagePixels()) {
-          throw new BadRequest(413, "image is " + w + "x" + h + "; the limit is " + http.maxImageSide()
-              + " per side and " + http.maxImagePixels() + " pixels");
+          throw new BadRequest(
+              413,
+              "image is "
+                  + w
+                  + "x"
+                  + h
+                  + "; the limit is "
+                  + http.maxImageSide()
+                  + " per side and "
+                  + http.maxImagePixels()
+                  + " pixels");
         }
         image = reader.read(0);
       } finally {
@@ -346,7 +417,8 @@ public final class InputDecoder {
     BufferedImage gray = new BufferedImage(side, side, BufferedImage.TYPE_BYTE_GRAY);
     Graphics2D g = gray.createGraphics();
     try {
-      g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+      g.setRenderingHint(
+          RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
       g.drawImage(image, 0, 0, side, side, null);
     } finally {
       g.dispose();
@@ -372,13 +444,16 @@ public final class InputDecoder {
       throw new BadRequest(400, "no instances in the request");
     }
     if (n > http.maxInstances()) {
-      throw new BadRequest(413, n + " instances in one request; the limit is " + http.maxInstances());
+      throw new BadRequest(
+          413, n + " instances in one request; the limit is " + http.maxInstances());
     }
   }
 
   private static String describeNested(TensorSpec spec) {
     int side = (int) Math.round(Math.sqrt(spec.elementsPerInstance()));
-    return side * side == spec.elementsPerInstance() ? side + "x" + side : "[" + spec.elementsPerInstance() + "]";
+    return side * side == spec.elementsPerInstance()
+        ? side + "x" + side
+        : "[" + spec.elementsPerInstance() + "]";
   }
 
   private static String abbreviate(String s) {

@@ -10,8 +10,8 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Prints journal records as JSON lines: all of them, or one request's story ({@code --id}), from one or
- * several nodes' journal directories merged by time.
+ * Prints journal records as JSON lines: all of them, or one request's story ({@code --id}), from
+ * one or several nodes' journal directories merged by time.
  */
 public final class JournalDump {
   private JournalDump() {}
@@ -37,11 +37,13 @@ public final class JournalDump {
     for (Path dir : dirs) {
       try {
         String wanted = id;
-        JournalReader.forEach(dir, r -> {
-          if (wanted == null || wanted.equals(r.requestId())) {
-            records.add(r);
-          }
-        });
+        JournalReader.forEach(
+            dir,
+            r -> {
+              if (wanted == null || wanted.equals(r.requestId())) {
+                records.add(r);
+              }
+            });
       } catch (IllegalArgumentException e) {
         err.println(e.getMessage());
         return 1;

@@ -21,14 +21,21 @@ final class MembershipChanges {
 
   MembershipChanges(ActorSystem<?> system, Duration settleTime) {
     this.settleTime = settleTime;
-    ActorRef<ClusterEvent.ClusterDomainEvent> listener = system.systemActorOf(
-        Behaviors.receiveMessage(event -> {
-          if (event instanceof ClusterEvent.MemberEvent || event instanceof ClusterEvent.ReachabilityEvent) {
-            lastChangeNanos.set(System.nanoTime());
-          }
-          return Behaviors.same();
-        }), "membership-changes", Props.empty());
-    Cluster.get(system).subscriptions().tell(Subscribe.create(listener, ClusterEvent.ClusterDomainEvent.class));
+    ActorRef<ClusterEvent.ClusterDomainEvent> listener =
+        system.systemActorOf(
+            Behaviors.receiveMessage(
+                event -> {
+                  if (event instanceof ClusterEvent.MemberEvent
+                      || event instanceof ClusterEvent.ReachabilityEvent) {
+                    lastChangeNanos.set(System.nanoTime());
+                  }
+                  return Behaviors.same();
+                }),
+            "membership-changes",
+            Props.empty());
+    Cluster.get(system)
+        .subscriptions()
+        .tell(Subscribe.create(listener, ClusterEvent.ClusterDomainEvent.class));
   }
 
   boolean recentlyChanged() {

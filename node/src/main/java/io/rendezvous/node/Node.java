@@ -8,9 +8,9 @@ import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
 import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.journal.JournalSettings;
+import io.rendezvous.actors.journal.JournalWriter;
 import io.rendezvous.actors.kafka.JournalPublisher;
 import io.rendezvous.actors.kafka.KafkaSettings;
-import io.rendezvous.actors.journal.JournalWriter;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelDirectory;
 import io.rendezvous.workers.ModelLoadException;
@@ -18,7 +18,6 @@ import io.rendezvous.workers.ModelPool;
 import io.rendezvous.workers.ModelSettings;
 import io.rendezvous.workers.WorkerDirectory;
 import io.rendezvous.workers.model.ModelMetadata;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,8 +60,14 @@ public final class Node {
   private final Map<String, EndpointSettings> endpoints;
   private final String managementUri;
 
-  private Node(ActorSystem<Void> system, ServerBinding binding, JournalWriter journal, Readiness readiness,
-      String name, Map<String, EndpointSettings> endpoints, String managementUri) {
+  private Node(
+      ActorSystem<Void> system,
+      ServerBinding binding,
+      JournalWriter journal,
+      Readiness readiness,
+      String name,
+      Map<String, EndpointSettings> endpoints,
+      String managementUri) {
     this.managementUri = managementUri;
     this.system = system;
     this.binding = binding;
@@ -98,13 +103,19 @@ public final class Node {
     WorkerDirectory directory = new WorkerDirectory();
     ActorSystem<Void> system;
     try {
-      system = ActorSystem.create(Behaviors.setup(ctx -> {
-        for (LoadedModel m : models) {
-          ctx.spawn(ModelPool.create(m), "model-" + m.name());
-        }
-        ctx.spawn(ModelDirectory.create(directory, metadata.keySet()), "model-directory");
-        return Behaviors.empty();
-      }), "rendezvous", config);
+      system =
+          ActorSystem.create(
+              Behaviors.setup(
+                  ctx -> {
+                    for (LoadedModel m : models) {
+                      ctx.spawn(ModelPool.create(m), "model-" + m.name());
+                    }
+                    ctx.spawn(
+                        ModelDirectory.create(directory, metadata.keySet()), "model-directory");
+                    return Behaviors.empty();
+                  }),
+              "rendezvous",
+              config);
     } catch (RuntimeException e) {
       journal.close();
       models.forEach(LoadedModel::close);
@@ -113,7 +124,8 @@ public final class Node {
     try {
       Cluster cluster = Cluster.get(system);
       // a node started with seed nodes is part of a cluster: a request's entity may be out of reach
-      // (dead node not downed yet, shard moving, coordinator stalled), so the edge may serve it itself
+      // (dead node not downed yet, shard moving, coordinator stalled), so the edge may serve it
+      // itself
       boolean clustered = !config.getStringList("pekko.cluster.seed-nodes").isEmpty();
       if (!clustered) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -121,49 +133,81 @@ public final class Node {
       RequestRouter.Settings edgeSettings = RequestRouter.Settings.fromConfig(config);
       MembershipChanges membershipChanges =
           new MembershipChanges(system, config.getDuration("rendezvous.edge.settle-time"));
-      RendezvousRuntime runtime = new RendezvousRuntime(name, endpoints, directory, journal)
-          .withDedupWindow(config.getDuration("rendezvous.edge.dedup-window"));
-      ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region = RendezvousEntity.init(system, runtime);
-      ActorRef<RequestRouter.Command> router = system.systemActorOf(
-          RequestRouter.create(region, runtime, edgeSettings, () -> !clustered ? Optional.empty()
-              : Optional.of(membershipInFlux(cluster) || membershipChanges.recentlyChanged()
-                  ? edgeSettings.fallbackAfter() : edgeSettings.stalledAfter())),
-          "request-router", org.apache.pekko.actor.typed.Props.empty());
-      RendezvousClient client = new RendezvousClient(system, router, new RequestIds(name),
-          config.getDuration("rendezvous.entity-ask-grace"));
+      RendezvousRuntime runtime =
+          new RendezvousRuntime(name, endpoints, directory, journal)
+              .withDedupWindow(config.getDuration("rendezvous.edge.dedup-window"));
+      ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region =
+          RendezvousEntity.init(system, runtime);
+      ActorRef<RequestRouter.Command> router =
+          system.systemActorOf(
+              RequestRouter.create(
+                  region,
+                  runtime,
+                  edgeSettings,
+                  () ->
+                      !clustered
+                          ? Optional.empty()
+                          : Optional.of(
+                              membershipInFlux(cluster) || membershipChanges.recentlyChanged()
+                                  ? edgeSettings.fallbackAfter()
+                                  : edgeSettings.stalledAfter())),
+              "request-router",
+              org.apache.pekko.actor.typed.Props.empty());
+      RendezvousClient client =
+          new RendezvousClient(
+              system,
+              router,
+              new RequestIds(name),
+              config.getDuration("rendezvous.entity-ask-grace"));
       // serve only once this node's pools are listed: a request before that would find no worker
-      directory.whenAvailable(metadata.keySet()).toCompletableFuture()
+      directory
+          .whenAvailable(metadata.keySet())
+          .toCompletableFuture()
           .get(config.getDuration("rendezvous.startup-timeout").toMillis(), TimeUnit.MILLISECONDS);
       Readiness readiness = new Readiness(system, directory, journal, endpoints.values());
       HttpEdge edge = new HttpEdge(system, http);
       InputDecoder decoder = new InputDecoder(Json.MAPPER, http);
-      List<Route> routeList = new ArrayList<>(List.of(
-          new PredictRoutes(edge, decoder, client, endpoints).routes(),
-          new InferenceRoutes(edge, decoder, client, endpoints, metadata).routes(),
-          new HealthRoutes(readiness, VERSION).routes()));
+      List<Route> routeList =
+          new ArrayList<>(
+              List.of(
+                  new PredictRoutes(edge, decoder, client, endpoints).routes(),
+                  new InferenceRoutes(edge, decoder, client, endpoints, metadata).routes(),
+                  new HealthRoutes(readiness, VERSION).routes()));
       if (config.getBoolean("rendezvous.http.benchmark-routes")) {
         EndpointSettings reference = endpoints.get(PredictRoutes.DEFAULT_ENDPOINT);
         if (reference == null) {
-          throw new IllegalArgumentException("rendezvous.http.benchmark-routes needs the '"
-              + PredictRoutes.DEFAULT_ENDPOINT + "' endpoint to take its input and labels from");
+          throw new IllegalArgumentException(
+              "rendezvous.http.benchmark-routes needs the '"
+                  + PredictRoutes.DEFAULT_ENDPOINT
+                  + "' endpoint to take its input and labels from");
         }
-        routeList.add(new CeilingRoute(edge, decoder, reference, new RequestIds(name), name).route());
-        log.warn("node {}: benchmark route /bench/ceiling is on (rendezvous.http.benchmark-routes)", name);
+        routeList.add(
+            new CeilingRoute(edge, decoder, reference, new RequestIds(name), name).route());
+        log.warn(
+            "node {}: benchmark route /bench/ceiling is on (rendezvous.http.benchmark-routes)",
+            name);
       }
       Route routes = new Api(routeList.toArray(Route[]::new)).route();
 
-      ServerBinding binding = Http.get(system).newServerAt(http.host(), http.port()).bind(routes)
-          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      ServerBinding binding =
+          Http.get(system)
+              .newServerAt(http.host(), http.port())
+              .bind(routes)
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
       org.apache.pekko.http.javadsl.model.Uri management =
-          org.apache.pekko.management.javadsl.PekkoManagement.get(system.classicSystem()).start()
-              .toCompletableFuture().get(30, TimeUnit.SECONDS);
+          org.apache.pekko.management.javadsl.PekkoManagement.get(system.classicSystem())
+              .start()
+              .toCompletableFuture()
+              .get(30, TimeUnit.SECONDS);
       log.info("node {}: cluster membership at {}/cluster/members", name, management);
       binding.addToCoordinatedShutdown(http.drainTimeout(), system);
       registerShutdown(system, readiness, journal, models);
       KafkaSettings kafka = KafkaSettings.fromConfig(config);
       if (kafka.enabled()) {
         JournalPublisher.createTopics(kafka);
-        JournalPublisher publisher = JournalPublisher.start(kafka, journal.settings().dir(), name, journal::appended);
+        JournalPublisher publisher =
+            JournalPublisher.start(kafka, journal.settings().dir(), name, journal::appended);
         journal.retainFrom(publisher::position);
         readiness.report("kafka_outbox_lag", publisher::lag);
         // whatever is not yet published when the node stops is published by its next start
@@ -172,23 +216,35 @@ public final class Node {
       if (config.getBoolean("rendezvous.kafka-requests.enabled")) {
         EndpointSettings ep = endpoints.get(config.getString("rendezvous.kafka-requests.endpoint"));
         if (ep == null) {
-          throw new IllegalArgumentException("rendezvous.kafka-requests.endpoint names no endpoint");
+          throw new IllegalArgumentException(
+              "rendezvous.kafka-requests.endpoint names no endpoint");
         }
-        JournalPublisher.createTopics(kafka, List.of(config.getString("rendezvous.kafka-requests.topic"),
-            config.getString("rendezvous.kafka-requests.output-topic"),
-            config.getString("rendezvous.kafka-requests.dead-letter-topic")));
+        JournalPublisher.createTopics(
+            kafka,
+            List.of(
+                config.getString("rendezvous.kafka-requests.topic"),
+                config.getString("rendezvous.kafka-requests.output-topic"),
+                config.getString("rendezvous.kafka-requests.dead-letter-topic")));
         org.apache.pekko.stream.UniqueKillSwitch requests =
             KafkaRequestStream.start(system, config, kafka, decoder, client, ep);
-        // stop taking records from the topic when the node starts to leave: in-flight ones still finish
-        CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "rendezvous-kafka-requests",
-            () -> {
-              requests.shutdown();
-              return CompletableFuture.completedFuture(Done.getInstance());
-            });
+        // stop taking records from the topic when the node starts to leave: in-flight ones still
+        // finish
+        CoordinatedShutdown.get(system)
+            .addTask(
+                CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+                "rendezvous-kafka-requests",
+                () -> {
+                  requests.shutdown();
+                  return CompletableFuture.completedFuture(Done.getInstance());
+                });
       }
-      log.info("node {} serving http://{}:{} with endpoints {} and models {}", name,
-          binding.localAddress().getHostString(), binding.localAddress().getPort(),
-          endpoints.keySet().stream().sorted().toList(), metadata.keySet());
+      log.info(
+          "node {} serving http://{}:{} with endpoints {} and models {}",
+          name,
+          binding.localAddress().getHostString(),
+          binding.localAddress().getPort(),
+          endpoints.keySet().stream().sorted().toList(),
+          metadata.keySet());
       return new Node(system, binding, journal, readiness, name, endpoints, management.toString());
     } catch (Exception e) {
       system.terminate();
@@ -198,21 +254,33 @@ public final class Node {
     }
   }
 
-  private static void registerShutdown(ActorSystem<?> system, Readiness readiness, JournalWriter journal, List<LoadedModel> models) {
+  private static void registerShutdown(
+      ActorSystem<?> system, Readiness readiness, JournalWriter journal, List<LoadedModel> models) {
     CoordinatedShutdown cs = CoordinatedShutdown.get(system);
-    cs.addTask(CoordinatedShutdown.PhaseBeforeServiceUnbind(), "rendezvous-not-ready", () -> {
-      readiness.stopping();
-      return CompletableFuture.completedFuture(Done.getInstance());
-    });
-    cs.addTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate(), "rendezvous-journal-close", () ->
-        CompletableFuture.supplyAsync(() -> {
-          journal.close();
-          return Done.getInstance();
-        }, system.dispatchers().lookup(DispatcherSelector.fromConfig("rendezvous-blocking-dispatcher"))));
+    cs.addTask(
+        CoordinatedShutdown.PhaseBeforeServiceUnbind(),
+        "rendezvous-not-ready",
+        () -> {
+          readiness.stopping();
+          return CompletableFuture.completedFuture(Done.getInstance());
+        });
+    cs.addTask(
+        CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+        "rendezvous-journal-close",
+        () ->
+            CompletableFuture.supplyAsync(
+                () -> {
+                  journal.close();
+                  return Done.getInstance();
+                },
+                system
+                    .dispatchers()
+                    .lookup(DispatcherSelector.fromConfig("rendezvous-blocking-dispatcher"))));
     system.getWhenTerminated().thenRun(() -> models.forEach(LoadedModel::close));
   }
 
-  private static List<LoadedModel> loadModels(List<ModelSettings> settings) throws ModelLoadException {
+  private static List<LoadedModel> loadModels(List<ModelSettings> settings)
+      throws ModelLoadException {
     List<LoadedModel> loaded = new ArrayList<>();
     try {
       for (ModelSettings s : settings) {
@@ -226,36 +294,47 @@ public final class Node {
   }
 
   /**
-   * Configured endpoints plus one single-model endpoint per model; each checked against the models it
-   * names (present, same input, same labels) and given their labels.
+   * Configured endpoints plus one single-model endpoint per model; each checked against the models
+   * it names (present, same input, same labels) and given their labels.
    */
   static Map<String, EndpointSettings> endpoints(Config config, Map<String, ModelMetadata> models) {
     Map<String, EndpointSettings> out = new LinkedHashMap<>();
     for (EndpointSettings e : EndpointSettings.allFromConfig(config).values()) {
       if (models.containsKey(e.name())) {
-        throw new IllegalArgumentException("rendezvous.endpoints." + e.name() + ": an endpoint cannot share its name with a model");
+        throw new IllegalArgumentException(
+            "rendezvous.endpoints."
+                + e.name()
+                + ": an endpoint cannot share its name with a model");
       }
       out.put(e.name(), withModelLabels(e, models));
     }
     for (String model : models.keySet()) {
-      Config single = config.getConfig("rendezvous.model-endpoint")
-          .withValue("models", ConfigValueFactory.fromIterable(List.of(model)))
-          .withValue("schedule", ConfigValueFactory.fromIterable(List.of(Map.of("model", model, "after", "0ms"))));
+      Config single =
+          config
+              .getConfig("rendezvous.model-endpoint")
+              .withValue("models", ConfigValueFactory.fromIterable(List.of(model)))
+              .withValue(
+                  "schedule",
+                  ConfigValueFactory.fromIterable(List.of(Map.of("model", model, "after", "0ms"))));
       out.put(model, withModelLabels(EndpointSettings.fromConfig(model, single), models));
     }
     return Map.copyOf(out);
   }
 
-  private static EndpointSettings withModelLabels(EndpointSettings e, Map<String, ModelMetadata> models) {
+  private static EndpointSettings withModelLabels(
+      EndpointSettings e, Map<String, ModelMetadata> models) {
     List<String> labels = null;
     for (String m : e.models()) {
       ModelMetadata meta = models.get(m);
       String where = "rendezvous.endpoints." + e.name() + ": ";
       if (meta == null) {
-        throw new IllegalArgumentException(where + "model " + m + " is not configured under rendezvous.models");
+        throw new IllegalArgumentException(
+            where + "model " + m + " is not configured under rendezvous.models");
       }
-      if (!meta.input().dtype().equals(e.input().dtype()) || !meta.input().shape().equals(e.input().shape())) {
-        throw new IllegalArgumentException(where + "model " + m + " takes " + meta.input() + ", the endpoint gives " + e.input());
+      if (!meta.input().dtype().equals(e.input().dtype())
+          || !meta.input().shape().equals(e.input().shape())) {
+        throw new IllegalArgumentException(
+            where + "model " + m + " takes " + meta.input() + ", the endpoint gives " + e.input());
       }
       if (labels != null && !labels.equals(meta.labels())) {
         throw new IllegalArgumentException(where + "models disagree on labels (" + m + ")");
@@ -265,7 +344,9 @@ public final class Node {
     return e.withLabels(labels);
   }
 
-  /** Some member unreachable, leaving, exiting or down: shards may be out of reach or on the move. */
+  /**
+   * Some member unreachable, leaving, exiting or down: shards may be out of reach or on the move.
+   */
   static boolean membershipInFlux(Cluster cluster) {
     org.apache.pekko.cluster.ClusterEvent.CurrentClusterState state = cluster.state();
     if (!state.getUnreachable().isEmpty()) {
@@ -273,7 +354,8 @@ public final class Node {
     }
     for (org.apache.pekko.cluster.Member m : state.getMembers()) {
       org.apache.pekko.cluster.MemberStatus s = m.status();
-      if (s == org.apache.pekko.cluster.MemberStatus.leaving() || s == org.apache.pekko.cluster.MemberStatus.exiting()
+      if (s == org.apache.pekko.cluster.MemberStatus.leaving()
+          || s == org.apache.pekko.cluster.MemberStatus.exiting()
           || s == org.apache.pekko.cluster.MemberStatus.down()) {
         return true;
       }
@@ -306,10 +388,15 @@ public final class Node {
     if (!configured.isBlank()) {
       return configured;
     }
-    return config.getString("pekko.remote.artery.canonical.hostname") + ":" + config.getInt("pekko.remote.artery.canonical.port");
+    return config.getString("pekko.remote.artery.canonical.hostname")
+        + ":"
+        + config.getInt("pekko.remote.artery.canonical.port");
   }
 
-  /** Base URI of Pekko Management's cluster routes ({@code /cluster/members}, {@code /cluster/shards/...}). */
+  /**
+   * Base URI of Pekko Management's cluster routes ({@code /cluster/members}, {@code
+   * /cluster/shards/...}).
+   */
   public String managementUri() {
     return managementUri;
   }
@@ -352,20 +439,38 @@ public final class Node {
     }
 
     Route route() {
-      RejectionHandler rejections = RejectionHandler.defaultHandler().mapRejectionResponse(response -> {
-        if (response.entity().getContentType().mediaType().equals(org.apache.pekko.http.javadsl.model.MediaTypes.APPLICATION_JSON)) {
-          return response;
-        }
-        String text = response.entity() instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict s
-            ? s.getData().utf8String() : response.status().reason();
-        return Json.error(response.status().intValue(), text);
-      });
-      ExceptionHandler errors = ExceptionHandler.newBuilder().matchAny(e -> {
-        log.error("request failed inside the server", e);
-        return complete(Json.error(500, "internal error: " + e));
-      }).build();
-      return handleExceptions(errors, () -> handleRejections(rejections, () -> concat(routes[0], java.util.Arrays.copyOfRange(routes, 1, routes.length))));
+      RejectionHandler rejections =
+          RejectionHandler.defaultHandler()
+              .mapRejectionResponse(
+                  response -> {
+                    if (response
+                        .entity()
+                        .getContentType()
+                        .mediaType()
+                        .equals(org.apache.pekko.http.javadsl.model.MediaTypes.APPLICATION_JSON)) {
+                      return response;
+                    }
+                    String text =
+                        response.entity()
+                                instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict s
+                            ? s.getData().utf8String()
+                            : response.status().reason();
+                    return Json.error(response.status().intValue(), text);
+                  });
+      ExceptionHandler errors =
+          ExceptionHandler.newBuilder()
+              .matchAny(
+                  e -> {
+                    log.error("request failed inside the server", e);
+                    return complete(Json.error(500, "internal error: " + e));
+                  })
+              .build();
+      return handleExceptions(
+          errors,
+          () ->
+              handleRejections(
+                  rejections,
+                  () -> concat(routes[0], java.util.Arrays.copyOfRange(routes, 1, routes.length))));
     }
   }
-
 }

@@ -4,18 +4,19 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The one body shape nearly every client sends, {@code {"instances": [[n, n, ...], ...]}} with plain
- * decimals, read straight from the bytes. A general JSON parser spent more CPU on a request's 784 numbers
- * (tokenizing each into a char buffer, then converting it) than the rest of the request took; this reads
- * each number once, with the same exact conversion as {@link Decimals}.
+ * The one body shape nearly every client sends, {@code {"instances": [[n, n, ...], ...]}} with
+ * plain decimals, read straight from the bytes. A general JSON parser spent more CPU on a request's
+ * 784 numbers (tokenizing each into a char buffer, then converting it) than the rest of the request
+ * took; this reads each number once, with the same exact conversion as {@link Decimals}.
  *
- * <p>It only ever accepts what the full parser accepts, with the same values: anything else (another
- * field, nesting, exponents, long mantissas, a wrong count, invalid JSON) gives {@code null}, and the
- * caller reads the body with the full parser, which also says what is wrong.
+ * <p>It only ever accepts what the full parser accepts, with the same values: anything else
+ * (another field, nesting, exponents, long mantissas, a wrong count, invalid JSON) gives {@code
+ * null}, and the caller reads the body with the full parser, which also says what is wrong.
  */
 final class PlainInstances {
   private static final int MAX_SIGNIFICANT = Decimals.MAX_SIGNIFICANT;
-  private static final byte[] FIELD = "\"instances\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+  private static final byte[] FIELD =
+      "\"instances\"".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
   private final byte[] b;
   private int i;
@@ -25,8 +26,8 @@ final class PlainInstances {
   }
 
   /**
-   * The instances, each exactly {@code features} floats, at most {@code maxInstances} of them; or null
-   * when the body is not in the plain shape (or is wrong), to be read by the full parser.
+   * The instances, each exactly {@code features} floats, at most {@code maxInstances} of them; or
+   * null when the body is not in the plain shape (or is wrong), to be read by the full parser.
    */
   static List<float[]> read(byte[] body, int features, int maxInstances) {
     return new PlainInstances(body).instances(features, maxInstances);
@@ -96,8 +97,8 @@ final class PlainInstances {
 
   /**
    * A JSON number of the form {@code -?(0|[1-9][0-9]*)(.[0-9]+)?} whose digits and power of ten are
-   * exact doubles: one IEEE division then gives the nearest double, as a full parser does (Clinger's
-   * fast path). NaN for anything else.
+   * exact doubles: one IEEE division then gives the nearest double, as a full parser does
+   * (Clinger's fast path). NaN for anything else.
    */
   private double number() {
     int n = b.length;

@@ -17,8 +17,8 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code POST /predict}: JSON instances or one PNG/JPEG image, answered by the rendezvous
- * ({@code ?endpoint=} picks another endpoint, {@code ?detail=all} adds every model's score).
+ * {@code POST /predict}: JSON instances or one PNG/JPEG image, answered by the rendezvous ({@code
+ * ?endpoint=} picks another endpoint, {@code ?detail=all} adds every model's score).
  */
 public final class PredictRoutes extends AllDirectives {
   public static final String DEFAULT_ENDPOINT = "rendezvous";
@@ -28,7 +28,11 @@ public final class PredictRoutes extends AllDirectives {
   private final RendezvousClient client;
   private final Map<String, EndpointSettings> endpoints;
 
-  public PredictRoutes(HttpEdge edge, InputDecoder decoder, RendezvousClient client, Map<String, EndpointSettings> endpoints) {
+  public PredictRoutes(
+      HttpEdge edge,
+      InputDecoder decoder,
+      RendezvousClient client,
+      Map<String, EndpointSettings> endpoints) {
     this.edge = edge;
     this.decoder = decoder;
     this.client = client;
@@ -36,13 +40,34 @@ public final class PredictRoutes extends AllDirectives {
   }
 
   public Route routes() {
-    return path("predict", () -> post(() ->
-        parameterOptional("detail", detail ->
-            parameterOptional("endpoint", endpoint ->
-                optionalHeaderValueByName("X-Request-Id", clientHeader ->
-                    extractRequestEntity(entity ->
-                        completeWithFuture(edge.admit("POST /predict",
-                            () -> predict(entity, endpoint.orElse(DEFAULT_ENDPOINT), "all".equals(detail.orElse(null)), clientHeader)))))))));
+    return path(
+        "predict",
+        () ->
+            post(
+                () ->
+                    parameterOptional(
+                        "detail",
+                        detail ->
+                            parameterOptional(
+                                "endpoint",
+                                endpoint ->
+                                    optionalHeaderValueByName(
+                                        "X-Request-Id",
+                                        clientHeader ->
+                                            extractRequestEntity(
+                                                entity ->
+                                                    completeWithFuture(
+                                                        edge.admit(
+                                                            "POST /predict",
+                                                            () ->
+                                                                predict(
+                                                                    entity,
+                                                                    endpoint.orElse(
+                                                                        DEFAULT_ENDPOINT),
+                                                                    "all"
+                                                                        .equals(
+                                                                            detail.orElse(null)),
+                                                                    clientHeader)))))))));
   }
 
   private CompletionStage<HttpResponse> predict(
@@ -51,7 +76,12 @@ public final class PredictRoutes extends AllDirectives {
     String clientId;
     try {
       if (endpoint == null) {
-        throw new BadRequest(404, "no endpoint '" + endpointName + "'; known: " + endpoints.keySet().stream().sorted().toList());
+        throw new BadRequest(
+            404,
+            "no endpoint '"
+                + endpointName
+                + "'; known: "
+                + endpoints.keySet().stream().sorted().toList());
       }
       clientId = edge.clientId(clientHeader, null);
     } catch (BadRequest e) {
@@ -67,18 +97,31 @@ public final class PredictRoutes extends AllDirectives {
     }
     if (media.equals(MediaTypes.IMAGE_PNG) || media.equals(MediaTypes.IMAGE_JPEG)) {
       return edge.body(entity)
-          .thenCompose(body -> edge.blocking(() -> new Decoded(decoder.image(body, endpoint.input()), InputDecoder.sha256(body))))
-          .thenCompose(d -> client.predict(endpoint, List.of(d.tensor()), clientId, media.toString(), d.sha256()))
+          .thenCompose(
+              body ->
+                  edge.blocking(
+                      () ->
+                          new Decoded(
+                              decoder.image(body, endpoint.input()), InputDecoder.sha256(body))))
+          .thenCompose(
+              d ->
+                  client.predict(
+                      endpoint, List.of(d.tensor()), clientId, media.toString(), d.sha256()))
           .thenApply(replies -> render(endpoint, clientId, replies, detail));
     }
     entity.discardBytes(edge.materializer());
-    return HttpEdge.reject(new BadRequest(415,
-        "content type " + entity.getContentType() + " is not supported; send application/json, image/png or image/jpeg"));
+    return HttpEdge.reject(
+        new BadRequest(
+            415,
+            "content type "
+                + entity.getContentType()
+                + " is not supported; send application/json, image/png or image/jpeg"));
   }
 
   private record Decoded(TensorData tensor, String sha256) {}
 
-  private static HttpResponse render(EndpointSettings endpoint, String clientId, List<Reply> replies, boolean detail) {
+  private static HttpResponse render(
+      EndpointSettings endpoint, String clientId, List<Reply> replies, boolean detail) {
     ObjectNode body = Json.object();
     int status = Answers.status(replies);
     if (status != 200) {

@@ -10,16 +10,24 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.cluster.MemberStatus;
 import org.apache.pekko.cluster.typed.Cluster;
 
-/** Ready means: member Up, every endpoint's models have a worker pool, the journal writes, not stopping. */
+/**
+ * Ready means: member Up, every endpoint's models have a worker pool, the journal writes, not
+ * stopping.
+ */
 public final class Readiness {
   private final Cluster cluster;
   private final WorkerDirectory directory;
   private final JournalWriter journal;
   private final Collection<EndpointSettings> endpoints;
   private volatile boolean stopping;
-  private final Map<String, java.util.function.LongSupplier> figures = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, java.util.function.LongSupplier> figures =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
-  public Readiness(ActorSystem<?> system, WorkerDirectory directory, JournalWriter journal, Collection<EndpointSettings> endpoints) {
+  public Readiness(
+      ActorSystem<?> system,
+      WorkerDirectory directory,
+      JournalWriter journal,
+      Collection<EndpointSettings> endpoints) {
     this.cluster = Cluster.get(system);
     this.directory = directory;
     this.journal = journal;
@@ -35,8 +43,14 @@ public final class Readiness {
     Map<String, String> out = new LinkedHashMap<>();
     MemberStatus status = cluster.selfMember().status();
     out.put("cluster", status == MemberStatus.up() ? "ok" : "member status is " + status);
-    String missing = endpoints.stream().flatMap(e -> e.models().stream()).distinct()
-        .filter(m -> !directory.available().contains(m)).sorted().reduce((a, b) -> a + ", " + b).orElse(null);
+    String missing =
+        endpoints.stream()
+            .flatMap(e -> e.models().stream())
+            .distinct()
+            .filter(m -> !directory.available().contains(m))
+            .sorted()
+            .reduce((a, b) -> a + ", " + b)
+            .orElse(null);
     out.put("models", missing == null ? "ok" : "no worker pool yet for " + missing);
     String journalProblem = journal.unwritableReason();
     out.put("journal", journalProblem == null ? "ok" : journalProblem);

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class RequestIds {
   private final long nodeBits;
   private final SecureRandom random = new SecureRandom();
+
   /** (millis << 12 | sequence) of the last id issued; ids never go backwards on this node. */
   private final AtomicLong last = new AtomicLong();
 

@@ -29,7 +29,9 @@ class BadInputTest {
 
   @BeforeAll
   static void start() throws Exception {
-    node = TestNode.start(dir, "rendezvous.http.max-instances = 4\nrendezvous.http.max-image-side = 1000");
+    node =
+        TestNode.start(
+            dir, "rendezvous.http.max-instances = 4\nrendezvous.http.max-image-side = 1000");
   }
 
   @AfterAll
@@ -48,7 +50,9 @@ class BadInputTest {
 
   void expect(int status, String fragment, HttpResponse<String> r) throws Exception {
     assertEquals(status, r.statusCode(), r.body());
-    assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"), r.headers().toString());
+    assertTrue(
+        r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"),
+        r.headers().toString());
     JsonNode body = Json.MAPPER.readTree(r.body());
     String error = body.get("error").asText();
     assertTrue(error.contains(fragment), "'" + error + "' should mention '" + fragment + "'");
@@ -77,48 +81,107 @@ class BadInputTest {
     expect(400, "must be an array of numbers", json("/predict", "{\"instances\": [7]}"));
     expect(400, "non-number", json("/predict", instance(values(783, "0") + ",{\"a\":1}")));
     expect(400, "content after", json("/predict", instance(values(784, "0")) + " {}"));
-    expect(413, "limit is 4", json("/predict", "{\"instances\":[" + String.join(",",
-        java.util.Collections.nCopies(5, "[" + values(784, "0") + "]")) + "]}"));
-    expect(400, "not an image", node.post("/predict", "image/png", "not a png".getBytes(StandardCharsets.UTF_8)));
+    expect(
+        413,
+        "limit is 4",
+        json(
+            "/predict",
+            "{\"instances\":["
+                + String.join(",", java.util.Collections.nCopies(5, "[" + values(784, "0") + "]"))
+                + "]}"));
+    expect(
+        400,
+        "not an image",
+        node.post("/predict", "image/png", "not a png".getBytes(StandardCharsets.UTF_8)));
     expect(400, "body is empty", node.post("/predict", "image/jpeg", new byte[0]));
     byte[] png = HoldoutBodies.png(FashionMnist.load().holdout().get(0));
-    expect(400, "cannot be decoded", node.post("/predict", "image/png", Arrays.copyOf(png, png.length / 2)));
+    expect(
+        400,
+        "cannot be decoded",
+        node.post("/predict", "image/png", Arrays.copyOf(png, png.length / 2)));
     expect(413, "limit is 1000 per side", node.post("/predict", "image/png", bigPng(1200, 10)));
-    expect(415, "not supported", node.post("/predict", "text/plain", "hello".getBytes(StandardCharsets.UTF_8)));
+    expect(
+        415,
+        "not supported",
+        node.post("/predict", "text/plain", "hello".getBytes(StandardCharsets.UTF_8)));
     expect(415, "not supported", node.post("/predict", "application/octet-stream", new byte[10]));
-    expect(413, "over the limit", node.post("/predict", "application/json", new byte[1024 * 1024 + 1]));
+    expect(
+        413,
+        "over the limit",
+        node.post("/predict", "application/json", new byte[1024 * 1024 + 1]));
     expect(404, "no endpoint 'nope'", json("/predict?endpoint=nope", instance(values(784, "0"))));
     expect(404, "no model or endpoint 'nope'", json("/v2/models/nope/infer", "{}"));
     expect(404, "no model or endpoint 'nope'", node.get("/v2/models/nope"));
     expect(404, "could not be found", node.get("/nothing-here"));
     expect(405, "supported methods: POST", node.get("/predict"));
 
-    HttpResponse<String> badId = node.http.send(HttpRequest.newBuilder(node.uri("/predict"))
-        .header("Content-Type", "application/json").header("X-Request-Id", "has spaces and ;")
-        .POST(HttpRequest.BodyPublishers.ofString(instance(values(784, "0")))).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> badId =
+        node.http.send(
+            HttpRequest.newBuilder(node.uri("/predict"))
+                .header("Content-Type", "application/json")
+                .header("X-Request-Id", "has spaces and ;")
+                .POST(HttpRequest.BodyPublishers.ofString(instance(values(784, "0"))))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     expect(400, "client request id", badId);
 
-    String oip = "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"%s\",\"data\":[" + values(784, "0") + "]}]}";
-    expect(400, "datatype INT8 is not supported", json("/v2/models/m1/infer", String.format(oip, "INT8")));
-    expect(400, "needs 1568", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[2,784]")));
-    expect(400, "does not fit", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[1,783]")));
-    expect(400, "named \"x\"", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("\"input\"", "\"x\"")));
-    expect(400, "exactly one tensor", json("/v2/models/m1/infer", "{\"inputs\":[" + String.format(oip, "FP32").substring(11, String.format(oip, "FP32").length() - 2) + ",{}]}"));
+    String oip =
+        "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"%s\",\"data\":["
+            + values(784, "0")
+            + "]}]}";
+    expect(
+        400,
+        "datatype INT8 is not supported",
+        json("/v2/models/m1/infer", String.format(oip, "INT8")));
+    expect(
+        400,
+        "needs 1568",
+        json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[2,784]")));
+    expect(
+        400,
+        "does not fit",
+        json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[1,783]")));
+    expect(
+        400,
+        "named \"x\"",
+        json("/v2/models/m1/infer", String.format(oip, "FP32").replace("\"input\"", "\"x\"")));
+    expect(
+        400,
+        "exactly one tensor",
+        json(
+            "/v2/models/m1/infer",
+            "{\"inputs\":["
+                + String.format(oip, "FP32").substring(11, String.format(oip, "FP32").length() - 2)
+                + ",{}]}"));
     expect(400, "exactly one tensor", json("/v2/models/m1/infer", "{\"inputs\":{}}"));
-    expect(400, "positive integers", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[1.5,784]")));
-    expect(400, "\"data\" must be an array", json("/v2/models/m1/infer", String.format(oip, "FP32").replace("\"data\":[", "\"data\":7,\"x\":[")));
-    expect(400, "\"id\" must be a string", json("/v2/models/m1/infer", "{\"id\":5," + String.format(oip, "FP32").substring(1)));
+    expect(
+        400,
+        "positive integers",
+        json("/v2/models/m1/infer", String.format(oip, "FP32").replace("[1,784]", "[1.5,784]")));
+    expect(
+        400,
+        "\"data\" must be an array",
+        json(
+            "/v2/models/m1/infer",
+            String.format(oip, "FP32").replace("\"data\":[", "\"data\":7,\"x\":[")));
+    expect(
+        400,
+        "\"id\" must be a string",
+        json("/v2/models/m1/infer", "{\"id\":5," + String.format(oip, "FP32").substring(1)));
 
     // the node still serves good input; once that request's five records are in, the journal holds
     // nothing else: none of the above reached a model
     HttpResponse<String> good = json("/predict", instance(values(784, "0.5")));
     assertEquals(200, good.statusCode());
-    String id = Json.MAPPER.readTree(good.body()).get("predictions").get(0).get("request_id").asText();
+    String id =
+        Json.MAPPER.readTree(good.body()).get("predictions").get(0).get("request_id").asText();
     org.apache.pekko.actor.testkit.typed.javadsl.TestProbe<Object> wait = kit.createTestProbe();
-    wait.awaitAssert(java.time.Duration.ofSeconds(10), () -> {
-      assertEquals(5, node.journal().size());
-      return null;
-    });
+    wait.awaitAssert(
+        java.time.Duration.ofSeconds(10),
+        () -> {
+          assertEquals(5, node.journal().size());
+          return null;
+        });
     assertTrue(node.journal().stream().allMatch(r -> r.requestId().equals(id)));
   }
 

@@ -13,10 +13,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * Between reference.conf files the classpath order decides, and the run script's {@code lib/*} gives no
- * order: a Pekko default overridden in one of ours held or not by chance (a dispatcher size meant to be
- * 2 threads ran with Pekko's 8). Our overrides of other libraries live in rendezvous-cluster.conf, which
- * the node's application.conf includes.
+ * Between reference.conf files the classpath order decides, and the run script's {@code lib/*}
+ * gives no order: a Pekko default overridden in one of ours held or not by chance (a dispatcher
+ * size meant to be 2 threads ran with Pekko's 8). Our overrides of other libraries live in
+ * rendezvous-cluster.conf, which the node's application.conf includes.
  */
 class ConfigLayeringTest {
 
@@ -27,7 +27,9 @@ class ConfigLayeringTest {
       Config c = ConfigFactory.parseURL(url);
       if (c.hasPath("rendezvous")) {
         ours.add(url);
-        assertFalse(c.hasPath("pekko"), url + " overrides pekko.* settings; put them in rendezvous-cluster.conf");
+        assertFalse(
+            c.hasPath("pekko"),
+            url + " overrides pekko.* settings; put them in rendezvous-cluster.conf");
       }
     }
     assertTrue(ours.size() >= 3, "found our reference.conf files: " + ours);

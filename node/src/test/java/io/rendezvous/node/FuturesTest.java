@@ -20,10 +20,13 @@ class FuturesTest {
     Promise<String> promise = Promise.apply();
     CompletionStage<String> pekkoStyle = FutureConverters.asJava(promise.future());
     AtomicReference<Thread> ranOn = new AtomicReference<>();
-    CompletableFuture<Integer> length = Futures.here(pekkoStyle).thenApply(s -> {
-      ranOn.set(Thread.currentThread());
-      return s.length();
-    });
+    CompletableFuture<Integer> length =
+        Futures.here(pekkoStyle)
+            .thenApply(
+                s -> {
+                  ranOn.set(Thread.currentThread());
+                  return s.length();
+                });
 
     Thread completer = new Thread(() -> promise.success("decoded"), "completer");
     completer.start();
@@ -40,8 +43,9 @@ class FuturesTest {
     Promise<String> promise = Promise.apply();
     CompletableFuture<String> here = Futures.here(FutureConverters.asJava(promise.future()));
     promise.failure(new IllegalStateException("broken body"));
-    ExecutionException e = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
-        () -> here.get(1, TimeUnit.SECONDS));
+    ExecutionException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            ExecutionException.class, () -> here.get(1, TimeUnit.SECONDS));
     assertEquals("broken body", e.getCause().getMessage());
   }
 

@@ -27,7 +27,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Graceful shutdown drains in-flight requests into the journal; an unwritable journal means 503s. */
+/**
+ * Graceful shutdown drains in-flight requests into the journal; an unwritable journal means 503s.
+ */
 class LifecycleTest {
   static final ActorTestKit kit = ActorTestKit.create();
   @TempDir Path dir;
@@ -39,12 +41,17 @@ class LifecycleTest {
 
   @Test
   void gracefulStopFinishesInFlightRequestsAndFlushesTheJournal() throws Exception {
-    TestNode node = TestNode.start(dir, String.join("\n",
-        "rendezvous.endpoints.rendezvous.sla = 5s",
-        "rendezvous.models.m1.fault { latency = 700ms, latency-probability = 1.0 }",
-        "rendezvous.models.m2.fault { latency = 700ms, latency-probability = 1.0 }",
-        "rendezvous.models.m3.fault { latency = 700ms, latency-probability = 1.0 }"));
-    byte[] body = HoldoutBodies.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8);
+    TestNode node =
+        TestNode.start(
+            dir,
+            String.join(
+                "\n",
+                "rendezvous.endpoints.rendezvous.sla = 5s",
+                "rendezvous.models.m1.fault { latency = 700ms, latency-probability = 1.0 }",
+                "rendezvous.models.m2.fault { latency = 700ms, latency-probability = 1.0 }",
+                "rendezvous.models.m3.fault { latency = 700ms, latency-probability = 1.0 }"));
+    byte[] body =
+        HoldoutBodies.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8);
     ExecutorService clients = Executors.newFixedThreadPool(5);
     List<Future<HttpResponse<String>>> replies = new ArrayList<>();
     for (int i = 0; i < 5; i++) {
@@ -52,10 +59,12 @@ class LifecycleTest {
     }
     // all five are inside entities (inputs journaled) before the stop begins
     TestProbe<Object> wait = kit.createTestProbe();
-    wait.awaitAssert(Duration.ofSeconds(10), () -> {
-      assertEquals(5, node.journal().size());
-      return null;
-    });
+    wait.awaitAssert(
+        Duration.ofSeconds(10),
+        () -> {
+          assertEquals(5, node.journal().size());
+          return null;
+        });
     Path journal = node.journalDir();
     node.node.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
 
@@ -68,8 +77,11 @@ class LifecycleTest {
     }
     clients.shutdown();
     List<JournalRecord> records = JournalReader.readAll(journal);
-    Set<String> answers = records.stream().filter(r -> r instanceof JournalRecord.Answer)
-        .map(JournalRecord::requestId).collect(Collectors.toSet());
+    Set<String> answers =
+        records.stream()
+            .filter(r -> r instanceof JournalRecord.Answer)
+            .map(JournalRecord::requestId)
+            .collect(Collectors.toSet());
     assertEquals(answered, answers);
     assertEquals(25, records.size());
     assertThrows(IOException.class, () -> node.post("/predict", "application/json", body));
@@ -77,14 +89,21 @@ class LifecycleTest {
 
   @Test
   void anUnwritableJournalMeansNotReadyAnd503sWithAReason() throws Exception {
-    try (TestNode node = TestNode.start(dir, "rendezvous.journal.min-free-space = 9223372036854775807")) {
+    try (TestNode node =
+        TestNode.start(dir, "rendezvous.journal.min-free-space = 9223372036854775807")) {
       HttpResponse<String> ready = node.get("/v2/health/ready");
       assertEquals(503, ready.statusCode());
       assertTrue(ready.body().contains("min-free-space"), ready.body());
-      HttpResponse<String> r = node.post("/predict", "application/json",
-          HoldoutBodies.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8));
+      HttpResponse<String> r =
+          node.post(
+              "/predict",
+              "application/json",
+              HoldoutBodies.json(FashionMnist.load().holdout().get(0))
+                  .getBytes(StandardCharsets.UTF_8));
       assertEquals(503, r.statusCode(), r.body());
-      assertTrue(Json.MAPPER.readTree(r.body()).get("error").asText().contains("journal unavailable"), r.body());
+      assertTrue(
+          Json.MAPPER.readTree(r.body()).get("error").asText().contains("journal unavailable"),
+          r.body());
       assertEquals(200, node.get("/v2/health/live").statusCode());
     }
   }

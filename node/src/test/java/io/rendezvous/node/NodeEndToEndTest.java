@@ -28,7 +28,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A node on a real port: hold-out images over HTTP (JSON and PNG), answers checked against the journal. */
+/**
+ * A node on a real port: hold-out images over HTTP (JSON and PNG), answers checked against the
+ * journal.
+ */
 class NodeEndToEndTest {
   static final int REQUESTS = 500;
   @TempDir static Path dir;
@@ -38,7 +41,8 @@ class NodeEndToEndTest {
 
   @BeforeAll
   static void start() throws Exception {
-    // The schedule as shipped, with an SLA that a cold JVM sharing 2 cores with 8 test clients meets:
+    // The schedule as shipped, with an SLA that a cold JVM sharing 2 cores with 8 test clients
+    // meets:
     // this test is about answers and the journal, not about speed.
     node = TestNode.start(dir, "rendezvous.endpoints.rendezvous.sla = 2s");
     holdout = FashionMnist.load().holdout();
@@ -57,13 +61,19 @@ class NodeEndToEndTest {
     for (int i = 0; i < REQUESTS; i++) {
       FashionMnist.Sample s = holdout.get(i);
       boolean png = i % 2 == 1;
-      answers.add(clients.submit(() -> {
-        HttpResponse<String> r = png
-            ? node.post("/predict", "image/png", HoldoutBodies.png(s))
-            : node.post("/predict", "application/json", HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8));
-        assertEquals(200, r.statusCode(), r.body());
-        return Json.MAPPER.readTree(r.body()).get("predictions").get(0);
-      }));
+      answers.add(
+          clients.submit(
+              () -> {
+                HttpResponse<String> r =
+                    png
+                        ? node.post("/predict", "image/png", HoldoutBodies.png(s))
+                        : node.post(
+                            "/predict",
+                            "application/json",
+                            HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8));
+                assertEquals(200, r.statusCode(), r.body());
+                return Json.MAPPER.readTree(r.body()).get("predictions").get(0);
+              }));
     }
     int correct = 0;
     Set<String> answeredIds = new HashSet<>();
@@ -78,47 +88,84 @@ class NodeEndToEndTest {
     }
     clients.shutdown();
     double accuracy = (double) correct / REQUESTS;
-    double m3 = ModelMetadata.read(Path.of(System.getProperty("rendezvous.model-store.dir"), "m3")).holdoutAccuracy();
-    assertTrue(accuracy >= m3 - 0.04, "accuracy " + accuracy + " vs m3 hold-out " + m3 + "; chosen " + byModel);
+    double m3 =
+        ModelMetadata.read(Path.of(System.getProperty("rendezvous.model-store.dir"), "m3"))
+            .holdoutAccuracy();
+    assertTrue(
+        accuracy >= m3 - 0.04,
+        "accuracy " + accuracy + " vs m3 hold-out " + m3 + "; chosen " + byModel);
     assertEquals(REQUESTS, answeredIds.size());
 
     // late scores keep arriving after the answers; wait for every model's record of every request
     TestProbe<Object> wait = kit.createTestProbe();
     List<JournalRecord> records = new ArrayList<>();
-    // only this test's requests: late scores of an earlier test in this class may still be coming in
-    wait.awaitAssert(Duration.ofSeconds(15), Duration.ofMillis(200), () -> {
-      records.clear();
-      node.journal().stream().filter(r -> answeredIds.contains(r.requestId())).forEach(records::add);
-      assertEquals(REQUESTS * 5, records.size());
-      return null;
-    });
-    Map<Class<?>, List<JournalRecord>> byType = records.stream().collect(Collectors.groupingBy(Object::getClass));
+    // only this test's requests: late scores of an earlier test in this class may still be coming
+    // in
+    wait.awaitAssert(
+        Duration.ofSeconds(15),
+        Duration.ofMillis(200),
+        () -> {
+          records.clear();
+          node.journal().stream()
+              .filter(r -> answeredIds.contains(r.requestId()))
+              .forEach(records::add);
+          assertEquals(REQUESTS * 5, records.size());
+          return null;
+        });
+    Map<Class<?>, List<JournalRecord>> byType =
+        records.stream().collect(Collectors.groupingBy(Object::getClass));
     assertEquals(REQUESTS, byType.get(JournalRecord.Input.class).size());
     assertEquals(3 * REQUESTS, byType.get(JournalRecord.Score.class).size());
     assertEquals(REQUESTS, byType.get(JournalRecord.Answer.class).size());
     assertEquals(answeredIds, ids(byType.get(JournalRecord.Input.class)));
     assertEquals(answeredIds, ids(byType.get(JournalRecord.Answer.class)));
-    Map<String, Set<String>> modelsPerRequest = byType.get(JournalRecord.Score.class).stream()
-        .map(r -> (JournalRecord.Score) r)
-        .collect(Collectors.groupingBy(JournalRecord.Score::requestId, Collectors.mapping(JournalRecord.Score::model, Collectors.toSet())));
+    Map<String, Set<String>> modelsPerRequest =
+        byType.get(JournalRecord.Score.class).stream()
+            .map(r -> (JournalRecord.Score) r)
+            .collect(
+                Collectors.groupingBy(
+                    JournalRecord.Score::requestId,
+                    Collectors.mapping(JournalRecord.Score::model, Collectors.toSet())));
     assertEquals(answeredIds, modelsPerRequest.keySet());
     modelsPerRequest.values().forEach(models -> assertEquals(Set.of("m1", "m2", "m3"), models));
-    long images = byType.get(JournalRecord.Input.class).stream()
-        .filter(r -> "image/png".equals(((JournalRecord.Input) r).source()) && ((JournalRecord.Input) r).sourceSha256() != null)
-        .count();
+    long images =
+        byType.get(JournalRecord.Input.class).stream()
+            .filter(
+                r ->
+                    "image/png".equals(((JournalRecord.Input) r).source())
+                        && ((JournalRecord.Input) r).sourceSha256() != null)
+            .count();
     assertEquals(REQUESTS / 2, images);
   }
 
   @Test
   void pngAndJsonOfTheSameImageGiveTheSameTensor() throws Exception {
     FashionMnist.Sample s = holdout.get(7);
-    String jsonId = Json.MAPPER.readTree(node.post("/predict", "application/json",
-        HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8)).body()).get("predictions").get(0).get("request_id").asText();
+    String jsonId =
+        Json.MAPPER
+            .readTree(
+                node.post(
+                        "/predict",
+                        "application/json",
+                        HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8))
+                    .body())
+            .get("predictions")
+            .get(0)
+            .get("request_id")
+            .asText();
     byte[] png = HoldoutBodies.png(s);
-    String pngId = Json.MAPPER.readTree(node.post("/predict", "image/png", png).body())
-        .get("predictions").get(0).get("request_id").asText();
-    Map<String, JournalRecord.Input> inputs = node.journal().stream().filter(r -> r instanceof JournalRecord.Input)
-        .map(r -> (JournalRecord.Input) r).collect(Collectors.toMap(JournalRecord::requestId, r -> r));
+    String pngId =
+        Json.MAPPER
+            .readTree(node.post("/predict", "image/png", png).body())
+            .get("predictions")
+            .get(0)
+            .get("request_id")
+            .asText();
+    Map<String, JournalRecord.Input> inputs =
+        node.journal().stream()
+            .filter(r -> r instanceof JournalRecord.Input)
+            .map(r -> (JournalRecord.Input) r)
+            .collect(Collectors.toMap(JournalRecord::requestId, r -> r));
     assertEquals(inputs.get(jsonId).tensor(), inputs.get(pngId).tensor());
     assertEquals(InputDecoder.sha256(png), inputs.get(pngId).sourceSha256());
     assertEquals("json", inputs.get(jsonId).source());
@@ -126,8 +173,11 @@ class NodeEndToEndTest {
 
   @Test
   void detailShowsEveryModelTheMostConfidentAndTheAverage() throws Exception {
-    HttpResponse<String> r = node.post("/predict?detail=all", "application/json",
-        HoldoutBodies.json(holdout.get(3)).getBytes(StandardCharsets.UTF_8));
+    HttpResponse<String> r =
+        node.post(
+            "/predict?detail=all",
+            "application/json",
+            HoldoutBodies.json(holdout.get(3)).getBytes(StandardCharsets.UTF_8));
     JsonNode a = Json.MAPPER.readTree(r.body()).get("predictions").get(0);
     assertEquals(3, a.get("scores").size());
     assertTrue(a.has("highest_confidence"));
@@ -137,11 +187,20 @@ class NodeEndToEndTest {
 
   @Test
   void severalInstancesRunOneRendezvousEachAndTheClientIdIsEchoed() throws Exception {
-    String body = "{\"instances\":[" + HoldoutBodies.json(holdout.get(0)).replace("{\"instances\":[", "").replace("]}", "")
-        + "," + HoldoutBodies.json(holdout.get(1)).replace("{\"instances\":[", "").replace("]}", "") + "]}";
-    HttpResponse<String> r = node.http.send(java.net.http.HttpRequest.newBuilder(node.uri("/predict"))
-        .header("Content-Type", "application/json").header("X-Request-Id", "order-42")
-        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    String body =
+        "{\"instances\":["
+            + HoldoutBodies.json(holdout.get(0)).replace("{\"instances\":[", "").replace("]}", "")
+            + ","
+            + HoldoutBodies.json(holdout.get(1)).replace("{\"instances\":[", "").replace("]}", "")
+            + "]}";
+    HttpResponse<String> r =
+        node.http.send(
+            java.net.http.HttpRequest.newBuilder(node.uri("/predict"))
+                .header("Content-Type", "application/json")
+                .header("X-Request-Id", "order-42")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertEquals(200, r.statusCode(), r.body());
     JsonNode p = Json.MAPPER.readTree(r.body()).get("predictions");
     assertEquals(2, p.size());
@@ -156,9 +215,16 @@ class NodeEndToEndTest {
     for (int i = 0; i < x.length; i++) {
       data.append(i == 0 ? "" : ",").append(x[i]);
     }
-    String body = "{\"id\":\"oip-1\",\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"FP32\",\"data\":[" + data + "]}]}";
+    String body =
+        "{\"id\":\"oip-1\",\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"FP32\",\"data\":["
+            + data
+            + "]}]}";
     for (String name : List.of("rendezvous", "m1", "m2", "m3")) {
-      HttpResponse<String> r = node.post("/v2/models/" + name + "/infer", "application/json", body.getBytes(StandardCharsets.UTF_8));
+      HttpResponse<String> r =
+          node.post(
+              "/v2/models/" + name + "/infer",
+              "application/json",
+              body.getBytes(StandardCharsets.UTF_8));
       assertEquals(200, r.statusCode(), r.body());
       JsonNode o = Json.MAPPER.readTree(r.body());
       assertEquals(name, o.get("model_name").asText());
@@ -169,9 +235,16 @@ class NodeEndToEndTest {
       }
     }
     // the tensor's fields in another order, two instances, and fields the server does not know
-    String reordered = "{\"parameters\":{\"x\":[1,{}]},\"inputs\":[{\"data\":[[" + data + "],[" + data + "]],\"datatype\":\"FP32\","
-        + "\"shape\":[2,784],\"name\":\"input\"}],\"id\":\"oip-2\"}";
-    HttpResponse<String> two = node.post("/v2/models/m1/infer", "application/json", reordered.getBytes(StandardCharsets.UTF_8));
+    String reordered =
+        "{\"parameters\":{\"x\":[1,{}]},\"inputs\":[{\"data\":[["
+            + data
+            + "],["
+            + data
+            + "]],\"datatype\":\"FP32\","
+            + "\"shape\":[2,784],\"name\":\"input\"}],\"id\":\"oip-2\"}";
+    HttpResponse<String> two =
+        node.post(
+            "/v2/models/m1/infer", "application/json", reordered.getBytes(StandardCharsets.UTF_8));
     assertEquals(200, two.statusCode(), two.body());
     assertEquals("oip-2", Json.MAPPER.readTree(two.body()).get("id").asText());
     assertEquals(20, Json.MAPPER.readTree(two.body()).get("outputs").get(0).get("data").size());

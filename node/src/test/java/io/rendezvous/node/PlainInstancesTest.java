@@ -16,15 +16,21 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The byte-level reader must never disagree with the full JSON parser: whatever it accepts, the full
- * parser accepts with bit-identical floats; whatever it does not, falls through to the full parser.
+ * The byte-level reader must never disagree with the full JSON parser: whatever it accepts, the
+ * full parser accepts with bit-identical floats; whatever it does not, falls through to the full
+ * parser.
  */
 class PlainInstancesTest {
   private static final int FEATURES = 6;
   private static final int MAX_INSTANCES = 3;
-  private static final TensorSpec SPEC = new TensorSpec("input", TensorData.FLOAT32, List.of(-1L, (long) FEATURES));
-  private static final InputDecoder DECODER = new InputDecoder(Json.MAPPER, HttpSettings.fromConfig(
-      ConfigFactory.parseString("rendezvous.http.max-instances = " + MAX_INSTANCES).withFallback(ConfigFactory.load())));
+  private static final TensorSpec SPEC =
+      new TensorSpec("input", TensorData.FLOAT32, List.of(-1L, (long) FEATURES));
+  private static final InputDecoder DECODER =
+      new InputDecoder(
+          Json.MAPPER,
+          HttpSettings.fromConfig(
+              ConfigFactory.parseString("rendezvous.http.max-instances = " + MAX_INSTANCES)
+                  .withFallback(ConfigFactory.load())));
   private static final String[] SPACE = {"", "", "", " ", "\n", "\t", "\r\n  "};
   private static final String MUTATIONS = "0123456789-+.eE,[]{}\" :xn";
 
@@ -51,8 +57,10 @@ class PlainInstancesTest {
       List<float[]> fast = read("{\"instances\":[[" + String.join(",", numbers) + "]]}");
       assertNotNull(fast, String.join(",", numbers));
       for (int k = 0; k < FEATURES; k++) {
-        assertEquals(Float.floatToRawIntBits((float) Double.parseDouble(numbers[k])),
-            Float.floatToRawIntBits(fast.get(0)[k]), numbers[k]);
+        assertEquals(
+            Float.floatToRawIntBits((float) Double.parseDouble(numbers[k])),
+            Float.floatToRawIntBits(fast.get(0)[k]),
+            numbers[k]);
       }
     }
   }
@@ -102,26 +110,36 @@ class PlainInstancesTest {
   @Test
   void whatItDoesNotTakeTheFullParserStillReads() throws Exception {
     String six = "1,2,3,4,5,6";
-    for (String body : new String[] {
-        "{\"instances\":[[1e0,2,3,4,5,6]]}",            // exponent
-        "{\"instances\":[[1,2,3,4,5,0.12345678901234567891]]}", // mantissa beyond the exact path
-        "{\"instances\":[[1,2,3,4,5,9007199254740993]]}",     // beyond 2^53
-        "{\"instances\":[[1,2,3,4,5,0.00000000000000000000001]]}", // power of ten beyond the exact path
-        "{\"instances\":[[[1,2,3],[4,5,6]]]}",          // nested
-        "{\"id\":\"a\",\"instances\":[[" + six + "]]}",   // another field
-        "\uFEFF{\"instances\":[[" + six + "]]}",        // byte-order mark
-        "{\"instances\" : [ [ " + six + " ] ] , \"x\":1}"}) {
+    for (String body :
+        new String[] {
+          "{\"instances\":[[1e0,2,3,4,5,6]]}", // exponent
+          "{\"instances\":[[1,2,3,4,5,0.12345678901234567891]]}", // mantissa beyond the exact path
+          "{\"instances\":[[1,2,3,4,5,9007199254740993]]}", // beyond 2^53
+          "{\"instances\":[[1,2,3,4,5,0.00000000000000000000001]]}", // power of ten beyond the
+          // exact path
+          "{\"instances\":[[[1,2,3],[4,5,6]]]}", // nested
+          "{\"id\":\"a\",\"instances\":[[" + six + "]]}", // another field
+          "\uFEFF{\"instances\":[[" + six + "]]}", // byte-order mark
+          "{\"instances\" : [ [ " + six + " ] ] , \"x\":1}"
+        }) {
       assertNull(read(body), body);
-      assertEquals(FEATURES * Float.BYTES, DECODER.instances(bytes(body), SPEC).get(0).data().length, body);
+      assertEquals(
+          FEATURES * Float.BYTES, DECODER.instances(bytes(body), SPEC).get(0).data().length, body);
     }
   }
 
   @Test
   void wrongBodiesGetTheFullParsersErrors() {
-    for (String body : new String[] {
-        "{\"instances\":[[1,2,3]]}", "{\"instances\":[]}", "{\"instances\":[[01,2,3,4,5,6]]}",
-        "{\"instances\":[[1,2,3,4,5,6],[1,2,3,4,5,6],[1,2,3,4,5,6],[1,2,3,4,5,6]]}",
-        "{\"instances\":[[1,2,3,4,5,6]]} x", "{\"instances\":[[1,2,3,4,5,-]]}", "{\"instances\":[[1.,2,3,4,5,6]]}"}) {
+    for (String body :
+        new String[] {
+          "{\"instances\":[[1,2,3]]}",
+          "{\"instances\":[]}",
+          "{\"instances\":[[01,2,3,4,5,6]]}",
+          "{\"instances\":[[1,2,3,4,5,6],[1,2,3,4,5,6],[1,2,3,4,5,6],[1,2,3,4,5,6]]}",
+          "{\"instances\":[[1,2,3,4,5,6]]} x",
+          "{\"instances\":[[1,2,3,4,5,-]]}",
+          "{\"instances\":[[1.,2,3,4,5,6]]}"
+        }) {
       assertNull(read(body), body);
       try {
         DECODER.instances(bytes(body), SPEC);
@@ -152,12 +170,22 @@ class PlainInstancesTest {
 
   /** A body of {@code n} instances, numbers as clients print them, with random JSON whitespace. */
   private static String plainBody(SplittableRandom random, int n) {
-    StringBuilder b = new StringBuilder(space(random)).append('{').append(space(random)).append("\"instances\"")
-        .append(space(random)).append(':').append(space(random)).append('[');
+    StringBuilder b =
+        new StringBuilder(space(random))
+            .append('{')
+            .append(space(random))
+            .append("\"instances\"")
+            .append(space(random))
+            .append(':')
+            .append(space(random))
+            .append('[');
     for (int i = 0; i < n; i++) {
       b.append(i > 0 ? "," : "").append(space(random)).append('[');
       for (int k = 0; k < FEATURES; k++) {
-        b.append(k > 0 ? "," : "").append(space(random)).append(number(random)).append(space(random));
+        b.append(k > 0 ? "," : "")
+            .append(space(random))
+            .append(number(random))
+            .append(space(random));
       }
       b.append(']').append(space(random));
     }
@@ -168,7 +196,11 @@ class PlainInstancesTest {
     return switch (random.nextInt(6)) {
       case 0 -> Float.toString(random.nextInt(256) / 255f).replace("E", "e");
       case 1 -> Integer.toString(random.nextInt(-1000, 1000));
-      case 2 -> (random.nextBoolean() ? "-" : "") + random.nextInt(1000) + "." + random.nextInt(1_000_000);
+      case 2 ->
+          (random.nextBoolean() ? "-" : "")
+              + random.nextInt(1000)
+              + "."
+              + random.nextInt(1_000_000);
       case 3 -> "0." + "0".repeat(random.nextInt(21)) + random.nextInt(1, 10);
       case 4 -> random.nextBoolean() ? "-0" : "0.0";
       default -> Long.toString(random.nextLong((1L << 53) + 1));

@@ -19,7 +19,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Start-up refuses broken configuration with a clear message; the journal dump tool tells a request's story. */
+/**
+ * Start-up refuses broken configuration with a clear message; the journal dump tool tells a
+ * request's story.
+ */
 class StartupAndToolsTest {
   static final ActorTestKit kit = ActorTestKit.create();
   @TempDir Path dir;
@@ -31,16 +34,22 @@ class StartupAndToolsTest {
 
   @Test
   void aMissingModelDirectoryStopsTheStartNamingModelAndPath() {
-    ModelLoadException e = assertThrows(ModelLoadException.class,
-        () -> TestNode.start(dir, "rendezvous.models.m2.path = \"" + dir.resolve("nowhere") + "\""));
+    ModelLoadException e =
+        assertThrows(
+            ModelLoadException.class,
+            () ->
+                TestNode.start(
+                    dir, "rendezvous.models.m2.path = \"" + dir.resolve("nowhere") + "\""));
     assertTrue(e.getMessage().contains("'m2'"), e.getMessage());
     assertTrue(e.getMessage().contains(dir.resolve("nowhere").toString()), e.getMessage());
   }
 
   @Test
   void anEndpointNamingAnUnknownModelStopsTheStart() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> TestNode.start(dir,
-        "rendezvous.endpoints.rendezvous.models = [m1, m2, m3, m9]"));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> TestNode.start(dir, "rendezvous.endpoints.rendezvous.models = [m1, m2, m3, m9]"));
     assertTrue(e.getMessage().contains("m9"), e.getMessage());
   }
 
@@ -49,21 +58,33 @@ class StartupAndToolsTest {
     String id;
     Path journal;
     try (TestNode node = TestNode.start(dir, "")) {
-      HttpResponse<String> r = node.post("/predict", "application/json",
-          HoldoutBodies.json(FashionMnist.load().holdout().get(0)).getBytes(StandardCharsets.UTF_8));
+      HttpResponse<String> r =
+          node.post(
+              "/predict",
+              "application/json",
+              HoldoutBodies.json(FashionMnist.load().holdout().get(0))
+                  .getBytes(StandardCharsets.UTF_8));
       assertEquals(200, r.statusCode(), r.body());
-      node.post("/predict", "application/json",
-          HoldoutBodies.json(FashionMnist.load().holdout().get(1)).getBytes(StandardCharsets.UTF_8));
+      node.post(
+          "/predict",
+          "application/json",
+          HoldoutBodies.json(FashionMnist.load().holdout().get(1))
+              .getBytes(StandardCharsets.UTF_8));
       id = Json.MAPPER.readTree(r.body()).get("predictions").get(0).get("request_id").asText();
       journal = node.journalDir();
       TestProbe<Object> wait = kit.createTestProbe();
-      wait.awaitAssert(Duration.ofSeconds(10), () -> {
-        assertEquals(10, node.journal().size());
-        return null;
-      });
+      wait.awaitAssert(
+          Duration.ofSeconds(10),
+          () -> {
+            assertEquals(10, node.journal().size());
+            return null;
+          });
     }
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    assertEquals(0, JournalDump.run(new String[] {"--id", id, journal.toString()}, new PrintStream(out, true), System.err));
+    assertEquals(
+        0,
+        JournalDump.run(
+            new String[] {"--id", id, journal.toString()}, new PrintStream(out, true), System.err));
     String[] lines = out.toString(StandardCharsets.UTF_8).trim().split("\n");
     assertEquals(5, lines.length);
     for (String line : lines) {
@@ -72,8 +93,15 @@ class StartupAndToolsTest {
     }
     assertEquals("input", Json.MAPPER.readTree(lines[0]).get("type").asText());
     out.reset();
-    assertEquals(0, JournalDump.run(new String[] {journal.toString()}, new PrintStream(out, true), System.err));
+    assertEquals(
+        0,
+        JournalDump.run(new String[] {journal.toString()}, new PrintStream(out, true), System.err));
     assertEquals(10, out.toString(StandardCharsets.UTF_8).trim().split("\n").length);
-    assertEquals(1, JournalDump.run(new String[] {dir.resolve("missing").toString()}, new PrintStream(out, true), new PrintStream(new ByteArrayOutputStream())));
+    assertEquals(
+        1,
+        JournalDump.run(
+            new String[] {dir.resolve("missing").toString()},
+            new PrintStream(out, true),
+            new PrintStream(new ByteArrayOutputStream())));
   }
 }

@@ -15,13 +15,16 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A real node on free loopback ports with its own data dir, for tests; talks to it over real HTTP. */
+/**
+ * A real node on free loopback ports with its own data dir, for tests; talks to it over real HTTP.
+ */
 public final class TestNode implements AutoCloseable {
   private static final AtomicInteger count = new AtomicInteger();
 
   public final Node node;
   public final Path dataDir;
-  public final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  public final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   private TestNode(Node node, Path dataDir) {
     this.node = node;
@@ -32,15 +35,22 @@ public final class TestNode implements AutoCloseable {
   public static TestNode start(Path dataDir, String overrides) throws Exception {
     // one resolve over overrides + application.conf + reference.conf, so that settings derived by
     // substitution (the journal under data-dir) follow the overrides
-    Config config = ConfigFactory.load(ConfigFactory.parseString(overrides)
-        .withFallback(ConfigFactory.parseString(
-            "rendezvous.data-dir = \"" + dataDir.toString().replace("\\", "/") + "\"\n"
-                + "rendezvous.http.port = 0\n"
-                + "pekko.coordinated-shutdown.exit-jvm = off\n"
-                + "pekko.remote.artery.canonical.port = 0\n"
-                + "pekko.management.http.port = 0\n"
-                + "rendezvous.node-name = \"test-node-" + count.incrementAndGet() + "\"\n"))
-        .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+    Config config =
+        ConfigFactory.load(
+            ConfigFactory.parseString(overrides)
+                .withFallback(
+                    ConfigFactory.parseString(
+                        "rendezvous.data-dir = \""
+                            + dataDir.toString().replace("\\", "/")
+                            + "\"\n"
+                            + "rendezvous.http.port = 0\n"
+                            + "pekko.coordinated-shutdown.exit-jvm = off\n"
+                            + "pekko.remote.artery.canonical.port = 0\n"
+                            + "pekko.management.http.port = 0\n"
+                            + "rendezvous.node-name = \"test-node-"
+                            + count.incrementAndGet()
+                            + "\"\n"))
+                .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
     return new TestNode(Node.start(config), dataDir);
   }
 
@@ -48,14 +58,20 @@ public final class TestNode implements AutoCloseable {
     return URI.create("http://127.0.0.1:" + node.httpPort() + path);
   }
 
-  public HttpResponse<String> post(String path, String contentType, byte[] body) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(uri(path)).header("Content-Type", contentType)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).timeout(Duration.ofSeconds(30)).build(),
+  public HttpResponse<String> post(String path, String contentType, byte[] body)
+      throws IOException, InterruptedException {
+    return http.send(
+        HttpRequest.newBuilder(uri(path))
+            .header("Content-Type", contentType)
+            .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+            .timeout(Duration.ofSeconds(30))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   public HttpResponse<String> get(String path) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(uri(path)).GET().timeout(Duration.ofSeconds(30)).build(),
+    return http.send(
+        HttpRequest.newBuilder(uri(path)).GET().timeout(Duration.ofSeconds(30)).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 

@@ -35,10 +35,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Three real nodes in one JVM, each behind a TCP relay on its Artery port so its transport can be cut.
- * They form a cluster from seed nodes; requests entering one node are served by entities on others;
- * a node whose transport is cut (no leave) is downed by the Split Brain Resolver and its shards move;
- * a node leaving gracefully loses no request. Test-only failure-detector and SBR timings keep it short.
+ * Three real nodes in one JVM, each behind a TCP relay on its Artery port so its transport can be
+ * cut. They form a cluster from seed nodes; requests entering one node are served by entities on
+ * others; a node whose transport is cut (no leave) is downed by the Split Brain Resolver and its
+ * shards move; a node leaving gracefully loses no request. Test-only failure-detector and SBR
+ * timings keep it short.
  */
 @Tag("integration")
 class ThreeNodeClusterIT {
@@ -66,25 +67,31 @@ class ThreeNodeClusterIT {
     TcpProxy proxy = new TcpProxy(bindPort);
     proxies.add(proxy);
     int canonical = seedPort < 0 ? proxy.port() : seedPort;
-    TestNode node = TestNode.start(dir.resolve("node-" + i), String.join("\n",
-        "rendezvous.node-name = \"node-" + i + "\"",
-        "pekko.remote.artery.canonical.port = " + proxy.port(),
-        "pekko.remote.artery.bind.port = " + bindPort,
-        "pekko.remote.artery.bind.hostname = \"127.0.0.1\"",
-        "rendezvous.seed-nodes = \"127.0.0.1:" + canonical + "\"",
-        "pekko.cluster.seed-node-timeout = 2s",
-        "pekko.cluster.retry-unsuccessful-join-after = 1s",
-        "pekko.cluster.failure-detector.heartbeat-interval = 200ms",
-        "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 1s",
-        "pekko.cluster.split-brain-resolver.stable-after = 2s",
-        "pekko.cluster.sharding.rebalance-interval = 2s",
-        // three nodes, three sets of models and a load generator share 2 cores: this test is about
-        // where requests go and that they are answered, not about the 50 ms SLA
-        "rendezvous.endpoints.rendezvous.sla = 2s",
-        // the edge serves a request itself only when its entity is really out of reach, not when a
-        // loaded test JVM is slow to accept it
-        "rendezvous.edge.fallback-after = 300ms",
-        "rendezvous.edge.stalled-after = 1s"));
+    TestNode node =
+        TestNode.start(
+            dir.resolve("node-" + i),
+            String.join(
+                "\n",
+                "rendezvous.node-name = \"node-" + i + "\"",
+                "pekko.remote.artery.canonical.port = " + proxy.port(),
+                "pekko.remote.artery.bind.port = " + bindPort,
+                "pekko.remote.artery.bind.hostname = \"127.0.0.1\"",
+                "rendezvous.seed-nodes = \"127.0.0.1:" + canonical + "\"",
+                "pekko.cluster.seed-node-timeout = 2s",
+                "pekko.cluster.retry-unsuccessful-join-after = 1s",
+                "pekko.cluster.failure-detector.heartbeat-interval = 200ms",
+                "pekko.cluster.failure-detector.acceptable-heartbeat-pause = 1s",
+                "pekko.cluster.split-brain-resolver.stable-after = 2s",
+                "pekko.cluster.sharding.rebalance-interval = 2s",
+                // three nodes, three sets of models and a load generator share 2 cores: this test
+                // is about
+                // where requests go and that they are answered, not about the 50 ms SLA
+                "rendezvous.endpoints.rendezvous.sla = 2s",
+                // the edge serves a request itself only when its entity is really out of reach, not
+                // when a
+                // loaded test JVM is slow to accept it
+                "rendezvous.edge.fallback-after = 300ms",
+                "rendezvous.edge.stalled-after = 1s"));
     nodes.add(node);
     return node;
   }
@@ -100,7 +107,9 @@ class ThreeNodeClusterIT {
   }
 
   static HttpResponse<String> predict(TestNode n, int i) throws Exception {
-    return n.post("/predict", "application/json",
+    return n.post(
+        "/predict",
+        "application/json",
         HoldoutBodies.json(holdout.get(i % holdout.size())).getBytes(StandardCharsets.UTF_8));
   }
 
@@ -112,19 +121,32 @@ class ThreeNodeClusterIT {
     TestNode b = startNode(2, seed);
     TestNode c = startNode(3, seed);
     for (TestNode n : List.of(a, b, c)) {
-      wait.awaitAssert(Duration.ofSeconds(40), Duration.ofMillis(250), () -> {
-        assertEquals(3, upMembers(n));
-        return null;
-      });
+      wait.awaitAssert(
+          Duration.ofSeconds(40),
+          Duration.ofMillis(250),
+          () -> {
+            assertEquals(3, upMembers(n));
+            return null;
+          });
     }
-    JsonNode members = Json.MAPPER.readTree(a.http.send(HttpRequest.newBuilder(
-        URI.create(a.node.managementUri() + "/cluster/members")).GET().build(), HttpResponse.BodyHandlers.ofString()).body());
+    JsonNode members =
+        Json.MAPPER.readTree(
+            a.http
+                .send(
+                    HttpRequest.newBuilder(URI.create(a.node.managementUri() + "/cluster/members"))
+                        .GET()
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .body());
     assertEquals(3, members.get("members").size());
-    wait.awaitAssert(Duration.ofSeconds(20), Duration.ofMillis(250), () -> {
-      assertEquals(200, a.get("/v2/health/ready").statusCode());
-      assertEquals(200, c.get("/v2/health/ready").statusCode());
-      return null;
-    });
+    wait.awaitAssert(
+        Duration.ofSeconds(20),
+        Duration.ofMillis(250),
+        () -> {
+          assertEquals(200, a.get("/v2/health/ready").statusCode());
+          assertEquals(200, c.get("/v2/health/ready").statusCode());
+          return null;
+        });
 
     // requests entering node-1 are served by entities spread over the cluster
     Map<String, String> entityNodeById = new HashMap<>();
@@ -137,42 +159,67 @@ class ThreeNodeClusterIT {
     }
     Set<String> entityNodes = new HashSet<>(entityNodeById.values());
     assertTrue(entityNodes.size() > 1, "entities on " + entityNodes);
-    String remoteId = entityNodeById.entrySet().stream().filter(e -> !e.getValue().equals("node-1"))
-        .findFirst().orElseThrow().getKey();
+    String remoteId =
+        entityNodeById.entrySet().stream()
+            .filter(e -> !e.getValue().equals("node-1"))
+            .findFirst()
+            .orElseThrow()
+            .getKey();
     TestNode owner = entityNodeById.get(remoteId).equals("node-2") ? b : c;
-    wait.awaitAssert(Duration.ofSeconds(10), () -> {
-      List<JournalRecord> story = owner.journal().stream().filter(r -> r.requestId().equals(remoteId)).toList();
-      assertEquals(5, story.size(), "the owner's journal holds the whole story of " + remoteId);
-      return null;
-    });
+    wait.awaitAssert(
+        Duration.ofSeconds(10),
+        () -> {
+          List<JournalRecord> story =
+              owner.journal().stream().filter(r -> r.requestId().equals(remoteId)).toList();
+          assertEquals(5, story.size(), "the owner's journal holds the whole story of " + remoteId);
+          return null;
+        });
     assertTrue(a.journal().stream().noneMatch(r -> r.requestId().equals(remoteId)));
-    JsonNode shards = Json.MAPPER.readTree(a.http.send(HttpRequest.newBuilder(
-        URI.create(a.node.managementUri() + "/cluster/shards/rendezvous-request")).GET().build(),
-        HttpResponse.BodyHandlers.ofString()).body());
+    JsonNode shards =
+        Json.MAPPER.readTree(
+            a.http
+                .send(
+                    HttpRequest.newBuilder(
+                            URI.create(
+                                a.node.managementUri() + "/cluster/shards/rendezvous-request"))
+                        .GET()
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .body());
     assertTrue(shards.get("regions").size() > 1, shards.toString());
 
-    // node-2's transport is cut without a leave: SBR downs it, its shards move, requests succeed again
+    // node-2's transport is cut without a leave: SBR downs it, its shards move, requests succeed
+    // again
     proxies.get(1).cut();
-    wait.awaitAssert(Duration.ofSeconds(40), Duration.ofMillis(500), () -> {
-      assertEquals(2, upMembers(a));
-      int all = 0;
-      for (org.apache.pekko.cluster.Member m : Cluster.get(a.node.system()).state().getMembers()) {
-        all++;
-      }
-      assertEquals(2, all, "node-2 removed");
-      return null;
-    });
-    wait.awaitAssert(Duration.ofSeconds(40), Duration.ofMillis(500), () -> {
-      for (int i = 0; i < 20; i++) {
-        assertEquals(200, predict(i % 2 == 0 ? a : c, 100 + i).statusCode());
-      }
-      return null;
-    });
+    wait.awaitAssert(
+        Duration.ofSeconds(40),
+        Duration.ofMillis(500),
+        () -> {
+          assertEquals(2, upMembers(a));
+          int all = 0;
+          for (org.apache.pekko.cluster.Member m :
+              Cluster.get(a.node.system()).state().getMembers()) {
+            all++;
+          }
+          assertEquals(2, all, "node-2 removed");
+          return null;
+        });
+    wait.awaitAssert(
+        Duration.ofSeconds(40),
+        Duration.ofMillis(500),
+        () -> {
+          for (int i = 0; i < 20; i++) {
+            assertEquals(200, predict(i % 2 == 0 ? a : c, 100 + i).statusCode());
+          }
+          return null;
+        });
     // node-2 saw itself in the minority and stopped
-    wait.awaitAssert(Duration.ofSeconds(30), () -> {
-      assertTrue(b.node.system().whenTerminated().isCompleted());
-      return null;
-    });
+    wait.awaitAssert(
+        Duration.ofSeconds(30),
+        () -> {
+          assertTrue(b.node.system().whenTerminated().isCompleted());
+          return null;
+        });
 
     // node-3 leaves gracefully under load: no request sent to node-1 meanwhile fails
     AtomicBoolean running = new AtomicBoolean(true);
@@ -181,27 +228,32 @@ class ThreeNodeClusterIT {
     List<String> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
     ExecutorService load = Executors.newFixedThreadPool(2);
     for (int t = 0; t < 2; t++) {
-      load.submit(() -> {
-        while (running.get()) {
-          HttpResponse<String> r = predict(a, 200 + sent.incrementAndGet());
-          statuses.merge(r.statusCode(), 1, Integer::sum);
-          if (r.statusCode() != 200) {
-            failures.add(r.body());
-          }
-        }
-        return null;
-      });
+      load.submit(
+          () -> {
+            while (running.get()) {
+              HttpResponse<String> r = predict(a, 200 + sent.incrementAndGet());
+              statuses.merge(r.statusCode(), 1, Integer::sum);
+              if (r.statusCode() != 200) {
+                failures.add(r.body());
+              }
+            }
+            return null;
+          });
     }
-    wait.awaitAssert(Duration.ofSeconds(10), () -> {
-      assertTrue(sent.get() > 20);
-      return null;
-    });
+    wait.awaitAssert(
+        Duration.ofSeconds(10),
+        () -> {
+          assertTrue(sent.get() > 20);
+          return null;
+        });
     c.node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
     int atLeave = sent.get();
-    wait.awaitAssert(Duration.ofSeconds(20), () -> {
-      assertTrue(sent.get() > atLeave + 20);
-      return null;
-    });
+    wait.awaitAssert(
+        Duration.ofSeconds(20),
+        () -> {
+          assertTrue(sent.get() > atLeave + 20);
+          return null;
+        });
     running.set(false);
     load.shutdown();
     assertTrue(load.awaitTermination(30, TimeUnit.SECONDS));
@@ -209,11 +261,14 @@ class ThreeNodeClusterIT {
     for (String f : failures) {
       String id = Json.MAPPER.readTree(f).get("predictions").get(0).get("request_id").asText();
       for (TestNode n : List.of(a, c)) {
-        n.journal().stream().filter(r -> r.requestId().equals(id))
+        n.journal().stream()
+            .filter(r -> r.requestId().equals(id))
             .forEach(r -> stories.append('\n').append(n.node.name()).append(": ").append(r));
       }
     }
-    assertEquals(Map.of(200, statuses.values().stream().mapToInt(Integer::intValue).sum()), statuses,
+    assertEquals(
+        Map.of(200, statuses.values().stream().mapToInt(Integer::intValue).sum()),
+        statuses,
         "every request during the graceful leave answered 200: " + failures + stories);
     assertEquals(1, upMembers(a));
     assertFalse(a.node.system().whenTerminated().isCompleted());

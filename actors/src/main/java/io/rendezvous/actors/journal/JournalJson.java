@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Base64;
 
-/** A journal record as one JSON object: what journal-dump prints and what the Kafka topics carry. */
+/**
+ * A journal record as one JSON object: what journal-dump prints and what the Kafka topics carry.
+ */
 public final class JournalJson {
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -10,7 +10,10 @@ import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
 import net.openhft.chronicle.wire.DocumentContext;
 
-/** Reads a journal directory from the start, in append order. Read-only; safe beside a running writer. */
+/**
+ * Reads a journal directory from the start, in append order. Read-only; safe beside a running
+ * writer.
+ */
 public final class JournalReader {
   private JournalReader() {}
 
@@ -18,7 +21,8 @@ public final class JournalReader {
     if (!Files.isDirectory(dir)) {
       throw new IllegalArgumentException("no journal directory " + dir.toAbsolutePath());
     }
-    try (SingleChronicleQueue queue = SingleChronicleQueueBuilder.binary(dir).readOnly(true).build();
+    try (SingleChronicleQueue queue =
+            SingleChronicleQueueBuilder.binary(dir).readOnly(true).build();
         ExcerptTailer tailer = queue.createTailer()) {
       while (true) {
         try (DocumentContext dc = tailer.readingDocument()) {
@@ -35,8 +39,8 @@ public final class JournalReader {
   public record Indexed(long index, JournalRecord record) {}
 
   /**
-   * A tailer that follows a live journal from a saved position ({@code -1}: the start). Single-threaded,
-   * like every Chronicle tailer.
+   * A tailer that follows a live journal from a saved position ({@code -1}: the start).
+   * Single-threaded, like every Chronicle tailer.
    */
   public static final class Tail implements AutoCloseable {
     private final SingleChronicleQueue queue;
@@ -46,7 +50,8 @@ public final class JournalReader {
       this.queue = SingleChronicleQueueBuilder.binary(dir).readOnly(true).build();
       this.tailer = queue.createTailer();
       if (from >= 0 && !tailer.moveToIndex(from)) {
-        // the saved index is past the end (nothing new since) or in a removed cycle: carry on from the
+        // the saved index is past the end (nothing new since) or in a removed cycle: carry on from
+        // the
         // nearest readable point without skipping anything still there
         tailer.toStart();
         while (true) {

@@ -40,9 +40,15 @@ public sealed interface JournalRecord {
     }
   }
 
-  /** What a score means for the request: used for the answer, late, failed, refused, or never came. */
+  /**
+   * What a score means for the request: used for the answer, late, failed, refused, or never came.
+   */
   enum Outcome {
-    OK, LATE, FAILED, OVERLOADED, ABANDONED;
+    OK,
+    LATE,
+    FAILED,
+    OVERLOADED,
+    ABANDONED;
 
     public String wireName() {
       return name().toLowerCase(java.util.Locale.ROOT);
@@ -84,9 +90,9 @@ public sealed interface JournalRecord {
   }
 
   /**
-   * The one answer for the request. {@code stage} is the schedule index that chose it (-1 when no model
-   * did); {@code decidedMicros} is when the decision fell, from the schedule's zero; {@code status} is
-   * the HTTP-style status the client got.
+   * The one answer for the request. {@code stage} is the schedule index that chose it (-1 when no
+   * model did); {@code decidedMicros} is when the decision fell, from the schedule's zero; {@code
+   * status} is the HTTP-style status the client got.
    */
   record Answer(
       String requestId,

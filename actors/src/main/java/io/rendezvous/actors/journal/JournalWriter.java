@@ -27,24 +27,25 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one writer of this node's decoy journal. Callers {@link #offer} records without blocking; one
- * thread owns the Chronicle appender, takes records from a bounded queue in batches, appends them to the
- * memory-mapped queue and then acknowledges the batch. A full queue, or a journal that cannot be
- * written (disk below the free-space threshold, an append that failed, a dead writer), refuses at once
- * so the caller answers 503 instead of answering without a record.
+ * thread owns the Chronicle appender, takes records from a bounded queue in batches, appends them
+ * to the memory-mapped queue and then acknowledges the batch. A full queue, or a journal that
+ * cannot be written (disk below the free-space threshold, an append that failed, a dead writer),
+ * refuses at once so the caller answers 503 instead of answering without a record.
  *
- * <p>Waking the writer is a context switch on both sides, and a request has five records of which the
- * client waits on one (the answer). So only {@link #offer} wakes it; {@link #offerLazily} records wait
- * for the next wake-up, at most {@code lazy-write-delay} while the writer is busy or between requests,
- * and wake it at once only when it has gone idle. Under load the writer never sleeps and this changes
- * nothing; at low load it saves most of the journal's cost per request.
+ * <p>Waking the writer is a context switch on both sides, and a request has five records of which
+ * the client waits on one (the answer). So only {@link #offer} wakes it; {@link #offerLazily}
+ * records wait for the next wake-up, at most {@code lazy-write-delay} while the writer is busy or
+ * between requests, and wake it at once only when it has gone idle. Under load the writer never
+ * sleeps and this changes nothing; at low load it saves most of the journal's cost per request.
  *
- * <p>Housekeeping (free space, retention) runs on its own thread so a slow directory listing or a large
- * delete never delays an acknowledgement. After a failed append the writer tries again on the next
- * housekeeping round once free space is fine, so the journal recovers by itself.
+ * <p>Housekeeping (free space, retention) runs on its own thread so a slow directory listing or a
+ * large delete never delays an acknowledgement. After a failed append the writer tries again on the
+ * next housekeeping round once free space is fine, so the journal recovers by itself.
  */
 public final class JournalWriter implements Journal, AutoCloseable {
   /** The one thread that appends (named so that profiles and the benchmark can find it). */
   public static final String THREAD_NAME = "rendezvous-journal-writer";
+
   private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
 
   /** Reply to an acknowledged offer. Never a command. */
@@ -65,7 +66,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
   public record Written(String requestId, String recordType, long failures) implements Ack {}
 
   /** The record could not be written. */
-  public record NotWritten(String requestId, String recordType, String reason, long failures) implements Ack {}
+  public record NotWritten(String requestId, String recordType, String reason, long failures)
+      implements Ack {}
 
   private record Entry(JournalRecord record, ActorRef<Ack> ackTo) {}
 
@@ -77,17 +79,27 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   private final JournalSettings settings;
   private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
+
   /** Entries in {@link #queue}: its size() walks the list. Bounds the queue at queue-capacity. */
   private final AtomicInteger queued = new AtomicInteger();
+
   /** What the writer is doing: offers read it to decide whether to wake it. */
   private volatile int writerState = WRITING;
+
   private static final int WRITING = 0;
+
   /** Parked for at most lazy-write-delay after some work: only a waited-on record wakes it. */
   private static final int DOZING = 1;
+
   /** Parked with nothing queued: any record wakes it. */
   private static final int IDLE = 2;
-  /** How long an idle writer sleeps before it looks at {@link #running} again (close wakes it anyway). */
+
+  /**
+   * How long an idle writer sleeps before it looks at {@link #running} again (close wakes it
+   * anyway).
+   */
   private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
   private final SingleChronicleQueue chronicle;
   private final Thread thread;
   private final ScheduledExecutorService housekeeping;
@@ -95,18 +107,25 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private final AtomicLong appended = new AtomicLong();
   private final AtomicLong appendedBytes = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
+
   /** Records accepted and then not written; raised before any later record is acknowledged. */
   private final AtomicLong failures = new AtomicLong();
+
   private volatile boolean running = true;
+
   /** Why the disk cannot take writes now (free space); cleared by housekeeping. */
   private volatile String diskProblem;
+
   /** Why the last append failed; cleared when housekeeping finds the disk fine again. */
   private volatile String appendProblem;
+
   private volatile long nextFullWarningNanos;
+
   /** The first journal index a consumer of the journal (the Kafka outbox) still needs; -1: none. */
   private volatile java.util.function.LongSupplier retainFrom = () -> -1;
 
-  private JournalWriter(JournalSettings settings, TimeProvider time, FreeSpace freeSpace) throws IOException {
+  private JournalWriter(JournalSettings settings, TimeProvider time, FreeSpace freeSpace)
+      throws IOException {
     this.settings = settings;
     this.freeSpace = freeSpace;
     if (!settings.enabled()) {
@@ -116,7 +135,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
       return;
     }
     Files.createDirectories(settings.dir());
-    SingleChronicleQueueBuilder b = SingleChronicleQueueBuilder.binary(settings.dir()).rollCycle(settings.rollCycle());
+    SingleChronicleQueueBuilder b =
+        SingleChronicleQueueBuilder.binary(settings.dir()).rollCycle(settings.rollCycle());
     if (time != null) {
       b.timeProvider(time);
     }
@@ -124,11 +144,13 @@ public final class JournalWriter implements Journal, AutoCloseable {
     checkFreeSpace();
     this.thread = new Thread(this::run, THREAD_NAME);
     this.thread.start();
-    this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "rendezvous-journal-housekeeping");
-      t.setDaemon(true);
-      return t;
-    });
+    this.housekeeping =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "rendezvous-journal-housekeeping");
+              t.setDaemon(true);
+              return t;
+            });
     long every = Math.max(1, settings.checkInterval().toMillis());
     housekeeping.scheduleWithFixedDelay(this::housekeep, every, every, TimeUnit.MILLISECONDS);
   }
@@ -138,13 +160,15 @@ public final class JournalWriter implements Journal, AutoCloseable {
   }
 
   /** For tests: a clock that rolls cycles on demand, and a free-space probe that can run out. */
-  static JournalWriter start(JournalSettings settings, TimeProvider time, FreeSpace freeSpace) throws IOException {
+  static JournalWriter start(JournalSettings settings, TimeProvider time, FreeSpace freeSpace)
+      throws IOException {
     return new JournalWriter(settings, time, freeSpace);
   }
 
   /**
-   * Queues {@code record}; {@code ackTo} (may be null) hears {@link Written} once it and every record
-   * offered before it are in the queue. Returns false, without queuing, when the journal refuses it.
+   * Queues {@code record}; {@code ackTo} (may be null) hears {@link Written} once it and every
+   * record offered before it are in the queue. Returns false, without queuing, when the journal
+   * refuses it.
    */
   @Override
   public boolean offer(JournalRecord record, ActorRef<Ack> ackTo) {
@@ -173,15 +197,19 @@ public final class JournalWriter implements Journal, AutoCloseable {
       long now = System.nanoTime();
       if (now >= nextFullWarningNanos) {
         nextFullWarningNanos = now + TimeUnit.SECONDS.toNanos(1);
-        log.warn("journal queue is full ({} records waiting in {}); refusing records ({} refused so far)",
-            settings.queueCapacity(), settings.dir(), refused.get());
+        log.warn(
+            "journal queue is full ({} records waiting in {}); refusing records ({} refused so far)",
+            settings.queueCapacity(),
+            settings.dir(),
+            refused.get());
       }
       return false;
     }
     Entry entry = new Entry(record, ackTo);
     queue.add(entry);
     if (!running && queue.remove(entry)) {
-      // closed meanwhile, and the writer may have drained the queue for the last time: refused, not lost
+      // closed meanwhile, and the writer may have drained the queue for the last time: refused, not
+      // lost
       queued.decrementAndGet();
       refused.incrementAndGet();
       return false;
@@ -235,7 +263,10 @@ public final class JournalWriter implements Journal, AutoCloseable {
     return queued.get();
   }
 
-  /** For tests: the writer is past its last look at the queue and asleep until a waited-on record comes. */
+  /**
+   * For tests: the writer is past its last look at the queue and asleep until a waited-on record
+   * comes.
+   */
   boolean dozing() {
     return writerState == DOZING && LockSupport.getBlocker(thread) == this;
   }
@@ -268,15 +299,19 @@ public final class JournalWriter implements Journal, AutoCloseable {
         if (queue.isEmpty() && running) {
           LockSupport.parkNanos(this, writerState == IDLE ? IDLE_PARK_NANOS : dozeNanos);
           if (Thread.interrupted()) {
-            // nothing here stops the writer but close(); a set flag would make every park return at once
-            log.warn("journal writer for {} was interrupted; it goes on until the journal is closed", settings.dir());
+            // nothing here stops the writer but close(); a set flag would make every park return at
+            // once
+            log.warn(
+                "journal writer for {} was interrupted; it goes on until the journal is closed",
+                settings.dir());
           }
         }
         dozed = writerState == DOZING;
         writerState = WRITING;
       }
     } catch (Throwable t) {
-      // an Error here (say, a fault on the mapped file) must not leave callers waiting for acks forever
+      // an Error here (say, a fault on the mapped file) must not leave callers waiting for acks
+      // forever
       log.error("journal writer for {} stopped", settings.dir(), t);
       appendProblem = "journal writer stopped: " + t;
       fail(batch, appendProblem);
@@ -328,9 +363,12 @@ public final class JournalWriter implements Journal, AutoCloseable {
     for (int i = 0; i < batch.size(); i++) {
       Entry e = batch.get(i);
       if (e.ackTo() != null) {
-        e.ackTo().tell(i < done
-            ? new Written(e.record().requestId(), e.record().type(), failedSoFar)
-            : new NotWritten(e.record().requestId(), e.record().type(), appendProblem, failedSoFar));
+        e.ackTo()
+            .tell(
+                i < done
+                    ? new Written(e.record().requestId(), e.record().type(), failedSoFar)
+                    : new NotWritten(
+                        e.record().requestId(), e.record().type(), appendProblem, failedSoFar));
       }
     }
   }
@@ -339,7 +377,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
     long failedSoFar = failures.addAndGet(entries.size());
     for (Entry e : entries) {
       if (e.ackTo() != null) {
-        e.ackTo().tell(new NotWritten(e.record().requestId(), e.record().type(), reason, failedSoFar));
+        e.ackTo()
+            .tell(new NotWritten(e.record().requestId(), e.record().type(), reason, failedSoFar));
       }
     }
   }
@@ -348,7 +387,10 @@ public final class JournalWriter implements Journal, AutoCloseable {
     try {
       checkFreeSpace();
       if (diskProblem == null && appendProblem != null) {
-        log.info("journal {}: disk is fine, trying appends again after: {}", settings.dir(), appendProblem);
+        log.info(
+            "journal {}: disk is fine, trying appends again after: {}",
+            settings.dir(),
+            appendProblem);
         appendProblem = null;
       }
       enforceRetention();
@@ -357,14 +399,23 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
   }
 
-  /** Free space against the threshold: a write through mmap into a full disk kills the JVM (SIGBUS). */
+  /**
+   * Free space against the threshold: a write through mmap into a full disk kills the JVM (SIGBUS).
+   */
   private void checkFreeSpace() {
     String problem;
     try {
       long free = freeSpace.of(settings.dir());
-      problem = free >= settings.minFreeBytes() ? null
-          : "free space on " + settings.dir() + " is " + free + " bytes, below the threshold of "
-              + settings.minFreeBytes() + " (rendezvous.journal.min-free-space)";
+      problem =
+          free >= settings.minFreeBytes()
+              ? null
+              : "free space on "
+                  + settings.dir()
+                  + " is "
+                  + free
+                  + " bytes, below the threshold of "
+                  + settings.minFreeBytes()
+                  + " (rendezvous.journal.min-free-space)";
     } catch (IOException e) {
       problem = "cannot read free space of " + settings.dir() + ": " + e;
     }
@@ -377,13 +428,17 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
   }
 
-  /** Deletes the oldest released cycle files beyond the age or size limit; never the current one. */
+  /**
+   * Deletes the oldest released cycle files beyond the age or size limit; never the current one.
+   */
   void enforceRetention() {
     List<Path> cycles;
     try (Stream<Path> files = Files.list(settings.dir())) {
-      cycles = files.filter(p -> p.getFileName().toString().endsWith(SingleChronicleQueue.SUFFIX))
-          .sorted(Comparator.comparing(p -> p.getFileName().toString()))
-          .toList();
+      cycles =
+          files
+              .filter(p -> p.getFileName().toString().endsWith(SingleChronicleQueue.SUFFIX))
+              .sorted(Comparator.comparing(p -> p.getFileName().toString()))
+              .toList();
     } catch (IOException e) {
       log.warn("journal retention cannot list {}: {}", settings.dir(), e.toString());
       return;
@@ -397,7 +452,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
     long oldestKept = System.currentTimeMillis() - settings.retentionMaxAge().toMillis();
     long needed = retainFrom.getAsLong();
-    String firstNeededFile = needed < 0 ? null : cycleFileName(chronicle.rollCycle().toCycle(needed));
+    String firstNeededFile =
+        needed < 0 ? null : cycleFileName(chronicle.rollCycle().toCycle(needed));
     boolean deleted = false;
     for (Path p : cycles.subList(0, cycles.size() - 1)) {
       if (firstNeededFile != null && p.getFileName().toString().compareTo(firstNeededFile) >= 0) {
@@ -413,7 +469,11 @@ public final class JournalWriter implements Journal, AutoCloseable {
         Files.delete(p);
         total -= size;
         deleted = true;
-        log.info("journal retention removed {} ({} bytes, {})", p.getFileName(), size, tooOld ? "age" : "size");
+        log.info(
+            "journal retention removed {} ({} bytes, {})",
+            p.getFileName(),
+            size,
+            tooOld ? "age" : "size");
       } catch (IOException e) {
         log.warn("journal retention cannot remove {}: {}", p, e.toString());
         break;
@@ -424,11 +484,15 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
   }
 
-  /** Chronicle's file name for a cycle: the roll cycle's date format at the cycle's start, in UTC. */
+  /**
+   * Chronicle's file name for a cycle: the roll cycle's date format at the cycle's start, in UTC.
+   */
   private String cycleFileName(int cycle) {
     net.openhft.chronicle.queue.RollCycle rc = chronicle.rollCycle();
-    return java.time.format.DateTimeFormatter.ofPattern(rc.format()).withZone(java.time.ZoneOffset.UTC)
-        .format(java.time.Instant.ofEpochMilli((long) cycle * rc.lengthInMillis())) + SingleChronicleQueue.SUFFIX;
+    return java.time.format.DateTimeFormatter.ofPattern(rc.format())
+            .withZone(java.time.ZoneOffset.UTC)
+            .format(java.time.Instant.ofEpochMilli((long) cycle * rc.lengthInMillis()))
+        + SingleChronicleQueue.SUFFIX;
   }
 
   private static long sizeOf(Path p) {
@@ -449,7 +513,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   /**
    * Stops taking records and lets the writer append what is queued and close the queue; waits up to
-   * {@code wait}. The writer thread alone touches the mapped files, so a slow flush is never cut off.
+   * {@code wait}. The writer thread alone touches the mapped files, so a slow flush is never cut
+   * off.
    */
   public void close(Duration wait) {
     if (!running) {
@@ -465,7 +530,10 @@ public final class JournalWriter implements Journal, AutoCloseable {
         Thread.currentThread().interrupt();
       }
       if (thread.isAlive()) {
-        log.warn("journal {}: writer still flushing after {} ms; leaving it to finish", settings.dir(), wait.toMillis());
+        log.warn(
+            "journal {}: writer still flushing after {} ms; leaving it to finish",
+            settings.dir(),
+            wait.toMillis());
       } else {
         log.info("journal {} closed after {} records", settings.dir(), appended.get());
       }

@@ -30,12 +30,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The journal is the outbox: one thread tails this node's journal from the position it saved last and
- * publishes every record to its topic (keyed by request id, with the node and the journal index as
- * headers). The producer is idempotent with acks=all and retries for as long as the broker is away, so
- * an outage only delays publishing: the HTTP path never waits on Kafka, and once the broker is back
- * every record arrives, none twice. The position is saved after each acknowledged batch, so a restart
- * resumes where publishing stopped.
+ * The journal is the outbox: one thread tails this node's journal from the position it saved last
+ * and publishes every record to its topic (keyed by request id, with the node and the journal index
+ * as headers). The producer is idempotent with acks=all and retries for as long as the broker is
+ * away, so an outage only delays publishing: the HTTP path never waits on Kafka, and once the
+ * broker is back every record arrives, none twice. The position is saved after each acknowledged
+ * batch, so a restart resumes where publishing stopped.
  */
 public final class JournalPublisher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
@@ -53,8 +53,12 @@ public final class JournalPublisher implements AutoCloseable {
   private volatile long position;
   private volatile boolean running = true;
 
-  private JournalPublisher(KafkaSettings settings, Path journalDir, String node,
-      java.util.function.LongSupplier appended) throws IOException {
+  private JournalPublisher(
+      KafkaSettings settings,
+      Path journalDir,
+      String node,
+      java.util.function.LongSupplier appended)
+      throws IOException {
     this.settings = settings;
     this.journalDir = journalDir;
     this.node = node;
@@ -66,10 +70,12 @@ public final class JournalPublisher implements AutoCloseable {
         backlog += b.size();
       }
     }
-    // records the writer appends from now on are counted by appended(); the backlog is what was there
+    // records the writer appends from now on are counted by appended(); the backlog is what was
+    // there
     this.backlogAtStart = backlog - appended.getAsLong();
     Map<String, Object> props = new HashMap<>();
-    // the outbox sends a steady stream of 1-5 KB records: large compressed batches cost the node and the
+    // the outbox sends a steady stream of 1-5 KB records: large compressed batches cost the node
+    // and the
     // broker far less per record than Kafka's 16 KB default batches
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
@@ -78,9 +84,12 @@ public final class JournalPublisher implements AutoCloseable {
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    // one request in flight per broker: with more, a first request to a new (empty) partition that fails
-    // with NOT_LEADER_OR_FOLLOWER can be overtaken by the next, and the broker then refuses its retries
-    // as OUT_OF_ORDER_SEQUENCE_NUMBER forever (KAFKA-15591); seen here as an outbox stuck right after the
+    // one request in flight per broker: with more, a first request to a new (empty) partition that
+    // fails
+    // with NOT_LEADER_OR_FOLLOWER can be overtaken by the next, and the broker then refuses its
+    // retries
+    // as OUT_OF_ORDER_SEQUENCE_NUMBER forever (KAFKA-15591); seen here as an outbox stuck right
+    // after the
     // node created its topics. Batches of up to 256 KB keep the throughput.
     props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
     // an outage delays delivery, it never drops a record: retry for as long as it takes
@@ -90,16 +99,29 @@ public final class JournalPublisher implements AutoCloseable {
     this.thread = new Thread(this::run, "rendezvous-journal-publisher");
   }
 
-  /** Creates the outbox topics if missing (best effort: a broker that is down now is no reason to refuse to start). */
+  /**
+   * Creates the outbox topics if missing (best effort: a broker that is down now is no reason to
+   * refuse to start).
+   */
   public static void createTopics(KafkaSettings s) {
     createTopics(s, List.of(s.inputsTopic(), s.scoresTopic(), s.answersTopic()));
   }
 
-  /** Creates {@code topics} if missing, with the configured partitions and retention; best effort. */
+  /**
+   * Creates {@code topics} if missing, with the configured partitions and retention; best effort.
+   */
   public static void createTopics(KafkaSettings s, List<String> topics) {
-    Map<String, String> config = Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(s.retention().toMillis()));
-    try (Admin admin = Admin.create(Map.of("bootstrap.servers", s.bootstrapServers(),
-        "default.api.timeout.ms", 10_000, "request.timeout.ms", 5_000))) {
+    Map<String, String> config =
+        Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(s.retention().toMillis()));
+    try (Admin admin =
+        Admin.create(
+            Map.of(
+                "bootstrap.servers",
+                s.bootstrapServers(),
+                "default.api.timeout.ms",
+                10_000,
+                "request.timeout.ms",
+                5_000))) {
       Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
       List<NewTopic> missing = new ArrayList<>();
       for (String t : topics) {
@@ -113,7 +135,8 @@ public final class JournalPublisher implements AutoCloseable {
       }
     } catch (ExecutionException e) {
       if (!(e.getCause() instanceof TopicExistsException)) {
-        log.warn("cannot create kafka topics at {}: {}", s.bootstrapServers(), e.getCause().toString());
+        log.warn(
+            "cannot create kafka topics at {}: {}", s.bootstrapServers(), e.getCause().toString());
       }
     } catch (Exception e) {
       log.warn("cannot create kafka topics at {}: {}", s.bootstrapServers(), e.toString());
@@ -121,11 +144,19 @@ public final class JournalPublisher implements AutoCloseable {
   }
 
   /** {@code appended} counts the records this node's writer has appended since it started. */
-  public static JournalPublisher start(KafkaSettings settings, Path journalDir, String node,
-      java.util.function.LongSupplier appended) throws IOException {
+  public static JournalPublisher start(
+      KafkaSettings settings,
+      Path journalDir,
+      String node,
+      java.util.function.LongSupplier appended)
+      throws IOException {
     JournalPublisher p = new JournalPublisher(settings, journalDir, node, appended);
     p.thread.start();
-    log.info("publishing journal {} to kafka {} from index {}", journalDir, settings.bootstrapServers(), p.position);
+    log.info(
+        "publishing journal {} to kafka {} from index {}",
+        journalDir,
+        settings.bootstrapServers(),
+        p.position);
     return p;
   }
 
@@ -154,8 +185,11 @@ public final class JournalPublisher implements AutoCloseable {
         }
         for (JournalReader.Indexed r : batch) {
           JournalRecord record = r.record();
-          ProducerRecord<String, byte[]> pr = new ProducerRecord<>(settings.topicFor(record.type()),
-              record.requestId(), JournalJson.toBytes(record));
+          ProducerRecord<String, byte[]> pr =
+              new ProducerRecord<>(
+                  settings.topicFor(record.type()),
+                  record.requestId(),
+                  JournalJson.toBytes(record));
           pr.headers().add(NODE_HEADER, node.getBytes(StandardCharsets.UTF_8));
           pr.headers().add(INDEX_HEADER, Long.toString(r.index()).getBytes(StandardCharsets.UTF_8));
           producer.send(pr);

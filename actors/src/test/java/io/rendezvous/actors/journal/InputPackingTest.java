@@ -20,8 +20,21 @@ class InputPackingTest {
     SplittableRandom random = new SplittableRandom(3);
     // near-pixels: a float one ulp off k/255 must not be taken for the pixel
     float nearPixel = Math.nextUp(77 / 255f);
-    float[] special = {0f, -0f, Float.NaN, Float.MIN_VALUE, -Float.MIN_VALUE, Float.POSITIVE_INFINITY, 1f / 255,
-        nearPixel, 0.5f, 1.001f, -1f / 255, 2f, 256f / 255};
+    float[] special = {
+      0f,
+      -0f,
+      Float.NaN,
+      Float.MIN_VALUE,
+      -Float.MIN_VALUE,
+      Float.POSITIVE_INFINITY,
+      1f / 255,
+      nearPixel,
+      0.5f,
+      1.001f,
+      -1f / 255,
+      2f,
+      256f / 255
+    };
     int words = 0;
     int pixels = 0;
     for (int round = 0; round < 5_000; round++) {
@@ -30,8 +43,12 @@ class InputPackingTest {
       double odd = random.nextInt(3) == 0 ? 0 : random.nextDouble() * 0.1;
       float[] values = new float[n];
       for (int i = 0; i < n; i++) {
-        values[i] = random.nextDouble() < zeros ? 0f
-            : random.nextDouble() < odd ? special[random.nextInt(special.length)] : random.nextInt(256) / 255f;
+        values[i] =
+            random.nextDouble() < zeros
+                ? 0f
+                : random.nextDouble() < odd
+                    ? special[random.nextInt(special.length)]
+                    : random.nextInt(256) / 255f;
       }
       byte[] data = bytes(values);
       InputPacking.Packed packed = InputPacking.pack(data);
@@ -44,7 +61,8 @@ class InputPackingTest {
         words++;
       }
       assertTrue(packed.bytes().length < data.length);
-      assertArrayEquals(data, InputPacking.unpack(packed.encoding(), packed.bytes()), "round " + round);
+      assertArrayEquals(
+          data, InputPacking.unpack(packed.encoding(), packed.bytes()), "round " + round);
     }
     assertTrue(words > 1_000 && pixels > 1_000, "words " + words + ", pixels " + pixels);
   }
@@ -88,23 +106,32 @@ class InputPackingTest {
       InputPacking.Packed packed = InputPacking.pack(bytes(v));
       String enc = packed.encoding();
       byte[] encoded = packed.bytes();
-      assertThrows(IllegalStateException.class, () -> InputPacking.unpack(enc, Arrays.copyOf(encoded, encoded.length - 1)));
-      assertThrows(IllegalStateException.class, () -> InputPacking.unpack(enc, Arrays.copyOf(encoded, encoded.length + 4)));
+      assertThrows(
+          IllegalStateException.class,
+          () -> InputPacking.unpack(enc, Arrays.copyOf(encoded, encoded.length - 1)));
+      assertThrows(
+          IllegalStateException.class,
+          () -> InputPacking.unpack(enc, Arrays.copyOf(encoded, encoded.length + 4)));
       assertThrows(IllegalStateException.class, () -> InputPacking.unpack(enc, new byte[] {1, 0}));
       byte[] badLength = encoded.clone();
       badLength[0] = 3;
       assertThrows(IllegalStateException.class, () -> InputPacking.unpack(enc, badLength));
-      assertThrows(IllegalStateException.class, () -> InputPacking.unpack("nonzero-something", encoded));
+      assertThrows(
+          IllegalStateException.class, () -> InputPacking.unpack("nonzero-something", encoded));
     }
     // 10 words: the second mask byte may only mark words 8 and 9; this one marks word 15
-    byte[] strayBit = InputPacking.pack(bytes(new float[] {0f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 0f, 0f})).bytes();
+    byte[] strayBit =
+        InputPacking.pack(bytes(new float[] {0f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 0f, 0f})).bytes();
     strayBit[4 + 1] |= (byte) 0x80;
-    assertThrows(IllegalStateException.class, () -> InputPacking.unpack(InputPacking.PIXELS, strayBit));
+    assertThrows(
+        IllegalStateException.class, () -> InputPacking.unpack(InputPacking.PIXELS, strayBit));
     // a pixel byte of 0 where the mask says non-zero
-    InputPacking.Packed zeroPixel = InputPacking.pack(bytes(new float[] {0f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}));
+    InputPacking.Packed zeroPixel =
+        InputPacking.pack(bytes(new float[] {0f, 0f, 1f, 0f, 0f, 0f, 0f, 0f, 0f, 0f}));
     byte[] holdsZero = zeroPixel.bytes().clone();
     holdsZero[holdsZero.length - 1] = 0;
-    assertThrows(IllegalStateException.class, () -> InputPacking.unpack(zeroPixel.encoding(), holdsZero));
+    assertThrows(
+        IllegalStateException.class, () -> InputPacking.unpack(zeroPixel.encoding(), holdsZero));
   }
 
   @Test

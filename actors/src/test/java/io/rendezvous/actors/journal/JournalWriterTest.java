@@ -40,25 +40,71 @@ class JournalWriterTest {
   }
 
   static JournalRecord.Input input(String id) {
-    return new JournalRecord.Input(id, "c-" + id, "n1", "ep", 10, "image/png", "abc123",
+    return new JournalRecord.Input(
+        id,
+        "c-" + id,
+        "n1",
+        "ep",
+        10,
+        "image/png",
+        "abc123",
         TensorData.float32(new long[] {1, 3}, new float[] {0.25f, 0.5f, 1f}));
   }
 
   @Test
   void everyRecordTypeRoundTripsAndIsAcknowledged() throws Exception {
     TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
-    List<JournalRecord> written = List.of(
-        input("r1"),
-        new JournalRecord.Score("r1", "n1", "ep", 11, "m3", "1", Outcome.OK, 1500, 300, new float[] {0.1f, 0.9f}, null),
-        new JournalRecord.Score("r1", "n1", "ep", 12, "m2", null, Outcome.ABANDONED, 2_000_000, 0, null, "no score"),
-        new JournalRecord.Answer("r1", "c-r1", "n1", "ep", 13, 200, "m3", "1", 0, "Coat", new float[] {0.1f, 0.9f}, 1600, null),
-        new JournalRecord.Answer("r2", null, "n1", "ep", 14, 504, null, null, -1, null, null, 45_000, "late"));
+    List<JournalRecord> written =
+        List.of(
+            input("r1"),
+            new JournalRecord.Score(
+                "r1",
+                "n1",
+                "ep",
+                11,
+                "m3",
+                "1",
+                Outcome.OK,
+                1500,
+                300,
+                new float[] {0.1f, 0.9f},
+                null),
+            new JournalRecord.Score(
+                "r1",
+                "n1",
+                "ep",
+                12,
+                "m2",
+                null,
+                Outcome.ABANDONED,
+                2_000_000,
+                0,
+                null,
+                "no score"),
+            new JournalRecord.Answer(
+                "r1",
+                "c-r1",
+                "n1",
+                "ep",
+                13,
+                200,
+                "m3",
+                "1",
+                0,
+                "Coat",
+                new float[] {0.1f, 0.9f},
+                1600,
+                null),
+            new JournalRecord.Answer(
+                "r2", null, "n1", "ep", 14, 504, null, null, -1, null, null, 45_000, "late"));
     try (JournalWriter w = JournalWriter.start(settings())) {
       for (JournalRecord r : written) {
         assertTrue(w.offer(r, ack.getRef()));
       }
       for (JournalRecord r : written) {
-        assertEquals(r.requestId(), assertInstanceOf(JournalWriter.Written.class, ack.receiveMessage()).requestId());
+        assertEquals(
+            r.requestId(),
+            assertInstanceOf(JournalWriter.Written.class, ack.receiveMessage()).requestId());
       }
     }
     List<JournalRecord> read = JournalReader.readAll(dir.resolve("journal"));
@@ -87,10 +133,26 @@ class JournalWriterTest {
       picture[i] = i % 2 == 0 ? 0f : i % 3 == 0 ? -0f : (i % 256) / 255f;
       eightBit[i] = i % 2 == 0 ? 0f : (i % 255 + 1) / 255f;
     }
-    JournalRecord.Input in = new JournalRecord.Input("pic", null, "n1", "ep", 10, "json", null,
-        TensorData.float32(new long[] {1, 784}, picture));
-    JournalRecord.Input png = new JournalRecord.Input("png", null, "n1", "ep", 11, "png", null,
-        TensorData.float32(new long[] {1, 28, 28}, eightBit));
+    JournalRecord.Input in =
+        new JournalRecord.Input(
+            "pic",
+            null,
+            "n1",
+            "ep",
+            10,
+            "json",
+            null,
+            TensorData.float32(new long[] {1, 784}, picture));
+    JournalRecord.Input png =
+        new JournalRecord.Input(
+            "png",
+            null,
+            "n1",
+            "ep",
+            11,
+            "png",
+            null,
+            TensorData.float32(new long[] {1, 28, 28}, eightBit));
     TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
     long bytes;
     try (JournalWriter w = JournalWriter.start(settings())) {
@@ -104,7 +166,11 @@ class JournalWriterTest {
     // the -0.0 words keep the first as words; the second takes a byte a pixel
     assertTrue(bytes < 2 * 200 + (98 + 392 * 4) + (98 + 392), "appended " + bytes);
     List<String> dump = new ArrayList<>();
-    new ChronicleReader().withBasePath(dir.resolve("journal")).withReadOnly(true).withMessageSink(dump::add).execute();
+    new ChronicleReader()
+        .withBasePath(dir.resolve("journal"))
+        .withReadOnly(true)
+        .withMessageSink(dump::add)
+        .execute();
     String dumped = String.join("\n", dump);
     assertTrue(dumped.contains(InputPacking.WORDS) && dumped.contains(InputPacking.PIXELS), dumped);
     // each record says the lowest format that reads it: only the pixels need 3
@@ -114,10 +180,13 @@ class JournalWriterTest {
   @Test
   void recordsOfTheFirstFormatAreStillRead() {
     JournalRecord.Input in = input("v1");
-    try (net.openhft.chronicle.queue.ChronicleQueue q = net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder
-            .binary(dir.resolve("journal")).rollCycle(settings().rollCycle()).build();
-         net.openhft.chronicle.queue.ExcerptAppender a = q.createAppender();
-         net.openhft.chronicle.wire.DocumentContext dc = a.writingDocument()) {
+    try (net.openhft.chronicle.queue.ChronicleQueue q =
+            net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder.binary(
+                    dir.resolve("journal"))
+                .rollCycle(settings().rollCycle())
+                .build();
+        net.openhft.chronicle.queue.ExcerptAppender a = q.createAppender();
+        net.openhft.chronicle.wire.DocumentContext dc = a.writingDocument()) {
       // format 1, as earlier builds wrote it: no "encoding", the data as it was
       net.openhft.chronicle.wire.WireOut w = dc.wire();
       w.write("schema").int32(1);
@@ -130,11 +199,14 @@ class JournalWriterTest {
       w.write("source").text(in.source());
       w.write("sourceSha256").text(in.sourceSha256());
       w.write("dtype").text(in.tensor().dtype());
-      w.write("shape").sequence(in.tensor().shape(), (shape, out) -> {
-        for (long d : shape) {
-          out.int64(d);
-        }
-      });
+      w.write("shape")
+          .sequence(
+              in.tensor().shape(),
+              (shape, out) -> {
+                for (long d : shape) {
+                  out.int64(d);
+                }
+              });
       w.write("data").bytes(in.tensor().data());
     }
     assertEquals(List.of(in), JournalReader.readAll(dir.resolve("journal")));
@@ -148,22 +220,65 @@ class JournalWriterTest {
       ack.expectNoMessage(Duration.ofMillis(200));
       assertTrue(w.offerLazily(input("alone"), ack.getRef()));
       assertEquals("alone", ack.expectMessageClass(JournalWriter.Written.class).requestId());
-      // a request's story: the input and a score need no haste, the answer brings them along, in order
+      // a request's story: the input and a score need no haste, the answer brings them along, in
+      // order
       assertTrue(w.offerLazily(input("r1"), ack.getRef()));
-      assertTrue(w.offerLazily(new JournalRecord.Score("r1", "n1", "ep", 11, "m3", "1", Outcome.OK, 1500, 300,
-          new float[] {0.1f, 0.9f}, null), null));
-      assertTrue(w.offer(new JournalRecord.Answer("r1", null, "n1", "ep", 13, 200, "m3", "1", 0, "Coat",
-          new float[] {0.1f, 0.9f}, 1600, null), ack.getRef()));
+      assertTrue(
+          w.offerLazily(
+              new JournalRecord.Score(
+                  "r1",
+                  "n1",
+                  "ep",
+                  11,
+                  "m3",
+                  "1",
+                  Outcome.OK,
+                  1500,
+                  300,
+                  new float[] {0.1f, 0.9f},
+                  null),
+              null));
+      assertTrue(
+          w.offer(
+              new JournalRecord.Answer(
+                  "r1",
+                  null,
+                  "n1",
+                  "ep",
+                  13,
+                  200,
+                  "m3",
+                  "1",
+                  0,
+                  "Coat",
+                  new float[] {0.1f, 0.9f},
+                  1600,
+                  null),
+              ack.getRef()));
       JournalWriter.Ack first = ack.expectMessageClass(JournalWriter.Written.class);
       JournalWriter.Ack second = ack.expectMessageClass(JournalWriter.Written.class);
       assertEquals(List.of("input", "answer"), List.of(first.recordType(), second.recordType()));
       // a late score after the answer, and nothing after it: still written
-      assertTrue(w.offerLazily(new JournalRecord.Score("r1", "n1", "ep", 14, "m1", "1", Outcome.LATE, 40_000, 300,
-          new float[] {0.5f, 0.5f}, null), ack.getRef()));
+      assertTrue(
+          w.offerLazily(
+              new JournalRecord.Score(
+                  "r1",
+                  "n1",
+                  "ep",
+                  14,
+                  "m1",
+                  "1",
+                  Outcome.LATE,
+                  40_000,
+                  300,
+                  new float[] {0.5f, 0.5f},
+                  null),
+              ack.getRef()));
       assertEquals("score", ack.expectMessageClass(JournalWriter.Written.class).recordType());
       assertEquals(0, w.pending());
     }
-    List<String> types = JournalReader.readAll(dir.resolve("journal")).stream().map(JournalRecord::type).toList();
+    List<String> types =
+        JournalReader.readAll(dir.resolve("journal")).stream().map(JournalRecord::type).toList();
     assertEquals(List.of("input", "input", "score", "answer", "score"), types);
   }
 
@@ -171,17 +286,28 @@ class JournalWriterTest {
   void aLazyRecordWaitsForAWaitedOnOneWhileTheWriterDozes() throws Exception {
     JournalSettings d = settings();
     // a doze far longer than this test: what a lazy record gets, it gets from the waited-on record
-    JournalSettings s = new JournalSettings(d.enabled(), d.dir(), d.rollCycle(), d.queueCapacity(), d.maxBatch(),
-        d.retentionMaxAge(), d.retentionMaxBytes(), d.minFreeBytes(), d.checkInterval(), Duration.ofMinutes(1));
+    JournalSettings s =
+        new JournalSettings(
+            d.enabled(),
+            d.dir(),
+            d.rollCycle(),
+            d.queueCapacity(),
+            d.maxBatch(),
+            d.retentionMaxAge(),
+            d.retentionMaxBytes(),
+            d.minFreeBytes(),
+            d.checkInterval(),
+            Duration.ofMinutes(1));
     TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
     try (JournalWriter w = JournalWriter.start(s)) {
       assertTrue(w.offer(input("first"), ack.getRef()));
       assertEquals("first", ack.expectMessageClass(JournalWriter.Written.class).requestId());
       // the writer now dozes: a lazy record does not wake it
-      ack.awaitAssert(() -> {
-        assertTrue(w.dozing());
-        return null;
-      });
+      ack.awaitAssert(
+          () -> {
+            assertTrue(w.dozing());
+            return null;
+          });
       assertTrue(w.offerLazily(input("lazy"), ack.getRef()));
       ack.expectNoMessage(Duration.ofMillis(300));
       assertEquals(1, w.pending());
@@ -201,7 +327,11 @@ class JournalWriterTest {
       throw new IllegalStateException(e);
     }
     List<String> out = new ArrayList<>();
-    new ChronicleReader().withBasePath(dir.resolve("journal")).withReadOnly(true).withMessageSink(out::add).execute();
+    new ChronicleReader()
+        .withBasePath(dir.resolve("journal"))
+        .withReadOnly(true)
+        .withMessageSink(out::add)
+        .execute();
     String all = String.join("\n", out);
     assertTrue(all.contains("chron-1"), all);
     assertTrue(all.contains("image/png"), all);
@@ -212,16 +342,27 @@ class JournalWriterTest {
     AtomicLong free = new AtomicLong(10_000);
     JournalSettings d = settings().withMinFreeBytes(5_000);
     // a doze far longer than this test, and frequent free-space checks
-    JournalSettings s = new JournalSettings(d.enabled(), d.dir(), d.rollCycle(), d.queueCapacity(), d.maxBatch(),
-        d.retentionMaxAge(), d.retentionMaxBytes(), d.minFreeBytes(), Duration.ofMillis(20), Duration.ofMinutes(1));
+    JournalSettings s =
+        new JournalSettings(
+            d.enabled(),
+            d.dir(),
+            d.rollCycle(),
+            d.queueCapacity(),
+            d.maxBatch(),
+            d.retentionMaxAge(),
+            d.retentionMaxBytes(),
+            d.minFreeBytes(),
+            Duration.ofMillis(20),
+            Duration.ofMinutes(1));
     TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
     try (JournalWriter w = JournalWriter.start(s, null, dir -> free.get())) {
       assertTrue(w.offer(input("first"), ack.getRef()));
       ack.expectMessageClass(JournalWriter.Written.class);
-      ack.awaitAssert(() -> {
-        assertTrue(w.dozing());
-        return null;
-      });
+      ack.awaitAssert(
+          () -> {
+            assertTrue(w.dozing());
+            return null;
+          });
       assertTrue(w.offerLazily(input("queued"), ack.getRef()));
       w.close(Duration.ofSeconds(10));
       JournalWriter.Written queued = ack.expectMessageClass(JournalWriter.Written.class);
@@ -232,17 +373,19 @@ class JournalWriterTest {
     try (JournalWriter w = JournalWriter.start(s, null, dir -> free.get())) {
       assertTrue(w.offer(input("second"), ack.getRef()));
       ack.expectMessageClass(JournalWriter.Written.class);
-      ack.awaitAssert(() -> {
-        assertTrue(w.dozing());
-        return null;
-      });
+      ack.awaitAssert(
+          () -> {
+            assertTrue(w.dozing());
+            return null;
+          });
       // accepted while the disk was fine, taken once it is not
       assertTrue(w.offerLazily(input("stranded"), ack.getRef()));
       free.set(1_000);
-      ack.awaitAssert(() -> {
-        assertFalse(w.isWritable());
-        return null;
-      });
+      ack.awaitAssert(
+          () -> {
+            assertFalse(w.isWritable());
+            return null;
+          });
       w.close(Duration.ofSeconds(10));
       JournalWriter.NotWritten nw = ack.expectMessageClass(JournalWriter.NotWritten.class);
       assertEquals("stranded", nw.requestId());
@@ -250,7 +393,10 @@ class JournalWriterTest {
       assertEquals(1, nw.failures());
       assertEquals(1, w.failures());
     }
-    List<String> ids = JournalReader.readAll(dir.resolve("journal")).stream().map(JournalRecord::requestId).toList();
+    List<String> ids =
+        JournalReader.readAll(dir.resolve("journal")).stream()
+            .map(JournalRecord::requestId)
+            .toList();
     assertEquals(List.of("first", "queued", "second"), ids);
   }
 
@@ -258,28 +404,43 @@ class JournalWriterTest {
   void refusesBelowTheFreeSpaceThresholdAndRecoversByItself() throws Exception {
     AtomicLong free = new AtomicLong(10_000);
     JournalSettings s = settings().withMinFreeBytes(5_000);
-    s = new JournalSettings(s.enabled(), s.dir(), s.rollCycle(), s.queueCapacity(), s.maxBatch(),
-        s.retentionMaxAge(), s.retentionMaxBytes(), s.minFreeBytes(), Duration.ofMillis(20), s.lazyWriteDelay());
+    s =
+        new JournalSettings(
+            s.enabled(),
+            s.dir(),
+            s.rollCycle(),
+            s.queueCapacity(),
+            s.maxBatch(),
+            s.retentionMaxAge(),
+            s.retentionMaxBytes(),
+            s.minFreeBytes(),
+            Duration.ofMillis(20),
+            s.lazyWriteDelay());
     try (JournalWriter w = JournalWriter.start(s, null, d -> free.get())) {
       TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
       assertTrue(w.offer(input("a"), ack.getRef()));
       ack.expectMessageClass(JournalWriter.Written.class);
       free.set(1_000);
-      ack.awaitAssert(() -> {
-        assertFalse(w.isWritable());
-        return null;
-      });
+      ack.awaitAssert(
+          () -> {
+            assertFalse(w.isWritable());
+            return null;
+          });
       assertFalse(w.offer(input("b"), null));
       assertTrue(w.unwritableReason().contains("below the threshold"), w.unwritableReason());
       free.set(10_000);
-      ack.awaitAssert(() -> {
-        assertTrue(w.isWritable());
-        return null;
-      });
+      ack.awaitAssert(
+          () -> {
+            assertTrue(w.isWritable());
+            return null;
+          });
       assertTrue(w.offer(input("c"), ack.getRef()));
       ack.expectMessageClass(JournalWriter.Written.class);
     }
-    List<String> ids = JournalReader.readAll(dir.resolve("journal")).stream().map(JournalRecord::requestId).toList();
+    List<String> ids =
+        JournalReader.readAll(dir.resolve("journal")).stream()
+            .map(JournalRecord::requestId)
+            .toList();
     assertEquals(List.of("a", "c"), ids);
   }
 
@@ -320,7 +481,8 @@ class JournalWriterTest {
       w.enforceRetention();
       assertEquals(1, cycleFiles(journal));
     }
-    List<String> ids = JournalReader.readAll(journal).stream().map(JournalRecord::requestId).toList();
+    List<String> ids =
+        JournalReader.readAll(journal).stream().map(JournalRecord::requestId).toList();
     assertEquals(List.of("last"), ids);
   }
 

@@ -11,17 +11,25 @@ import java.util.Random;
 import java.util.zip.GZIPInputStream;
 
 /**
- * The Fashion-MNIST test split shipped in this module (10,000 images, MIT licence), cut into a fixed
- * training part and a fixed hold-out part. The cut is a seeded shuffle, so every build, test and
- * benchmark sees the same hold-out images.
+ * The Fashion-MNIST test split shipped in this module (10,000 images, MIT licence), cut into a
+ * fixed training part and a fixed hold-out part. The cut is a seeded shuffle, so every build, test
+ * and benchmark sees the same hold-out images.
  */
 public final class FashionMnist {
   public static final int IMAGE_SIZE = 28;
   public static final int PIXELS = IMAGE_SIZE * IMAGE_SIZE;
   public static final List<String> LABELS =
       List.of(
-          "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+          "T-shirt/top",
+          "Trouser",
+          "Pullover",
+          "Dress",
+          "Coat",
+          "Sandal",
+          "Shirt",
+          "Sneaker",
+          "Bag",
+          "Ankle boot");
   public static final String IMAGES_RESOURCE = "/fashion-mnist/t10k-images-idx3-ubyte.gz";
   public static final String LABELS_RESOURCE = "/fashion-mnist/t10k-labels-idx1-ubyte.gz";
 

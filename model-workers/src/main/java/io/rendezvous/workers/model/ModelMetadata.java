@@ -9,7 +9,8 @@ import java.util.List;
 
 /**
  * What a model directory says about itself ({@value #FILE_NAME} beside the SavedModel): identity,
- * label names, how good it was on the hold-out, and the tensors its serving signature takes and gives.
+ * label names, how good it was on the hold-out, and the tensors its serving signature takes and
+ * gives.
  */
 public record ModelMetadata(
     int schemaVersion,
@@ -43,7 +44,11 @@ public record ModelMetadata(
     ModelMetadata m = JSON.readValue(file.toFile(), ModelMetadata.class);
     if (m.schemaVersion() != SCHEMA_VERSION) {
       throw new IOException(
-          file + " has schema version " + m.schemaVersion() + ", this build reads " + SCHEMA_VERSION);
+          file
+              + " has schema version "
+              + m.schemaVersion()
+              + ", this build reads "
+              + SCHEMA_VERSION);
     }
     return m;
   }

@@ -24,12 +24,18 @@ public record TensorData(String dtype, long[] shape, byte[] data) {
     }
     if (FLOAT32.equals(dtype) && elements * Float.BYTES != data.length) {
       throw new IllegalArgumentException(
-          "shape " + describe(shape) + " needs " + elements * Float.BYTES + " bytes, got " + data.length);
+          "shape "
+              + describe(shape)
+              + " needs "
+              + elements * Float.BYTES
+              + " bytes, got "
+              + data.length);
     }
   }
 
   public static TensorData float32(long[] shape, float[] values) {
-    ByteBuffer buf = ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer buf =
+        ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     buf.asFloatBuffer().put(values);
     return new TensorData(FLOAT32, shape, buf.array());
   }

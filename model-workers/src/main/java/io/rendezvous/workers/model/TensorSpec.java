@@ -3,7 +3,8 @@ package io.rendezvous.workers.model;
 import java.util.List;
 
 /**
- * Name, element type and shape of a model input or output; {@code -1} is a free dimension (the batch).
+ * Name, element type and shape of a model input or output; {@code -1} is a free dimension (the
+ * batch).
  */
 public record TensorSpec(String name, String dtype, List<Long> shape) {
   public TensorSpec {

@@ -11,9 +11,9 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
 /**
- * The three default models, smallest to largest. Each maps the {@code input} placeholder
- * ([-1, 784] floats in 0..1) to logits over the 10 classes; weights start from seeded stateless
- * random ops so a rebuild trains the same network.
+ * The three default models, smallest to largest. Each maps the {@code input} placeholder ([-1, 784]
+ * floats in 0..1) to logits over the 10 classes; weights start from seeded stateless random ops so
+ * a rebuild trains the same network.
  */
 public enum Architecture {
   /** Softmax regression: one dense layer. Fastest, least accurate. */
@@ -36,7 +36,8 @@ public enum Architecture {
     @Override
     Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed) {
       Operand<TFloat32> image =
-          tf.reshape(x, tf.constant(new int[] {-1, FashionMnist.IMAGE_SIZE, FashionMnist.IMAGE_SIZE, 1}));
+          tf.reshape(
+              x, tf.constant(new int[] {-1, FashionMnist.IMAGE_SIZE, FashionMnist.IMAGE_SIZE, 1}));
       Operand<TFloat32> c1 = pool(tf, tf.nn.relu(conv(tf, image, 1, 16, seed, 1)));
       Operand<TFloat32> c2 = pool(tf, tf.nn.relu(conv(tf, c1, 16, 32, seed, 2)));
       Operand<TFloat32> flat = tf.reshape(c2, tf.constant(new int[] {-1, 7 * 7 * 32}));
@@ -94,15 +95,18 @@ public enum Architecture {
   }
 
   private static Operand<TFloat32> pool(Ops tf, Operand<TFloat32> x) {
-    return tf.nn.maxPool(x, tf.constant(new int[] {1, 2, 2, 1}), tf.constant(new int[] {1, 2, 2, 1}), "SAME");
+    return tf.nn.maxPool(
+        x, tf.constant(new int[] {1, 2, 2, 1}), tf.constant(new int[] {1, 2, 2, 1}), "SAME");
   }
 
   /** Glorot-scaled truncated normal from a stateless op keyed by (seed, layer): reproducible. */
-  private static Variable<TFloat32> weights(Ops tf, long[] shape, long fanSum, long seed, int layer) {
+  private static Variable<TFloat32> weights(
+      Ops tf, long[] shape, long fanSum, long seed, int layer) {
     float stddev = (float) Math.sqrt(2.0 / fanSum);
     Operand<TFloat32> init =
         tf.math.mul(
-            tf.random.statelessTruncatedNormal(tf.constant(shape), tf.constant(new long[] {seed, layer})),
+            tf.random.statelessTruncatedNormal(
+                tf.constant(shape), tf.constant(new long[] {seed, layer})),
             tf.constant(stddev));
     return tf.variable(init);
   }

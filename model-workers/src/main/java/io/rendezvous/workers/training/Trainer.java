@@ -42,8 +42,8 @@ import org.tensorflow.types.TInt32;
  * (signature {@code serving_default}: {@code input} float32 [-1,784] to {@code probabilities}
  * float32 [-1,10]) with a {@link ModelMetadata} file each.
  *
- * <p>Builds are cached: the output directory records the hash of the trainer's classes, the data and
- * the hyper-parameters; when it matches, nothing is retrained. {@code --force} retrains anyway.
+ * <p>Builds are cached: the output directory records the hash of the trainer's classes, the data
+ * and the hyper-parameters; when it matches, nothing is retrained. {@code --force} retrains anyway.
  */
 public final class Trainer {
   private static final Logger log = LoggerFactory.getLogger(Trainer.class);
@@ -65,10 +65,14 @@ public final class Trainer {
     boolean force = args.length > 1 && "--force".equals(args[1]);
     String hash = buildHash();
     Path hashFile = out.resolve(HASH_FILE);
-    if (!force && Files.isRegularFile(hashFile)
+    if (!force
+        && Files.isRegularFile(hashFile)
         && Files.readString(hashFile).trim().equals(hash)
         && Stream.of(Architecture.values())
-            .allMatch(a -> Files.isRegularFile(out.resolve(a.modelName()).resolve(ModelMetadata.FILE_NAME)))) {
+            .allMatch(
+                a ->
+                    Files.isRegularFile(
+                        out.resolve(a.modelName()).resolve(ModelMetadata.FILE_NAME)))) {
       log.info("models in {} are up to date (build hash {})", out, hash);
       return;
     }
@@ -77,8 +81,12 @@ public final class Trainer {
     Files.deleteIfExists(hashFile);
     for (Architecture a : Architecture.values()) {
       ModelMetadata m = train(a, data, out.resolve(a.modelName()), hash);
-      log.info("trained {} ({}): hold-out accuracy {} in {} ms",
-          m.name(), m.description(), String.format("%.4f", m.holdoutAccuracy()), m.trainingTimeMillis());
+      log.info(
+          "trained {} ({}): hold-out accuracy {} in {} ms",
+          m.name(),
+          m.description(),
+          String.format("%.4f", m.holdoutAccuracy()),
+          m.trainingTimeMillis());
     }
     Files.writeString(hashFile, hash + "\n");
   }
@@ -143,7 +151,8 @@ public final class Trainer {
             hash,
             Signature.DEFAULT_KEY,
             new TensorSpec("input", "float32", List.of(-1L, (long) FashionMnist.PIXELS)),
-            new TensorSpec("probabilities", "float32", List.of(-1L, (long) FashionMnist.LABELS.size())));
+            new TensorSpec(
+                "probabilities", "float32", List.of(-1L, (long) FashionMnist.LABELS.size())));
     metadata.write(staging);
     deleteRecursively(dir);
     Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
@@ -151,7 +160,10 @@ public final class Trainer {
   }
 
   private static double accuracy(
-      Session session, Placeholder<TFloat32> x, Operand<TFloat32> probabilities, List<Sample> holdout) {
+      Session session,
+      Placeholder<TFloat32> x,
+      Operand<TFloat32> probabilities,
+      List<Sample> holdout) {
     int correct = 0;
     try (TFloat32 xs = images(holdout);
         Result result = session.runner().feed(x, xs).fetch(probabilities).run()) {
@@ -174,9 +186,11 @@ public final class Trainer {
   private static TFloat32 images(List<Sample> batch) {
     float[] flat = new float[batch.size() * FashionMnist.PIXELS];
     for (int i = 0; i < batch.size(); i++) {
-      System.arraycopy(batch.get(i).scaled(), 0, flat, i * FashionMnist.PIXELS, FashionMnist.PIXELS);
+      System.arraycopy(
+          batch.get(i).scaled(), 0, flat, i * FashionMnist.PIXELS, FashionMnist.PIXELS);
     }
-    return TFloat32.tensorOf(Shape.of(batch.size(), FashionMnist.PIXELS), DataBuffers.of(flat, true, false));
+    return TFloat32.tensorOf(
+        Shape.of(batch.size(), FashionMnist.PIXELS), DataBuffers.of(flat, true, false));
   }
 
   private static TInt32 labels(List<Sample> batch) {
@@ -195,8 +209,14 @@ public final class Trainer {
         digestResource(sha, c, "/" + c.getName().replace('.', '/') + ".class");
       }
       for (Architecture a : Architecture.values()) {
-        digestResource(sha, Architecture.class,
-            "/" + a.getDeclaringClass().getName().replace('.', '/') + "$" + (a.ordinal() + 1) + ".class");
+        digestResource(
+            sha,
+            Architecture.class,
+            "/"
+                + a.getDeclaringClass().getName().replace('.', '/')
+                + "$"
+                + (a.ordinal() + 1)
+                + ".class");
       }
       digestResource(sha, FashionMnist.class, FashionMnist.IMAGES_RESOURCE);
       digestResource(sha, FashionMnist.class, FashionMnist.LABELS_RESOURCE);

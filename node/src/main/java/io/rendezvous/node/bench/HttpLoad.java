@@ -22,10 +22,10 @@ import org.HdrHistogram.Histogram;
 
 /**
  * The harness's load generator: HTTP/1.1 keep-alive, in the closed model over blocking sockets, one
- * connection per client thread, in the open model over non-blocking ones on one thread ({@link OpenLoad}).
- * It shares the machine with the server, so it is kept cheap: a request is one prepared header and a
- * body written at once, a response is read by its Content-Length. Only 200s whose body has the expected
- * shape count as answered; everything else is counted by status.
+ * connection per client thread, in the open model over non-blocking ones on one thread ({@link
+ * OpenLoad}). It shares the machine with the server, so it is kept cheap: a request is one prepared
+ * header and a body written at once, a response is read by its Content-Length. Only 200s whose body
+ * has the expected shape count as answered; everything else is counted by status.
  */
 public final class HttpLoad {
   private HttpLoad() {}
@@ -33,38 +33,56 @@ public final class HttpLoad {
   /** How much of a failed response's body a tally keeps as an example. */
   static final int SAMPLE_CHARS = 160;
 
-  /** Answered requests per second of {@code clients} closed-model clients posting JSON bodies to a path. */
-  public static double closedRate(int port, String path, List<byte[]> bodies, int clients, Duration length)
+  /**
+   * Answered requests per second of {@code clients} closed-model clients posting JSON bodies to a
+   * path.
+   */
+  public static double closedRate(
+      int port, String path, List<byte[]> bodies, int clients, Duration length)
       throws InterruptedException {
     Target t = new Target(path, "127.0.0.1", port, path, "application/json", bodies, "{");
     return closed(t, clients, length, Duration.ofSeconds(10)).answeredPerSecond();
   }
 
   /** What one run sends: the same bodies in turn, to one path of one server. */
-  record Target(String name, String host, int port, String path, String contentType, List<byte[]> bodies,
+  record Target(
+      String name,
+      String host,
+      int port,
+      String path,
+      String contentType,
+      List<byte[]> bodies,
       String bodyMarker) {}
 
   /**
    * Counts and latencies (microseconds, from the intended send time in open-model runs) of one
-   * connection in a run. The connections of a run share one latency histogram: at 3 significant digits up
-   * to 120 s one takes about 140 KB, and one per connection made 36 MB of fresh live data at the start of
-   * every 256-connection open run, in the JVM the nodes share; its first young collections took 16-24 ms
-   * instead of 8-11, and most SLA misses of a run fell in its first seconds.
+   * connection in a run. The connections of a run share one latency histogram: at 3 significant
+   * digits up to 120 s one takes about 140 KB, and one per connection made 36 MB of fresh live data
+   * at the start of every 256-connection open run, in the JVM the nodes share; its first young
+   * collections took 16-24 ms instead of 8-11, and most SLA misses of a run fell in its first
+   * seconds.
    */
   static final class Tally {
     final Histogram latency;
+
     /**
-     * How long after a connection was free to send a due request it was written (open model): the load
-     * generator's own lag, which the latency includes. A wait for a free connection is not in it (that
-     * is the server being slow). Shared by a run's connections like the latency.
+     * How long after a connection was free to send a due request it was written (open model): the
+     * load generator's own lag, which the latency includes. A wait for a free connection is not in
+     * it (that is the server being slow). Shared by a run's connections like the latency.
      */
     final Histogram sendLag;
+
     long answered;
     long withinSla;
-    /** Answered 200 within the SLA with the load generator's own lag ({@link #sendLag}) taken out. */
+
+    /**
+     * Answered 200 within the SLA with the load generator's own lag ({@link #sendLag}) taken out.
+     */
     long withinSlaFromWrite;
+
     final Map<String, Long> failures = new TreeMap<>();
     final Map<String, Long> stages = new TreeMap<>();
+
     /** The first response body seen for each kind of failure, cut short: what the server said. */
     final Map<String, String> samples = new TreeMap<>();
 
@@ -73,7 +91,9 @@ public final class HttpLoad {
       this.sendLag = sendLag;
     }
 
-    /** A histogram of microseconds up to 120 s that the connections of one run record into at once. */
+    /**
+     * A histogram of microseconds up to 120 s that the connections of one run record into at once.
+     */
     static Histogram sharedMicros() {
       return new AtomicHistogram(TimeUnit.SECONDS.toMicros(120), 3);
     }
@@ -94,10 +114,12 @@ public final class HttpLoad {
     }
 
     /**
-     * One response, {@code micros} after it was due, {@code lagMicros} of which the generator's own: only a
-     * 200 whose body has {@code marker} counts as answered; anything else is counted by its status.
+     * One response, {@code micros} after it was due, {@code lagMicros} of which the generator's
+     * own: only a 200 whose body has {@code marker} counts as answered; anything else is counted by
+     * its status.
      */
-    void record(int status, byte[] body, String marker, long micros, long lagMicros, long slaMicros) {
+    void record(
+        int status, byte[] body, String marker, long micros, long lagMicros, long slaMicros) {
       if (status == 200 && contains(body, marker)) {
         answered++;
         latency.recordValue(Math.min(micros, latency.getHighestTrackableValue()));
@@ -121,7 +143,8 @@ public final class HttpLoad {
       failures.merge(kind, 1L, Long::sum);
       if (body != null && !samples.containsKey(kind)) {
         String text = new String(body, StandardCharsets.UTF_8);
-        samples.put(kind, text.length() > SAMPLE_CHARS ? text.substring(0, SAMPLE_CHARS) + "..." : text);
+        samples.put(
+            kind, text.length() > SAMPLE_CHARS ? text.substring(0, SAMPLE_CHARS) + "..." : text);
       }
     }
 
@@ -142,9 +165,9 @@ public final class HttpLoad {
   }
 
   /**
-   * A run's outcome: its tally, how long it lasted and the CPU time this process used meanwhile (server
-   * and load generator together: a cost per request that a slower or faster machine phase moves less
-   * than it moves the rate).
+   * A run's outcome: its tally, how long it lasted and the CPU time this process used meanwhile
+   * (server and load generator together: a cost per request that a slower or faster machine phase
+   * moves less than it moves the rate).
    */
   record Outcome(Tally tally, double seconds, long sent, double cpuSeconds, long jitMillis) {
     double answeredPerSecond() {
@@ -157,17 +180,25 @@ public final class HttpLoad {
     }
 
     double percentileMillis(double p) {
-      return tally.latency.getTotalCount() == 0 ? Double.NaN : tally.latency.getValueAtPercentile(p) / 1000.0;
+      return tally.latency.getTotalCount() == 0
+          ? Double.NaN
+          : tally.latency.getValueAtPercentile(p) / 1000.0;
     }
 
     /** How late requests were written to their connections, at percentile {@code p}, in ms. */
     double sendLagMillis(double p) {
-      return tally.sendLag.getTotalCount() == 0 ? Double.NaN : tally.sendLag.getValueAtPercentile(p) / 1000.0;
+      return tally.sendLag.getTotalCount() == 0
+          ? Double.NaN
+          : tally.sendLag.getValueAtPercentile(p) / 1000.0;
     }
   }
 
-  /** Closed model: {@code clients} connections, each sending its next request when the last is answered. */
-  static Outcome closed(Target target, int clients, Duration length, Duration sla) throws InterruptedException {
+  /**
+   * Closed model: {@code clients} connections, each sending its next request when the last is
+   * answered.
+   */
+  static Outcome closed(Target target, int clients, Duration length, Duration sla)
+      throws InterruptedException {
     List<Connection> connections = connectAll(target, clients);
     long end = System.nanoTime() + length.toNanos();
     List<Tally> tallies = new ArrayList<>();
@@ -184,42 +215,57 @@ public final class HttpLoad {
       tallies.add(tally);
       int offset = c * 7919;
       Connection connection = connections.get(c);
-      threads.add(start("bench-client-" + c, () -> {
-        try (Connection conn = connection) {
-          int i = offset;
-          while (System.nanoTime() < end) {
-            long t0 = System.nanoTime();
-            sent.incrementAndGet();
-            conn.exchange(target.bodies().get(Math.floorMod(i++, target.bodies().size())), tally, t0, slaMicros);
-          }
-        }
-      }));
+      threads.add(
+          start(
+              "bench-client-" + c,
+              () -> {
+                try (Connection conn = connection) {
+                  int i = offset;
+                  while (System.nanoTime() < end) {
+                    long t0 = System.nanoTime();
+                    sent.incrementAndGet();
+                    conn.exchange(
+                        target.bodies().get(Math.floorMod(i++, target.bodies().size())),
+                        tally,
+                        t0,
+                        slaMicros);
+                  }
+                }
+              }));
     }
     for (Thread t : threads) {
       t.join(length.toMillis() + 60_000);
     }
     double seconds = (System.nanoTime() - start) / 1e9;
-    return new Outcome(merge(tallies), seconds, sent.get(), cpuSecondsSince(cpuStart), jitMillis() - jitStart);
+    return new Outcome(
+        merge(tallies), seconds, sent.get(), cpuSecondsSince(cpuStart), jitMillis() - jitStart);
   }
 
   /**
-   * Open model: requests at {@code rate} per second on a fixed schedule, whatever the server does, up to
-   * {@code connections} in flight at once ({@link OpenLoad}).
+   * Open model: requests at {@code rate} per second on a fixed schedule, whatever the server does,
+   * up to {@code connections} in flight at once ({@link OpenLoad}).
    */
   static Outcome open(Target target, double rate, Duration length, int connections, Duration sla) {
     return OpenLoad.run(target, rate, length, connections, sla);
   }
 
   /**
-   * Time the JIT compilers have spent so far. A run during which they worked much was partly measuring
-   * the interpreter: on 2 busy cores a method deoptimized under load can wait tens of seconds for C2.
+   * Time the JIT compilers have spent so far. A run during which they worked much was partly
+   * measuring the interpreter: on 2 busy cores a method deoptimized under load can wait tens of
+   * seconds for C2.
    */
   static long jitMillis() {
-    java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
-    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : 0;
+    java.lang.management.CompilationMXBean jit =
+        java.lang.management.ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported()
+        ? jit.getTotalCompilationTime()
+        : 0;
   }
 
-  /** Process CPU seconds since {@code startNanos}; NaN where the JVM cannot tell (printed as such, not 0). */
+  /**
+   * Process CPU seconds since {@code startNanos}; NaN where the JVM cannot tell (printed as such,
+   * not 0).
+   */
   static double cpuSecondsSince(long startNanos) {
     long now = processCpuNanos();
     return startNanos < 0 || now < 0 ? Double.NaN : (now - startNanos) / 1e9;
@@ -228,13 +274,16 @@ public final class HttpLoad {
   /** CPU time of this whole process so far; -1 where the JVM does not tell. */
   static long processCpuNanos() {
     return java.lang.management.ManagementFactory.getOperatingSystemMXBean()
-        instanceof com.sun.management.OperatingSystemMXBean os ? os.getProcessCpuTime() : -1;
+            instanceof com.sun.management.OperatingSystemMXBean os
+        ? os.getProcessCpuTime()
+        : -1;
   }
 
   /**
-   * Opens the connections one after another before the clock starts, as keep-alive clients would have
-   * them: a burst of simultaneous connects can overflow the server's accept backlog, and a dropped SYN
-   * is retried by TCP only after a second, which would be measured as a one-second request.
+   * Opens the connections one after another before the clock starts, as keep-alive clients would
+   * have them: a burst of simultaneous connects can overflow the server's accept backlog, and a
+   * dropped SYN is retried by TCP only after a second, which would be measured as a one-second
+   * request.
    */
   private static List<Connection> connectAll(Target target, int n) {
     List<Connection> out = new ArrayList<>(n);
@@ -258,8 +307,10 @@ public final class HttpLoad {
   }
 
   private static Tally merge(List<Tally> tallies) {
-    Tally all = tallies.isEmpty() ? new Tally(Tally.sharedMicros(), Tally.sharedMicros())
-        : new Tally(tallies.get(0).latency, tallies.get(0).sendLag);
+    Tally all =
+        tallies.isEmpty()
+            ? new Tally(Tally.sharedMicros(), Tally.sharedMicros())
+            : new Tally(tallies.get(0).latency, tallies.get(0).sendLag);
     tallies.forEach(all::add);
     return all;
   }
@@ -274,8 +325,17 @@ public final class HttpLoad {
 
     Connection(Target target) {
       this.target = target;
-      this.headerStart = ("POST " + target.path() + " HTTP/1.1\r\nHost: " + target.host() + ":" + target.port()
-          + "\r\nContent-Type: " + target.contentType() + "\r\nContent-Length: ").getBytes(StandardCharsets.US_ASCII);
+      this.headerStart =
+          ("POST "
+                  + target.path()
+                  + " HTTP/1.1\r\nHost: "
+                  + target.host()
+                  + ":"
+                  + target.port()
+                  + "\r\nContent-Type: "
+                  + target.contentType()
+                  + "\r\nContent-Length: ")
+              .getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Sends one request and records its outcome; latency counts from {@code dueNanos}. */
@@ -291,7 +351,13 @@ public final class HttpLoad {
         out.write(body);
         out.flush();
         Response r = read();
-        tally.record(r.status, r.body, target.bodyMarker(), (System.nanoTime() - dueNanos) / 1000, lagMicros, slaMicros);
+        tally.record(
+            r.status,
+            r.body,
+            target.bodyMarker(),
+            (System.nanoTime() - dueNanos) / 1000,
+            lagMicros,
+            slaMicros);
         if (r.close) {
           close();
         }
@@ -414,7 +480,11 @@ public final class HttpLoad {
     while (to < body.length && body[to] != '"') {
       to++;
     }
-    return "stage " + stage + " (" + new String(body, from, to - from, StandardCharsets.US_ASCII) + ")";
+    return "stage "
+        + stage
+        + " ("
+        + new String(body, from, to - from, StandardCharsets.US_ASCII)
+        + ")";
   }
 
   private static int indexOf(byte[] hay, byte[] needle, int from) {

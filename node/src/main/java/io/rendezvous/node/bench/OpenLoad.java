@@ -21,27 +21,36 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The open-model load generator: requests at a fixed rate on a schedule, whatever the server does, over
- * keep-alive connections that one thread drives through a selector. Latency counts from when a request
- * was due, so a stall shows in full (no coordinated omission); a due request that finds every connection
- * busy waits for one, and that wait counts too (the server was slow).
+ * The open-model load generator: requests at a fixed rate on a schedule, whatever the server does,
+ * over keep-alive connections that one thread drives through a selector. Latency counts from when a
+ * request was due, so a stall shows in full (no coordinated omission); a due request that finds
+ * every connection busy waits for one, and that wait counts too (the server was slow).
  *
- * <p>One thread, not one per connection: the generator shares 2 cores with the server it measures, and
- * 256 blocking connections cost the machine two thread wake-ups per request (the due time, then the
- * response) and as many runnable threads for the kernel to share the cores among. Here responses that
- * arrive together are read in one pass, and the thread sleeps only until the next request is due.
+ * <p>One thread, not one per connection: the generator shares 2 cores with the server it measures,
+ * and 256 blocking connections cost the machine two thread wake-ups per request (the due time, then
+ * the response) and as many runnable threads for the kernel to share the cores among. Here
+ * responses that arrive together are read in one pass, and the thread sleeps only until the next
+ * request is due.
  */
 final class OpenLoad {
   private OpenLoad() {}
 
   /** How long after the connections are open the schedule begins. */
   private static final Duration LEAD = Duration.ofMillis(200);
-  /** Requests not answered this long after the last was due are given up (counted as not answered). */
+
+  /**
+   * Requests not answered this long after the last was due are given up (counted as not answered).
+   */
   private static final Duration DRAIN = Duration.ofSeconds(30);
-  /** Below this a wait for the next due request is a park, not a select (whose timeout is in ms). */
+
+  /**
+   * Below this a wait for the next due request is a park, not a select (whose timeout is in ms).
+   */
   private static final long SELECT_GRANULARITY_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
   /** A response's first buffer (they are 1-2 KB); it doubles for a longer one. */
   private static final int READ_BUFFER = 8 * 1024;
+
   /** A reconnect blocks the one thread: not for longer than this. */
   private static final int CONNECT_TIMEOUT_MILLIS = 5_000;
 
@@ -77,22 +86,30 @@ final class OpenLoad {
             break;
           }
           Conn conn = free.poll();
-          // due while every connection was busy: the wait for this one is the server's, not the generator's
+          // due while every connection was busy: the wait for this one is the server's, not the
+          // generator's
           long ready = Math.max(due, conn.freedAt);
           conn.send(requests.get((int) (next % requests.size())).duplicate(), due, ready, tally);
           next++;
           if (conn.inFlight) {
             busy++;
           } else {
-            free.add(conn); // could not even be written: counted as failed, the connection is free again
+            free.add(
+                conn); // could not even be written: counted as failed, the connection is free again
           }
           now = System.nanoTime();
         }
-        long untilDue = next < total && !free.isEmpty()
-            ? start + (long) (next * intervalNanos) - now : Long.MAX_VALUE;
+        long untilDue =
+            next < total && !free.isEmpty()
+                ? start + (long) (next * intervalNanos) - now
+                : Long.MAX_VALUE;
         if (untilDue >= SELECT_GRANULARITY_NANOS) {
-          selector.select(Math.max(1, Math.min(TimeUnit.NANOSECONDS.toMillis(untilDue),
-              TimeUnit.NANOSECONDS.toMillis(giveUpAt - now) + 1)));
+          selector.select(
+              Math.max(
+                  1,
+                  Math.min(
+                      TimeUnit.NANOSECONDS.toMillis(untilDue),
+                      TimeUnit.NANOSECONDS.toMillis(giveUpAt - now) + 1)));
         } else if (selector.selectNow() == 0 && untilDue > 0) {
           LockSupport.parkNanos(untilDue);
         }
@@ -114,7 +131,12 @@ final class OpenLoad {
       if (unsent > 0) {
         tally.failures.merge("not sent in time", unsent, Long::sum);
       }
-      return new Outcome(tally, seconds, total, HttpLoad.cpuSecondsSince(cpuStart), HttpLoad.jitMillis() - jitStart);
+      return new Outcome(
+          tally,
+          seconds,
+          total,
+          HttpLoad.cpuSecondsSince(cpuStart),
+          HttpLoad.jitMillis() - jitStart);
     } catch (IOException e) {
       throw new UncheckedIOException("open-model load generator: " + e.getMessage(), e);
     } finally {
@@ -126,9 +148,19 @@ final class OpenLoad {
   private static List<ByteBuffer> prepared(Target target) {
     List<ByteBuffer> out = new ArrayList<>(target.bodies().size());
     for (byte[] body : target.bodies()) {
-      byte[] head = ("POST " + target.path() + " HTTP/1.1\r\nHost: " + target.host() + ":" + target.port()
-          + "\r\nContent-Type: " + target.contentType() + "\r\nContent-Length: " + body.length + "\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII);
+      byte[] head =
+          ("POST "
+                  + target.path()
+                  + " HTTP/1.1\r\nHost: "
+                  + target.host()
+                  + ":"
+                  + target.port()
+                  + "\r\nContent-Type: "
+                  + target.contentType()
+                  + "\r\nContent-Length: "
+                  + body.length
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII);
       ByteBuffer b = ByteBuffer.allocate(head.length + body.length);
       b.put(head).put(body).flip();
       out.add(b.asReadOnlyBuffer());
@@ -136,7 +168,10 @@ final class OpenLoad {
     return out;
   }
 
-  /** One keep-alive connection with at most one request in flight; reconnects after an error or a close. */
+  /**
+   * One keep-alive connection with at most one request in flight; reconnects after an error or a
+   * close.
+   */
   private static final class Conn {
     private final Target target;
     private final Selector selector;
@@ -160,14 +195,16 @@ final class OpenLoad {
     }
 
     /**
-     * Connected one after another before the clock starts, as keep-alive clients would be: a burst of
-     * simultaneous connects can overflow the server's accept backlog, and TCP retries a dropped SYN only
-     * after a second, which would be measured as a one-second request.
+     * Connected one after another before the clock starts, as keep-alive clients would be: a burst
+     * of simultaneous connects can overflow the server's accept backlog, and TCP retries a dropped
+     * SYN only after a second, which would be measured as a one-second request.
      */
     private void connect() throws IOException {
       channel = SocketChannel.open();
       channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
-      channel.socket().connect(new InetSocketAddress(target.host(), target.port()), CONNECT_TIMEOUT_MILLIS);
+      channel
+          .socket()
+          .connect(new InetSocketAddress(target.host(), target.port()), CONNECT_TIMEOUT_MILLIS);
       channel.configureBlocking(false);
       key = channel.register(selector, SelectionKey.OP_READ, this);
       in.clear();
@@ -183,7 +220,10 @@ final class OpenLoad {
         dueNanos = due;
         out = request;
         channel.write(out);
-        key.interestOps(out.hasRemaining() ? SelectionKey.OP_READ | SelectionKey.OP_WRITE : SelectionKey.OP_READ);
+        key.interestOps(
+            out.hasRemaining()
+                ? SelectionKey.OP_READ | SelectionKey.OP_WRITE
+                : SelectionKey.OP_READ);
         inFlight = true;
       } catch (IOException | RuntimeException e) {
         tally.failed("io: " + e.getClass().getSimpleName(), null);
@@ -191,7 +231,9 @@ final class OpenLoad {
       }
     }
 
-    /** Writes what is left of the request, reads what has come; true once the response is complete. */
+    /**
+     * Writes what is left of the request, reads what has come; true once the response is complete.
+     */
     boolean onReady(SelectionKey k, Tally tally, String marker, long slaMicros) {
       try {
         if (k.isValid() && k.isWritable() && out != null && out.hasRemaining()) {
@@ -247,7 +289,8 @@ final class OpenLoad {
         return false;
       }
       byte[] body = java.util.Arrays.copyOfRange(buf, bodyStart, bodyStart + length);
-      tally.record(status, body, marker, (System.nanoTime() - dueNanos) / 1000, lagMicros, slaMicros);
+      tally.record(
+          status, body, marker, (System.nanoTime() - dueNanos) / 1000, lagMicros, slaMicros);
       in.clear();
       if (close) {
         close();
@@ -257,7 +300,8 @@ final class OpenLoad {
 
     private boolean finish() {
       if (out != null && out.hasRemaining()) {
-        // answered before it was all sent (an early error): the rest must not go out as the next request
+        // answered before it was all sent (an early error): the rest must not go out as the next
+        // request
         close();
       }
       out = null;

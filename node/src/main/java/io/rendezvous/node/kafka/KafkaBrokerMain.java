@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A real Apache Kafka broker for Rendezvous: one combined broker + KRaft controller on 127.0.0.1, data in
- * a directory of its own, started as its own JVM ({@code node/bin/kafka-broker}) so that one broker can
- * serve a whole local cluster, a node's classpath stays free of the broker, and an outage test can
- * really stop it. Storage is formatted on first start and reused after that.
+ * A real Apache Kafka broker for Rendezvous: one combined broker + KRaft controller on 127.0.0.1,
+ * data in a directory of its own, started as its own JVM ({@code node/bin/kafka-broker}) so that
+ * one broker can serve a whole local cluster, a node's classpath stays free of the broker, and an
+ * outage test can really stop it. Storage is formatted on first start and reused after that.
  *
  * <p>{@code kafka-broker [--data-dir DIR] [--port 9092] [--controller-port 9093]}
  */
@@ -37,7 +37,8 @@ public final class KafkaBrokerMain {
         case "--port" -> port = Integer.parseInt(args[i + 1]);
         case "--controller-port" -> controllerPort = Integer.parseInt(args[i + 1]);
         default -> {
-          System.err.println("usage: kafka-broker [--data-dir DIR] [--port 9092] [--controller-port 9093]");
+          System.err.println(
+              "usage: kafka-broker [--data-dir DIR] [--port 9092] [--controller-port 9093]");
           System.exit(2);
         }
       }
@@ -45,11 +46,15 @@ public final class KafkaBrokerMain {
     Properties props = serverProperties(dataDir.toAbsolutePath(), port, controllerPort);
     formatIfNew(dataDir.toAbsolutePath(), props);
     KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      log.info("stopping kafka broker on 127.0.0.1:{}", props.getProperty("port"));
-      server.shutdown();
-      server.awaitShutdown();
-    }, "kafka-broker-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  log.info("stopping kafka broker on 127.0.0.1:{}", props.getProperty("port"));
+                  server.shutdown();
+                  server.awaitShutdown();
+                },
+                "kafka-broker-shutdown"));
     server.startup();
     log.info("kafka broker ready on 127.0.0.1:{} (data in {})", port, dataDir.toAbsolutePath());
     server.awaitShutdown();
@@ -60,7 +65,8 @@ public final class KafkaBrokerMain {
     p.setProperty("process.roles", "broker,controller");
     p.setProperty("node.id", "1");
     p.setProperty("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    p.setProperty("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    p.setProperty(
+        "listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
     p.setProperty("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
     p.setProperty("controller.listener.names", "CONTROLLER");
     p.setProperty("inter.broker.listener.name", "PLAINTEXT");
@@ -89,8 +95,10 @@ public final class KafkaBrokerMain {
       props.store(out, "written by Rendezvous' KafkaBrokerMain");
     }
     String clusterId = Uuid.randomUuid().toString();
-    int rc = StorageTool.execute(new String[] {"format", "-t", clusterId, "-c", file.toString(), "--ignore-formatted"},
-        new PrintStream(System.out, true));
+    int rc =
+        StorageTool.execute(
+            new String[] {"format", "-t", clusterId, "-c", file.toString(), "--ignore-formatted"},
+            new PrintStream(System.out, true));
     if (rc != 0) {
       throw new IOException("formatting kafka storage in " + logs + " failed (exit " + rc + ")");
     }

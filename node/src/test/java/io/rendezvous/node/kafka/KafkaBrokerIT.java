@@ -23,7 +23,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The project's broker is a real Kafka: topics, produce, consume, and a restart keeps what it had. */
+/**
+ * The project's broker is a real Kafka: topics, produce, consume, and a restart keeps what it had.
+ */
 @Tag("integration")
 class KafkaBrokerIT {
   @TempDir Path dir;
@@ -50,7 +52,8 @@ class KafkaBrokerIT {
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
-    // a fresh topic and several requests in flight can meet KAFKA-15591, as the node's own producers could
+    // a fresh topic and several requests in flight can meet KAFKA-15591, as the node's own
+    // producers could
     p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
     return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
   }
@@ -61,7 +64,8 @@ class KafkaBrokerIT {
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + System.nanoTime());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     List<ConsumerRecord<String, String>> out = new ArrayList<>();
-    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer())) {
       consumer.subscribe(Set.of(topic));
       long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
       while (out.size() < 10 && System.nanoTime() < deadline) {

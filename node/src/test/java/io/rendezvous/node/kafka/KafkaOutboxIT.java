@@ -27,9 +27,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The journal as the outbox, against the project's real broker: every input, score and answer of every
- * HTTP request reaches its topic keyed by request id; with the broker stopped requests are still
- * answered, and after it returns every record arrives, none twice.
+ * The journal as the outbox, against the project's real broker: every input, score and answer of
+ * every HTTP request reaches its topic keyed by request id; with the broker stopped requests are
+ * still answered, and after it returns every record arrives, none twice.
  */
 @Tag("integration")
 class KafkaOutboxIT {
@@ -39,10 +39,14 @@ class KafkaOutboxIT {
   @Test
   void everyRecordReachesItsTopicOnceEvenAcrossABrokerOutage() throws Exception {
     try (TestKafka kafka = new TestKafka(dir.resolve("kafka")).start();
-        TestNode node = TestNode.start(dir.resolve("node"), String.join("\n",
-            "rendezvous.kafka.enabled = on",
-            "rendezvous.kafka.bootstrap-servers = \"" + kafka.bootstrapServers() + "\"",
-            "rendezvous.endpoints.rendezvous.sla = 2s"))) {
+        TestNode node =
+            TestNode.start(
+                dir.resolve("node"),
+                String.join(
+                    "\n",
+                    "rendezvous.kafka.enabled = on",
+                    "rendezvous.kafka.bootstrap-servers = \"" + kafka.bootstrapServers() + "\"",
+                    "rendezvous.endpoints.rendezvous.sla = 2s"))) {
       Set<String> ids = new HashSet<>(send(node, 0, 20));
       Map<String, Map<String, Integer>> seen = new HashMap<>();
       Set<String> nodeIndexPairs = new HashSet<>();
@@ -53,17 +57,29 @@ class KafkaOutboxIT {
 
         kafka.stop();
         ids.addAll(send(node, 20, 20)); // answered while the broker is down
-        long lag = Json.MAPPER.readTree(node.get("/v2/health/ready").body()).get("figures").get("kafka_outbox_lag").asLong();
+        long lag =
+            Json.MAPPER
+                .readTree(node.get("/v2/health/ready").body())
+                .get("figures")
+                .get("kafka_outbox_lag")
+                .asLong();
         assertTrue(lag > 0, "the outbox lag shows the records not yet in Kafka: " + lag);
         kafka.start();
         consume(consumer, seen, nodeIndexPairs, duplicates, 200);
       }
       assertCounts(seen, ids, 40);
       assertEquals(0, duplicates[0], "no (node, journal index) pair published twice");
-      // the consumer may see the last batch a moment before the publisher counts its acknowledgement
+      // the consumer may see the last batch a moment before the publisher counts its
+      // acknowledgement
       long lagAfter = -1;
-      for (long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos(); System.nanoTime() < deadline; ) {
-        lagAfter = Json.MAPPER.readTree(node.get("/v2/health/ready").body()).get("figures").get("kafka_outbox_lag").asLong();
+      for (long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+          System.nanoTime() < deadline; ) {
+        lagAfter =
+            Json.MAPPER
+                .readTree(node.get("/v2/health/ready").body())
+                .get("figures")
+                .get("kafka_outbox_lag")
+                .asLong();
         if (lagAfter == 0) {
           break;
         }
@@ -76,8 +92,11 @@ class KafkaOutboxIT {
   static List<String> send(TestNode node, int from, int n) throws Exception {
     List<String> ids = new java.util.ArrayList<>();
     for (int i = from; i < from + n; i++) {
-      HttpResponse<String> r = node.post("/predict", "application/json",
-          HoldoutBodies.json(holdout.get(i)).getBytes(StandardCharsets.UTF_8));
+      HttpResponse<String> r =
+          node.post(
+              "/predict",
+              "application/json",
+              HoldoutBodies.json(holdout.get(i)).getBytes(StandardCharsets.UTF_8));
       assertEquals(200, r.statusCode(), r.body());
       ids.add(Json.MAPPER.readTree(r.body()).get("predictions").get(0).get("request_id").asText());
     }
@@ -88,9 +107,12 @@ class KafkaOutboxIT {
     assertEquals(ids, seen.get("rendezvous-inputs").keySet());
     assertEquals(ids, seen.get("rendezvous-answers").keySet());
     assertEquals(ids, seen.get("rendezvous-scores").keySet());
-    assertEquals(n, seen.get("rendezvous-inputs").values().stream().mapToInt(Integer::intValue).sum());
-    assertEquals(3 * n, seen.get("rendezvous-scores").values().stream().mapToInt(Integer::intValue).sum());
-    assertEquals(n, seen.get("rendezvous-answers").values().stream().mapToInt(Integer::intValue).sum());
+    assertEquals(
+        n, seen.get("rendezvous-inputs").values().stream().mapToInt(Integer::intValue).sum());
+    assertEquals(
+        3 * n, seen.get("rendezvous-scores").values().stream().mapToInt(Integer::intValue).sum());
+    assertEquals(
+        n, seen.get("rendezvous-answers").values().stream().mapToInt(Integer::intValue).sum());
   }
 
   static KafkaConsumer<String, String> consumer(TestKafka kafka) {
@@ -98,20 +120,31 @@ class KafkaOutboxIT {
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "outbox-check-" + System.nanoTime());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    KafkaConsumer<String, String> c = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+    KafkaConsumer<String, String> c =
+        new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
     c.subscribe(List.of("rendezvous-inputs", "rendezvous-scores", "rendezvous-answers"));
     return c;
   }
 
   /** Polls until {@code total} records were seen (or 60 s passed). */
-  static void consume(KafkaConsumer<String, String> consumer, Map<String, Map<String, Integer>> seen,
-      Set<String> nodeIndexPairs, int[] duplicates, int total) {
+  static void consume(
+      KafkaConsumer<String, String> consumer,
+      Map<String, Map<String, Integer>> seen,
+      Set<String> nodeIndexPairs,
+      int[] duplicates,
+      int total) {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (count(seen) < total && System.nanoTime() < deadline) {
       for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(500))) {
         seen.computeIfAbsent(r.topic(), t -> new HashMap<>()).merge(r.key(), 1, Integer::sum);
-        String pair = new String(r.headers().lastHeader(JournalPublisher.NODE_HEADER).value(), StandardCharsets.UTF_8)
-            + "/" + new String(r.headers().lastHeader(JournalPublisher.INDEX_HEADER).value(), StandardCharsets.UTF_8);
+        String pair =
+            new String(
+                    r.headers().lastHeader(JournalPublisher.NODE_HEADER).value(),
+                    StandardCharsets.UTF_8)
+                + "/"
+                + new String(
+                    r.headers().lastHeader(JournalPublisher.INDEX_HEADER).value(),
+                    StandardCharsets.UTF_8);
         if (!nodeIndexPairs.add(pair)) {
           duplicates[0]++;
         }
@@ -121,6 +154,9 @@ class KafkaOutboxIT {
   }
 
   static int count(Map<String, Map<String, Integer>> seen) {
-    return seen.values().stream().flatMap(m -> m.values().stream()).mapToInt(Integer::intValue).sum();
+    return seen.values().stream()
+        .flatMap(m -> m.values().stream())
+        .mapToInt(Integer::intValue)
+        .sum();
   }
 }

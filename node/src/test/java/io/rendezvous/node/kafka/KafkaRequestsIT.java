@@ -29,9 +29,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Stream mode against the real broker: N requests on the input topic give answers for N distinct keys on
- * the output topic, a malformed record lands in the dead-letter topic with its reason, and stopping the
- * consumer (its node) mid-way and starting it again loses no request.
+ * Stream mode against the real broker: N requests on the input topic give answers for N distinct
+ * keys on the output topic, a malformed record lands in the dead-letter topic with its reason, and
+ * stopping the consumer (its node) mid-way and starting it again loses no request.
  */
 @Tag("integration")
 class KafkaRequestsIT {
@@ -41,24 +41,36 @@ class KafkaRequestsIT {
   void requestsFromATopicAreAnsweredOnAnotherAndMalformedOnesGoToTheDeadLetters() throws Exception {
     List<FashionMnist.Sample> holdout = FashionMnist.load().holdout();
     try (TestKafka kafka = new TestKafka(dir.resolve("kafka")).start()) {
-      String overrides = String.join("\n",
-          "rendezvous.kafka.bootstrap-servers = \"" + kafka.bootstrapServers() + "\"",
-          "rendezvous.kafka-requests.enabled = on",
-          "rendezvous.endpoints.rendezvous.sla = 2s");
+      String overrides =
+          String.join(
+              "\n",
+              "rendezvous.kafka.bootstrap-servers = \"" + kafka.bootstrapServers() + "\"",
+              "rendezvous.kafka-requests.enabled = on",
+              "rendezvous.endpoints.rendezvous.sla = 2s");
       Map<String, JsonNode> answers = new HashMap<>();
       List<ConsumerRecord<String, String>> dead = new java.util.ArrayList<>();
       try (KafkaProducer<String, String> producer = producer(kafka);
           KafkaConsumer<String, String> out = consumer(kafka)) {
         TestNode first = TestNode.start(dir.resolve("node-a"), overrides);
         for (int i = 0; i < 30; i++) {
-          producer.send(new ProducerRecord<>("rendezvous-requests", "req-" + i, HoldoutBodies.json(holdout.get(i)))).get();
+          producer
+              .send(
+                  new ProducerRecord<>(
+                      "rendezvous-requests", "req-" + i, HoldoutBodies.json(holdout.get(i))))
+              .get();
         }
-        producer.send(new ProducerRecord<>("rendezvous-requests", "bad-1", "{\"instances\": [[1, 2]]}")).get();
+        producer
+            .send(new ProducerRecord<>("rendezvous-requests", "bad-1", "{\"instances\": [[1, 2]]}"))
+            .get();
         poll(out, answers, dead, 20);
         first.close(); // the consumer stops mid-way; offsets of answered requests are committed
 
         for (int i = 30; i < 60; i++) {
-          producer.send(new ProducerRecord<>("rendezvous-requests", "req-" + i, HoldoutBodies.json(holdout.get(i)))).get();
+          producer
+              .send(
+                  new ProducerRecord<>(
+                      "rendezvous-requests", "req-" + i, HoldoutBodies.json(holdout.get(i))))
+              .get();
         }
         try (TestNode second = TestNode.start(dir.resolve("node-b"), overrides)) {
           poll(out, answers, dead, 60);
@@ -68,7 +80,8 @@ class KafkaRequestsIT {
       for (int i = 0; i < 60; i++) {
         expected.add("req-" + i);
       }
-      assertEquals(expected, answers.keySet(), "an answer for every request, none lost across the restart");
+      assertEquals(
+          expected, answers.keySet(), "an answer for every request, none lost across the restart");
       answers.values().forEach(a -> assertEquals(200, a.get("status").asInt(), a.toString()));
       assertEquals(1, dead.stream().map(ConsumerRecord::key).distinct().count());
       assertEquals("bad-1", dead.get(0).key());
@@ -76,8 +89,12 @@ class KafkaRequestsIT {
     }
   }
 
-  static void poll(KafkaConsumer<String, String> out, Map<String, JsonNode> answers,
-      List<ConsumerRecord<String, String>> dead, int wanted) throws Exception {
+  static void poll(
+      KafkaConsumer<String, String> out,
+      Map<String, JsonNode> answers,
+      List<ConsumerRecord<String, String>> dead,
+      int wanted)
+      throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while ((answers.size() < wanted || dead.isEmpty()) && System.nanoTime() < deadline) {
       for (ConsumerRecord<String, String> r : out.poll(Duration.ofMillis(500))) {
@@ -94,7 +111,8 @@ class KafkaRequestsIT {
     Properties p = new Properties();
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ProducerConfig.ACKS_CONFIG, "all");
-    // a fresh topic and several requests in flight can meet KAFKA-15591, as the node's own producers could
+    // a fresh topic and several requests in flight can meet KAFKA-15591, as the node's own
+    // producers could
     p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
     return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
   }
@@ -104,7 +122,8 @@ class KafkaRequestsIT {
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "answers-check-" + System.nanoTime());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    KafkaConsumer<String, String> c = new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+    KafkaConsumer<String, String> c =
+        new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
     c.subscribe(List.of("rendezvous-predictions", "rendezvous-dead-letters"));
     return c;
   }

@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The project's Kafka broker started as its own JVM (as {@code node/bin/kafka-broker} does), on free
- * loopback ports, for tests: it can be stopped and started again on the same data dir.
+ * The project's Kafka broker started as its own JVM (as {@code node/bin/kafka-broker} does), on
+ * free loopback ports, for tests: it can be stopped and started again on the same data dir.
  */
 public final class TestKafka implements AutoCloseable {
   private final Path dataDir;
@@ -32,12 +32,23 @@ public final class TestKafka implements AutoCloseable {
 
   public TestKafka start() throws Exception {
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    process = new ProcessBuilder(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"),
-            KafkaBrokerMain.class.getName(), "--data-dir", dataDir.toString(),
-            "--port", Integer.toString(port), "--controller-port", Integer.toString(controllerPort)))
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-        .start();
+    process =
+        new ProcessBuilder(
+                List.of(
+                    java,
+                    "-Xmx512m",
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    KafkaBrokerMain.class.getName(),
+                    "--data-dir",
+                    dataDir.toString(),
+                    "--port",
+                    Integer.toString(port),
+                    "--controller-port",
+                    Integer.toString(controllerPort)))
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+            .start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
