@@ -2,7 +2,7 @@ package io.rendezvous.actors;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import io.rendezvous.workers.model.TensorSpec;
+import io.rendezvous.model.TensorSpec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;

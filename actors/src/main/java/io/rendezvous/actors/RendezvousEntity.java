@@ -1,12 +1,12 @@
 package io.rendezvous.actors;
 
-import io.rendezvous.actors.journal.JournalRecord;
-import io.rendezvous.actors.journal.JournalRecord.Outcome;
-import io.rendezvous.actors.journal.JournalWriter;
 import io.rendezvous.config.CborSerializable;
+import io.rendezvous.journal.JournalRecord;
+import io.rendezvous.journal.JournalRecord.Outcome;
+import io.rendezvous.journal.JournalWriter;
+import io.rendezvous.model.Probabilities;
+import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.ModelPool;
-import io.rendezvous.workers.model.Probabilities;
-import io.rendezvous.workers.model.TensorData;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -216,7 +216,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
 
   /**
    * The journal's failure count when the input was offered (see {@link
-   * io.rendezvous.actors.journal.Journal#failures}).
+   * io.rendezvous.journal.Journal#failures}).
    */
   private long failuresBeforeInput;
 

@@ -1,6 +1,6 @@
 package io.rendezvous.actors;
 
-import io.rendezvous.actors.journal.Journal;
+import io.rendezvous.journal.Journal;
 import io.rendezvous.workers.WorkerDirectory;
 import java.time.Duration;
 import java.util.Map;

@@ -10,15 +10,15 @@ import io.rendezvous.actors.EndpointSettings.Stage;
 import io.rendezvous.actors.RendezvousEntity.Prediction;
 import io.rendezvous.actors.RendezvousEntity.Rejected;
 import io.rendezvous.actors.RendezvousEntity.Reply;
-import io.rendezvous.actors.journal.JournalReader;
-import io.rendezvous.actors.journal.JournalRecord;
-import io.rendezvous.actors.journal.JournalRecord.Outcome;
-import io.rendezvous.actors.journal.JournalSettings;
-import io.rendezvous.actors.journal.JournalWriter;
+import io.rendezvous.journal.JournalReader;
+import io.rendezvous.journal.JournalRecord;
+import io.rendezvous.journal.JournalRecord.Outcome;
+import io.rendezvous.journal.JournalSettings;
+import io.rendezvous.journal.JournalWriter;
+import io.rendezvous.model.TensorData;
+import io.rendezvous.model.TensorSpec;
 import io.rendezvous.workers.ModelPool;
 import io.rendezvous.workers.WorkerDirectory;
-import io.rendezvous.workers.model.TensorData;
-import io.rendezvous.workers.model.TensorSpec;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -61,7 +61,7 @@ class RendezvousEntityTest {
     return runtime(ep, journal);
   }
 
-  RendezvousRuntime runtime(EndpointSettings ep, io.rendezvous.actors.journal.Journal j) {
+  RendezvousRuntime runtime(EndpointSettings ep, io.rendezvous.journal.Journal j) {
     return new RendezvousRuntime(
         "test-node", Map.of("ep", ep), directory, j, clock::get, Duration.ZERO);
   }
@@ -114,7 +114,7 @@ class RendezvousEntityTest {
 
   /** A running request: the entity, the reply probe, and the Score each worker received. */
   /** A journal in front of the test's real one, changing only how records are offered. */
-  abstract class JournalInFront implements io.rendezvous.actors.journal.Journal {
+  abstract class JournalInFront implements io.rendezvous.journal.Journal {
     @Override
     public String unwritableReason() {
       return journal.unwritableReason();
@@ -138,7 +138,7 @@ class RendezvousEntityTest {
       this(ep, journal);
     }
 
-    Run(EndpointSettings ep, io.rendezvous.actors.journal.Journal j) {
+    Run(EndpointSettings ep, io.rendezvous.journal.Journal j) {
       this.ep = ep;
       for (String m : ep.models()) {
         if (!workers.containsKey(m)) {
@@ -742,7 +742,7 @@ class RendezvousEntityTest {
     // the answer record is written, but its acknowledgement is held back (a writer stalled by the
     // disk)
     List<ActorRef<JournalWriter.Ack>> held = new ArrayList<>();
-    io.rendezvous.actors.journal.Journal slow =
+    io.rendezvous.journal.Journal slow =
         new JournalInFront() {
           @Override
           public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
@@ -785,7 +785,7 @@ class RendezvousEntityTest {
     // its
     // acknowledgement carries the count
     java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
-    io.rendezvous.actors.journal.Journal losesInputs =
+    io.rendezvous.journal.Journal losesInputs =
         new JournalInFront() {
           @Override
           public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
@@ -951,7 +951,7 @@ class RendezvousEntityTest {
   void aJournalThatRefusesTheAnswerGivesA503AtOnceAndTheLingerStillEnds() {
     // the input and scores are taken; the answer is refused when it is offered (a full writer
     // queue)
-    io.rendezvous.actors.journal.Journal refusesAnswers =
+    io.rendezvous.journal.Journal refusesAnswers =
         new JournalInFront() {
           @Override
           public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {

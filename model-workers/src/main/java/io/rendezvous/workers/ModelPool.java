@@ -1,7 +1,7 @@
 package io.rendezvous.workers;
 
 import io.rendezvous.config.CborSerializable;
-import io.rendezvous.workers.model.TensorData;
+import io.rendezvous.model.TensorData;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.List;

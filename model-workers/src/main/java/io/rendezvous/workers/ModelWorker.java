@@ -1,11 +1,11 @@
 package io.rendezvous.workers;
 
 import ai.djl.inference.Predictor;
+import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.ModelPool.Failed;
 import io.rendezvous.workers.ModelPool.Score;
 import io.rendezvous.workers.ModelPool.ScoreResult;
 import io.rendezvous.workers.ModelPool.Scored;
-import io.rendezvous.workers.model.TensorData;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

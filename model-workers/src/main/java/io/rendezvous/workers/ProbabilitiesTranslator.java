@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.translate.NoBatchifyTranslator;
 import ai.djl.translate.TranslatorContext;
-import io.rendezvous.workers.model.TensorData;
+import io.rendezvous.model.TensorData;
 import java.util.List;
 
 /**

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.inference.Predictor;
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.Probabilities;
+import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.FashionMnist.Sample;
-import io.rendezvous.workers.model.ModelMetadata;
-import io.rendezvous.workers.model.Probabilities;
-import io.rendezvous.workers.model.TensorData;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

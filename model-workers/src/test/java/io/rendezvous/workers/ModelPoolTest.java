@@ -7,9 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.inference.Predictor;
+import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.ModelPool.ScoreResult;
 import io.rendezvous.workers.data.FashionMnist;
-import io.rendezvous.workers.model.TensorData;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -3,8 +3,8 @@ package io.rendezvous.workers;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.ModelPool.Score;
-import io.rendezvous.workers.model.TensorData;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;

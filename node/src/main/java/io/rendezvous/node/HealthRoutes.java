@@ -3,6 +3,7 @@ package io.rendezvous.node;
 import static org.apache.pekko.http.javadsl.server.PathMatchers.segment;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.actors.edge.Json;
 import java.util.Map;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -29,14 +30,17 @@ public final class HealthRoutes extends AllDirectives {
                         get(
                             () ->
                                 complete(
-                                    Json.response(
+                                    HttpJson.response(
                                         200,
                                         Json.object()
                                             .put("name", "rendezvous")
                                             .put("version", version))))),
                 path(
                     segment("health").slash("live"),
-                    () -> get(() -> complete(Json.response(200, Json.object().put("live", true))))),
+                    () ->
+                        get(
+                            () ->
+                                complete(HttpJson.response(200, Json.object().put("live", true))))),
                 path(
                     segment("health").slash("ready"),
                     () ->
@@ -52,7 +56,7 @@ public final class HealthRoutes extends AllDirectives {
                                 ObjectNode f = body.putObject("figures");
                                 figures.forEach(f::put);
                               }
-                              return complete(Json.response(ready ? 200 : 503, body));
+                              return complete(HttpJson.response(ready ? 200 : 503, body));
                             }))));
   }
 }

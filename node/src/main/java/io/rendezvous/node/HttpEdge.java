@@ -1,5 +1,7 @@
 package io.rendezvous.node;
 
+import io.rendezvous.actors.edge.Futures;
+import io.rendezvous.actors.edge.InvalidInput;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -61,7 +63,7 @@ public final class HttpEdge {
     if (inFlight.incrementAndGet() > settings.maxInFlight()) {
       inFlight.decrementAndGet();
       return CompletableFuture.completedFuture(
-          Json.error(
+          HttpJson.error(
               503,
               "node is at its limit of "
                   + settings.maxInFlight()
@@ -111,7 +113,7 @@ public final class HttpEdge {
         () -> {
           try {
             return work.get();
-          } catch (BadRequest e) {
+          } catch (BadRequest | InvalidInput e) {
             throw new CompletionException(e);
           }
         },
@@ -125,7 +127,7 @@ public final class HttpEdge {
   public static <T> CompletionStage<T> inline(ThrowingSupplier<T> work) {
     try {
       return CompletableFuture.completedFuture(work.get());
-    } catch (BadRequest e) {
+    } catch (BadRequest | InvalidInput e) {
       return CompletableFuture.failedFuture(e);
     }
   }
@@ -133,7 +135,7 @@ public final class HttpEdge {
   /** Like a Supplier, but may refuse the input. */
   @FunctionalInterface
   public interface ThrowingSupplier<T> {
-    T get() throws BadRequest;
+    T get() throws BadRequest, InvalidInput;
   }
 
   /** The client's own id: absent, or checked for length and characters. */
@@ -166,22 +168,34 @@ public final class HttpEdge {
         && cause.getCause() != null) {
       cause = cause.getCause();
     }
+    if (cause instanceof InvalidInput invalid) {
+      return HttpJson.error(statusOf(invalid.kind()), invalid.getMessage());
+    }
     if (cause instanceof BadRequest bad) {
-      return Json.error(bad.status(), bad.getMessage());
+      return HttpJson.error(bad.status(), bad.getMessage());
     }
     if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException
         || cause instanceof org.apache.pekko.stream.StreamTcpException) {
-      return Json.error(400, "request body could not be read: " + cause.getMessage());
+      return HttpJson.error(400, "request body could not be read: " + cause.getMessage());
     }
     if (cause instanceof EntityStreamSizeException size) {
-      return Json.error(413, "body is over the limit of " + settings.maxBody() + " bytes");
+      return HttpJson.error(413, "body is over the limit of " + settings.maxBody() + " bytes");
     }
     if (cause instanceof java.util.concurrent.TimeoutException) {
-      return Json.error(
+      return HttpJson.error(
           408, "body was not received within " + settings.bodyTimeout().toMillis() + " ms");
     }
     log.error("{} failed inside the server", what, cause);
-    return Json.error(500, "internal error while serving " + what + ": " + cause);
+    return HttpJson.error(500, "internal error while serving " + what + ": " + cause);
+  }
+
+  /** The HTTP status for an input refused by the decoder every edge shares. */
+  static int statusOf(InvalidInput.Kind kind) {
+    return switch (kind) {
+      case MALFORMED -> 400;
+      case TOO_LARGE -> 413;
+      case UNSUPPORTED -> 415;
+    };
   }
 
   /** A failed stage carrying a BadRequest. */

@@ -1,6 +1,7 @@
 package io.rendezvous.node;
 
 import com.typesafe.config.Config;
+import io.rendezvous.actors.edge.InputLimits;
 import java.time.Duration;
 
 /** {@code rendezvous.http}, read once. */
@@ -15,6 +16,11 @@ public record HttpSettings(
     Duration bodyTimeout,
     int maxClientIdLength,
     Duration drainTimeout) {
+
+  /** The limits on one request's input, for the decoder every edge shares. */
+  public InputLimits inputLimits() {
+    return new InputLimits(maxInstances, maxImageSide, maxImagePixels);
+  }
 
   public static HttpSettings fromConfig(Config root) {
     Config c = root.getConfig("rendezvous.http");

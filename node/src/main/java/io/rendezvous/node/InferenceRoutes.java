@@ -5,8 +5,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.RendezvousEntity.Prediction;
 import io.rendezvous.actors.RendezvousEntity.Reply;
-import io.rendezvous.workers.model.ModelMetadata;
-import io.rendezvous.workers.model.TensorSpec;
+import io.rendezvous.actors.edge.Answers;
+import io.rendezvous.actors.edge.InputDecoder;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.actors.edge.RendezvousClient;
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.TensorSpec;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,7 +64,7 @@ public final class InferenceRoutes extends AllDirectives {
                                             () ->
                                                 complete(
                                                     endpoints.containsKey(name)
-                                                        ? Json.response(
+                                                        ? HttpJson.response(
                                                             200,
                                                             Json.object()
                                                                 .put("name", name)
@@ -88,7 +92,7 @@ public final class InferenceRoutes extends AllDirectives {
   }
 
   private HttpResponse unknown(String name) {
-    return Json.error(
+    return HttpJson.error(
         404,
         "no model or endpoint '"
             + name
@@ -127,7 +131,7 @@ public final class InferenceRoutes extends AllDirectives {
     out.putArray("shape").add(-1).add(ep.labels().size());
     ArrayNode labels = o.putArray("labels");
     ep.labels().forEach(labels::add);
-    return Json.response(200, o);
+    return HttpJson.response(200, o);
   }
 
   private static void spec(ObjectNode o, TensorSpec spec) {
@@ -179,7 +183,7 @@ public final class InferenceRoutes extends AllDirectives {
       }
       ArrayNode ids = err.putArray("request_ids");
       replies.forEach(r -> ids.add(r.requestId()));
-      return Json.response(status, err);
+      return HttpJson.response(status, err);
     }
     ObjectNode o = Json.object();
     o.put("model_name", ep.name());
@@ -214,6 +218,6 @@ public final class InferenceRoutes extends AllDirectives {
       stages.add(p.stage());
       versions.add(p.version());
     }
-    return Json.response(200, o);
+    return HttpJson.response(200, o);
   }
 }

@@ -1,43 +1,58 @@
 package io.rendezvous.node;
 
 import io.rendezvous.workers.ModelLoadException;
-import java.util.Arrays;
+import java.util.concurrent.Callable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
 
 /**
- * {@code serve} (default): run a node. {@code journal-dump [--id ID] DIR...}: print journals as
- * JSON lines, merged by time. {@code bench [options]}: the benchmark harness ({@link
- * io.rendezvous.node.bench.Harness}).
+ * What operators run: {@code serve} (the default) runs a node; {@code journal-dump} prints
+ * journals. The project's own Kafka broker runs in a JVM of its own with the broker's jars ({@code
+ * node/bin/kafka-broker}, {@link io.rendezvous.kafka.KafkaBrokerMain}); the benchmark tooling has
+ * its own entry point in the bench module.
  */
-public final class Main {
+@Command(
+    name = "rendezvous",
+    mixinStandardHelpOptions = true,
+    version = Node.VERSION,
+    description = "A rendezvous-architecture model server.",
+    subcommands = {Main.Serve.class, JournalDump.class})
+public final class Main implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
 
-  private Main() {}
-
-  public static void main(String[] args) throws Exception {
-    String command = args.length == 0 ? "serve" : args[0];
-    String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
-    switch (command) {
-      case "serve" -> serve();
-      case "journal-dump" -> System.exit(JournalDump.run(rest, System.out, System.err));
-      case "bench" -> System.exit(io.rendezvous.node.bench.Harness.run(rest, System.out));
-      case "cluster-proof" -> System.exit(ClusterProof.run(rest, System.out));
-      case "kafka-bench" -> System.exit(KafkaBench.run(rest, System.out));
-      default -> {
-        System.err.println(
-            "usage: rendezvous [serve | journal-dump [--id REQUEST_ID] JOURNAL_DIR... | bench [--seconds N] [--repeats R] [--clients LIST] [--soak-seconds S] [--out DIR] [--set key=value]... | cluster-proof [--seconds N] [--rate R] [--kill-at S] [--signal KILL|TERM] [--warmup S] | kafka-bench [--requests N] [--rate R] [--seconds S]]");
-        System.exit(2);
-      }
-    }
+  public static void main(String[] args) {
+    String[] command = args.length == 0 ? new String[] {"serve"} : args;
+    System.exit(new CommandLine(new Main()).execute(command));
   }
 
-  private static void serve() {
-    try {
-      Node node = Node.start();
+  @Override
+  public Integer call() {
+    new CommandLine(this).usage(System.err);
+    return 2;
+  }
+
+  /** Runs a node until it is stopped (SIGTERM or SIGINT leave the cluster gracefully). */
+  @Command(
+      name = "serve",
+      mixinStandardHelpOptions = true,
+      description = "Run a node: its models, the cluster, the journal and the HTTP API.")
+  static final class Serve implements Callable<Integer> {
+    @Override
+    public Integer call() {
+      Node node;
+      try {
+        node = Node.start();
+      } catch (ModelLoadException e) {
+        log.error("{}", e.getMessage(), e.getCause());
+        return 1;
+      } catch (Exception e) {
+        log.error("node failed to start: {}", e.getMessage(), e);
+        return 1;
+      }
       // SIGTERM/SIGINT run the graceful shutdown ourselves, so the JVM exits through it with status
-      // 0
-      // (a signal that reaches the JVM's own shutdown hooks would end it with 143)
+      // 0 (a signal that reaches the JVM's own shutdown hooks would end it with 143)
       for (String signal : new String[] {"TERM", "INT"}) {
         sun.misc.Signal.handle(
             new sun.misc.Signal(signal),
@@ -46,12 +61,8 @@ public final class Main {
               node.stop();
             });
       }
-    } catch (ModelLoadException e) {
-      log.error("{}", e.getMessage(), e.getCause());
-      System.exit(1);
-    } catch (Exception e) {
-      log.error("node failed to start: {}", e.getMessage(), e);
-      System.exit(1);
+      node.system().getWhenTerminated().toCompletableFuture().join();
+      return 0;
     }
   }
 }

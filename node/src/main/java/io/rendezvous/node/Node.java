@@ -7,17 +7,22 @@ import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
 import io.rendezvous.actors.RequestRouter;
-import io.rendezvous.actors.journal.JournalSettings;
-import io.rendezvous.actors.journal.JournalWriter;
-import io.rendezvous.actors.kafka.JournalPublisher;
-import io.rendezvous.actors.kafka.KafkaSettings;
+import io.rendezvous.actors.edge.InputDecoder;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.actors.edge.RendezvousClient;
+import io.rendezvous.actors.edge.RequestIds;
+import io.rendezvous.journal.JournalSettings;
+import io.rendezvous.journal.JournalWriter;
+import io.rendezvous.kafka.JournalPublisher;
+import io.rendezvous.kafka.KafkaRequestStream;
+import io.rendezvous.kafka.KafkaSettings;
+import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelDirectory;
 import io.rendezvous.workers.ModelLoadException;
 import io.rendezvous.workers.ModelPool;
 import io.rendezvous.workers.ModelSettings;
 import io.rendezvous.workers.WorkerDirectory;
-import io.rendezvous.workers.model.ModelMetadata;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -82,7 +87,12 @@ public final class Node {
     return start(ConfigFactory.load());
   }
 
-  public static Node start(Config configIn) throws Exception {
+  public static Node start(Config config) throws Exception {
+    return start(config, List.of());
+  }
+
+  /** Starts a node whose HTTP API also serves the routes {@code extensions} build. */
+  public static Node start(Config configIn, List<RouteExtension> extensions) throws Exception {
     Config config = withSeedNodes(configIn);
     // decode images in memory: ImageIO's default disk cache would write a temp file per request
     javax.imageio.ImageIO.setUseCache(false);
@@ -166,26 +176,16 @@ public final class Node {
           .get(config.getDuration("rendezvous.startup-timeout").toMillis(), TimeUnit.MILLISECONDS);
       Readiness readiness = new Readiness(system, directory, journal, endpoints.values());
       HttpEdge edge = new HttpEdge(system, http);
-      InputDecoder decoder = new InputDecoder(Json.MAPPER, http);
+      InputDecoder decoder = new InputDecoder(Json.MAPPER, http.inputLimits());
       List<Route> routeList =
           new ArrayList<>(
               List.of(
                   new PredictRoutes(edge, decoder, client, endpoints).routes(),
                   new InferenceRoutes(edge, decoder, client, endpoints, metadata).routes(),
                   new HealthRoutes(readiness, VERSION).routes()));
-      if (config.getBoolean("rendezvous.http.benchmark-routes")) {
-        EndpointSettings reference = endpoints.get(PredictRoutes.DEFAULT_ENDPOINT);
-        if (reference == null) {
-          throw new IllegalArgumentException(
-              "rendezvous.http.benchmark-routes needs the '"
-                  + PredictRoutes.DEFAULT_ENDPOINT
-                  + "' endpoint to take its input and labels from");
-        }
-        routeList.add(
-            new CeilingRoute(edge, decoder, reference, new RequestIds(name), name).route());
-        log.warn(
-            "node {}: benchmark route /bench/ceiling is on (rendezvous.http.benchmark-routes)",
-            name);
+      RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
+      for (RouteExtension extension : extensions) {
+        routeList.add(extension.route(parts));
       }
       Route routes = new Api(routeList.toArray(Route[]::new)).route();
 
@@ -455,14 +455,14 @@ public final class Node {
                                 instanceof org.apache.pekko.http.javadsl.model.HttpEntity.Strict s
                             ? s.getData().utf8String()
                             : response.status().reason();
-                    return Json.error(response.status().intValue(), text);
+                    return HttpJson.error(response.status().intValue(), text);
                   });
       ExceptionHandler errors =
           ExceptionHandler.newBuilder()
               .matchAny(
                   e -> {
                     log.error("request failed inside the server", e);
-                    return complete(Json.error(500, "internal error: " + e));
+                    return complete(HttpJson.error(500, "internal error: " + e));
                   })
               .build();
       return handleExceptions(

@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.RendezvousEntity.Reply;
-import io.rendezvous.workers.model.TensorData;
+import io.rendezvous.actors.edge.Answers;
+import io.rendezvous.actors.edge.InputDecoder;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.actors.edge.RendezvousClient;
+import io.rendezvous.model.TensorData;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -131,6 +135,6 @@ public final class PredictRoutes extends AllDirectives {
     for (Reply r : replies) {
       predictions.add(Answers.render(r, clientId, endpoint.labels(), detail));
     }
-    return Json.response(status, body);
+    return HttpJson.response(status, body);
   }
 }

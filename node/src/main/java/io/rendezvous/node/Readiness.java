@@ -1,7 +1,7 @@
 package io.rendezvous.node;
 
 import io.rendezvous.actors.EndpointSettings;
-import io.rendezvous.actors.journal.JournalWriter;
+import io.rendezvous.journal.JournalWriter;
 import io.rendezvous.workers.WorkerDirectory;
 import java.util.Collection;
 import java.util.LinkedHashMap;

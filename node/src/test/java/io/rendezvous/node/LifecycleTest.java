@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.rendezvous.actors.journal.JournalReader;
-import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.journal.JournalReader;
+import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
 import java.io.IOException;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;

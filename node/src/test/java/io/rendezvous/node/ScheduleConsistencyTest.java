@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rendezvous.actors.EndpointSettings;
-import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

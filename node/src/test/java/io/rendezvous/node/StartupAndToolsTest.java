@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.rendezvous.actors.edge.Json;
 import io.rendezvous.workers.ModelLoadException;
 import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.http.HttpResponse;

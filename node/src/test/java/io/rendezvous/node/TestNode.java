@@ -2,8 +2,8 @@ package io.rendezvous.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.rendezvous.actors.journal.JournalReader;
-import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.journal.JournalReader;
+import io.rendezvous.journal.JournalRecord;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -33,6 +33,12 @@ public final class TestNode implements AutoCloseable {
 
   /** Starts a node; {@code overrides} is HOCON applied over the test configuration. */
   public static TestNode start(Path dataDir, String overrides) throws Exception {
+    return start(dataDir, overrides, java.util.List.of());
+  }
+
+  /** Starts a node that also serves the routes {@code extensions} build. */
+  public static TestNode start(
+      Path dataDir, String overrides, java.util.List<RouteExtension> extensions) throws Exception {
     // one resolve over overrides + application.conf + reference.conf, so that settings derived by
     // substitution (the journal under data-dir) follow the overrides
     Config config =
@@ -51,7 +57,7 @@ public final class TestNode implements AutoCloseable {
                             + count.incrementAndGet()
                             + "\"\n"))
                 .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
-    return new TestNode(Node.start(config), dataDir);
+    return new TestNode(Node.start(config, extensions), dataDir);
   }
 
   public URI uri(String path) {

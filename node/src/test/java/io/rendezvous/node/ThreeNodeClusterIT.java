@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.rendezvous.actors.journal.JournalRecord;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;

@@ -1,9 +1,9 @@
 package io.rendezvous.workers.training;
 
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.TensorSpec;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.FashionMnist.Sample;
-import io.rendezvous.workers.model.ModelMetadata;
-import io.rendezvous.workers.model.TensorSpec;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;

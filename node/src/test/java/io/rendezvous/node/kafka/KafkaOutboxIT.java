@@ -3,11 +3,11 @@ package io.rendezvous.node.kafka;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.rendezvous.actors.kafka.JournalPublisher;
-import io.rendezvous.node.HoldoutBodies;
-import io.rendezvous.node.Json;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.kafka.JournalPublisher;
 import io.rendezvous.node.TestNode;
 import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.rendezvous.node.HoldoutBodies;
-import io.rendezvous.node.Json;
+import io.rendezvous.actors.edge.Json;
 import io.rendezvous.node.TestNode;
 import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;

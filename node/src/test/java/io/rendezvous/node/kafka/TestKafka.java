@@ -1,5 +1,6 @@
 package io.rendezvous.node.kafka;
 
+import io.rendezvous.kafka.KafkaBrokerMain;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;

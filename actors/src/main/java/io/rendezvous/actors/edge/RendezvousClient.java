@@ -1,0 +1,97 @@
+package io.rendezvous.actors.edge;
+
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.RendezvousEntity;
+import io.rendezvous.actors.RendezvousEntity.Rejected;
+import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.RequestRouter;
+import io.rendezvous.model.TensorData;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+
+/**
+ * The edge's way into the sharded rendezvous: one entity per instance, keyed by a fresh request id,
+ * reached through this node's {@link RequestRouter}. Used by every transport (HTTP now, Kafka
+ * later), so they all get the same ids, journal and answers.
+ */
+public final class RendezvousClient {
+  private final ActorSystem<?> system;
+  private final ActorRef<RequestRouter.Command> router;
+  private final RequestIds ids;
+  private final Duration grace;
+
+  public RendezvousClient(
+      ActorSystem<?> system,
+      ActorRef<RequestRouter.Command> router,
+      RequestIds ids,
+      Duration grace) {
+    this.system = system;
+    this.router = router;
+    this.ids = ids;
+    this.grace = grace;
+  }
+
+  /** One rendezvous per instance, run at once; replies in instance order. */
+  public CompletionStage<List<Reply>> predict(
+      EndpointSettings endpoint,
+      List<TensorData> instances,
+      String clientId,
+      String source,
+      String sourceSha256) {
+    long accepted = nowMicros();
+    Duration timeout = endpoint.sla().plus(grace);
+    List<CompletableFuture<Reply>> replies = new ArrayList<>(instances.size());
+    for (TensorData input : instances) {
+      String id = ids.next();
+      CompletableFuture<Reply> reply =
+          Futures.here(
+                  AskPattern.<RequestRouter.Command, Reply>ask(
+                      router,
+                      replyTo ->
+                          new RequestRouter.Submit(
+                              new RendezvousEntity.Request(
+                                  id,
+                                  clientId,
+                                  endpoint.name(),
+                                  input,
+                                  source,
+                                  sourceSha256,
+                                  accepted),
+                              replyTo),
+                      timeout,
+                      system.scheduler()))
+              // a timed-out ask completes on the scheduler's one thread, which every timer of the
+              // node
+              // waits on: the 504 and its rendering go to the dispatcher. Answers stay where they
+              // land
+              // (exceptionallyAsync would send every answer through the dispatcher too)
+              .exceptionallyCompose(
+                  e ->
+                      CompletableFuture.supplyAsync(
+                          () ->
+                              new Rejected(
+                                  id,
+                                  504,
+                                  "no answer from the request entity within "
+                                      + timeout.toMillis()
+                                      + " ms: "
+                                      + e.getMessage()),
+                          system.executionContext()));
+      replies.add(reply);
+    }
+    return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))
+        .thenApply(v -> replies.stream().map(CompletableFuture::join).toList());
+  }
+
+  private static long nowMicros() {
+    Instant now = Instant.now();
+    return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
+  }
+}

@@ -1,0 +1,51 @@
+package io.rendezvous.actors.edge;
+
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Server-side request ids: UUIDv7 (RFC 9562), so they sort by time, with the node in them. Layout:
+ * 48-bit Unix milliseconds, version 7, a 12-bit sequence within the millisecond (monotonic on this
+ * node), variant, then a 16-bit hash of the node name and 46 random bits.
+ */
+public final class RequestIds {
+  private final long nodeBits;
+  private final SecureRandom random = new SecureRandom();
+
+  /** (millis << 12 | sequence) of the last id issued; ids never go backwards on this node. */
+  private final AtomicLong last = new AtomicLong();
+
+  public RequestIds(String node) {
+    this.nodeBits = nodeHash(node);
+  }
+
+  public String next() {
+    long now = System.currentTimeMillis() << 12;
+    long stamp = last.updateAndGet(prev -> Math.max(prev + 1, now));
+    long millis = stamp >>> 12;
+    long seq = stamp & 0xFFF;
+    long msb = (millis << 16) | 0x7000L | seq;
+    long lsb = 0x8000_0000_0000_0000L | (nodeBits << 46) | (random.nextLong() & 0x3FFF_FFFF_FFFFL);
+    return new UUID(msb, lsb).toString();
+  }
+
+  /** The 16-bit node hash carried in {@code id}. */
+  public static int nodeHashOf(String id) {
+    return (int) ((UUID.fromString(id).getLeastSignificantBits() >>> 46) & 0xFFFF);
+  }
+
+  /** Milliseconds since the epoch at which {@code id} was issued. */
+  public static long millisOf(String id) {
+    return UUID.fromString(id).getMostSignificantBits() >>> 16;
+  }
+
+  public static int nodeHash(String node) {
+    int h = 0x811C9DC5;
+    for (byte b : node.getBytes(StandardCharsets.UTF_8)) {
+      h = (h ^ (b & 0xFF)) * 0x01000193;
+    }
+    return (h ^ (h >>> 16)) & 0xFFFF;
+  }
+}

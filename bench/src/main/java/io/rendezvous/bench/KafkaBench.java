@@ -1,0 +1,226 @@
+package io.rendezvous.bench;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.rendezvous.node.Node;
+import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * {@code kafka-bench [--requests 10000] [--rate 0] [--seconds 10]}: starts the project's broker
+ * (its own JVM) and a node in this JVM, then measures (1) stream mode: requests written to the
+ * input topic as fast as the producer goes, answers read from the output topic; throughput and
+ * produce-to-answer delay p50/p99; (2) {@code POST /predict} throughput at 32 clients with the
+ * Kafka mirror on and off, in the same run.
+ */
+public final class KafkaBench {
+  private static final int PORT = 29092;
+
+  private KafkaBench() {}
+
+  public static int run(String[] args, PrintStream out) throws Exception {
+    int requests = 10_000;
+    int seconds = 10;
+    int rate = 0;
+    for (int i = 0; i + 1 < args.length; i += 2) {
+      switch (args[i]) {
+        case "--requests" -> requests = Integer.parseInt(args[i + 1]);
+        case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
+        case "--rate" -> rate = Integer.parseInt(args[i + 1]);
+        default -> throw new IllegalArgumentException("unknown option " + args[i]);
+      }
+    }
+    Path home = Path.of(System.getenv().getOrDefault("RENDEZVOUS_HOME", "."));
+    Path run = Files.createTempDirectory("rendezvous-kafka-bench");
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            home.resolve("node/bin/kafka-broker").toString(),
+            "--port",
+            Integer.toString(PORT),
+            "--controller-port",
+            Integer.toString(PORT + 1));
+    pb.environment().put("KAFKA_DATA_DIR", run.resolve("kafka").toString());
+    pb.redirectErrorStream(true).redirectOutput(run.resolve("kafka.log").toFile());
+    Process broker = pb.start();
+    try {
+      awaitPort(PORT, broker);
+      List<FashionMnist.Sample> holdout = FashionMnist.load().holdout();
+      out.printf(
+          "Kafka benchmark: %d cores; broker and node on this machine (node and load generator in one JVM)%n",
+          Runtime.getRuntime().availableProcessors());
+      stream(out, run, holdout, requests, rate);
+      // a first off/on round warms the JVM up (not reported: the first node of a run is measurably
+      // slower);
+      // then off, on, off, on, alternating so that what warming is left favours neither side
+      http(run.resolve("warm-off"), holdout, false, seconds);
+      http(run.resolve("warm-on"), holdout, true, seconds);
+      double[] off = new double[2];
+      double[] on = new double[2];
+      for (int round = 0; round < 2; round++) {
+        off[round] = http(run.resolve("off-" + round), holdout, false, seconds);
+        on[round] = http(run.resolve("on-" + round), holdout, true, seconds);
+      }
+      double offMean = (off[0] + off[1]) / 2;
+      double onMean = (on[0] + on[1]) / 2;
+      out.printf(
+          "POST /predict at 32 clients, %d s each: mirror off %.0f / %.0f req/s, on %.0f / %.0f req/s:"
+              + " the mirror costs %.1f%%%n",
+          seconds, off[0], off[1], on[0], on[1], 100 * (offMean - onMean) / offMean);
+    } finally {
+      broker.destroy();
+      broker.waitFor(60, TimeUnit.SECONDS);
+    }
+    return 0;
+  }
+
+  /** {@code rate} requests a second, or as fast as the producer goes when 0. */
+  private static void stream(
+      PrintStream out, Path run, List<FashionMnist.Sample> holdout, int requests, int rate)
+      throws Exception {
+    Node node = Node.start(config(run.resolve("stream"), true, true));
+    try {
+      Map<String, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
+      List<Long> delays = java.util.Collections.synchronizedList(new ArrayList<>());
+      Properties pp = new Properties();
+      pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + PORT);
+      pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+      Properties cp = new Properties();
+      cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + PORT);
+      cp.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-" + System.nanoTime());
+      cp.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+      try (KafkaProducer<String, String> producer =
+              new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer());
+          KafkaConsumer<String, String> consumer =
+              new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer())) {
+        consumer.subscribe(List.of("rendezvous-predictions"));
+        consumer.poll(Duration.ofMillis(500));
+        List<String> bodies = holdout.stream().limit(500).map(HoldoutBodies::json).toList();
+        long start = System.nanoTime();
+        long[] last = {start};
+        // answers are read on their own thread while requests are still being written
+        Thread reader =
+            new Thread(
+                () -> {
+                  long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+                  while (delays.size() < requests && System.nanoTime() < deadline) {
+                    for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                      Long t0 = sentAt.remove(r.key());
+                      if (t0 != null) {
+                        last[0] = System.nanoTime();
+                        delays.add(last[0] - t0);
+                      }
+                    }
+                  }
+                },
+                "kafka-bench-reader");
+        reader.start();
+        for (int i = 0; i < requests; i++) {
+          if (rate > 0) {
+            long wait = start + i * (1_000_000_000L / rate) - System.nanoTime();
+            if (wait > 0) {
+              TimeUnit.NANOSECONDS.sleep(wait);
+            }
+          }
+          String key = "b" + i;
+          sentAt.put(key, System.nanoTime());
+          producer.send(
+              new ProducerRecord<>("rendezvous-requests", key, bodies.get(i % bodies.size())));
+        }
+        producer.flush();
+        reader.join();
+        double elapsed = (last[0] - start) / 1e9;
+        out.printf(
+            "stream mode (%s): %d requests answered in %.1f s: %.0f requests/s = %.0f inferences/s (3 models each);"
+                + " produce-to-answer delay p50 %.0f ms, p99 %.0f ms%n",
+            rate > 0 ? rate + " requests/s offered" : "all at once",
+            delays.size(),
+            elapsed,
+            delays.size() / elapsed,
+            3 * delays.size() / elapsed,
+            pct(delays, 50) / 1e6,
+            pct(delays, 99) / 1e6);
+      }
+    } finally {
+      node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  private static double http(
+      Path data, List<FashionMnist.Sample> holdout, boolean mirror, int seconds) throws Exception {
+    Node node = Node.start(config(data, mirror, false));
+    try {
+      List<byte[]> bodies =
+          holdout.stream()
+              .limit(500)
+              .map(s -> HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8))
+              .toList();
+      HttpLoad.closedRate(node.httpPort(), "/predict", bodies, 8, Duration.ofSeconds(3)); // warm-up
+      return HttpLoad.closedRate(
+          node.httpPort(), "/predict", bodies, 32, Duration.ofSeconds(seconds));
+    } finally {
+      node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  private static Config config(Path data, boolean mirror, boolean requests) {
+    return ConfigFactory.load(
+        ConfigFactory.parseString(
+                String.join(
+                    "\n",
+                    "rendezvous.data-dir = \"" + data + "\"",
+                    "rendezvous.http.port = 0",
+                    "pekko.management.http.port = 0",
+                    "pekko.remote.artery.canonical.port = 0",
+                    "pekko.coordinated-shutdown.exit-jvm = off",
+                    "pekko.loglevel = WARNING",
+                    "rendezvous.kafka.enabled = " + mirror,
+                    "rendezvous.kafka.bootstrap-servers = \"127.0.0.1:" + PORT + "\"",
+                    "rendezvous.kafka-requests.enabled = " + requests))
+            .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
+  }
+
+  private static void awaitPort(int port, Process broker) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      if (!broker.isAlive()) {
+        throw new IllegalStateException("kafka broker exited");
+      }
+      try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+        return;
+      } catch (IOException e) {
+        TimeUnit.MILLISECONDS.sleep(200);
+      }
+    }
+    throw new IllegalStateException("kafka broker not listening");
+  }
+
+  static double pct(List<Long> values, int p) {
+    if (values.isEmpty()) {
+      return Double.NaN;
+    }
+    long[] sorted = values.stream().mapToLong(Long::longValue).toArray();
+    java.util.Arrays.sort(sorted);
+    return sorted[Math.min(sorted.length - 1, (int) Math.ceil(p / 100.0 * sorted.length) - 1)];
+  }
+}

@@ -1,0 +1,201 @@
+package io.rendezvous.journal;
+
+import io.rendezvous.journal.JournalRecord.Answer;
+import io.rendezvous.journal.JournalRecord.Input;
+import io.rendezvous.journal.JournalRecord.Outcome;
+import io.rendezvous.journal.JournalRecord.Score;
+import io.rendezvous.model.TensorData;
+import java.util.ArrayList;
+import java.util.List;
+import net.openhft.chronicle.wire.ValueIn;
+import net.openhft.chronicle.wire.WireIn;
+import net.openhft.chronicle.wire.WireOut;
+
+/**
+ * The journal's on-disk format: self-describing Chronicle wire (field names stored), so Chronicle's
+ * own reader tools can dump it and old records stay readable as fields are added.
+ */
+final class JournalCodec {
+  /**
+   * The on-disk format, in each record's "schema" field. 3: an input's data may also be stored as
+   * 8-bit pixels ({@link InputPacking#PIXELS}). 2 (still read): an input's data may be stored
+   * without its all-zero words, as its "encoding" says. 1 (still read): the data as it was. The
+   * records themselves ({@link JournalRecord#SCHEMA_VERSION}) are unchanged. A build that knows an
+   * older format refuses a newer record by this number instead of misreading it, so each record
+   * carries the lowest format that reads it: only an input stored as pixels says 3.
+   */
+  static final int FORMAT_VERSION = 3;
+
+  /** What every record but a pixel-packed input is written as. */
+  private static final int WORDS_FORMAT = 2;
+
+  /** Input data stored as the model saw it; else {@link InputPacking}, when that is smaller. */
+  private static final String RAW = "raw";
+
+  private JournalCodec() {}
+
+  static void write(JournalRecord r, WireOut w) {
+    // packed from the tensor's own bytes: a copy of them first cost as much as the packing
+    InputPacking.Packed packed =
+        r instanceof Input in ? InputPacking.pack(in.tensor().dataView()) : null;
+    w.write("schema")
+        .int32(
+            packed != null && InputPacking.PIXELS.equals(packed.encoding())
+                ? FORMAT_VERSION
+                : WORDS_FORMAT);
+    if (r instanceof Input i) {
+      common(w, i);
+      w.write("clientId").text(orEmpty(i.clientId()));
+      w.write("source").text(orEmpty(i.source()));
+      w.write("sourceSha256").text(orEmpty(i.sourceSha256()));
+      w.write("dtype").text(i.tensor().dtype());
+      w.write("shape")
+          .sequence(
+              i.tensor().shape(),
+              (s, out) -> {
+                for (long d : s) {
+                  out.int64(d);
+                }
+              });
+      w.write("encoding").text(packed == null ? RAW : packed.encoding());
+      w.write("data").bytes(packed == null ? i.tensor().data() : packed.bytes());
+    } else if (r instanceof Score s) {
+      common(w, s);
+      w.write("model").text(s.model());
+      w.write("version").text(orEmpty(s.version()));
+      w.write("outcome").text(s.outcome().wireName());
+      w.write("arrivalMicros").int64(s.arrivalMicros());
+      w.write("inferenceMicros").int64(s.inferenceMicros());
+      floats(w, "probabilities", s.probabilities());
+      w.write("error").text(orEmpty(s.error()));
+    } else if (r instanceof Answer a) {
+      common(w, a);
+      w.write("clientId").text(orEmpty(a.clientId()));
+      w.write("status").int32(a.status());
+      w.write("model").text(orEmpty(a.model()));
+      w.write("version").text(orEmpty(a.version()));
+      w.write("stage").int32(a.stage());
+      w.write("label").text(orEmpty(a.label()));
+      floats(w, "probabilities", a.probabilities());
+      w.write("decidedMicros").int64(a.decidedMicros());
+      w.write("error").text(orEmpty(a.error()));
+    }
+  }
+
+  static JournalRecord read(WireIn w) {
+    int schema = w.read("schema").int32();
+    if (schema < 1 || schema > FORMAT_VERSION) {
+      throw new IllegalStateException(
+          "journal record schema " + schema + " is not readable by this build");
+    }
+    String type = w.read("type").text();
+    String id = w.read("id").text();
+    String node = w.read("node").text();
+    String endpoint = w.read("endpoint").text();
+    long at = w.read("atMicros").int64();
+    return switch (type) {
+      case JournalRecord.Input.TYPE -> {
+        String clientId = nullIfEmpty(w.read("clientId").text());
+        String source = nullIfEmpty(w.read("source").text());
+        String sha = nullIfEmpty(w.read("sourceSha256").text());
+        String dtype = w.read("dtype").text();
+        List<Long> shape = new ArrayList<>();
+        w.read("shape")
+            .sequence(
+                shape,
+                (l, in) -> {
+                  while (in.hasNextSequenceItem()) {
+                    l.add(in.int64());
+                  }
+                });
+        // schema 1 stored the bytes as they were
+        String encoding = schema >= 2 ? w.read("encoding").text() : RAW;
+        byte[] data = w.read("data").bytes();
+        if (InputPacking.isPacking(encoding)) {
+          data = InputPacking.unpack(encoding, data);
+        } else if (!RAW.equals(encoding)) {
+          throw new IllegalStateException(
+              "input " + id + " has data in an unknown encoding '" + encoding + "'");
+        }
+        long[] dims = shape.stream().mapToLong(Long::longValue).toArray();
+        yield new Input(
+            id, clientId, node, endpoint, at, source, sha, new TensorData(dtype, dims, data));
+      }
+      case JournalRecord.Score.TYPE ->
+          new Score(
+              id,
+              node,
+              endpoint,
+              at,
+              w.read("model").text(),
+              nullIfEmpty(w.read("version").text()),
+              Outcome.valueOf(w.read("outcome").text().toUpperCase(java.util.Locale.ROOT)),
+              w.read("arrivalMicros").int64(),
+              w.read("inferenceMicros").int64(),
+              floats(w.read("probabilities")),
+              nullIfEmpty(w.read("error").text()));
+      case JournalRecord.Answer.TYPE ->
+          new Answer(
+              id,
+              nullIfEmpty(w.read("clientId").text()),
+              node,
+              endpoint,
+              at,
+              w.read("status").int32(),
+              nullIfEmpty(w.read("model").text()),
+              nullIfEmpty(w.read("version").text()),
+              w.read("stage").int32(),
+              nullIfEmpty(w.read("label").text()),
+              floats(w.read("probabilities")),
+              w.read("decidedMicros").int64(),
+              nullIfEmpty(w.read("error").text()));
+      default -> throw new IllegalStateException("unknown journal record type '" + type + "'");
+    };
+  }
+
+  private static void common(WireOut w, JournalRecord r) {
+    w.write("type").text(r.type());
+    w.write("id").text(r.requestId());
+    w.write("node").text(r.node());
+    w.write("endpoint").text(r.endpoint());
+    w.write("atMicros").int64(r.atMicros());
+  }
+
+  private static void floats(WireOut w, String key, float[] values) {
+    w.write(key)
+        .sequence(
+            values == null ? new float[0] : values,
+            (v, out) -> {
+              for (float f : v) {
+                out.float32(f);
+              }
+            });
+  }
+
+  private static float[] floats(ValueIn in) {
+    List<Float> values = new ArrayList<>();
+    in.sequence(
+        values,
+        (l, v) -> {
+          while (v.hasNextSequenceItem()) {
+            l.add(v.float32());
+          }
+        });
+    if (values.isEmpty()) {
+      return null;
+    }
+    float[] out = new float[values.size()];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = values.get(i);
+    }
+    return out;
+  }
+
+  private static String orEmpty(String s) {
+    return s == null ? "" : s;
+  }
+
+  private static String nullIfEmpty(String s) {
+    return s == null || s.isEmpty() ? null : s;
+  }
+}

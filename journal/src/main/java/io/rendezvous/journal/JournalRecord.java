@@ -1,0 +1,128 @@
+package io.rendezvous.journal;
+
+import io.rendezvous.model.TensorData;
+
+/**
+ * What the decoy journal holds. Every record carries the schema version, the request id (the entity
+ * key and the Kafka key), the node that wrote it, the endpoint and a wall-clock time in epoch
+ * microseconds. Arrays are copied in; records are immutable.
+ */
+public sealed interface JournalRecord {
+  int SCHEMA_VERSION = 1;
+
+  String requestId();
+
+  String node();
+
+  String endpoint();
+
+  long atMicros();
+
+  /** "input", "score" or "answer": the record's kind on disk and in acknowledgements. */
+  String type();
+
+  /** The input exactly as the models saw it, accepted at {@code atMicros}. */
+  record Input(
+      String requestId,
+      String clientId,
+      String node,
+      String endpoint,
+      long atMicros,
+      String source,
+      String sourceSha256,
+      TensorData tensor)
+      implements JournalRecord {
+    public static final String TYPE = "input";
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+  }
+
+  /**
+   * What a score means for the request: used for the answer, late, failed, refused, or never came.
+   */
+  enum Outcome {
+    OK,
+    LATE,
+    FAILED,
+    OVERLOADED,
+    ABANDONED;
+
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /**
+   * One per (request, model). {@code arrivalMicros} is measured from the moment the entity received
+   * the request (the schedule's zero), so the journal alone can replay every decision.
+   */
+  record Score(
+      String requestId,
+      String node,
+      String endpoint,
+      long atMicros,
+      String model,
+      String version,
+      Outcome outcome,
+      long arrivalMicros,
+      long inferenceMicros,
+      float[] probabilities,
+      String error)
+      implements JournalRecord {
+    public static final String TYPE = "score";
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+
+    public Score {
+      probabilities = probabilities == null ? null : probabilities.clone();
+    }
+
+    @Override
+    public float[] probabilities() {
+      return probabilities == null ? null : probabilities.clone();
+    }
+  }
+
+  /**
+   * The one answer for the request. {@code stage} is the schedule index that chose it (-1 when no
+   * model did); {@code decidedMicros} is when the decision fell, from the schedule's zero; {@code
+   * status} is the HTTP-style status the client got.
+   */
+  record Answer(
+      String requestId,
+      String clientId,
+      String node,
+      String endpoint,
+      long atMicros,
+      int status,
+      String model,
+      String version,
+      int stage,
+      String label,
+      float[] probabilities,
+      long decidedMicros,
+      String error)
+      implements JournalRecord {
+    public static final String TYPE = "answer";
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+
+    public Answer {
+      probabilities = probabilities == null ? null : probabilities.clone();
+    }
+
+    @Override
+    public float[] probabilities() {
+      return probabilities == null ? null : probabilities.clone();
+    }
+  }
+}

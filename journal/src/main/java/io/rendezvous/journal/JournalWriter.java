@@ -1,0 +1,547 @@
+package io.rendezvous.journal;
+
+import io.rendezvous.config.CborSerializable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
+import net.openhft.chronicle.core.time.TimeProvider;
+import net.openhft.chronicle.queue.ExcerptAppender;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
+import net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder;
+import net.openhft.chronicle.wire.DocumentContext;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one writer of this node's decoy journal. Callers {@link #offer} records without blocking; one
+ * thread owns the Chronicle appender, takes records from a bounded queue in batches, appends them
+ * to the memory-mapped queue and then acknowledges the batch. A full queue, or a journal that
+ * cannot be written (disk below the free-space threshold, an append that failed, a dead writer),
+ * refuses at once so the caller answers 503 instead of answering without a record.
+ *
+ * <p>Waking the writer is a context switch on both sides, and a request has five records of which
+ * the client waits on one (the answer). So only {@link #offer} wakes it; {@link #offerLazily}
+ * records wait for the next wake-up, at most {@code lazy-write-delay} while the writer is busy or
+ * between requests, and wake it at once only when it has gone idle. Under load the writer never
+ * sleeps and this changes nothing; at low load it saves most of the journal's cost per request.
+ *
+ * <p>Housekeeping (free space, retention) runs on its own thread so a slow directory listing or a
+ * large delete never delays an acknowledgement. After a failed append the writer tries again on the
+ * next housekeeping round once free space is fine, so the journal recovers by itself.
+ */
+public final class JournalWriter implements Journal, AutoCloseable {
+  /** The one thread that appends (named so that profiles and the benchmark can find it). */
+  public static final String THREAD_NAME = "rendezvous-journal-writer";
+
+  private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
+
+  /** Reply to an acknowledged offer. Never a command. */
+  public sealed interface Ack extends CborSerializable {
+    String requestId();
+
+    String recordType();
+
+    /**
+     * How many records the journal had failed to write when it sent this acknowledgement (see
+     * {@link Journal#failures()}): with the count read when an earlier record was offered, it says
+     * whether that record is held too.
+     */
+    long failures();
+  }
+
+  /** The record (and everything offered before it) is in the memory-mapped queue. */
+  public record Written(String requestId, String recordType, long failures) implements Ack {}
+
+  /** The record could not be written. */
+  public record NotWritten(String requestId, String recordType, String reason, long failures)
+      implements Ack {}
+
+  private record Entry(JournalRecord record, ActorRef<Ack> ackTo) {}
+
+  /** Usable bytes where the journal lives; the real file store outside tests. */
+  @FunctionalInterface
+  interface FreeSpace {
+    long of(Path dir) throws IOException;
+  }
+
+  private final JournalSettings settings;
+  private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
+
+  /** Entries in {@link #queue}: its size() walks the list. Bounds the queue at queue-capacity. */
+  private final AtomicInteger queued = new AtomicInteger();
+
+  /** What the writer is doing: offers read it to decide whether to wake it. */
+  private volatile int writerState = WRITING;
+
+  private static final int WRITING = 0;
+
+  /** Parked for at most lazy-write-delay after some work: only a waited-on record wakes it. */
+  private static final int DOZING = 1;
+
+  /** Parked with nothing queued: any record wakes it. */
+  private static final int IDLE = 2;
+
+  /**
+   * How long an idle writer sleeps before it looks at {@link #running} again (close wakes it
+   * anyway).
+   */
+  private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+  private final SingleChronicleQueue chronicle;
+  private final Thread thread;
+  private final ScheduledExecutorService housekeeping;
+  private final FreeSpace freeSpace;
+  private final AtomicLong appended = new AtomicLong();
+  private final AtomicLong appendedBytes = new AtomicLong();
+  private final AtomicLong refused = new AtomicLong();
+
+  /** Records accepted and then not written; raised before any later record is acknowledged. */
+  private final AtomicLong failures = new AtomicLong();
+
+  private volatile boolean running = true;
+
+  /** Why the disk cannot take writes now (free space); cleared by housekeeping. */
+  private volatile String diskProblem;
+
+  /** Why the last append failed; cleared when housekeeping finds the disk fine again. */
+  private volatile String appendProblem;
+
+  private volatile long nextFullWarningNanos;
+
+  /** The first journal index a consumer of the journal (the Kafka outbox) still needs; -1: none. */
+  private volatile java.util.function.LongSupplier retainFrom = () -> -1;
+
+  private JournalWriter(JournalSettings settings, TimeProvider time, FreeSpace freeSpace)
+      throws IOException {
+    this.settings = settings;
+    this.freeSpace = freeSpace;
+    if (!settings.enabled()) {
+      this.chronicle = null;
+      this.thread = null;
+      this.housekeeping = null;
+      return;
+    }
+    Files.createDirectories(settings.dir());
+    SingleChronicleQueueBuilder b =
+        SingleChronicleQueueBuilder.binary(settings.dir()).rollCycle(settings.rollCycle());
+    if (time != null) {
+      b.timeProvider(time);
+    }
+    this.chronicle = b.build();
+    checkFreeSpace();
+    this.thread = new Thread(this::run, THREAD_NAME);
+    this.thread.start();
+    this.housekeeping =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "rendezvous-journal-housekeeping");
+              t.setDaemon(true);
+              return t;
+            });
+    long every = Math.max(1, settings.checkInterval().toMillis());
+    housekeeping.scheduleWithFixedDelay(this::housekeep, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  public static JournalWriter start(JournalSettings settings) throws IOException {
+    return new JournalWriter(settings, null, dir -> Files.getFileStore(dir).getUsableSpace());
+  }
+
+  /** For tests: a clock that rolls cycles on demand, and a free-space probe that can run out. */
+  static JournalWriter start(JournalSettings settings, TimeProvider time, FreeSpace freeSpace)
+      throws IOException {
+    return new JournalWriter(settings, time, freeSpace);
+  }
+
+  /**
+   * Queues {@code record}; {@code ackTo} (may be null) hears {@link Written} once it and every
+   * record offered before it are in the queue. Returns false, without queuing, when the journal
+   * refuses it.
+   */
+  @Override
+  public boolean offer(JournalRecord record, ActorRef<Ack> ackTo) {
+    return offer(record, ackTo, true);
+  }
+
+  @Override
+  public boolean offerLazily(JournalRecord record, ActorRef<Ack> ackTo) {
+    return offer(record, ackTo, false);
+  }
+
+  private boolean offer(JournalRecord record, ActorRef<Ack> ackTo, boolean waitedOn) {
+    if (!settings.enabled()) {
+      if (ackTo != null) {
+        ackTo.tell(new Written(record.requestId(), record.type(), 0));
+      }
+      return true;
+    }
+    if (unwritableReason() != null) {
+      refused.incrementAndGet();
+      return false;
+    }
+    if (queued.incrementAndGet() > settings.queueCapacity()) {
+      queued.decrementAndGet();
+      refused.incrementAndGet();
+      long now = System.nanoTime();
+      if (now >= nextFullWarningNanos) {
+        nextFullWarningNanos = now + TimeUnit.SECONDS.toNanos(1);
+        log.warn(
+            "journal queue is full ({} records waiting in {}); refusing records ({} refused so far)",
+            settings.queueCapacity(),
+            settings.dir(),
+            refused.get());
+      }
+      return false;
+    }
+    Entry entry = new Entry(record, ackTo);
+    queue.add(entry);
+    if (!running && queue.remove(entry)) {
+      // closed meanwhile, and the writer may have drained the queue for the last time: refused, not
+      // lost
+      queued.decrementAndGet();
+      refused.incrementAndGet();
+      return false;
+    }
+    // read after the add: a writer that went to sleep before it re-checks the queue after saying so
+    int state = writerState;
+    if (state == IDLE || (state == DOZING && waitedOn)) {
+      LockSupport.unpark(thread);
+    }
+    return true;
+  }
+
+  @Override
+  public String unwritableReason() {
+    if (!settings.enabled()) {
+      return null;
+    }
+    if (!running) {
+      return "journal " + settings.dir() + " is closed";
+    }
+    if (!thread.isAlive()) {
+      return "journal writer thread for " + settings.dir() + " has stopped";
+    }
+    String disk = diskProblem;
+    return disk != null ? disk : appendProblem;
+  }
+
+  public boolean isWritable() {
+    return unwritableReason() == null;
+  }
+
+  public long appended() {
+    return appended.get();
+  }
+
+  /** Bytes of record content appended so far (without the queue's own headers). */
+  public long appendedBytes() {
+    return appendedBytes.get();
+  }
+
+  public long refused() {
+    return refused.get();
+  }
+
+  @Override
+  public long failures() {
+    return failures.get();
+  }
+
+  public int pending() {
+    return queued.get();
+  }
+
+  /**
+   * For tests: the writer is past its last look at the queue and asleep until a waited-on record
+   * comes.
+   */
+  boolean dozing() {
+    return writerState == DOZING && LockSupport.getBlocker(thread) == this;
+  }
+
+  public JournalSettings settings() {
+    return settings;
+  }
+
+  /** Retention never removes the cycle holding {@code firstNeededIndex} or any later one. */
+  public void retainFrom(java.util.function.LongSupplier firstNeededIndex) {
+    this.retainFrom = firstNeededIndex;
+  }
+
+  private void run() {
+    List<Entry> batch = new ArrayList<>(settings.maxBatch());
+    long dozeNanos = settings.lazyWriteDelay().toNanos();
+    try (ExcerptAppender appender = chronicle.createAppender()) {
+      boolean dozed = false;
+      while (running || !queue.isEmpty()) {
+        drain(batch);
+        if (!batch.isEmpty()) {
+          appendAndAck(appender, batch);
+          batch.clear();
+          dozed = false;
+          continue;
+        }
+        // doze first: a request's records come close together, and most of them need no haste; a
+        // doze that found nothing to do is followed by sleep until any record comes
+        writerState = dozed || dozeNanos == 0 ? IDLE : DOZING;
+        if (queue.isEmpty() && running) {
+          LockSupport.parkNanos(this, writerState == IDLE ? IDLE_PARK_NANOS : dozeNanos);
+          if (Thread.interrupted()) {
+            // nothing here stops the writer but close(); a set flag would make every park return at
+            // once
+            log.warn(
+                "journal writer for {} was interrupted; it goes on until the journal is closed",
+                settings.dir());
+          }
+        }
+        dozed = writerState == DOZING;
+        writerState = WRITING;
+      }
+    } catch (Throwable t) {
+      // an Error here (say, a fault on the mapped file) must not leave callers waiting for acks
+      // forever
+      log.error("journal writer for {} stopped", settings.dir(), t);
+      appendProblem = "journal writer stopped: " + t;
+      fail(batch, appendProblem);
+      List<Entry> rest = new ArrayList<>();
+      for (Entry e; (e = queue.poll()) != null; ) {
+        queued.decrementAndGet();
+        rest.add(e);
+      }
+      fail(rest, appendProblem);
+    } finally {
+      chronicle.close();
+    }
+  }
+
+  /** Up to max-batch queued entries, oldest first. */
+  private void drain(List<Entry> batch) {
+    for (Entry e; batch.size() < settings.maxBatch() && (e = queue.poll()) != null; ) {
+      queued.decrementAndGet();
+      batch.add(e);
+    }
+  }
+
+  private void appendAndAck(ExcerptAppender appender, List<Entry> batch) {
+    // not unwritableReason(): a closing writer still appends what it had taken
+    String disk = diskProblem;
+    String reason = disk != null ? disk : appendProblem;
+    if (reason != null) {
+      fail(batch, reason);
+      return;
+    }
+    int done = 0;
+    long bytes = 0;
+    try {
+      for (Entry e : batch) {
+        try (DocumentContext dc = appender.writingDocument()) {
+          long start = dc.wire().bytes().writePosition();
+          JournalCodec.write(e.record(), dc.wire());
+          bytes += dc.wire().bytes().writePosition() - start;
+        }
+        done++;
+      }
+    } catch (RuntimeException ex) {
+      appendProblem = "append to " + settings.dir() + " failed: " + ex;
+      log.error("journal refuses writes: {}", appendProblem, ex);
+    }
+    appended.addAndGet(done);
+    appendedBytes.addAndGet(bytes);
+    long failedSoFar = failures.addAndGet(batch.size() - done);
+    for (int i = 0; i < batch.size(); i++) {
+      Entry e = batch.get(i);
+      if (e.ackTo() != null) {
+        e.ackTo()
+            .tell(
+                i < done
+                    ? new Written(e.record().requestId(), e.record().type(), failedSoFar)
+                    : new NotWritten(
+                        e.record().requestId(), e.record().type(), appendProblem, failedSoFar));
+      }
+    }
+  }
+
+  private void fail(List<Entry> entries, String reason) {
+    long failedSoFar = failures.addAndGet(entries.size());
+    for (Entry e : entries) {
+      if (e.ackTo() != null) {
+        e.ackTo()
+            .tell(new NotWritten(e.record().requestId(), e.record().type(), reason, failedSoFar));
+      }
+    }
+  }
+
+  private void housekeep() {
+    try {
+      checkFreeSpace();
+      if (diskProblem == null && appendProblem != null) {
+        log.info(
+            "journal {}: disk is fine, trying appends again after: {}",
+            settings.dir(),
+            appendProblem);
+        appendProblem = null;
+      }
+      enforceRetention();
+    } catch (RuntimeException e) {
+      log.error("journal housekeeping for {} failed", settings.dir(), e);
+    }
+  }
+
+  /**
+   * Free space against the threshold: a write through mmap into a full disk kills the JVM (SIGBUS).
+   */
+  private void checkFreeSpace() {
+    String problem;
+    try {
+      long free = freeSpace.of(settings.dir());
+      problem =
+          free >= settings.minFreeBytes()
+              ? null
+              : "free space on "
+                  + settings.dir()
+                  + " is "
+                  + free
+                  + " bytes, below the threshold of "
+                  + settings.minFreeBytes()
+                  + " (rendezvous.journal.min-free-space)";
+    } catch (IOException e) {
+      problem = "cannot read free space of " + settings.dir() + ": " + e;
+    }
+    String before = diskProblem;
+    diskProblem = problem;
+    if (problem != null && !problem.equals(before)) {
+      log.error("journal refuses writes: {}", problem);
+    } else if (problem == null && before != null) {
+      log.info("journal {} is writable again", settings.dir());
+    }
+  }
+
+  /**
+   * Deletes the oldest released cycle files beyond the age or size limit; never the current one.
+   */
+  void enforceRetention() {
+    List<Path> cycles;
+    try (Stream<Path> files = Files.list(settings.dir())) {
+      cycles =
+          files
+              .filter(p -> p.getFileName().toString().endsWith(SingleChronicleQueue.SUFFIX))
+              .sorted(Comparator.comparing(p -> p.getFileName().toString()))
+              .toList();
+    } catch (IOException e) {
+      log.warn("journal retention cannot list {}: {}", settings.dir(), e.toString());
+      return;
+    }
+    if (cycles.size() < 2) {
+      return;
+    }
+    long total = 0;
+    for (Path p : cycles) {
+      total += sizeOf(p);
+    }
+    long oldestKept = System.currentTimeMillis() - settings.retentionMaxAge().toMillis();
+    long needed = retainFrom.getAsLong();
+    String firstNeededFile =
+        needed < 0 ? null : cycleFileName(chronicle.rollCycle().toCycle(needed));
+    boolean deleted = false;
+    for (Path p : cycles.subList(0, cycles.size() - 1)) {
+      if (firstNeededFile != null && p.getFileName().toString().compareTo(firstNeededFile) >= 0) {
+        break; // not yet published: kept whatever its age or size
+      }
+      boolean tooOld = lastModified(p) < oldestKept;
+      boolean tooBig = total > settings.retentionMaxBytes();
+      if (!tooOld && !tooBig) {
+        break;
+      }
+      long size = sizeOf(p);
+      try {
+        Files.delete(p);
+        total -= size;
+        deleted = true;
+        log.info(
+            "journal retention removed {} ({} bytes, {})",
+            p.getFileName(),
+            size,
+            tooOld ? "age" : "size");
+      } catch (IOException e) {
+        log.warn("journal retention cannot remove {}: {}", p, e.toString());
+        break;
+      }
+    }
+    if (deleted) {
+      chronicle.refreshDirectoryListing();
+    }
+  }
+
+  /**
+   * Chronicle's file name for a cycle: the roll cycle's date format at the cycle's start, in UTC.
+   */
+  private String cycleFileName(int cycle) {
+    net.openhft.chronicle.queue.RollCycle rc = chronicle.rollCycle();
+    return java.time.format.DateTimeFormatter.ofPattern(rc.format())
+            .withZone(java.time.ZoneOffset.UTC)
+            .format(java.time.Instant.ofEpochMilli((long) cycle * rc.lengthInMillis()))
+        + SingleChronicleQueue.SUFFIX;
+  }
+
+  private static long sizeOf(Path p) {
+    try {
+      return Files.size(p);
+    } catch (IOException e) {
+      return 0;
+    }
+  }
+
+  private static long lastModified(Path p) {
+    try {
+      return Files.getLastModifiedTime(p).toMillis();
+    } catch (IOException e) {
+      return Long.MAX_VALUE;
+    }
+  }
+
+  /**
+   * Stops taking records and lets the writer append what is queued and close the queue; waits up to
+   * {@code wait}. The writer thread alone touches the mapped files, so a slow flush is never cut
+   * off.
+   */
+  public void close(Duration wait) {
+    if (!running) {
+      return;
+    }
+    running = false;
+    if (thread != null) {
+      LockSupport.unpark(thread);
+      housekeeping.shutdownNow();
+      try {
+        thread.join(wait.toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      if (thread.isAlive()) {
+        log.warn(
+            "journal {}: writer still flushing after {} ms; leaving it to finish",
+            settings.dir(),
+            wait.toMillis());
+      } else {
+        log.info("journal {} closed after {} records", settings.dir(), appended.get());
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    close(Duration.ofSeconds(10));
+  }
+}

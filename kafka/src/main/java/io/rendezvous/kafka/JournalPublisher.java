@@ -1,0 +1,233 @@
+package io.rendezvous.kafka;
+
+import io.rendezvous.journal.JournalJson;
+import io.rendezvous.journal.JournalReader;
+import io.rendezvous.journal.JournalRecord;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The journal is the outbox: one thread tails this node's journal from the position it saved last
+ * and publishes every record to its topic (keyed by request id, with the node and the journal index
+ * as headers). The producer is idempotent with acks=all and retries for as long as the broker is
+ * away, so an outage only delays publishing: the HTTP path never waits on Kafka, and once the
+ * broker is back every record arrives, none twice. The position is saved after each acknowledged
+ * batch, so a restart resumes where publishing stopped.
+ */
+public final class JournalPublisher implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
+  public static final String NODE_HEADER = "rendezvous-node";
+  public static final String INDEX_HEADER = "rendezvous-journal-index";
+
+  private final KafkaSettings settings;
+  private final Path journalDir;
+  private final String node;
+  private final KafkaProducer<String, byte[]> producer;
+  private final Thread thread;
+  private final AtomicLong published = new AtomicLong();
+  private final java.util.function.LongSupplier appended;
+  private final long backlogAtStart;
+  private volatile long position;
+  private volatile boolean running = true;
+
+  private JournalPublisher(
+      KafkaSettings settings,
+      Path journalDir,
+      String node,
+      java.util.function.LongSupplier appended)
+      throws IOException {
+    this.settings = settings;
+    this.journalDir = journalDir;
+    this.node = node;
+    this.position = readPosition(settings.positionFile());
+    this.appended = appended;
+    long backlog = 0;
+    try (JournalReader.Tail tail = JournalReader.tail(journalDir, position)) {
+      for (List<JournalReader.Indexed> b = tail.next(4096); !b.isEmpty(); b = tail.next(4096)) {
+        backlog += b.size();
+      }
+    }
+    // records the writer appends from now on are counted by appended(); the backlog is what was
+    // there
+    this.backlogAtStart = backlog - appended.getAsLong();
+    Map<String, Object> props = new HashMap<>();
+    // the outbox sends a steady stream of 1-5 KB records: large compressed batches cost the node
+    // and the
+    // broker far less per record than Kafka's 16 KB default batches
+    props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
+    props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+    props.putAll(settings.producerOverrides());
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    // one request in flight per broker: with more, a first request to a new (empty) partition that
+    // fails
+    // with NOT_LEADER_OR_FOLLOWER can be overtaken by the next, and the broker then refuses its
+    // retries
+    // as OUT_OF_ORDER_SEQUENCE_NUMBER forever (KAFKA-15591); seen here as an outbox stuck right
+    // after the
+    // node created its topics. Batches of up to 256 KB keep the throughput.
+    props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
+    // an outage delays delivery, it never drops a record: retry for as long as it takes
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.MAX_VALUE);
+    props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.MAX_VALUE);
+    this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+    this.thread = new Thread(this::run, "rendezvous-journal-publisher");
+  }
+
+  /**
+   * Creates the outbox topics if missing (best effort: a broker that is down now is no reason to
+   * refuse to start).
+   */
+  public static void createTopics(KafkaSettings s) {
+    createTopics(s, List.of(s.inputsTopic(), s.scoresTopic(), s.answersTopic()));
+  }
+
+  /**
+   * Creates {@code topics} if missing, with the configured partitions and retention; best effort.
+   */
+  public static void createTopics(KafkaSettings s, List<String> topics) {
+    Map<String, String> config =
+        Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(s.retention().toMillis()));
+    try (Admin admin =
+        Admin.create(
+            Map.of(
+                "bootstrap.servers",
+                s.bootstrapServers(),
+                "default.api.timeout.ms",
+                10_000,
+                "request.timeout.ms",
+                5_000))) {
+      Set<String> existing = admin.listTopics().names().get(15, TimeUnit.SECONDS);
+      List<NewTopic> missing = new ArrayList<>();
+      for (String t : topics) {
+        if (!existing.contains(t)) {
+          missing.add(new NewTopic(t, s.partitions(), s.replicationFactor()).configs(config));
+        }
+      }
+      if (!missing.isEmpty()) {
+        admin.createTopics(missing).all().get(15, TimeUnit.SECONDS);
+        log.info("created kafka topics {}", missing.stream().map(NewTopic::name).toList());
+      }
+    } catch (ExecutionException e) {
+      if (!(e.getCause() instanceof TopicExistsException)) {
+        log.warn(
+            "cannot create kafka topics at {}: {}", s.bootstrapServers(), e.getCause().toString());
+      }
+    } catch (Exception e) {
+      log.warn("cannot create kafka topics at {}: {}", s.bootstrapServers(), e.toString());
+    }
+  }
+
+  /** {@code appended} counts the records this node's writer has appended since it started. */
+  public static JournalPublisher start(
+      KafkaSettings settings,
+      Path journalDir,
+      String node,
+      java.util.function.LongSupplier appended)
+      throws IOException {
+    JournalPublisher p = new JournalPublisher(settings, journalDir, node, appended);
+    p.thread.start();
+    log.info(
+        "publishing journal {} to kafka {} from index {}",
+        journalDir,
+        settings.bootstrapServers(),
+        p.position);
+    return p;
+  }
+
+  /** Records published (acknowledged by the broker) since this publisher started. */
+  public long published() {
+    return published.get();
+  }
+
+  /** Journal records not yet acknowledged by Kafka. */
+  public long lag() {
+    return Math.max(0, backlogAtStart + appended.getAsLong() - published.get());
+  }
+
+  /** The next journal index to publish. */
+  public long position() {
+    return position;
+  }
+
+  private void run() {
+    try (JournalReader.Tail tail = JournalReader.tail(journalDir, position)) {
+      while (running) {
+        List<JournalReader.Indexed> batch = tail.next(settings.batch());
+        if (batch.isEmpty()) {
+          LockSupport.parkNanos(settings.idleWait().toNanos());
+          continue;
+        }
+        for (JournalReader.Indexed r : batch) {
+          JournalRecord record = r.record();
+          ProducerRecord<String, byte[]> pr =
+              new ProducerRecord<>(
+                  settings.topicFor(record.type()),
+                  record.requestId(),
+                  JournalJson.toBytes(record));
+          pr.headers().add(NODE_HEADER, node.getBytes(StandardCharsets.UTF_8));
+          pr.headers().add(INDEX_HEADER, Long.toString(r.index()).getBytes(StandardCharsets.UTF_8));
+          producer.send(pr);
+        }
+        producer.flush();
+        position = batch.get(batch.size() - 1).index() + 1;
+        published.addAndGet(batch.size());
+        savePosition(settings.positionFile(), position);
+      }
+    } catch (Exception e) {
+      if (running) {
+        log.error("journal publisher for {} stopped at index {}", journalDir, position, e);
+      }
+    }
+  }
+
+  private static long readPosition(Path file) throws IOException {
+    if (!Files.exists(file)) {
+      return -1;
+    }
+    return Long.parseLong(Files.readString(file).trim());
+  }
+
+  private static void savePosition(Path file, long next) throws IOException {
+    Files.createDirectories(file.getParent());
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.writeString(tmp, Long.toString(next));
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(10));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    producer.close(java.time.Duration.ofSeconds(5));
+  }
+}

@@ -1,0 +1,148 @@
+package io.rendezvous.kafka;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.Config;
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.edge.Answers;
+import io.rendezvous.actors.edge.InputDecoder;
+import io.rendezvous.actors.edge.InvalidInput;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.actors.edge.RendezvousClient;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.kafka.CommitterSettings;
+import org.apache.pekko.kafka.ConsumerMessage;
+import org.apache.pekko.kafka.ConsumerSettings;
+import org.apache.pekko.kafka.ProducerMessage;
+import org.apache.pekko.kafka.ProducerSettings;
+import org.apache.pekko.kafka.Subscriptions;
+import org.apache.pekko.kafka.javadsl.Committer;
+import org.apache.pekko.kafka.javadsl.Consumer;
+import org.apache.pekko.kafka.javadsl.Producer;
+import org.apache.pekko.stream.KillSwitches;
+import org.apache.pekko.stream.RestartSettings;
+import org.apache.pekko.stream.UniqueKillSwitch;
+import org.apache.pekko.stream.javadsl.Keep;
+import org.apache.pekko.stream.javadsl.RestartSource;
+import org.apache.pekko.stream.javadsl.Sink;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stream mode: prediction requests from a topic go through the same sharded rendezvous as HTTP
+ * ({@code mapAsync} with an ask, bounded parallelism), each answer is produced to the output topic
+ * keyed like the request, and the request's offset is committed only after that (at least once). A
+ * malformed record goes to the dead-letter topic with the reason and the stream carries on. The
+ * whole source is restarted with backoff when it fails (broker away, say).
+ */
+public final class KafkaRequestStream {
+  private static final Logger log = LoggerFactory.getLogger(KafkaRequestStream.class);
+
+  private KafkaRequestStream() {}
+
+  public static UniqueKillSwitch start(
+      ActorSystem<?> system,
+      Config config,
+      KafkaSettings kafka,
+      InputDecoder decoder,
+      RendezvousClient client,
+      EndpointSettings endpoint) {
+    Config c = config.getConfig("rendezvous.kafka-requests");
+    String outputTopic = c.getString("output-topic");
+    String deadLetters = c.getString("dead-letter-topic");
+    ConsumerSettings<String, byte[]> consumer =
+        ConsumerSettings.create(system, new StringDeserializer(), new ByteArrayDeserializer())
+            .withBootstrapServers(kafka.bootstrapServers())
+            .withGroupId(c.getString("group-id"))
+            .withProperty(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    ProducerSettings<String, String> producer =
+        ProducerSettings.create(system, new StringSerializer(), new StringSerializer())
+            .withBootstrapServers(kafka.bootstrapServers())
+            .withProperty("enable.idempotence", "true")
+            .withProperty("acks", "all")
+            // as the journal's publisher: one request in flight, or a first request to an empty
+            // partition can be
+            // overtaken and then refused as out of order until it expires (KAFKA-15591)
+            .withProperty("max.in.flight.requests.per.connection", "1");
+    CommitterSettings committer = CommitterSettings.create(system);
+    RestartSettings restart =
+        RestartSettings.create(
+            c.getDuration("restart-backoff.min"),
+            c.getDuration("restart-backoff.max"),
+            c.getDouble("restart-backoff.random-factor"));
+    int parallelism = c.getInt("parallelism");
+    log.info(
+        "serving requests from kafka topic {} on endpoint {} (answers to {}, malformed to {})",
+        c.getString("topic"),
+        endpoint.name(),
+        outputTopic,
+        deadLetters);
+    return RestartSource.onFailuresWithBackoff(
+            restart,
+            () ->
+                Consumer.committableSource(consumer, Subscriptions.topics(c.getString("topic")))
+                    .mapAsync(
+                        parallelism,
+                        msg -> answer(msg, decoder, client, endpoint, outputTopic, deadLetters))
+                    .via(Producer.flexiFlow(producer))
+                    .map(ProducerMessage.Results::passThrough)
+                    .via(Committer.flow(committer)))
+        .viaMat(KillSwitches.single(), Keep.right())
+        .toMat(Sink.ignore(), Keep.left())
+        .run(system);
+  }
+
+  private static CompletionStage<
+          ProducerMessage.Envelope<String, String, ConsumerMessage.Committable>>
+      answer(
+          ConsumerMessage.CommittableMessage<String, byte[]> msg,
+          InputDecoder decoder,
+          RendezvousClient client,
+          EndpointSettings endpoint,
+          String outputTopic,
+          String deadLetters) {
+    String key = msg.record().key();
+    ConsumerMessage.Committable offset = msg.committableOffset();
+    List<io.rendezvous.model.TensorData> instances;
+    try {
+      instances = decoder.instances(msg.record().value(), endpoint.input());
+    } catch (InvalidInput e) {
+      ObjectNode dead = Json.object();
+      dead.put("error", e.getMessage());
+      dead.put("topic", msg.record().topic());
+      dead.put("partition", msg.record().partition());
+      dead.put("offset", msg.record().offset());
+      dead.put("value", new String(msg.record().value(), StandardCharsets.UTF_8));
+      return CompletableFuture.completedFuture(
+          ProducerMessage.single(new ProducerRecord<>(deadLetters, key, dead.toString()), offset));
+    }
+    return client
+        .predict(endpoint, instances, key, "kafka", null)
+        .thenApply(
+            replies -> {
+              ObjectNode body = Json.object();
+              if (key != null) {
+                body.put("key", key);
+              }
+              int status = Answers.status(replies);
+              body.put("status", status);
+              ArrayNode predictions = body.putArray("predictions");
+              for (Reply r : replies) {
+                predictions.add(Answers.render(r, key, endpoint.labels(), false));
+              }
+              String outKey = key != null ? key : replies.get(0).requestId();
+              return ProducerMessage.single(
+                  new ProducerRecord<>(outputTopic, outKey, body.toString()), offset);
+            });
+  }
+}

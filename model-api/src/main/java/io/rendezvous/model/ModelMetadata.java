@@ -1,0 +1,59 @@
+package io.rendezvous.model;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * What a model directory says about itself ({@value #FILE_NAME} beside the SavedModel): identity,
+ * label names, how good it was on the hold-out, and the tensors its serving signature takes and
+ * gives.
+ */
+public record ModelMetadata(
+    int schemaVersion,
+    String name,
+    String version,
+    String description,
+    List<String> labels,
+    double holdoutAccuracy,
+    int holdoutCount,
+    long trainingTimeMillis,
+    String trainedAt,
+    String buildHash,
+    String signature,
+    TensorSpec input,
+    TensorSpec output) {
+
+  public static final String FILE_NAME = "rendezvous-model.json";
+  public static final int SCHEMA_VERSION = 1;
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  public ModelMetadata {
+    labels = List.copyOf(labels);
+  }
+
+  public static ModelMetadata read(Path modelDir) throws IOException {
+    Path file = modelDir.resolve(FILE_NAME);
+    if (!Files.isRegularFile(file)) {
+      throw new IOException("no " + FILE_NAME + " in " + modelDir);
+    }
+    ModelMetadata m = JSON.readValue(file.toFile(), ModelMetadata.class);
+    if (m.schemaVersion() != SCHEMA_VERSION) {
+      throw new IOException(
+          file
+              + " has schema version "
+              + m.schemaVersion()
+              + ", this build reads "
+              + SCHEMA_VERSION);
+    }
+    return m;
+  }
+
+  public void write(Path modelDir) throws IOException {
+    JSON.writeValue(modelDir.resolve(FILE_NAME).toFile(), this);
+  }
+}

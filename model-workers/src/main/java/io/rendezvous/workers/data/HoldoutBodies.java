@@ -1,0 +1,56 @@
+package io.rendezvous.workers.data;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.DataBufferByte;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import javax.imageio.ImageIO;
+
+/**
+ * Hold-out images as the bodies clients send (JSON instances, PNG files): for the benchmark and
+ * tests.
+ */
+public final class HoldoutBodies {
+  private HoldoutBodies() {}
+
+  public static String json(FashionMnist.Sample s) {
+    return values(new StringBuilder("{\"instances\":[["), s).append("]]}").toString();
+  }
+
+  /** An Open Inference Protocol v2 request for one instance. */
+  public static String oip(FashionMnist.Sample s) {
+    StringBuilder b =
+        new StringBuilder("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,")
+            .append(FashionMnist.PIXELS)
+            .append("],\"datatype\":\"FP32\",\"data\":[");
+    return values(b, s).append("]}]}").toString();
+  }
+
+  /** The sample's scaled pixels, comma-separated. */
+  private static StringBuilder values(StringBuilder b, FashionMnist.Sample s) {
+    float[] x = s.scaled();
+    for (int i = 0; i < x.length; i++) {
+      if (i > 0) {
+        b.append(',');
+      }
+      b.append(x[i]);
+    }
+    return b;
+  }
+
+  public static byte[] png(FashionMnist.Sample s) {
+    BufferedImage img =
+        new BufferedImage(
+            FashionMnist.IMAGE_SIZE, FashionMnist.IMAGE_SIZE, BufferedImage.TYPE_BYTE_GRAY);
+    byte[] raster = ((DataBufferByte) img.getRaster().getDataBuffer()).getData();
+    System.arraycopy(s.pixels(), 0, raster, 0, raster.length);
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      ImageIO.write(img, "png", out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+}
