@@ -3,7 +3,6 @@ package io.rendezvous.actors;
 import com.typesafe.config.Config;
 import io.rendezvous.actors.RendezvousEntity.Accepted;
 import io.rendezvous.actors.RendezvousEntity.Predict;
-import io.rendezvous.actors.RendezvousEntity.Reply;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Iterator;

@@ -7,9 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.rendezvous.actors.EndpointSettings.Stage;
-import io.rendezvous.actors.RendezvousEntity.Prediction;
-import io.rendezvous.actors.RendezvousEntity.Rejected;
-import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.Reply.Prediction;
+import io.rendezvous.actors.Reply.Rejected;
 import io.rendezvous.journal.JournalReader;
 import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.journal.JournalRecord.Outcome;

@@ -5,8 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
 import com.typesafe.config.ConfigFactory;
 import io.rendezvous.actors.EndpointSettings.Stage;
-import io.rendezvous.actors.RendezvousEntity.Prediction;
-import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.Reply.Prediction;
 import io.rendezvous.journal.JournalSettings;
 import io.rendezvous.journal.JournalWriter;
 import io.rendezvous.model.TensorData;

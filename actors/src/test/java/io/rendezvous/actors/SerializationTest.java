@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 
-import io.rendezvous.actors.RendezvousEntity.ModelScore;
-import io.rendezvous.actors.RendezvousEntity.Prediction;
-import io.rendezvous.actors.RendezvousEntity.Rejected;
+import io.rendezvous.actors.Reply.ModelScore;
+import io.rendezvous.actors.Reply.Prediction;
+import io.rendezvous.actors.Reply.Rejected;
 import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.ModelPool;
 import java.util.List;
@@ -36,7 +36,7 @@ class SerializationTest {
 
   @Test
   void predictCarriesTheTensorAsBytesAndTheReplyRef() {
-    TestProbe<RendezvousEntity.Reply> probe = testKit.createTestProbe();
+    TestProbe<Reply> probe = testKit.createTestProbe();
     RendezvousEntity.Predict p =
         new RendezvousEntity.Predict(
             new RendezvousEntity.Request(

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import io.rendezvous.actors.EndpointSettings;
-import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.Reply;
 import io.rendezvous.actors.edge.Answers;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.InvalidInput;

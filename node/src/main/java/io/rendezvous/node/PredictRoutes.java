@@ -3,7 +3,7 @@ package io.rendezvous.node;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.EndpointSettings;
-import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.Reply;
 import io.rendezvous.actors.edge.Answers;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.Json;

@@ -2,10 +2,10 @@ package io.rendezvous.actors.edge;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.rendezvous.actors.RendezvousEntity.ModelScore;
-import io.rendezvous.actors.RendezvousEntity.Prediction;
-import io.rendezvous.actors.RendezvousEntity.Rejected;
-import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.Reply;
+import io.rendezvous.actors.Reply.ModelScore;
+import io.rendezvous.actors.Reply.Prediction;
+import io.rendezvous.actors.Reply.Rejected;
 import io.rendezvous.model.Probabilities;
 import java.util.List;
 

@@ -2,8 +2,8 @@ package io.rendezvous.actors.edge;
 
 import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.RendezvousEntity;
-import io.rendezvous.actors.RendezvousEntity.Rejected;
-import io.rendezvous.actors.RendezvousEntity.Reply;
+import io.rendezvous.actors.Reply;
+import io.rendezvous.actors.Reply.Rejected;
 import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.model.TensorData;
 import java.time.Duration;

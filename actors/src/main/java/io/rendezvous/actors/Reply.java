@@ -1,0 +1,61 @@
+package io.rendezvous.actors;
+
+import io.rendezvous.config.CborSerializable;
+import java.util.List;
+
+/**
+ * A request entity's answer to its client: a {@link Prediction} or a {@link Rejected}. Never a
+ * command. Every edge (HTTP, Kafka, the bench) renders these the same way.
+ */
+public sealed interface Reply extends CborSerializable {
+  String requestId();
+
+  /** What one model said (or did not) by the time the answer was chosen. */
+  public record ModelScore(
+      String model,
+      String version,
+      String outcome,
+      String label,
+      float[] probabilities,
+      long arrivalMicros,
+      long inferenceMicros,
+      String error) {
+    public ModelScore {
+      probabilities = probabilities == null ? null : probabilities.clone();
+    }
+
+    @Override
+    public float[] probabilities() {
+      return probabilities == null ? null : probabilities.clone();
+    }
+  }
+
+  /** The chosen answer: model, version, the stage that chose it, label and probabilities. */
+  public record Prediction(
+      String requestId,
+      String clientId,
+      String endpoint,
+      String node,
+      String model,
+      String version,
+      int stage,
+      String label,
+      int labelIndex,
+      float[] probabilities,
+      long decidedMicros,
+      List<ModelScore> scores)
+      implements Reply {
+    public Prediction {
+      probabilities = probabilities.clone();
+      scores = List.copyOf(scores);
+    }
+
+    @Override
+    public float[] probabilities() {
+      return probabilities.clone();
+    }
+  }
+
+  /** No answer: HTTP-style status (400, 409, 503, 504) and why. */
+  public record Rejected(String requestId, int status, String error) implements Reply {}
+}
