@@ -1,9 +1,12 @@
 package io.rendezvous.bench;
 
+import io.rendezvous.actors.Reply;
+import java.util.ArrayList;
+
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.EndpointSettings;
-import io.rendezvous.actors.edge.Answers;
+import io.rendezvous.actors.edge.ReplyRenderer;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.RequestIds;
@@ -93,27 +96,31 @@ public final class CeilingRoute extends AllDirectives {
         .thenApply(this::render);
   }
 
+  /**
+   * ReplyRenderer of the same shape as the rendezvous' own, rendered by the same renderer: what a reply
+   * costs to build and write is part of the ceiling.
+   */
   private HttpResponse render(List<TensorData> instances) {
     List<String> labels = endpoint.labels();
-    ObjectNode body = Json.object();
-    ArrayNode predictions = body.putArray("predictions");
-    for (TensorData ignored : instances) {
-      ObjectNode o = predictions.addObject();
-      o.put("request_id", ids.next());
-      o.put("status", 200);
-      o.put("endpoint", "ceiling");
-      o.put("model", "none");
-      o.put("version", "0");
-      o.put("stage", 0);
-      o.put("label", labels.get(0));
-      o.put("label_index", 0);
-      float[] uniform = new float[labels.size()];
-      java.util.Arrays.fill(uniform, 1f / labels.size());
-      o.put("confidence", uniform[0]);
-      Answers.floats(o.putArray("probabilities"), uniform);
-      o.put("decided_ms", 0.0);
-      o.put("node", node);
+    float[] uniform = new float[labels.size()];
+    java.util.Arrays.fill(uniform, 1f / labels.size());
+    List<Reply> replies = new ArrayList<>(instances.size());
+    for (int i = 0; i < instances.size(); i++) {
+      replies.add(
+          new Reply.Prediction(
+              ids.next(),
+              null,
+              "ceiling",
+              node,
+              "none",
+              "0",
+              0,
+              labels.get(0),
+              0,
+              uniform,
+              0,
+              List.of()));
     }
-    return HttpJson.response(200, body);
+    return HttpJson.response(200, ReplyRenderer.predictBody(replies, null, labels, false));
   }
 }

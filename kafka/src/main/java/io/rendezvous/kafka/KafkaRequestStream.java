@@ -1,15 +1,12 @@
 package io.rendezvous.kafka;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.typesafe.config.Config;
 import io.rendezvous.actors.EndpointSettings;
-import io.rendezvous.actors.Reply;
-import io.rendezvous.actors.edge.Answers;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.InvalidInput;
 import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.RendezvousClient;
+import io.rendezvous.actors.edge.ReplyRenderer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -52,18 +49,17 @@ public final class KafkaRequestStream {
 
   public static UniqueKillSwitch start(
       ActorSystem<?> system,
-      Config config,
+      KafkaRequestsSettings c,
       KafkaSettings kafka,
       InputDecoder decoder,
       RendezvousClient client,
       EndpointSettings endpoint) {
-    Config c = config.getConfig("rendezvous.kafka-requests");
-    String outputTopic = c.getString("output-topic");
-    String deadLetters = c.getString("dead-letter-topic");
+    String outputTopic = c.outputTopic();
+    String deadLetters = c.deadLetterTopic();
     ConsumerSettings<String, byte[]> consumer =
         ConsumerSettings.create(system, new StringDeserializer(), new ByteArrayDeserializer())
             .withBootstrapServers(kafka.bootstrapServers())
-            .withGroupId(c.getString("group-id"))
+            .withGroupId(c.groupId())
             .withProperty(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     ProducerSettings<String, String> producer =
         ProducerSettings.create(system, new StringSerializer(), new StringSerializer())
@@ -77,20 +73,18 @@ public final class KafkaRequestStream {
     CommitterSettings committer = CommitterSettings.create(system);
     RestartSettings restart =
         RestartSettings.create(
-            c.getDuration("restart-backoff.min"),
-            c.getDuration("restart-backoff.max"),
-            c.getDouble("restart-backoff.random-factor"));
-    int parallelism = c.getInt("parallelism");
+            c.restartMinBackoff(), c.restartMaxBackoff(), c.restartRandomFactor());
+    int parallelism = c.parallelism();
     log.info(
         "serving requests from kafka topic {} on endpoint {} (answers to {}, malformed to {})",
-        c.getString("topic"),
+        c.topic(),
         endpoint.name(),
         outputTopic,
         deadLetters);
     return RestartSource.onFailuresWithBackoff(
             restart,
             () ->
-                Consumer.committableSource(consumer, Subscriptions.topics(c.getString("topic")))
+                Consumer.committableSource(consumer, Subscriptions.topics(c.topic()))
                     .mapAsync(
                         parallelism,
                         msg -> answer(msg, decoder, client, endpoint, outputTopic, deadLetters))
@@ -130,16 +124,7 @@ public final class KafkaRequestStream {
         .predict(endpoint, instances, key, "kafka", null)
         .thenApply(
             replies -> {
-              ObjectNode body = Json.object();
-              if (key != null) {
-                body.put("key", key);
-              }
-              int status = Answers.status(replies);
-              body.put("status", status);
-              ArrayNode predictions = body.putArray("predictions");
-              for (Reply r : replies) {
-                predictions.add(Answers.render(r, key, endpoint.labels(), false));
-              }
+              ObjectNode body = ReplyRenderer.streamBody(key, replies, endpoint.labels());
               String outKey = key != null ? key : replies.get(0).requestId();
               return ProducerMessage.single(
                   new ProducerRecord<>(outputTopic, outKey, body.toString()), offset);

@@ -4,11 +4,10 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.Reply;
-import io.rendezvous.actors.Reply.Prediction;
-import io.rendezvous.actors.edge.Answers;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.RendezvousClient;
+import io.rendezvous.actors.edge.ReplyRenderer;
 import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.model.TensorSpec;
 import java.util.List;
@@ -174,50 +173,7 @@ public final class InferenceRoutes extends AllDirectives {
   }
 
   private static HttpResponse render(EndpointSettings ep, String clientId, List<Reply> replies) {
-    int status = Answers.status(replies);
-    if (status != 200) {
-      ObjectNode err = Json.object();
-      err.put("error", Answers.firstError(replies));
-      if (clientId != null) {
-        err.put("id", clientId);
-      }
-      ArrayNode ids = err.putArray("request_ids");
-      replies.forEach(r -> ids.add(r.requestId()));
-      return HttpJson.response(status, err);
-    }
-    ObjectNode o = Json.object();
-    o.put("model_name", ep.name());
-    Prediction first = (Prediction) replies.get(0);
-    // a single model has one version; a rendezvous answers each instance from the model it chose
-    if (ep.models().size() == 1) {
-      o.put("model_version", first.version());
-    }
-    o.put("id", clientId != null ? clientId : first.requestId());
-    ArrayNode outputs = o.putArray("outputs");
-    ObjectNode probs = outputs.addObject();
-    probs.put("name", "probabilities");
-    probs.put("datatype", "FP32");
-    probs.putArray("shape").add(replies.size()).add(ep.labels().size());
-    ArrayNode data = probs.putArray("data");
-    ObjectNode labels = outputs.addObject();
-    labels.put("name", "label");
-    labels.put("datatype", "BYTES");
-    labels.putArray("shape").add(replies.size());
-    ArrayNode labelData = labels.putArray("data");
-    ObjectNode params = o.putObject("parameters");
-    ArrayNode ids = params.putArray("request_ids");
-    ArrayNode chosen = params.putArray("models");
-    ArrayNode stages = params.putArray("stages");
-    ArrayNode versions = params.putArray("versions");
-    for (Reply r : replies) {
-      Prediction p = (Prediction) r;
-      Answers.floats(data, p.probabilities());
-      labelData.add(p.label());
-      ids.add(p.requestId());
-      chosen.add(p.model());
-      stages.add(p.stage());
-      versions.add(p.version());
-    }
-    return HttpJson.response(200, o);
+    return HttpJson.response(
+        ReplyRenderer.status(replies), ReplyRenderer.inferBody(ep, clientId, replies));
   }
 }

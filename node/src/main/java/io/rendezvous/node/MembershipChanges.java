@@ -3,8 +3,7 @@ package io.rendezvous.node;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.ActorSystem;
-import org.apache.pekko.actor.typed.Props;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.typed.Cluster;
@@ -19,10 +18,10 @@ final class MembershipChanges {
   private final AtomicLong lastChangeNanos = new AtomicLong(System.nanoTime());
   private final Duration settleTime;
 
-  MembershipChanges(ActorSystem<?> system, Duration settleTime) {
+  MembershipChanges(ActorContext<?> ctx, Duration settleTime) {
     this.settleTime = settleTime;
     ActorRef<ClusterEvent.ClusterDomainEvent> listener =
-        system.systemActorOf(
+        ctx.spawn(
             Behaviors.receiveMessage(
                 event -> {
                   if (event instanceof ClusterEvent.MemberEvent
@@ -31,9 +30,8 @@ final class MembershipChanges {
                   }
                   return Behaviors.same();
                 }),
-            "membership-changes",
-            Props.empty());
-    Cluster.get(system)
+            "membership-changes");
+    Cluster.get(ctx.getSystem())
         .subscriptions()
         .tell(Subscribe.create(listener, ClusterEvent.ClusterDomainEvent.class));
   }

@@ -1,13 +1,10 @@
 package io.rendezvous.node;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.Reply;
-import io.rendezvous.actors.edge.Answers;
 import io.rendezvous.actors.edge.InputDecoder;
-import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.RendezvousClient;
+import io.rendezvous.actors.edge.ReplyRenderer;
 import io.rendezvous.model.TensorData;
 import java.util.List;
 import java.util.Map;
@@ -126,15 +123,8 @@ public final class PredictRoutes extends AllDirectives {
 
   private static HttpResponse render(
       EndpointSettings endpoint, String clientId, List<Reply> replies, boolean detail) {
-    ObjectNode body = Json.object();
-    int status = Answers.status(replies);
-    if (status != 200) {
-      body.put("error", Answers.firstError(replies));
-    }
-    ArrayNode predictions = body.putArray("predictions");
-    for (Reply r : replies) {
-      predictions.add(Answers.render(r, clientId, endpoint.labels(), detail));
-    }
-    return HttpJson.response(status, body);
+    return HttpJson.response(
+        ReplyRenderer.status(replies),
+        ReplyRenderer.predictBody(replies, clientId, endpoint.labels(), detail));
   }
 }

@@ -68,10 +68,8 @@ public final class RendezvousClient {
                       timeout,
                       system.scheduler()))
               // a timed-out ask completes on the scheduler's one thread, which every timer of the
-              // node
-              // waits on: the 504 and its rendering go to the dispatcher. Answers stay where they
-              // land
-              // (exceptionallyAsync would send every answer through the dispatcher too)
+              // node waits on: the 504 and its rendering go to the dispatcher. Answers stay where
+              // they land (exceptionallyAsync would send every answer through the dispatcher too)
               .exceptionallyCompose(
                   e ->
                       CompletableFuture.supplyAsync(

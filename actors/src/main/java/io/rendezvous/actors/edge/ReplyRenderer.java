@@ -2,6 +2,7 @@ package io.rendezvous.actors.edge;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.Reply;
 import io.rendezvous.actors.Reply.ModelScore;
 import io.rendezvous.actors.Reply.Prediction;
@@ -10,11 +11,13 @@ import io.rendezvous.model.Probabilities;
 import java.util.List;
 
 /**
- * Rendezvous replies as JSON: the answer, and on request the /predict-rendezvous view of every
- * model.
+ * The one place where a request's {@link Reply}s become JSON, for every edge: the {@code /predict}
+ * body (HTTP, and the ceiling route the bench serves with the same shape), the stream-mode answer
+ * (Kafka) and the Open Inference Protocol v2 response. Each answer is rendered the same way
+ * everywhere, with on request the /predict-rendezvous view of every model.
  */
-public final class Answers {
-  private Answers() {}
+public final class ReplyRenderer {
+  private ReplyRenderer() {}
 
   /** 200 when every instance was answered, else the status of the first that was not. */
   public static int status(List<Reply> replies) {
@@ -33,6 +36,90 @@ public final class Answers {
       }
     }
     return null;
+  }
+
+  /**
+   * The {@code /predict} body: every instance's answer, and the first error when one was not
+   * answered.
+   */
+  public static ObjectNode predictBody(
+      List<Reply> replies, String clientId, List<String> labels, boolean detail) {
+    ObjectNode body = Json.object();
+    if (status(replies) != 200) {
+      body.put("error", firstError(replies));
+    }
+    ArrayNode predictions = body.putArray("predictions");
+    for (Reply r : replies) {
+      predictions.add(render(r, clientId, labels, detail));
+    }
+    return body;
+  }
+
+  /** A stream-mode answer: the request's key, the status, every instance's answer. */
+  public static ObjectNode streamBody(String key, List<Reply> replies, List<String> labels) {
+    ObjectNode body = Json.object();
+    if (key != null) {
+      body.put("key", key);
+    }
+    body.put("status", status(replies));
+    ArrayNode predictions = body.putArray("predictions");
+    for (Reply r : replies) {
+      predictions.add(render(r, key, labels, false));
+    }
+    return body;
+  }
+
+  /**
+   * An Open Inference Protocol v2 infer response for {@code endpoint}: the probabilities and labels
+   * as outputs, and which request, model, stage and version answered each instance as parameters;
+   * or, when an instance was not answered, the error with the request ids.
+   */
+  public static ObjectNode inferBody(
+      EndpointSettings endpoint, String clientId, List<Reply> replies) {
+    if (status(replies) != 200) {
+      ObjectNode err = Json.object();
+      err.put("error", firstError(replies));
+      if (clientId != null) {
+        err.put("id", clientId);
+      }
+      ArrayNode ids = err.putArray("request_ids");
+      replies.forEach(r -> ids.add(r.requestId()));
+      return err;
+    }
+    ObjectNode o = Json.object();
+    o.put("model_name", endpoint.name());
+    Prediction first = (Prediction) replies.get(0);
+    // a single model has one version; a rendezvous answers each instance from the model it chose
+    if (endpoint.models().size() == 1) {
+      o.put("model_version", first.version());
+    }
+    o.put("id", clientId != null ? clientId : first.requestId());
+    ArrayNode outputs = o.putArray("outputs");
+    ObjectNode probs = outputs.addObject();
+    probs.put("name", "probabilities");
+    probs.put("datatype", "FP32");
+    probs.putArray("shape").add(replies.size()).add(endpoint.labels().size());
+    ArrayNode data = probs.putArray("data");
+    ObjectNode labels = outputs.addObject();
+    labels.put("name", "label");
+    labels.put("datatype", "BYTES");
+    labels.putArray("shape").add(replies.size());
+    ArrayNode labelData = labels.putArray("data");
+    ObjectNode params = o.putObject("parameters");
+    ArrayNode ids = params.putArray("request_ids");
+    ArrayNode chosen = params.putArray("models");
+    ArrayNode stages = params.putArray("stages");
+    ArrayNode versions = params.putArray("versions");
+    for (Reply r : replies) {
+      Prediction p = (Prediction) r;
+      floats(data, p.probabilities());
+      labelData.add(p.label());
+      ids.add(p.requestId());
+      chosen.add(p.model());
+      stages.add(p.stage());
+      versions.add(p.version());
+    }
+    return o;
   }
 
   public static ObjectNode render(

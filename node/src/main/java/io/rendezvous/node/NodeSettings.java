@@ -1,0 +1,154 @@
+package io.rendezvous.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.RequestRouter;
+import io.rendezvous.journal.JournalSettings;
+import io.rendezvous.kafka.KafkaRequestsSettings;
+import io.rendezvous.kafka.KafkaSettings;
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.workers.ModelSettings;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything a node reads from its configuration, read once at start. {@code config} is what the
+ * actor system runs on: the given configuration with {@code rendezvous.seed-nodes} turned into
+ * Pekko's seed nodes. {@code endpoints} are the configured endpoints and one single-model endpoint
+ * per model, before they are checked against the loaded models ({@link #endpointsFor}).
+ */
+public record NodeSettings(
+    Config config,
+    String name,
+    boolean clustered,
+    HttpSettings http,
+    List<ModelSettings> models,
+    Map<String, EndpointSettings> endpoints,
+    JournalSettings journal,
+    RequestRouter.Settings edge,
+    Duration settleTime,
+    Duration dedupWindow,
+    Duration startupTimeout,
+    KafkaSettings kafka,
+    KafkaRequestsSettings kafkaRequests) {
+
+  /** The actor system's name: seed node addresses are written with it. */
+  public static final String SYSTEM_NAME = "rendezvous";
+
+  public static NodeSettings fromConfig(Config given) {
+    Config config = withSeedNodes(given);
+    List<ModelSettings> models = ModelSettings.allFromConfig(config);
+    return new NodeSettings(
+        config,
+        nodeName(config),
+        // a node started with seed nodes is part of a cluster: a request's entity may be out of
+        // reach (dead node not downed yet, shard moving, coordinator stalled), so the edge may
+        // serve it itself
+        !config.getStringList("pekko.cluster.seed-nodes").isEmpty(),
+        HttpSettings.fromConfig(config),
+        models,
+        configuredEndpoints(config, models),
+        JournalSettings.fromConfig(config),
+        RequestRouter.Settings.fromConfig(config),
+        config.getDuration("rendezvous.edge.settle-time"),
+        config.getDuration("rendezvous.edge.dedup-window"),
+        config.getDuration("rendezvous.startup-timeout"),
+        KafkaSettings.fromConfig(config),
+        KafkaRequestsSettings.fromConfig(config));
+  }
+
+  /**
+   * The endpoints, each checked against the loaded models it names (present, same input, same
+   * labels) and given their labels.
+   */
+  public Map<String, EndpointSettings> endpointsFor(Map<String, ModelMetadata> loaded) {
+    Map<String, EndpointSettings> out = new LinkedHashMap<>();
+    for (EndpointSettings e : endpoints.values()) {
+      out.put(e.name(), withModelLabels(e, loaded));
+    }
+    return Map.copyOf(out);
+  }
+
+  /** Configured endpoints plus one single-model endpoint per model. */
+  private static Map<String, EndpointSettings> configuredEndpoints(
+      Config config, List<ModelSettings> models) {
+    Map<String, EndpointSettings> out = new LinkedHashMap<>();
+    List<String> names = models.stream().map(ModelSettings::name).toList();
+    for (EndpointSettings e : EndpointSettings.allFromConfig(config).values()) {
+      if (names.contains(e.name())) {
+        throw new IllegalArgumentException(
+            "rendezvous.endpoints."
+                + e.name()
+                + ": an endpoint cannot share its name with a model");
+      }
+      out.put(e.name(), e);
+    }
+    for (String model : names) {
+      Config single =
+          config
+              .getConfig("rendezvous.model-endpoint")
+              .withValue("models", ConfigValueFactory.fromIterable(List.of(model)))
+              .withValue(
+                  "schedule",
+                  ConfigValueFactory.fromIterable(List.of(Map.of("model", model, "after", "0ms"))));
+      out.put(model, EndpointSettings.fromConfig(model, single));
+    }
+    return out;
+  }
+
+  private static EndpointSettings withModelLabels(
+      EndpointSettings e, Map<String, ModelMetadata> models) {
+    List<String> labels = null;
+    for (String m : e.models()) {
+      ModelMetadata meta = models.get(m);
+      String where = "rendezvous.endpoints." + e.name() + ": ";
+      if (meta == null) {
+        throw new IllegalArgumentException(
+            where + "model " + m + " is not configured under rendezvous.models");
+      }
+      if (!meta.input().dtype().equals(e.input().dtype())
+          || !meta.input().shape().equals(e.input().shape())) {
+        throw new IllegalArgumentException(
+            where + "model " + m + " takes " + meta.input() + ", the endpoint gives " + e.input());
+      }
+      if (labels != null && !labels.equals(meta.labels())) {
+        throw new IllegalArgumentException(where + "models disagree on labels (" + m + ")");
+      }
+      labels = meta.labels();
+    }
+    return e.withLabels(labels);
+  }
+
+  /**
+   * {@code rendezvous.seed-nodes} ("host:port" or full addresses, comma-separated; from
+   * RENDEZVOUS_SEED_NODES) becomes {@code pekko.cluster.seed-nodes}.
+   */
+  static Config withSeedNodes(Config config) {
+    String seeds = config.getString("rendezvous.seed-nodes").trim();
+    if (seeds.isEmpty()) {
+      return config;
+    }
+    List<String> addresses = new ArrayList<>();
+    for (String s : seeds.split(",")) {
+      String seed = s.trim();
+      if (!seed.isEmpty()) {
+        addresses.add(seed.contains("://") ? seed : "pekko://" + SYSTEM_NAME + "@" + seed);
+      }
+    }
+    return config.withValue("pekko.cluster.seed-nodes", ConfigValueFactory.fromIterable(addresses));
+  }
+
+  static String nodeName(Config config) {
+    String configured = config.getString("rendezvous.node-name");
+    if (!configured.isBlank()) {
+      return configured;
+    }
+    return config.getString("pekko.remote.artery.canonical.hostname")
+        + ":"
+        + config.getInt("pekko.remote.artery.canonical.port");
+  }
+}

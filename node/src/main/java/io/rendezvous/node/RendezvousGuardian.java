@@ -1,0 +1,87 @@
+package io.rendezvous.node;
+
+import io.rendezvous.actors.RendezvousEntity;
+import io.rendezvous.actors.RendezvousRuntime;
+import io.rendezvous.actors.RequestRouter;
+import io.rendezvous.workers.LoadedModel;
+import io.rendezvous.workers.ModelDirectory;
+import io.rendezvous.workers.ModelPool;
+import io.rendezvous.workers.WorkerDirectory;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.cluster.ClusterEvent;
+import org.apache.pekko.cluster.Member;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
+import org.apache.pekko.cluster.typed.Cluster;
+import org.apache.pekko.cluster.typed.Join;
+
+/**
+ * A node's guardian: a pool per loaded model and the directory that finds every node's pools, the
+ * node in its cluster (alone, it joins itself), request entities sharded, and the edge's router,
+ * which {@code router} hears of once it runs.
+ */
+final class RendezvousGuardian {
+  private RendezvousGuardian() {}
+
+  static Behavior<Void> create(
+      NodeSettings settings,
+      List<LoadedModel> models,
+      WorkerDirectory directory,
+      RendezvousRuntime runtime,
+      CompletableFuture<ActorRef<RequestRouter.Command>> router) {
+    return Behaviors.setup(
+        ctx -> {
+          for (LoadedModel m : models) {
+            ctx.spawn(ModelPool.create(m), "model-" + m.name());
+          }
+          ctx.spawn(
+              ModelDirectory.create(directory, models.stream().map(LoadedModel::name).toList()),
+              "model-directory");
+          Cluster cluster = Cluster.get(ctx.getSystem());
+          if (!settings.clustered()) {
+            cluster.manager().tell(Join.create(cluster.selfMember().address()));
+          }
+          MembershipChanges changes = new MembershipChanges(ctx, settings.settleTime());
+          RequestRouter.Settings edge = settings.edge();
+          ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region =
+              RendezvousEntity.init(ctx.getSystem(), runtime);
+          router.complete(
+              ctx.spawn(
+                  RequestRouter.create(
+                      region,
+                      runtime,
+                      edge,
+                      () ->
+                          !settings.clustered()
+                              ? Optional.empty()
+                              : Optional.of(
+                                  inFlux(cluster) || changes.recentlyChanged()
+                                      ? edge.fallbackAfter()
+                                      : edge.stalledAfter())),
+                  "request-router"));
+          return Behaviors.empty();
+        });
+  }
+
+  /**
+   * Some member unreachable, leaving, exiting or down: shards may be out of reach or on the move.
+   */
+  static boolean inFlux(Cluster cluster) {
+    ClusterEvent.CurrentClusterState state = cluster.state();
+    if (!state.getUnreachable().isEmpty()) {
+      return true;
+    }
+    for (Member m : state.getMembers()) {
+      MemberStatus s = m.status();
+      if (s == MemberStatus.leaving() || s == MemberStatus.exiting() || s == MemberStatus.down()) {
+        return true;
+      }
+    }
+    return false;
+  }
+}
