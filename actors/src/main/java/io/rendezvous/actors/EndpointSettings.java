@@ -2,6 +2,8 @@ package io.rendezvous.actors;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import io.rendezvous.actors.schedule.DecisionPolicies;
+import io.rendezvous.actors.schedule.DecisionPolicy;
 import io.rendezvous.model.TensorSpec;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -13,14 +15,15 @@ import java.util.Set;
 
 /**
  * A named rendezvous endpoint ({@code rendezvous.endpoints.<name>}): the models every request is
- * given to, their input, the deadline schedule and the SLA. Validated at start: a schedule that
- * cannot work is a start-up error, not a surprise under load.
+ * given to, their input, the deadline schedule, the policy that decides the answer and the SLA.
+ * Validated at start: a schedule that cannot work is a start-up error, not a surprise under load.
  */
 public record EndpointSettings(
     String name,
     List<String> models,
     TensorSpec input,
     List<Stage> schedule,
+    DecisionPolicy policy,
     Duration sla,
     Duration journalMargin,
     Duration linger,
@@ -36,6 +39,9 @@ public record EndpointSettings(
     schedule = List.copyOf(schedule);
     labels = List.copyOf(labels);
     validate(name, models, schedule, sla, journalMargin, linger);
+    if (policy == null) {
+      throw new IllegalArgumentException("rendezvous.endpoints." + name + ": policy must be set");
+    }
   }
 
   private static void validate(
@@ -133,19 +139,23 @@ public record EndpointSettings(
   }
 
   public EndpointSettings withLabels(List<String> l) {
-    return new EndpointSettings(name, models, input, schedule, sla, journalMargin, linger, l);
+    return new EndpointSettings(
+        name, models, input, schedule, policy, sla, journalMargin, linger, l);
   }
 
   public EndpointSettings withSchedule(List<Stage> s, Duration newSla) {
-    return new EndpointSettings(name, models, input, s, newSla, journalMargin, linger, labels);
+    return new EndpointSettings(
+        name, models, input, s, policy, newSla, journalMargin, linger, labels);
   }
 
   public EndpointSettings withModels(List<String> m) {
-    return new EndpointSettings(name, m, input, schedule, sla, journalMargin, linger, labels);
+    return new EndpointSettings(
+        name, m, input, schedule, policy, sla, journalMargin, linger, labels);
   }
 
   public EndpointSettings withLinger(Duration l) {
-    return new EndpointSettings(name, models, input, schedule, sla, journalMargin, l, labels);
+    return new EndpointSettings(
+        name, models, input, schedule, policy, sla, journalMargin, l, labels);
   }
 
   public static EndpointSettings fromConfig(String name, Config c) {
@@ -159,11 +169,24 @@ public record EndpointSettings(
       Config in = c.getConfig("input");
       TensorSpec input =
           new TensorSpec(in.getString("name"), in.getString("dtype"), in.getLongList("shape"));
+      String policyName = c.getString("policy");
+      DecisionPolicy policy =
+          DecisionPolicies.find(policyName)
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "rendezvous.endpoints."
+                              + name
+                              + ": policy '"
+                              + policyName
+                              + "' is not one of "
+                              + DecisionPolicies.names()));
       return new EndpointSettings(
           name,
           c.getStringList("models"),
           input,
           schedule,
+          policy,
           c.getDuration("sla"),
           c.getDuration("journal-margin"),
           c.getDuration("linger"),

@@ -62,8 +62,7 @@ public final class FinishedRequests {
       return;
     }
     // put into the generation that was current when this call looked: a swap meanwhile only makes
-    // it the
-    // previous one, which stays until the window after the one it started in has passed (see
+    // it the previous one, which stays until the window after the one it started in has passed (see
     // current())
     current().current().put(requestId, new Finished(client));
   }
@@ -92,11 +91,9 @@ public final class FinishedRequests {
       return g;
     }
     // a window or more since the last swap: the current generation becomes the previous one, and
-    // the new
-    // one starts where the old one's window ended, so an entry lives at least one window (it went
-    // into a
-    // generation younger than a window) and at most two; after two windows without traffic both are
-    // stale
+    // the new one starts where the old one's window ended, so an entry lives at least one window
+    // (it went into a generation younger than a window) and at most two; after two windows without
+    // traffic both are stale
     Generations next =
         age >= 2 * windowNanos
             ? new Generations(now, new ConcurrentHashMap<>(), new ConcurrentHashMap<>())

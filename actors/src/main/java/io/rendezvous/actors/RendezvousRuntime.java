@@ -1,10 +1,15 @@
 package io.rendezvous.actors;
 
+import io.rendezvous.actors.schedule.Decider;
 import io.rendezvous.journal.Journal;
+import io.rendezvous.model.TensorData;
+import io.rendezvous.workers.ModelPool;
 import io.rendezvous.workers.WorkerDirectory;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.LongSupplier;
+import org.apache.pekko.actor.typed.ActorRef;
 
 /**
  * What a rendezvous entity needs from the node it runs on. One per node, shared by all its
@@ -48,5 +53,37 @@ public record RendezvousRuntime(
 
   public Duration dedupWindow() {
     return finished.window();
+  }
+
+  /**
+   * Gives a request's input to a pool of each of the endpoint's models, wherever one runs, telling
+   * it how long the score can still decide the answer ({@code decider}) and how long it is wanted
+   * at all; {@code waitedMicros} of both are already gone. A model with no worker on any node
+   * answers {@code replyTo} as failed at once: recorded like any failure, it unblocks the next
+   * stage.
+   */
+  void scoreEverywhere(
+      String requestId,
+      EndpointSettings endpoint,
+      TensorData input,
+      Decider decider,
+      long waitedMicros,
+      ActorRef<ModelPool.ScoreResult> replyTo) {
+    // the reply goes out by the SLA, and late scores are recorded for the linger after it at most
+    long wantedFor =
+        Math.max(
+            0,
+            endpoint.sla().toNanos() / 1_000 + endpoint.linger().toNanos() / 1_000 - waitedMicros);
+    for (int i = 0; i < endpoint.models().size(); i++) {
+      String model = endpoint.models().get(i);
+      Optional<ActorRef<ModelPool.Command>> pool = directory.pick(model);
+      if (pool.isPresent()) {
+        long decisiveFor = Math.max(0, decider.decisiveUntilMicros(i) - waitedMicros);
+        pool.get().tell(new ModelPool.Score(requestId, input, decisiveFor, wantedFor, replyTo));
+      } else {
+        String why = "no worker for model " + model + " on any node";
+        replyTo.tell(new ModelPool.Failed(requestId, model, null, why));
+      }
+    }
   }
 }

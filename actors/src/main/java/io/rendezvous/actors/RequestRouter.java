@@ -234,8 +234,7 @@ public final class RequestRouter {
           }
         } catch (RuntimeException e) {
           // one request's failure must not hold up the others; it stays, to be tried on the next
-          // check
-          // until it gives up, and is logged once
+          // check until it gives up, and is logged once
           if (!p.failureLogged) {
             p.failureLogged = true;
             ctx.getLog()

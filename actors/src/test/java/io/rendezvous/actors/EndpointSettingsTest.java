@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.rendezvous.actors.schedule.DeadlinePriority;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -56,6 +57,24 @@ class EndpointSettingsTest {
     assertTrue(
         error("x = ${rendezvous.endpoint-defaults} { models = [a], schedule = [{model = a}] }")
             .contains("sla"));
+  }
+
+  @Test
+  void theDecisionPolicyIsDeadlinePriorityUnlessAnEndpointNamesAnother() {
+    EndpointSettings e = EndpointSettings.allFromConfig(ConfigFactory.load()).get("rendezvous");
+    assertEquals(DeadlinePriority.INSTANCE, e.policy());
+    String named =
+        error(
+            "x = ${rendezvous.endpoint-defaults} { models = [a], sla = 50ms, schedule = [{model = a}],"
+                + " policy = highest-confidence }");
+    assertTrue(named.startsWith("rendezvous.endpoints.x: policy"), named);
+    assertTrue(named.contains("'highest-confidence'"), named);
+    assertTrue(named.contains("[deadline-priority]"), named);
+    assertTrue(
+        error(
+                "x = ${rendezvous.endpoint-defaults} { models = [a], sla = 50ms, schedule = [{model = a}],"
+                    + " policy = null }")
+            .contains("policy"));
   }
 
   @Test

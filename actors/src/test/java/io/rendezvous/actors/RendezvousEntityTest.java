@@ -9,6 +9,8 @@ import com.typesafe.config.ConfigFactory;
 import io.rendezvous.actors.EndpointSettings.Stage;
 import io.rendezvous.actors.Reply.Prediction;
 import io.rendezvous.actors.Reply.Rejected;
+import io.rendezvous.actors.schedule.DeadlinePriority;
+import io.rendezvous.journal.Journal;
 import io.rendezvous.journal.JournalReader;
 import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.journal.JournalRecord.Outcome;
@@ -95,6 +97,7 @@ class RendezvousEntityTest {
         models,
         INPUT,
         schedule,
+        DeadlinePriority.INSTANCE,
         Duration.ofMillis(slaMs),
         Duration.ofMillis(5),
         Duration.ofMillis(200),
@@ -537,8 +540,8 @@ class RendezvousEntityTest {
     watcher.expectTerminated(entity, Duration.ofSeconds(5));
     shard.expectNoMessage(Duration.ofMillis(50));
     // a late copy from its edge starts a new entity, as the shard would: accepted, neither served
-    // again
-    // nor refused (a 409 to the finished ask would land in dead letters), and that entity stops too
+    // again nor refused (a 409 to the finished ask would land in dead letters), and that entity
+    // stops too
     ActorRef<RendezvousEntity.Command> copy =
         testKit.spawn(RendezvousEntity.create("dd-1", shard.getRef(), runtime));
     copy.tell(new RendezvousEntity.Predict(req, 0L, edge.getRef(), asker.get()));
@@ -740,11 +743,11 @@ class RendezvousEntityTest {
   void anAnswerTheJournalHasNotConfirmedByTheSlaIsA503ThatSaysWhen() {
     // the answer record is written, but its acknowledgement is held back (a writer stalled by the
     // disk)
-    List<ActorRef<JournalWriter.Ack>> held = new ArrayList<>();
+    List<ActorRef<Journal.Ack>> held = new ArrayList<>();
     io.rendezvous.journal.Journal slow =
         new JournalInFront() {
           @Override
-          public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+          public boolean offer(JournalRecord record, ActorRef<Journal.Ack> ackTo) {
             if (record instanceof JournalRecord.Answer && ackTo != null) {
               held.add(ackTo);
               return journal.offer(record, null);
@@ -781,25 +784,24 @@ class RendezvousEntityTest {
   @Test
   void anInputTheJournalFailedToWriteGetsNoAnswerThoughTheAnswerWasWritten() {
     // the input's append fails and is counted, as the writer counts it; the answer's succeeds, and
-    // its
-    // acknowledgement carries the count
+    // its acknowledgement carries the count
     java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
     io.rendezvous.journal.Journal losesInputs =
         new JournalInFront() {
           @Override
-          public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+          public boolean offer(JournalRecord record, ActorRef<Journal.Ack> ackTo) {
             if (record instanceof JournalRecord.Input) {
               lost.incrementAndGet();
               if (ackTo != null) {
                 ackTo.tell(
-                    new JournalWriter.NotWritten(
+                    new Journal.NotWritten(
                         record.requestId(), record.type(), "disk error", lost.get()));
               }
               return true;
             }
             boolean taken = journal.offer(record, null);
             if (taken && ackTo != null) {
-              ackTo.tell(new JournalWriter.Written(record.requestId(), record.type(), failures()));
+              ackTo.tell(new Journal.Written(record.requestId(), record.type(), failures()));
             }
             return taken;
           }
@@ -850,8 +852,7 @@ class RendezvousEntityTest {
         404, assertInstanceOf(Rejected.class, client.expectMessageClass(Reply.class)).status());
     edge.expectMessageClass(RendezvousEntity.Accepted.class);
     // the edge's copy, come after the entity stopped (the shard starts a new one only then):
-    // accepted, and
-    // its client hears nothing more
+    // accepted, and its client hears nothing more
     testKit.createTestProbe().expectTerminated(first, Duration.ofSeconds(5));
     testKit
         .spawn(RendezvousEntity.create("nf-1", shard.getRef(), runtime))
@@ -953,7 +954,7 @@ class RendezvousEntityTest {
     io.rendezvous.journal.Journal refusesAnswers =
         new JournalInFront() {
           @Override
-          public boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+          public boolean offer(JournalRecord record, ActorRef<Journal.Ack> ackTo) {
             return !(record instanceof JournalRecord.Answer) && journal.offer(record, ackTo);
           }
         };

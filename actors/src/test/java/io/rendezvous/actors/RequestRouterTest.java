@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import com.typesafe.config.ConfigFactory;
 import io.rendezvous.actors.EndpointSettings.Stage;
 import io.rendezvous.actors.Reply.Prediction;
+import io.rendezvous.actors.schedule.DeadlinePriority;
 import io.rendezvous.journal.JournalSettings;
 import io.rendezvous.journal.JournalWriter;
 import io.rendezvous.model.TensorData;
@@ -73,6 +74,7 @@ class RequestRouterTest {
             List.of("m1"),
             new TensorSpec("input", "float32", List.of(-1L, 2L)),
             List.of(new Stage("m1", Duration.ZERO)),
+            DeadlinePriority.INSTANCE,
             Duration.ofMillis(500),
             Duration.ofMillis(5),
             Duration.ofMillis(100),

@@ -93,8 +93,7 @@ final class InputPacking {
     for (int w = 0; w < words; w++) {
       int word = (int) INT_IN_BUFFER.get(data, base + w * 4);
       // every word is written where the next non-zero one goes, and only a non-zero one moves on;
-      // past
-      // the last non-zero word only zeros remain, so nothing more needs writing
+      // past the last non-zero word only zeros remain, so nothing more needs writing
       int isNonZero = word != 0 ? 1 : 0;
       if (pixels) {
         if (at < size) {

@@ -1,5 +1,6 @@
 package io.rendezvous.journal;
 
+import io.rendezvous.config.CborSerializable;
 import org.apache.pekko.actor.typed.ActorRef;
 
 /**
@@ -8,11 +9,10 @@ import org.apache.pekko.actor.typed.ActorRef;
  */
 public interface Journal {
   /**
-   * Queues {@code record}; {@code ackTo} (may be null) hears {@link JournalWriter.Written} once it
-   * is held, or {@link JournalWriter.NotWritten}. False, without queuing, when the journal refuses
-   * it.
+   * Queues {@code record}; {@code ackTo} (may be null) hears {@link Journal.Written} once it is
+   * held, or {@link Journal.NotWritten}. False, without queuing, when the journal refuses it.
    */
-  boolean offer(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo);
+  boolean offer(JournalRecord record, ActorRef<Journal.Ack> ackTo);
 
   /**
    * As {@link #offer}, for a record nobody is waiting on now (an input, a score): it does not wake
@@ -20,7 +20,7 @@ public interface Journal {
    * most. Records are written in the order offered either way, so an acknowledged record implies
    * every record before it.
    */
-  default boolean offerLazily(JournalRecord record, ActorRef<JournalWriter.Ack> ackTo) {
+  default boolean offerLazily(JournalRecord record, ActorRef<Journal.Ack> ackTo) {
     return offer(record, ackTo);
   }
 
@@ -31,7 +31,28 @@ public interface Journal {
    * How many records accepted by {@link #offer} this journal has failed to write so far. Records
    * are written in order and every acknowledgement carries the count as it was when it was sent, so
    * a record offered when the count was n is held if a later record is acknowledged {@link
-   * JournalWriter.Written} with the count still n: the one acknowledgement answers for both.
+   * Journal.Written} with the count still n: the one acknowledgement answers for both.
    */
   long failures();
+
+  /** Reply to an acknowledged offer. Never a command. */
+  public sealed interface Ack extends CborSerializable {
+    String requestId();
+
+    String recordType();
+
+    /**
+     * How many records the journal had failed to write when it sent this acknowledgement (see
+     * {@link Journal#failures()}): with the count read when an earlier record was offered, it says
+     * whether that record is held too.
+     */
+    long failures();
+  }
+
+  /** The record (and everything offered before it) is in the memory-mapped queue. */
+  public record Written(String requestId, String recordType, long failures) implements Ack {}
+
+  /** The record could not be written. */
+  public record NotWritten(String requestId, String recordType, String reason, long failures)
+      implements Ack {}
 }

@@ -51,8 +51,7 @@ public final class JournalReader {
       this.tailer = queue.createTailer();
       if (from >= 0 && !tailer.moveToIndex(from)) {
         // the saved index is past the end (nothing new since) or in a removed cycle: carry on from
-        // the
-        // nearest readable point without skipping anything still there
+        // the nearest readable point without skipping anything still there
         tailer.toStart();
         while (true) {
           try (DocumentContext dc = tailer.readingDocument()) {

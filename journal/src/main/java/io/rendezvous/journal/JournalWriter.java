@@ -1,21 +1,15 @@
 package io.rendezvous.journal;
 
-import io.rendezvous.config.CborSerializable;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
-import java.util.stream.Stream;
 import net.openhft.chronicle.core.time.TimeProvider;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
@@ -48,34 +42,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
 
-  /** Reply to an acknowledged offer. Never a command. */
-  public sealed interface Ack extends CborSerializable {
-    String requestId();
-
-    String recordType();
-
-    /**
-     * How many records the journal had failed to write when it sent this acknowledgement (see
-     * {@link Journal#failures()}): with the count read when an earlier record was offered, it says
-     * whether that record is held too.
-     */
-    long failures();
-  }
-
-  /** The record (and everything offered before it) is in the memory-mapped queue. */
-  public record Written(String requestId, String recordType, long failures) implements Ack {}
-
-  /** The record could not be written. */
-  public record NotWritten(String requestId, String recordType, String reason, long failures)
-      implements Ack {}
-
   private record Entry(JournalRecord record, ActorRef<Ack> ackTo) {}
-
-  /** Usable bytes where the journal lives; the real file store outside tests. */
-  @FunctionalInterface
-  interface FreeSpace {
-    long of(Path dir) throws IOException;
-  }
 
   private final JournalSettings settings;
   private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
@@ -102,8 +69,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   private final SingleChronicleQueue chronicle;
   private final Thread thread;
-  private final ScheduledExecutorService housekeeping;
-  private final FreeSpace freeSpace;
+  private final JournalHousekeeping housekeeping;
   private final AtomicLong appended = new AtomicLong();
   private final AtomicLong appendedBytes = new AtomicLong();
   private final AtomicLong refused = new AtomicLong();
@@ -113,21 +79,15 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   private volatile boolean running = true;
 
-  /** Why the disk cannot take writes now (free space); cleared by housekeeping. */
-  private volatile String diskProblem;
-
   /** Why the last append failed; cleared when housekeeping finds the disk fine again. */
   private volatile String appendProblem;
 
   private volatile long nextFullWarningNanos;
 
-  /** The first journal index a consumer of the journal (the Kafka outbox) still needs; -1: none. */
-  private volatile java.util.function.LongSupplier retainFrom = () -> -1;
-
-  private JournalWriter(JournalSettings settings, TimeProvider time, FreeSpace freeSpace)
+  private JournalWriter(
+      JournalSettings settings, TimeProvider time, JournalHousekeeping.FreeSpace freeSpace)
       throws IOException {
     this.settings = settings;
-    this.freeSpace = freeSpace;
     if (!settings.enabled()) {
       this.chronicle = null;
       this.thread = null;
@@ -141,18 +101,10 @@ public final class JournalWriter implements Journal, AutoCloseable {
       b.timeProvider(time);
     }
     this.chronicle = b.build();
-    checkFreeSpace();
+    this.housekeeping = new JournalHousekeeping(settings, chronicle, freeSpace, this::diskIsFine);
     this.thread = new Thread(this::run, THREAD_NAME);
     this.thread.start();
-    this.housekeeping =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "rendezvous-journal-housekeeping");
-              t.setDaemon(true);
-              return t;
-            });
-    long every = Math.max(1, settings.checkInterval().toMillis());
-    housekeeping.scheduleWithFixedDelay(this::housekeep, every, every, TimeUnit.MILLISECONDS);
+    housekeeping.start();
   }
 
   public static JournalWriter start(JournalSettings settings) throws IOException {
@@ -160,7 +112,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
   }
 
   /** For tests: a clock that rolls cycles on demand, and a free-space probe that can run out. */
-  static JournalWriter start(JournalSettings settings, TimeProvider time, FreeSpace freeSpace)
+  static JournalWriter start(
+      JournalSettings settings, TimeProvider time, JournalHousekeeping.FreeSpace freeSpace)
       throws IOException {
     return new JournalWriter(settings, time, freeSpace);
   }
@@ -233,7 +186,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
     if (!thread.isAlive()) {
       return "journal writer thread for " + settings.dir() + " has stopped";
     }
-    String disk = diskProblem;
+    String disk = housekeeping.diskProblem();
     return disk != null ? disk : appendProblem;
   }
 
@@ -277,7 +230,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   /** Retention never removes the cycle holding {@code firstNeededIndex} or any later one. */
   public void retainFrom(java.util.function.LongSupplier firstNeededIndex) {
-    this.retainFrom = firstNeededIndex;
+    housekeeping.retainFrom(firstNeededIndex);
   }
 
   private void run() {
@@ -336,7 +289,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   private void appendAndAck(ExcerptAppender appender, List<Entry> batch) {
     // not unwritableReason(): a closing writer still appends what it had taken
-    String disk = diskProblem;
+    String disk = housekeeping.diskProblem();
     String reason = disk != null ? disk : appendProblem;
     if (reason != null) {
       fail(batch, reason);
@@ -383,132 +336,21 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
   }
 
-  private void housekeep() {
-    try {
-      checkFreeSpace();
-      if (diskProblem == null && appendProblem != null) {
-        log.info(
-            "journal {}: disk is fine, trying appends again after: {}",
-            settings.dir(),
-            appendProblem);
-        appendProblem = null;
-      }
-      enforceRetention();
-    } catch (RuntimeException e) {
-      log.error("journal housekeeping for {} failed", settings.dir(), e);
+  /**
+   * Housekeeping found the disk fine: appends that failed (a full disk, say) are tried again, so
+   * the journal recovers by itself.
+   */
+  private void diskIsFine() {
+    String problem = appendProblem;
+    if (problem != null) {
+      log.info("journal {}: disk is fine, trying appends again after: {}", settings.dir(), problem);
+      appendProblem = null;
     }
   }
 
-  /**
-   * Free space against the threshold: a write through mmap into a full disk kills the JVM (SIGBUS).
-   */
-  private void checkFreeSpace() {
-    String problem;
-    try {
-      long free = freeSpace.of(settings.dir());
-      problem =
-          free >= settings.minFreeBytes()
-              ? null
-              : "free space on "
-                  + settings.dir()
-                  + " is "
-                  + free
-                  + " bytes, below the threshold of "
-                  + settings.minFreeBytes()
-                  + " (rendezvous.journal.min-free-space)";
-    } catch (IOException e) {
-      problem = "cannot read free space of " + settings.dir() + ": " + e;
-    }
-    String before = diskProblem;
-    diskProblem = problem;
-    if (problem != null && !problem.equals(before)) {
-      log.error("journal refuses writes: {}", problem);
-    } else if (problem == null && before != null) {
-      log.info("journal {} is writable again", settings.dir());
-    }
-  }
-
-  /**
-   * Deletes the oldest released cycle files beyond the age or size limit; never the current one.
-   */
+  /** For tests: deletes released cycle files beyond the retention limits now. */
   void enforceRetention() {
-    List<Path> cycles;
-    try (Stream<Path> files = Files.list(settings.dir())) {
-      cycles =
-          files
-              .filter(p -> p.getFileName().toString().endsWith(SingleChronicleQueue.SUFFIX))
-              .sorted(Comparator.comparing(p -> p.getFileName().toString()))
-              .toList();
-    } catch (IOException e) {
-      log.warn("journal retention cannot list {}: {}", settings.dir(), e.toString());
-      return;
-    }
-    if (cycles.size() < 2) {
-      return;
-    }
-    long total = 0;
-    for (Path p : cycles) {
-      total += sizeOf(p);
-    }
-    long oldestKept = System.currentTimeMillis() - settings.retentionMaxAge().toMillis();
-    long needed = retainFrom.getAsLong();
-    String firstNeededFile =
-        needed < 0 ? null : cycleFileName(chronicle.rollCycle().toCycle(needed));
-    boolean deleted = false;
-    for (Path p : cycles.subList(0, cycles.size() - 1)) {
-      if (firstNeededFile != null && p.getFileName().toString().compareTo(firstNeededFile) >= 0) {
-        break; // not yet published: kept whatever its age or size
-      }
-      boolean tooOld = lastModified(p) < oldestKept;
-      boolean tooBig = total > settings.retentionMaxBytes();
-      if (!tooOld && !tooBig) {
-        break;
-      }
-      long size = sizeOf(p);
-      try {
-        Files.delete(p);
-        total -= size;
-        deleted = true;
-        log.info(
-            "journal retention removed {} ({} bytes, {})",
-            p.getFileName(),
-            size,
-            tooOld ? "age" : "size");
-      } catch (IOException e) {
-        log.warn("journal retention cannot remove {}: {}", p, e.toString());
-        break;
-      }
-    }
-    if (deleted) {
-      chronicle.refreshDirectoryListing();
-    }
-  }
-
-  /**
-   * Chronicle's file name for a cycle: the roll cycle's date format at the cycle's start, in UTC.
-   */
-  private String cycleFileName(int cycle) {
-    net.openhft.chronicle.queue.RollCycle rc = chronicle.rollCycle();
-    return java.time.format.DateTimeFormatter.ofPattern(rc.format())
-            .withZone(java.time.ZoneOffset.UTC)
-            .format(java.time.Instant.ofEpochMilli((long) cycle * rc.lengthInMillis()))
-        + SingleChronicleQueue.SUFFIX;
-  }
-
-  private static long sizeOf(Path p) {
-    try {
-      return Files.size(p);
-    } catch (IOException e) {
-      return 0;
-    }
-  }
-
-  private static long lastModified(Path p) {
-    try {
-      return Files.getLastModifiedTime(p).toMillis();
-    } catch (IOException e) {
-      return Long.MAX_VALUE;
-    }
+    housekeeping.enforceRetention();
   }
 
   /**
@@ -523,7 +365,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
     running = false;
     if (thread != null) {
       LockSupport.unpark(thread);
-      housekeeping.shutdownNow();
+      housekeeping.close();
       try {
         thread.join(wait.toMillis());
       } catch (InterruptedException e) {

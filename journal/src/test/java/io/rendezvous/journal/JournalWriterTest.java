@@ -53,7 +53,7 @@ class JournalWriterTest {
 
   @Test
   void everyRecordTypeRoundTripsAndIsAcknowledged() throws Exception {
-    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    TestProbe<Journal.Ack> ack = testKit.createTestProbe();
     List<JournalRecord> written =
         List.of(
             input("r1"),
@@ -104,7 +104,7 @@ class JournalWriterTest {
       for (JournalRecord r : written) {
         assertEquals(
             r.requestId(),
-            assertInstanceOf(JournalWriter.Written.class, ack.receiveMessage()).requestId());
+            assertInstanceOf(Journal.Written.class, ack.receiveMessage()).requestId());
       }
     }
     List<JournalRecord> read = JournalReader.readAll(dir.resolve("journal"));
@@ -153,13 +153,13 @@ class JournalWriterTest {
             "png",
             null,
             TensorData.float32(new long[] {1, 28, 28}, eightBit));
-    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    TestProbe<Journal.Ack> ack = testKit.createTestProbe();
     long bytes;
     try (JournalWriter w = JournalWriter.start(settings())) {
       assertTrue(w.offer(in, ack.getRef()));
       assertTrue(w.offer(png, ack.getRef()));
-      ack.expectMessageClass(JournalWriter.Written.class);
-      ack.expectMessageClass(JournalWriter.Written.class);
+      ack.expectMessageClass(Journal.Written.class);
+      ack.expectMessageClass(Journal.Written.class);
       bytes = w.appendedBytes();
     }
     assertEquals(List.of(in, png), JournalReader.readAll(dir.resolve("journal")));
@@ -214,12 +214,12 @@ class JournalWriterTest {
 
   @Test
   void lazyRecordsAreWrittenInOrderWithTheNextWaitedOnRecordOrByThemselves() throws Exception {
-    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    TestProbe<Journal.Ack> ack = testKit.createTestProbe();
     try (JournalWriter w = JournalWriter.start(settings())) {
       // a writer gone idle, then one lazy record alone: written all the same
       ack.expectNoMessage(Duration.ofMillis(200));
       assertTrue(w.offerLazily(input("alone"), ack.getRef()));
-      assertEquals("alone", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+      assertEquals("alone", ack.expectMessageClass(Journal.Written.class).requestId());
       // a request's story: the input and a score need no haste, the answer brings them along, in
       // order
       assertTrue(w.offerLazily(input("r1"), ack.getRef()));
@@ -255,8 +255,8 @@ class JournalWriterTest {
                   1600,
                   null),
               ack.getRef()));
-      JournalWriter.Ack first = ack.expectMessageClass(JournalWriter.Written.class);
-      JournalWriter.Ack second = ack.expectMessageClass(JournalWriter.Written.class);
+      Journal.Ack first = ack.expectMessageClass(Journal.Written.class);
+      Journal.Ack second = ack.expectMessageClass(Journal.Written.class);
       assertEquals(List.of("input", "answer"), List.of(first.recordType(), second.recordType()));
       // a late score after the answer, and nothing after it: still written
       assertTrue(
@@ -274,7 +274,7 @@ class JournalWriterTest {
                   new float[] {0.5f, 0.5f},
                   null),
               ack.getRef()));
-      assertEquals("score", ack.expectMessageClass(JournalWriter.Written.class).recordType());
+      assertEquals("score", ack.expectMessageClass(Journal.Written.class).recordType());
       assertEquals(0, w.pending());
     }
     List<String> types =
@@ -298,10 +298,10 @@ class JournalWriterTest {
             d.minFreeBytes(),
             d.checkInterval(),
             Duration.ofMinutes(1));
-    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    TestProbe<Journal.Ack> ack = testKit.createTestProbe();
     try (JournalWriter w = JournalWriter.start(s)) {
       assertTrue(w.offer(input("first"), ack.getRef()));
-      assertEquals("first", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+      assertEquals("first", ack.expectMessageClass(Journal.Written.class).requestId());
       // the writer now dozes: a lazy record does not wake it
       ack.awaitAssert(
           () -> {
@@ -312,15 +312,15 @@ class JournalWriterTest {
       ack.expectNoMessage(Duration.ofMillis(300));
       assertEquals(1, w.pending());
       assertTrue(w.offer(input("waited-on"), ack.getRef()));
-      assertEquals("lazy", ack.expectMessageClass(JournalWriter.Written.class).requestId());
-      assertEquals("waited-on", ack.expectMessageClass(JournalWriter.Written.class).requestId());
+      assertEquals("lazy", ack.expectMessageClass(Journal.Written.class).requestId());
+      assertEquals("waited-on", ack.expectMessageClass(Journal.Written.class).requestId());
     }
   }
 
   @Test
   void chronicleOwnReaderCanDumpTheJournal() {
     try (JournalWriter w = JournalWriter.start(settings())) {
-      TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+      TestProbe<Journal.Ack> ack = testKit.createTestProbe();
       w.offer(input("chron-1"), ack.getRef());
       ack.receiveMessage();
     } catch (Exception e) {
@@ -354,10 +354,10 @@ class JournalWriterTest {
             d.minFreeBytes(),
             Duration.ofMillis(20),
             Duration.ofMinutes(1));
-    TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+    TestProbe<Journal.Ack> ack = testKit.createTestProbe();
     try (JournalWriter w = JournalWriter.start(s, null, dir -> free.get())) {
       assertTrue(w.offer(input("first"), ack.getRef()));
-      ack.expectMessageClass(JournalWriter.Written.class);
+      ack.expectMessageClass(Journal.Written.class);
       ack.awaitAssert(
           () -> {
             assertTrue(w.dozing());
@@ -365,14 +365,14 @@ class JournalWriterTest {
           });
       assertTrue(w.offerLazily(input("queued"), ack.getRef()));
       w.close(Duration.ofSeconds(10));
-      JournalWriter.Written queued = ack.expectMessageClass(JournalWriter.Written.class);
+      Journal.Written queued = ack.expectMessageClass(Journal.Written.class);
       assertEquals("queued", queued.requestId());
       assertEquals(0, queued.failures());
       assertEquals(0, w.failures());
     }
     try (JournalWriter w = JournalWriter.start(s, null, dir -> free.get())) {
       assertTrue(w.offer(input("second"), ack.getRef()));
-      ack.expectMessageClass(JournalWriter.Written.class);
+      ack.expectMessageClass(Journal.Written.class);
       ack.awaitAssert(
           () -> {
             assertTrue(w.dozing());
@@ -387,7 +387,7 @@ class JournalWriterTest {
             return null;
           });
       w.close(Duration.ofSeconds(10));
-      JournalWriter.NotWritten nw = ack.expectMessageClass(JournalWriter.NotWritten.class);
+      Journal.NotWritten nw = ack.expectMessageClass(Journal.NotWritten.class);
       assertEquals("stranded", nw.requestId());
       // counted before it was answered: the answer carries the count including itself
       assertEquals(1, nw.failures());
@@ -417,9 +417,9 @@ class JournalWriterTest {
             Duration.ofMillis(20),
             s.lazyWriteDelay());
     try (JournalWriter w = JournalWriter.start(s, null, d -> free.get())) {
-      TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+      TestProbe<Journal.Ack> ack = testKit.createTestProbe();
       assertTrue(w.offer(input("a"), ack.getRef()));
-      ack.expectMessageClass(JournalWriter.Written.class);
+      ack.expectMessageClass(Journal.Written.class);
       free.set(1_000);
       ack.awaitAssert(
           () -> {
@@ -435,7 +435,7 @@ class JournalWriterTest {
             return null;
           });
       assertTrue(w.offer(input("c"), ack.getRef()));
-      ack.expectMessageClass(JournalWriter.Written.class);
+      ack.expectMessageClass(Journal.Written.class);
     }
     List<String> ids =
         JournalReader.readAll(dir.resolve("journal")).stream()
@@ -459,14 +459,14 @@ class JournalWriterTest {
     JournalSettings s = settings().withRetention(Duration.ofDays(365), 1);
     Path journal = s.dir();
     try (JournalWriter w = JournalWriter.start(s, clock, d -> Long.MAX_VALUE)) {
-      TestProbe<JournalWriter.Ack> ack = testKit.createTestProbe();
+      TestProbe<Journal.Ack> ack = testKit.createTestProbe();
       for (int hour = 0; hour < 4; hour++) {
         w.offer(input("h" + hour), ack.getRef());
-        ack.expectMessageClass(JournalWriter.Written.class);
+        ack.expectMessageClass(Journal.Written.class);
         clock.advanceMillis(TimeUnit.HOURS.toMillis(1));
       }
       w.offer(input("last"), ack.getRef());
-      ack.expectMessageClass(JournalWriter.Written.class);
+      ack.expectMessageClass(Journal.Written.class);
       assertTrue(cycleFiles(journal) >= 2, "cycles rolled");
       long before = cycleFiles(journal);
       // a consumer (the Kafka outbox) still needs the oldest record: nothing may go

@@ -75,8 +75,7 @@ public final class JournalPublisher implements AutoCloseable {
     this.backlogAtStart = backlog - appended.getAsLong();
     Map<String, Object> props = new HashMap<>();
     // the outbox sends a steady stream of 1-5 KB records: large compressed batches cost the node
-    // and the
-    // broker far less per record than Kafka's 16 KB default batches
+    // and the broker far less per record than Kafka's 16 KB default batches
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
@@ -85,12 +84,9 @@ public final class JournalPublisher implements AutoCloseable {
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     // one request in flight per broker: with more, a first request to a new (empty) partition that
-    // fails
-    // with NOT_LEADER_OR_FOLLOWER can be overtaken by the next, and the broker then refuses its
-    // retries
-    // as OUT_OF_ORDER_SEQUENCE_NUMBER forever (KAFKA-15591); seen here as an outbox stuck right
-    // after the
-    // node created its topics. Batches of up to 256 KB keep the throughput.
+    // fails with NOT_LEADER_OR_FOLLOWER can be overtaken by the next, and the broker then refuses
+    // its retries as OUT_OF_ORDER_SEQUENCE_NUMBER forever (KAFKA-15591); seen here as an outbox
+    // stuck right after the node created its topics. Batches of up to 256 KB keep the throughput.
     props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 1);
     // an outage delays delivery, it never drops a record: retry for as long as it takes
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.MAX_VALUE);

@@ -67,8 +67,8 @@ public final class KafkaRequestStream {
             .withProperty("enable.idempotence", "true")
             .withProperty("acks", "all")
             // as the journal's publisher: one request in flight, or a first request to an empty
-            // partition can be
-            // overtaken and then refused as out of order until it expires (KAFKA-15591)
+            // partition can be overtaken and then refused as out of order until it expires
+            // (KAFKA-15591)
             .withProperty("max.in.flight.requests.per.connection", "1");
     CommitterSettings committer = CommitterSettings.create(system);
     RestartSettings restart =

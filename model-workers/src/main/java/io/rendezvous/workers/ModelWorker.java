@@ -94,8 +94,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       }
     } catch (RuntimeException e) {
       // something outside the predict call itself (an output of an unexpected shape, say): every
-      // job of
-      // this run fails, and the worker stays in the pool
+      // job of this run fails, and the worker stays in the pool
       getContext()
           .getLog()
           .error("model {}: run of {} request(s) failed", model.name(), jobs.size(), e);

@@ -89,8 +89,7 @@ class ModelPoolTest {
   void underLoadAnIdleWorkerWaitsForAFullBatchButNotAfterAQuietSpell() throws Exception {
     ModelSettings s = m2.settings();
     // a delay far longer than the test: whatever is answered early was not held. Two workers, so
-    // one
-    // is idle whatever the order in which the first one reports back
+    // one is idle whatever the order in which the first one reports back
     LoadedModel holding =
         reload(
             new ModelSettings(

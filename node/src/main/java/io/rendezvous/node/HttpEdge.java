@@ -86,10 +86,8 @@ public final class HttpEdge {
     if (entity.getContentLengthOption().isPresent()
         && entity.getContentLengthOption().getAsLong() > cap) {
       // read and drop the body first (the parser's max-content-length bounds it, and so does the
-      // body
-      // timeout): a response sent while the client is still writing makes Pekko close the
-      // connection,
-      // and the client may then see a reset instead of the 413
+      // body timeout): a response sent while the client is still writing makes Pekko close the
+      // connection, and the client may then see a reset instead of the 413
       BadRequest refusal = tooLarge(entity.getContentLengthOption().getAsLong());
       return Futures.here(entity.discardBytes(materializer).completionStage())
           .completeOnTimeout(

@@ -45,8 +45,7 @@ class NodeEndToEndTest {
   @BeforeAll
   static void start() throws Exception {
     // The schedule as shipped, with an SLA that a cold JVM sharing 2 cores with 8 test clients
-    // meets:
-    // this test is about answers and the journal, not about speed.
+    // meets: this test is about answers and the journal, not about speed.
     node = TestNode.start(dir, "rendezvous.endpoints.rendezvous.sla = 2s");
     holdout = FashionMnist.load().holdout();
   }

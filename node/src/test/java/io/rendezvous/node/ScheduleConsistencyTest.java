@@ -81,8 +81,8 @@ class ScheduleConsistencyTest {
             records.clear();
             records.addAll(node.journal());
             // input, three scores and at least one answer per request (a second answer record
-            // appears only
-            // when the journal confirmed an answer after the SLA and the client got a 503 instead)
+            // appears only when the journal confirmed an answer after the SLA and the client got a
+            // 503 instead)
             assertEquals(
                 requests * 4L,
                 records.stream().filter(r -> !(r instanceof JournalRecord.Answer)).count());
@@ -161,8 +161,7 @@ class ScheduleConsistencyTest {
                 "\n",
                 "rendezvous.http.max-in-flight = 2",
                 // answers take 3 s, far longer than it takes the six clients to send: two are in
-                // flight when
-                // the others arrive
+                // flight when the others arrive
                 "rendezvous.endpoints.rendezvous.sla = 5s",
                 "rendezvous.models.m1.fault { latency = 3s, latency-probability = 1.0 }",
                 "rendezvous.models.m2.fault { latency = 3s, latency-probability = 1.0 }",

@@ -86,12 +86,10 @@ class ThreeNodeClusterIT {
                 "pekko.cluster.split-brain-resolver.stable-after = 2s",
                 "pekko.cluster.sharding.rebalance-interval = 2s",
                 // three nodes, three sets of models and a load generator share 2 cores: this test
-                // is about
-                // where requests go and that they are answered, not about the 50 ms SLA
+                // is about where requests go and that they are answered, not about the 50 ms SLA
                 "rendezvous.endpoints.rendezvous.sla = 2s",
                 // the edge serves a request itself only when its entity is really out of reach, not
-                // when a
-                // loaded test JVM is slow to accept it
+                // when a loaded test JVM is slow to accept it
                 "rendezvous.edge.fallback-after = 300ms",
                 "rendezvous.edge.stalled-after = 1s"));
     nodes.add(node);
