@@ -1,22 +1,38 @@
 package io.rendezvous.bench;
 
-import java.util.Arrays;
+import io.rendezvous.node.Node;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
-/** The bench's entry point: {@code harness}, {@code cluster-proof}, {@code kafka}. */
-public final class BenchMain {
-  private BenchMain() {}
+/**
+ * The bench's entry point ({@code bench/bin/rendezvous-bench}): {@code harness}, {@code
+ * cluster-proof}, {@code kafka}. A bad command line exits 2 with the usage; a failed run exits 1.
+ */
+@Command(
+    name = "rendezvous-bench",
+    mixinStandardHelpOptions = true,
+    version = "rendezvous-bench " + Node.VERSION,
+    description = "The benchmark and proof tooling of Rendezvous.",
+    subcommands = {HarnessCommand.class, ClusterProof.class, KafkaBench.class})
+public final class BenchMain implements Callable<Integer> {
+  @Spec CommandSpec spec;
 
-  public static void main(String[] args) throws Exception {
-    String command = args.length == 0 ? "" : args[0];
-    String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
-    switch (command) {
-      case "harness" -> System.exit(Harness.run(rest, System.out));
-      case "cluster-proof" -> System.exit(ClusterProof.run(rest, System.out));
-      case "kafka" -> System.exit(KafkaBench.run(rest, System.out));
-      default -> {
-        System.err.println("usage: rendezvous-bench harness|cluster-proof|kafka [options]");
-        System.exit(2);
-      }
-    }
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  static CommandLine commandLine() {
+    return new CommandLine(new BenchMain());
+  }
+
+  @Override
+  public Integer call() {
+    // thrown rather than printed, so that picocli answers as for any bad command line: usage, 2
+    throw new ParameterException(
+        spec.commandLine(), "Missing command: harness, cluster-proof or kafka");
   }
 }

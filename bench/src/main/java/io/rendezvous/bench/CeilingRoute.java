@@ -1,14 +1,9 @@
 package io.rendezvous.bench;
 
-import io.rendezvous.actors.Reply;
-import java.util.ArrayList;
-
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.EndpointSettings;
-import io.rendezvous.actors.edge.ReplyRenderer;
+import io.rendezvous.actors.Reply;
 import io.rendezvous.actors.edge.InputDecoder;
-import io.rendezvous.actors.edge.Json;
+import io.rendezvous.actors.edge.ReplyRenderer;
 import io.rendezvous.actors.edge.RequestIds;
 import io.rendezvous.model.TensorData;
 import io.rendezvous.node.BadRequest;
@@ -16,6 +11,7 @@ import io.rendezvous.node.HttpEdge;
 import io.rendezvous.node.HttpJson;
 import io.rendezvous.node.PredictRoutes;
 import io.rendezvous.node.RouteExtension;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -97,8 +93,8 @@ public final class CeilingRoute extends AllDirectives {
   }
 
   /**
-   * ReplyRenderer of the same shape as the rendezvous' own, rendered by the same renderer: what a reply
-   * costs to build and write is part of the ceiling.
+   * ReplyRenderer of the same shape as the rendezvous' own, rendered by the same renderer: what a
+   * reply costs to build and write is part of the ceiling.
    */
   private HttpResponse render(List<TensorData> instances) {
     List<String> labels = endpoint.labels();

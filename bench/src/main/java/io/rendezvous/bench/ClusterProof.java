@@ -1,7 +1,10 @@
 package io.rendezvous.bench;
 
+import io.rendezvous.bench.Converters.AtLeastOne;
+import io.rendezvous.bench.Converters.AtLeastZero;
 import io.rendezvous.journal.JournalReader;
 import io.rendezvous.journal.JournalRecord;
+import io.rendezvous.node.Node;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.HoldoutBodies;
 import java.io.IOException;
@@ -18,28 +21,95 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 /**
- * {@code cluster-proof [--seconds 60] [--rate 100] [--kill-at 25] [--signal KILL|TERM] [--warmup
- * 10]}: starts three node processes on loopback, warms them up (unmeasured), then sends a bounded
- * open-model load (fixed rate) spread over their HTTP ports (a client that, like a load balancer,
- * tries the next node once when a connection is refused or closed before any response), stops
- * node-2 with the signal in the middle, and prints what happened: requests sent, answered, failed,
- * p50/p99 before/during/after, how long until every request was answered again, and whether every
- * answered request has its input and answer in some node's journal.
+ * {@code rendezvous-bench cluster-proof}: starts three node processes on loopback, warms them up
+ * (unmeasured), then sends a bounded open-model load (fixed rate) spread over their HTTP ports (a
+ * client that, like a load balancer, tries the next node once when a connection is refused or
+ * closed before any response), stops node-2 with the signal in the middle, and prints what happened
+ * ({@link ClusterProofReport}) and whether every answered request has its input and answer in some
+ * node's journal.
  */
-public final class ClusterProof {
+@Command(
+    name = "cluster-proof",
+    mixinStandardHelpOptions = true,
+    version = "rendezvous-bench " + Node.VERSION,
+    sortOptions = false,
+    description = {
+      "Starts three node processes on 127.0.0.1 (node/bin/rendezvous, HTTP 18080-18082), sends a"
+          + " fixed-rate load over them, stops node-2 mid-run, prints requests, failures, p50/p99"
+          + " before, during and after, and the time back to normal, then checks that every"
+          + " answered request is in some node's journal.",
+      "Exits 0 when every answer is journaled, 1 otherwise."
+    })
+final class ClusterProof implements Callable<Integer> {
   private static final int NODES = 3;
   private static final int HTTP_BASE = 18080;
   private static final int ARTERY_BASE = 35520;
   private static final int MANAGEMENT_BASE = 18558;
 
-  private ClusterProof() {}
+  /** How node-2 is stopped: a crash, or a graceful leave. */
+  enum Signal {
+    KILL,
+    TERM
+  }
+
+  @Option(
+      names = "--seconds",
+      paramLabel = "S",
+      defaultValue = "60",
+      converter = AtLeastOne.class,
+      description = "Length of the measured load (default: ${DEFAULT-VALUE}).")
+  int seconds;
+
+  @Option(
+      names = "--rate",
+      paramLabel = "R",
+      defaultValue = "100",
+      converter = AtLeastOne.class,
+      description = "Requests per second, spread over the three nodes (default: ${DEFAULT-VALUE}).")
+  int rate;
+
+  @Option(
+      names = "--kill-at",
+      paramLabel = "S",
+      defaultValue = "25",
+      converter = AtLeastZero.class,
+      description = "When node-2 is stopped, in seconds into the load (default: ${DEFAULT-VALUE}).")
+  int killAt;
+
+  @Option(
+      names = "--signal",
+      paramLabel = "KILL|TERM",
+      defaultValue = "KILL",
+      converter = SignalName.class,
+      description =
+          "KILL (a crash) or TERM (a graceful leave), in any case (default: ${DEFAULT-VALUE}).")
+  Signal signal;
+
+  @Option(
+      names = "--warmup",
+      paramLabel = "S",
+      defaultValue = "10",
+      converter = AtLeastZero.class,
+      description = "Seconds of unmeasured load before it (default: ${DEFAULT-VALUE}).")
+  int warmup;
+
+  @Spec CommandSpec spec;
 
   /**
    * One request: when it was due, how long it took, what came back, and whether its entity ran on
@@ -48,22 +118,14 @@ public final class ClusterProof {
   record Outcome(
       long sentNanos, long latencyNanos, int status, String requestId, Boolean entityLocal) {}
 
-  public static int run(String[] args, PrintStream out) throws Exception {
-    int seconds = 60;
-    int rate = 100;
-    int killAt = 25;
-    String signal = "KILL";
-    int warmup = 10;
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      switch (args[i]) {
-        case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
-        case "--rate" -> rate = Integer.parseInt(args[i + 1]);
-        case "--kill-at" -> killAt = Integer.parseInt(args[i + 1]);
-        case "--signal" -> signal = args[i + 1].toUpperCase(java.util.Locale.ROOT);
-        case "--warmup" -> warmup = Integer.parseInt(args[i + 1]);
-        default -> throw new IllegalArgumentException("unknown option " + args[i]);
-      }
+  @Override
+  public Integer call() throws Exception {
+    // a stop after the load has ended would prove nothing
+    if (killAt >= seconds) {
+      throw new ParameterException(
+          spec.commandLine(), "--kill-at must be below --seconds, got " + killAt);
     }
+    PrintStream out = System.out;
     Path home = Path.of(System.getenv().getOrDefault("RENDEZVOUS_HOME", "."));
     Path runDir =
         Files.createDirectories(
@@ -97,7 +159,7 @@ public final class ClusterProof {
       ConcurrentLinkedQueue<Outcome> outcomes =
           load(http, bodies, rate, seconds, killAt, nodes.get(1), signal);
       long killNanos = TimeUnit.SECONDS.toNanos(killAt);
-      answered = report(out, new ArrayList<>(outcomes), killNanos, signal);
+      answered = ClusterProofReport.print(out, new ArrayList<>(outcomes), killNanos, signal);
     } finally {
       for (Process p : nodes) {
         if (p.isAlive()) {
@@ -146,7 +208,7 @@ public final class ClusterProof {
       int seconds,
       int killAt,
       Process victim,
-      String signal)
+      Signal signal)
       throws Exception {
     ConcurrentLinkedQueue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
     List<CompletableFuture<Void>> pending = new ArrayList<>();
@@ -162,7 +224,7 @@ public final class ClusterProof {
       }
       if (victim != null && !stopped && n * intervalNanos >= TimeUnit.SECONDS.toNanos(killAt)) {
         stopped = true;
-        if ("KILL".equals(signal)) {
+        if (signal == Signal.KILL) {
           victim.destroyForcibly();
         } else {
           victim.destroy();
@@ -253,116 +315,16 @@ public final class ClusterProof {
     return false;
   }
 
-  /** Prints the figures; returns the ids of the requests answered 200. */
-  private static List<String> report(
-      PrintStream out, List<Outcome> all, long killNanos, String signal) {
-    all.sort((a, b) -> Long.compare(a.sentNanos(), b.sentNanos()));
-    long ok = all.stream().filter(o -> o.status() == 200).count();
-
-    // back to normal: the start of the first one-second window after the stop from which every
-    // later
-    // window had every request answered 200 with a p99 no worse than twice the p99 before the stop
-    long[] before =
-        all.stream()
-            .filter(o -> o.sentNanos() < killNanos && o.status() == 200)
-            .mapToLong(Outcome::latencyNanos)
-            .sorted()
-            .toArray();
-    double normalP99 = 2 * pct(before, 99);
-    long second = 1_000_000_000L;
-    long recovered = killNanos;
-    long lastSent = all.isEmpty() ? 0 : all.get(all.size() - 1).sentNanos();
-    for (long w = (killNanos / second) * second; w <= lastSent; w += second) {
-      long from = w;
-      List<Outcome> window =
-          all.stream().filter(o -> o.sentNanos() >= from && o.sentNanos() < from + second).toList();
-      long[] lat =
-          window.stream()
-              .filter(o -> o.status() == 200)
-              .mapToLong(Outcome::latencyNanos)
-              .sorted()
-              .toArray();
-      boolean normal =
-          window.stream().allMatch(o -> o.status() == 200)
-              && (lat.length == 0 || pct(lat, 99) <= normalP99);
-      if (!normal) {
-        recovered = from + second;
+  /** Accepts kill and term in any case, as the command always has. */
+  static final class SignalName implements ITypeConverter<Signal> {
+    @Override
+    public Signal convert(String value) {
+      try {
+        return Signal.valueOf(value.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new TypeConversionException("must be KILL or TERM, got " + value);
       }
     }
-    out.printf(
-        "requests sent %d, answered 200: %d (%.2f%%), failed: %d%n",
-        all.size(), ok, 100.0 * ok / all.size(), all.size() - ok);
-    out.printf(
-        "%-8s %8s %8s %8s %10s %10s%n", "phase", "sent", "200", "failed", "p50 ms", "p99 ms");
-    phase(out, "before", all, 0, killNanos);
-    phase(out, "during", all, killNanos, recovered);
-    phase(out, "after", all, recovered, Long.MAX_VALUE);
-    out.printf(
-        "SIG%s at %.1f s; normal again (every request 200, p99 <= %.0f ms, twice the p99 before) from"
-            + " %.1f s: back to normal in %.1f s%n",
-        signal, killNanos / 1e9, normalP99 / 1e6, recovered / 1e9, (recovered - killNanos) / 1e9);
-    // what the hop between the node a request entered and its entity's node costs, before the stop
-    long[] local =
-        all.stream()
-            .filter(
-                o ->
-                    o.sentNanos() < killNanos
-                        && o.status() == 200
-                        && Boolean.TRUE.equals(o.entityLocal()))
-            .mapToLong(Outcome::latencyNanos)
-            .sorted()
-            .toArray();
-    long[] remote =
-        all.stream()
-            .filter(
-                o ->
-                    o.sentNanos() < killNanos
-                        && o.status() == 200
-                        && Boolean.FALSE.equals(o.entityLocal()))
-            .mapToLong(Outcome::latencyNanos)
-            .sorted()
-            .toArray();
-    out.printf(
-        "before the stop: entity on the node the request entered: %d requests, p50 %.2f ms, p99 %.2f ms;"
-            + " on another node: %d requests, p50 %.2f ms, p99 %.2f ms%n",
-        local.length,
-        pct(local, 50) / 1e6,
-        pct(local, 99) / 1e6,
-        remote.length,
-        pct(remote, 50) / 1e6,
-        pct(remote, 99) / 1e6);
-    all.stream()
-        .filter(o -> o.status() != 200)
-        .limit(5)
-        .forEach(
-            o -> out.printf("  failed at %.2f s: status %d%n", o.sentNanos() / 1e9, o.status()));
-    return all.stream()
-        .filter(o -> o.status() == 200 && o.requestId() != null)
-        .map(Outcome::requestId)
-        .toList();
-  }
-
-  private static void phase(PrintStream out, String name, List<Outcome> all, long from, long to) {
-    List<Outcome> in =
-        all.stream().filter(o -> o.sentNanos() >= from && o.sentNanos() < to).toList();
-    long ok = in.stream().filter(o -> o.status() == 200).count();
-    long[] lat =
-        in.stream()
-            .filter(o -> o.status() == 200)
-            .mapToLong(Outcome::latencyNanos)
-            .sorted()
-            .toArray();
-    out.printf(
-        "%-8s %8d %8d %8d %10.2f %10.2f%n",
-        name, in.size(), ok, in.size() - ok, pct(lat, 50) / 1e6, pct(lat, 99) / 1e6);
-  }
-
-  private static double pct(long[] sorted, int p) {
-    if (sorted.length == 0) {
-      return Double.NaN;
-    }
-    return sorted[
-        Math.min(sorted.length - 1, Math.max(0, (int) Math.ceil(p / 100.0 * sorted.length) - 1))];
   }
 
   private static Process startNode(Path home, Path runDir, int i) throws IOException {

@@ -2,6 +2,8 @@ package io.rendezvous.bench;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.rendezvous.bench.Converters.AtLeastOne;
+import io.rendezvous.bench.Converters.AtLeastZero;
 import io.rendezvous.node.Node;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.HoldoutBodies;
@@ -17,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -26,31 +29,58 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
- * {@code kafka-bench [--requests 10000] [--rate 0] [--seconds 10]}: starts the project's broker
- * (its own JVM) and a node in this JVM, then measures (1) stream mode: requests written to the
- * input topic as fast as the producer goes, answers read from the output topic; throughput and
- * produce-to-answer delay p50/p99; (2) {@code POST /predict} throughput at 32 clients with the
- * Kafka mirror on and off, in the same run.
+ * {@code rendezvous-bench kafka}: starts the project's broker (its own JVM) and a node in this JVM,
+ * then measures (1) stream mode: requests written to the input topic as fast as the producer goes
+ * (or at a given rate), answers read from the output topic; throughput and produce-to-answer delay
+ * p50/p99; (2) {@code POST /predict} throughput at 32 clients with the Kafka mirror on and off, in
+ * the same run.
  */
-public final class KafkaBench {
+@Command(
+    name = "kafka",
+    mixinStandardHelpOptions = true,
+    version = "rendezvous-bench " + Node.VERSION,
+    sortOptions = false,
+    description = {
+      "Starts a Kafka broker (node/bin/kafka-broker, port 29092) and a node, measures stream mode"
+          + " (requests topic in, predictions topic out: throughput, produce-to-answer p50/p99),"
+          + " then POST /predict at 32 clients with the Kafka mirror off and on."
+    })
+final class KafkaBench implements Callable<Integer> {
   private static final int PORT = 29092;
 
-  private KafkaBench() {}
+  @Option(
+      names = "--requests",
+      paramLabel = "N",
+      defaultValue = "10000",
+      converter = AtLeastOne.class,
+      description = "Requests sent through stream mode (default: ${DEFAULT-VALUE}).")
+  int requests;
 
-  public static int run(String[] args, PrintStream out) throws Exception {
-    int requests = 10_000;
-    int seconds = 10;
-    int rate = 0;
-    for (int i = 0; i + 1 < args.length; i += 2) {
-      switch (args[i]) {
-        case "--requests" -> requests = Integer.parseInt(args[i + 1]);
-        case "--seconds" -> seconds = Integer.parseInt(args[i + 1]);
-        case "--rate" -> rate = Integer.parseInt(args[i + 1]);
-        default -> throw new IllegalArgumentException("unknown option " + args[i]);
-      }
-    }
+  @Option(
+      names = "--rate",
+      paramLabel = "R",
+      defaultValue = "0",
+      converter = AtLeastZero.class,
+      description =
+          "Stream-mode requests per second; 0 sends them as fast as the producer goes (default:"
+              + " ${DEFAULT-VALUE}).")
+  int rate;
+
+  @Option(
+      names = "--seconds",
+      paramLabel = "S",
+      defaultValue = "10",
+      converter = AtLeastOne.class,
+      description = "Length of each POST /predict run (default: ${DEFAULT-VALUE}).")
+  int seconds;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintStream out = System.out;
     Path home = Path.of(System.getenv().getOrDefault("RENDEZVOUS_HOME", "."));
     Path run = Files.createTempDirectory("rendezvous-kafka-bench");
     ProcessBuilder pb =
@@ -71,8 +101,8 @@ public final class KafkaBench {
           Runtime.getRuntime().availableProcessors());
       stream(out, run, holdout, requests, rate);
       // a first off/on round warms the JVM up (not reported: the first node of a run is measurably
-      // slower);
-      // then off, on, off, on, alternating so that what warming is left favours neither side
+      // slower); then off, on, off, on, alternating so that what warming is left favours neither
+      // side
       http(run.resolve("warm-off"), holdout, false, seconds);
       http(run.resolve("warm-on"), holdout, true, seconds);
       double[] off = new double[2];

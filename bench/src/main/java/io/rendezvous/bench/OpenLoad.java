@@ -1,7 +1,6 @@
 package io.rendezvous.bench;
 
 import io.rendezvous.bench.HttpLoad.Outcome;
-import io.rendezvous.bench.HttpLoad.Tally;
 import io.rendezvous.bench.HttpLoad.Target;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -9,17 +9,22 @@ import io.rendezvous.actors.edge.Json;
 import io.rendezvous.node.TestNode;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.HoldoutBodies;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+import picocli.CommandLine.ParameterException;
 
 /**
- * The harness's parts: the ceiling route (off unless asked for), the load generator's counting,
- * options.
+ * The bench's parts: the ceiling route (off unless asked for), the load generator's counting, the
+ * command lines.
  */
 class BenchmarkToolsTest {
   @TempDir Path dir;
@@ -101,21 +106,156 @@ class BenchmarkToolsTest {
   }
 
   @Test
-  void optionsAreCheckedWithAClearMessage() {
-    assertEquals(List.of(2, 8), Harness.parse(new String[] {"--clients", "2,8"}).clients());
-    IllegalArgumentException e =
-        assertThrows(
-            IllegalArgumentException.class, () -> Harness.parse(new String[] {"--repeats", "0"}));
-    assertTrue(e.getMessage().contains("--repeats"), e.getMessage());
-    e =
-        assertThrows(
-            IllegalArgumentException.class,
-            () -> Harness.parse(new String[] {"--targets", "nope"}));
-    assertTrue(e.getMessage().contains("ceiling"), e.getMessage());
-    e =
-        assertThrows(
-            IllegalArgumentException.class, () -> Harness.parse(new String[] {"--set", "novalue"}));
-    assertTrue(e.getMessage().contains("key=value"), e.getMessage());
+  void theHarnessDefaultsAreTheOnesItAlwaysHad() {
+    HarnessOptions o = HarnessCommand.parse();
+    assertEquals(
+        new HarnessOptions(
+            5,
+            3,
+            List.of(1, 4, 16, 64),
+            10,
+            2,
+            30,
+            300,
+            30,
+            o.out(),
+            "",
+            List.of(),
+            256,
+            List.of("compute", "journal", "http"),
+            List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal"),
+            0),
+        o);
+    assertTrue(o.out().toString().matches("bench-results.\\d{8}-\\d{6}"), o.out().toString());
+  }
+
+  @Test
+  void everyHarnessOptionIsParsedIntoItsField() {
+    HarnessOptions o =
+        HarnessCommand.parse(
+            "--seconds", "7",
+            "--repeats", "2",
+            "--clients", "2, 8",
+            "--warmup", "0",
+            "--compute-seconds", "1",
+            "--sla-seconds", "4",
+            "--soak-seconds", "0",
+            "--soak-window", "6",
+            "--open-connections", "9",
+            "--out", "/tmp/x",
+            "--label", "a \"b\"",
+            "--sections", "journal,http",
+            "--targets", "ceiling,rendezvous",
+            "--rate", "123.5",
+            "--set", "a.b=1",
+            "--set", "c=d=e");
+    assertEquals(
+        new HarnessOptions(
+            7,
+            2,
+            List.of(2, 8),
+            0,
+            1,
+            4,
+            0,
+            6,
+            Path.of("/tmp/x"),
+            "a \"b\"",
+            List.of("a.b=1", "c=d=e"),
+            9,
+            List.of("journal", "http"),
+            List.of("ceiling", "rendezvous"),
+            123.5),
+        o);
+  }
+
+  @Test
+  void badHarnessOptionsAreRefusedWithAClearMessage() {
+    assertRefused("--repeats", "--repeats", "0");
+    assertRefused("--clients", "--clients", "4,0");
+    assertRefused("--warmup", "--warmup", "-1");
+    assertRefused("ceiling", "--targets", "nope");
+    assertRefused("compute", "--sections", "http,gpu");
+    assertRefused("key=value", "--set", "novalue");
+    assertRefused("--rate", "--rate", "0");
+    assertRefused("--seconds", "--seconds");
+    assertRefused("--nope", "--nope", "1");
+  }
+
+  private static void assertRefused(String mentioned, String... args) {
+    ParameterException e = assertThrows(ParameterException.class, () -> HarnessCommand.parse(args));
+    assertTrue(e.getMessage().contains(mentioned), e.getMessage());
+  }
+
+  @Test
+  void aBadCommandLineExitsTwoWithTheUsage() {
+    for (String[] args :
+        List.of(
+            new String[] {},
+            new String[] {"nope"},
+            new String[] {"harness", "--repeats", "0"},
+            new String[] {"harness", "--nope"},
+            new String[] {"harness", "extra"},
+            new String[] {"cluster-proof", "--signal", "HUP"},
+            new String[] {"cluster-proof", "--seconds", "20", "--kill-at", "20"},
+            new String[] {"kafka", "--rate", "-1"})) {
+      StringWriter err = new StringWriter();
+      int code =
+          BenchMain.commandLine()
+              .setOut(new PrintWriter(new StringWriter()))
+              .setErr(new PrintWriter(err))
+              .execute(args);
+      assertEquals(2, code, String.join(" ", args) + ": " + err);
+      assertTrue(err.toString().contains("Usage: rendezvous-bench"), err.toString());
+    }
+  }
+
+  @Test
+  void everyCommandHasHelpWithItsOptions() {
+    Map<String, List<String>> options =
+        Map.of(
+            "harness",
+            List.of(
+                "--seconds",
+                "--repeats",
+                "--clients",
+                "--warmup",
+                "--compute-seconds",
+                "--sla-seconds",
+                "--soak-seconds",
+                "--soak-window",
+                "--open-connections",
+                "--out",
+                "--label",
+                "--sections",
+                "--targets",
+                "--rate",
+                "--set"),
+            "cluster-proof",
+            List.of("--seconds", "--rate", "--kill-at", "--signal", "--warmup"),
+            "kafka",
+            List.of("--requests", "--rate", "--seconds"));
+    options.forEach(
+        (command, names) -> {
+          StringWriter out = new StringWriter();
+          int code =
+              BenchMain.commandLine().setOut(new PrintWriter(out)).execute(command, "--help");
+          assertEquals(0, code);
+          names.forEach(
+              n -> assertTrue(out.toString().contains(n), command + " " + n + "\n" + out));
+        });
+  }
+
+  @Test
+  void clusterProofAndKafkaKeepTheirDefaults() {
+    ClusterProof proof = new ClusterProof();
+    new CommandLine(proof).parseArgs("--signal", "term");
+    assertEquals(
+        List.of(60, 100, 25, 10), List.of(proof.seconds, proof.rate, proof.killAt, proof.warmup));
+    assertEquals(ClusterProof.Signal.TERM, proof.signal);
+    KafkaBench kafka = new KafkaBench();
+    new CommandLine(kafka).parseArgs();
+    assertEquals(List.of(10_000, 0, 10), List.of(kafka.requests, kafka.rate, kafka.seconds));
   }
 
   @Test

@@ -1,0 +1,337 @@
+package io.rendezvous.bench;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * 2 to 5, over HTTP in the closed model: the ceiling ({@code /bench/ceiling}: same HTTP stack and
+ * JSON decoding, no model), one model ({@code /v2/models/m3/infer}), the full rendezvous ({@code
+ * /predict}, journal on) and the same with the journal off (a second node). Each target is warmed
+ * up until the JIT settles; the runs are interleaved and repeated, and only 200s with the expected
+ * body count. The summary gives medians, ratios and the saturation point.
+ */
+final class HttpSection {
+  /**
+   * Warm-up rounds that let the JIT settle: short, at low concurrency, until a round compiles
+   * little.
+   */
+  static final int JIT_ROUND_SECONDS = 3;
+
+  static final int JIT_ROUND_CLIENTS = 2;
+  static final long JIT_QUIET_MILLIS = 100;
+  static final int JIT_MAX_ROUNDS = 20;
+
+  private final RunContext run;
+  private final HarnessOptions o;
+  private final PrintStream out;
+
+  HttpSection(RunContext run) {
+    this.run = run;
+    this.o = run.options;
+    this.out = run.out;
+  }
+
+  /**
+   * The four targets, in {@link HarnessCommand#TARGETS} order: three on the node with the journal
+   * on ({@code onPort}), one on the node without ({@code offPort}).
+   */
+  static List<HttpLoad.Target> targets(List<FashionMnist.Sample> holdout, int onPort, int offPort) {
+    List<byte[]> predictBodies =
+        holdout.stream()
+            .limit(500)
+            .map(s -> HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8))
+            .toList();
+    List<byte[]> oipBodies =
+        holdout.stream()
+            .limit(500)
+            .map(s -> HoldoutBodies.oip(s).getBytes(StandardCharsets.UTF_8))
+            .toList();
+    String json = "application/json";
+    return List.of(
+        new HttpLoad.Target(
+            "ceiling",
+            "127.0.0.1",
+            onPort,
+            "/bench/ceiling",
+            json,
+            predictBodies,
+            "\"predictions\""),
+        new HttpLoad.Target(
+            "m3-infer", "127.0.0.1", onPort, "/v2/models/m3/infer", json, oipBodies, "\"outputs\""),
+        new HttpLoad.Target(
+            "rendezvous", "127.0.0.1", onPort, "/predict", json, predictBodies, "\"predictions\""),
+        new HttpLoad.Target(
+            "rendezvous-no-journal",
+            "127.0.0.1",
+            offPort,
+            "/predict",
+            json,
+            predictBodies,
+            "\"predictions\""));
+  }
+
+  /** Warms each target up, then runs them all: per target, per concurrency, every repeat. */
+  Map<String, Map<Integer, List<HttpLoad.Outcome>>> run(List<HttpLoad.Target> targets)
+      throws Exception {
+    out.println();
+    out.printf(
+        "Warm-up (not counted): per target, rounds of %d s at %d clients until the JIT has settled"
+            + " (under %d ms of compiling in a round, at most %d rounds), then %d s at 16 clients%n",
+        JIT_ROUND_SECONDS, JIT_ROUND_CLIENTS, JIT_QUIET_MILLIS, JIT_MAX_ROUNDS, o.warmup());
+    for (HttpLoad.Target t : targets) {
+      if (o.warmup() > 0) {
+        warmUp(t);
+      }
+    }
+    out.println();
+    out.println(
+        "2-5. Over HTTP, closed model (each client sends its next request when answered); runs interleaved");
+    out.printf(
+        "%-22s %7s %6s %10s %9s %9s %9s %8s %7s %8s   %s%n",
+        "target",
+        "clients",
+        "run",
+        "answered/s",
+        "p50 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "CPU us",
+        "JIT ms",
+        "failed",
+        "failures / stages");
+    Map<String, Map<Integer, List<HttpLoad.Outcome>>> results = new LinkedHashMap<>();
+    for (int rep = 1; rep <= o.repeats(); rep++) {
+      for (int clients : o.clients()) {
+        for (HttpLoad.Target t : targets) {
+          HttpLoad.Outcome r =
+              HttpLoad.closed(t, clients, Duration.ofSeconds(o.seconds()), run.sla);
+          results
+              .computeIfAbsent(t.name(), k -> new LinkedHashMap<>())
+              .computeIfAbsent(clients, k -> new ArrayList<>())
+              .add(r);
+          out.printf(
+              "%-22s %7d %6d %10.0f %9.2f %9.2f %9.2f %8.0f %7d %8d   %s%n",
+              t.name(),
+              clients,
+              rep,
+              r.answeredPerSecond(),
+              r.percentileMillis(50),
+              r.percentileMillis(99),
+              r.percentileMillis(99.9),
+              r.cpuMicrosPerAnswer(),
+              r.jitMillis(),
+              r.tally().failed(),
+              r.tally().failures.isEmpty() ? r.tally().stages : r.tally().describeFailures());
+          run.csvRow("http", t.name(), clients, rep, r);
+        }
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Warms one target: first at low concurrency until the JIT has settled, since on a saturated
+   * 2-core machine the compiler threads get a small share of the CPU and hot code can stay
+   * interpreted for tens of seconds; then at 16 clients for the warm-up time.
+   */
+  void warmUp(HttpLoad.Target t) throws InterruptedException {
+    long jit = 0;
+    int rounds = 0;
+    do {
+      HttpLoad.Outcome r =
+          HttpLoad.closed(t, JIT_ROUND_CLIENTS, Duration.ofSeconds(JIT_ROUND_SECONDS), run.sla);
+      requireAnswers(t, r);
+      jit = r.jitMillis();
+      rounds++;
+    } while (jit >= JIT_QUIET_MILLIS && rounds < JIT_MAX_ROUNDS);
+    HttpLoad.Outcome w = HttpLoad.closed(t, 16, Duration.ofSeconds(o.warmup()), run.sla);
+    requireAnswers(t, w);
+    out.printf(
+        "  %-22s JIT settled after %d round(s) (%d ms in the last); %d ms of JIT in the 16-client round%n",
+        t.name(), rounds, jit, w.jitMillis());
+  }
+
+  /** A target that answers nothing is misconfigured: measuring it would only print zeros. */
+  private static void requireAnswers(HttpLoad.Target t, HttpLoad.Outcome r) {
+    if (r.tally().answered == 0) {
+      throw new IllegalStateException(
+          "warm-up of " + t.name() + " got no answer: " + r.tally().failures);
+    }
+  }
+
+  /**
+   * Prints the medians, and the ratios and headline when every target ran; returns the saturation
+   * point, or NaN when not every target ran.
+   */
+  double summarize(
+      Map<String, Map<Integer, List<HttpLoad.Outcome>>> results, Map<String, Double> combined) {
+    out.println();
+    out.println("Summary: median of " + o.repeats() + " runs, spread = (max-min)/median");
+    out.printf(
+        "%-22s %7s %10s %8s %9s %9s %8s %8s%n",
+        "target", "clients", "answered/s", "spread", "p50 ms", "p99 ms", "CPU us", "failed");
+    ArrayNode rows = run.json.putArray("http");
+    Map<String, Map<Integer, Stats>> medians = new LinkedHashMap<>();
+    for (var byTarget : results.entrySet()) {
+      for (var byClients : byTarget.getValue().entrySet()) {
+        List<HttpLoad.Outcome> runs = byClients.getValue();
+        Stats rate = Stats.of(runs.stream().map(HttpLoad.Outcome::answeredPerSecond).toList());
+        Stats p50 = Stats.of(runs.stream().map(r -> r.percentileMillis(50)).toList());
+        Stats p99 = Stats.of(runs.stream().map(r -> r.percentileMillis(99)).toList());
+        Stats cpu = Stats.of(runs.stream().map(HttpLoad.Outcome::cpuMicrosPerAnswer).toList());
+        long failed = runs.stream().mapToLong(r -> r.tally().failed()).sum();
+        medians
+            .computeIfAbsent(byTarget.getKey(), k -> new LinkedHashMap<>())
+            .put(byClients.getKey(), rate);
+        out.printf(
+            "%-22s %7d %10.0f %7.1f%% %9.2f %9.2f %8.0f %8d%n",
+            byTarget.getKey(),
+            byClients.getKey(),
+            rate.median(),
+            rate.spreadPercent(),
+            p50.median(),
+            p99.median(),
+            cpu.median(),
+            failed);
+        ObjectNode row = rows.addObject();
+        row.put("target", byTarget.getKey());
+        row.put("clients", byClients.getKey());
+        rate.into(row, "answered_per_second");
+        row.put("p50_ms_median", p50.median());
+        row.put("p99_ms_median", p99.median());
+        row.put("cpu_us_per_answer_median", cpu.median());
+        row.put("failed", failed);
+      }
+    }
+    if (!medians.keySet().containsAll(HarnessCommand.TARGETS)) {
+      out.println("(ratios, saturation and soak need all of " + HarnessCommand.TARGETS + ")");
+      return Double.NaN;
+    }
+    return ratiosAndHeadline(results, medians, combined);
+  }
+
+  /**
+   * The rendezvous against its ceilings, per concurrency and at each target's best; returns the
+   * saturation point (the rendezvous' best closed-model throughput that kept the SLA).
+   */
+  private double ratiosAndHeadline(
+      Map<String, Map<Integer, List<HttpLoad.Outcome>>> results,
+      Map<String, Map<Integer, Stats>> medians,
+      Map<String, Double> combined) {
+    // without the compute section the ratios against compute are not known: NaN, printed as such
+    double bestCompute =
+        combined.values().stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
+    String bestMode =
+        combined.entrySet().stream()
+            .max(Map.Entry.comparingByValue())
+            .map(Map.Entry::getKey)
+            .orElse("?");
+    out.println();
+    out.printf(
+        "Ratios per concurrency (combined compute, best mode '%s': %.0f/s%s)%n",
+        bestMode,
+        bestCompute,
+        Double.isNaN(bestCompute) ? "; not measured, add compute to --sections" : "");
+    out.printf(
+        "%7s %14s %24s %12s %22s%n",
+        "clients", "(4)/(2) ceil", "(4)/min(2, compute)", "(4)/(5)", "journal cost (spreads)");
+    ArrayNode ratios = run.json.putArray("ratios");
+    for (int clients : o.clients()) {
+      Stats full = medians.get("rendezvous").get(clients);
+      Stats ceiling = medians.get("ceiling").get(clients);
+      Stats noJournal = medians.get("rendezvous-no-journal").get(clients);
+      double bound = Math.min(ceiling.median(), bestCompute);
+      double cost = 1 - full.median() / noJournal.median();
+      out.printf(
+          "%7d %13.1f%% %23.1f%% %11.1f%% %9.1f%% (%.1f%%, %.1f%%)%n",
+          clients,
+          100 * full.median() / ceiling.median(),
+          100 * full.median() / bound,
+          100 * full.median() / noJournal.median(),
+          100 * cost,
+          full.spreadPercent(),
+          noJournal.spreadPercent());
+      ObjectNode r = ratios.addObject();
+      r.put("clients", clients);
+      r.put("full_over_ceiling", full.median() / ceiling.median());
+      RunContext.putNumber(r, "full_over_min_ceiling_compute", full.median() / bound);
+      r.put("full_over_no_journal", full.median() / noJournal.median());
+      r.put("journal_cost", cost);
+      r.put("spread_full", full.spreadPercent() / 100);
+      r.put("spread_no_journal", noJournal.spreadPercent() / 100);
+    }
+    Map<String, Double> best = new LinkedHashMap<>();
+    medians.forEach(
+        (target, byClients) ->
+            best.put(
+                target,
+                byClients.values().stream().mapToDouble(Stats::median).max().orElse(Double.NaN)));
+    double bound = Math.min(best.get("ceiling"), bestCompute);
+    out.println();
+    out.println("Headline (each at its best concurrency)");
+    best.forEach((target, rate) -> out.printf("  %-22s %8.0f answered/s%n", target, rate));
+    out.printf(
+        "  (4)/(2) rendezvous over HTTP ceiling                 %6.1f%%%n",
+        100 * best.get("rendezvous") / best.get("ceiling"));
+    out.printf(
+        "  (4)/min(2, combined compute %.0f/s)                 %6.1f%%   target >= 70%%%n",
+        bestCompute, 100 * best.get("rendezvous") / bound);
+    // on one machine HTTP and inference share the cores, so their costs add rather than the smaller
+    // win
+    double shared = 1 / (1 / best.get("ceiling") + 1 / bestCompute);
+    out.printf(
+        "  (4)/shared-core bound 1/(1/ceiling + 1/compute) = %.0f/s %6.1f%%%n",
+        shared, 100 * best.get("rendezvous") / shared);
+    out.printf(
+        "  (4)/(5) journal on over journal off                  %6.1f%%   journal cost %.1f%%, target <= 3%%%n",
+        100 * best.get("rendezvous") / best.get("rendezvous-no-journal"),
+        100 * (1 - best.get("rendezvous") / best.get("rendezvous-no-journal")));
+    ObjectNode h = run.json.putObject("headline");
+    best.forEach((target, rate) -> h.put(target + "_per_second", rate));
+    RunContext.putNumber(h, "combined_compute_best", bestCompute);
+    h.put("combined_compute_best_mode", bestMode);
+    h.put("full_over_ceiling", best.get("rendezvous") / best.get("ceiling"));
+    RunContext.putNumber(h, "full_over_min_ceiling_compute", best.get("rendezvous") / bound);
+    RunContext.putNumber(h, "shared_core_bound", shared);
+    RunContext.putNumber(h, "full_over_shared_core_bound", best.get("rendezvous") / shared);
+    h.put("journal_cost", 1 - best.get("rendezvous") / best.get("rendezvous-no-journal"));
+    // the saturation point: the most the rendezvous answered while it still kept its promise (no
+    // failed request, p99 within the SLA); a higher figure bought with 503s and 504s is not
+    // sustainable
+    double peak = best.get("rendezvous");
+    double saturation = Double.NaN;
+    int atClients = -1;
+    for (var e : results.get("rendezvous").entrySet()) {
+      Stats rate = medians.get("rendezvous").get(e.getKey());
+      boolean kept =
+          e.getValue().stream()
+              .allMatch(
+                  r -> r.tally().failed() == 0 && r.percentileMillis(99) <= run.sla.toMillis());
+      if (kept && (Double.isNaN(saturation) || rate.median() > saturation)) {
+        saturation = rate.median();
+        atClients = e.getKey();
+      }
+    }
+    if (Double.isNaN(saturation)) {
+      out.println("  no concurrency kept the SLA in every run; saturation taken as the peak");
+      saturation = peak;
+    }
+    out.printf(
+        "  saturation point: %.0f answered/s at %d clients (the highest with no failure and p99 within"
+            + " the SLA in every run; peak regardless of failures %.0f/s)%n",
+        saturation, atClients, peak);
+    h.put("peak_per_second", peak);
+    h.put("saturation_per_second", saturation);
+    h.put("saturation_clients", atClients);
+    return saturation;
+  }
+}
