@@ -143,15 +143,12 @@ public final class InputDecoder {
       if (t == JsonToken.START_ARRAY) {
         readNumbers(p, out, where);
       } else if (t == JsonToken.VALUE_NUMBER_FLOAT || t == JsonToken.VALUE_NUMBER_INT) {
-        double d = Decimals.parse(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
-        if (Double.isNaN(d)) {
-          d = p.getDoubleValue();
-        }
-        if (!Double.isFinite(d) || Math.abs(d) > Float.MAX_VALUE) {
+        float f = Decimals.parseFloat(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+        if (!Float.isFinite(f)) {
           throw InvalidInput.malformed(
               where + " holds a value that is not a finite float32: " + p.getText());
         }
-        out.add((float) d);
+        out.add(f);
       } else if (t == null) {
         throw InvalidInput.malformed("body is not valid JSON: it ends inside " + where);
       } else {

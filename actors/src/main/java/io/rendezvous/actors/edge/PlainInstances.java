@@ -7,11 +7,12 @@ import java.util.List;
  * The one body shape nearly every client sends, {@code {"instances": [[n, n, ...], ...]}} with
  * plain decimals, read straight from the bytes. A general JSON parser spent more CPU on a request's
  * 784 numbers (tokenizing each into a char buffer, then converting it) than the rest of the request
- * took; this reads each number once, with the same exact conversion as {@link Decimals}.
+ * took; this reads each number once, with the conversion of {@link Decimals}.
  *
- * <p>It only ever accepts what the full parser accepts, with the same values: anything else
- * (another field, nesting, exponents, long mantissas, a wrong count, invalid JSON) gives {@code
- * null}, and the caller reads the body with the full parser, which also says what is wrong.
+ * <p>It only ever accepts what the full parser accepts, with the same values (each number exactly
+ * as {@link Float#parseFloat} reads it): anything else (another field, nesting, a number beyond
+ * float32, a wrong count, invalid JSON) gives {@code null}, and the caller reads the body with the
+ * full parser, which also says what is wrong.
  */
 final class PlainInstances {
   private static final int MAX_SIGNIFICANT = Decimals.MAX_SIGNIFICANT;
@@ -20,6 +21,9 @@ final class PlainInstances {
 
   private final byte[] b;
   private int i;
+
+  /** A number's characters, for the numbers read from their text; grown as needed. */
+  private char[] text = new char[32];
 
   private PlainInstances(byte[] body) {
     this.b = body;
@@ -85,29 +89,32 @@ final class PlainInstances {
         return null;
       }
       space();
-      double d = number();
-      if (Double.isNaN(d)) {
+      float f = number();
+      if (Float.isNaN(f)) {
         return null;
       }
-      values[k++] = (float) d;
+      values[k++] = f;
       space();
     } while (take(','));
     return take(']') && k == features ? values : null;
   }
 
   /**
-   * A JSON number of the form {@code -?(0|[1-9][0-9]*)(.[0-9]+)?} whose digits and power of ten are
-   * exact doubles: one IEEE division then gives the nearest double, as a full parser does
-   * (Clinger's fast path). NaN for anything else.
+   * A JSON number ({@code -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?}) as {@link
+   * Float#parseFloat} reads it: plain decimals of up to 18 significant digits and 22 after the
+   * point on the fast path ({@link Decimals#exactFloat}), every other number (an exponent, more
+   * digits, a value too close to a tie between two floats) from its text. NaN when it is not a JSON
+   * number, or not a finite float32 (the full parser then says so).
    */
-  private double number() {
+  private float number() {
     int n = b.length;
+    int start = i;
     boolean negative = i < n && b[i] == '-';
     if (negative) {
       i++;
     }
     if (i >= n) {
-      return Double.NaN;
+      return Float.NaN;
     }
     long digits = 0;
     int significant = 0;
@@ -115,13 +122,11 @@ final class PlainInstances {
       i++;
     } else if (b[i] >= '1' && b[i] <= '9') {
       while (i < n && b[i] >= '0' && b[i] <= '9') {
-        if (++significant > MAX_SIGNIFICANT) {
-          return Double.NaN;
-        }
+        ++significant;
         digits = digits * 10 + (b[i++] - '0');
       }
     } else {
-      return Double.NaN;
+      return Float.NaN;
     }
     int afterPoint = 0;
     if (i < n && b[i] == '.') {
@@ -130,20 +135,50 @@ final class PlainInstances {
       while (i < n && b[i] >= '0' && b[i] <= '9') {
         int digit = b[i++] - '0';
         // leading zeros add nothing to the digits, only to the power of ten
-        if ((digits != 0 || digit != 0) && ++significant > MAX_SIGNIFICANT) {
-          return Double.NaN;
+        if (digits != 0 || digit != 0) {
+          ++significant;
         }
         digits = digits * 10 + digit;
         afterPoint++;
       }
       if (i == first) {
-        return Double.NaN;
+        return Float.NaN;
       }
     }
-    if (i < n && (b[i] == 'e' || b[i] == 'E')) {
-      return Double.NaN;
+    boolean exponent = i < n && (b[i] == 'e' || b[i] == 'E');
+    if (exponent) {
+      i++;
+      if (i < n && (b[i] == '+' || b[i] == '-')) {
+        i++;
+      }
+      int first = i;
+      while (i < n && b[i] >= '0' && b[i] <= '9') {
+        i++;
+      }
+      if (i == first) {
+        return Float.NaN;
+      }
     }
-    return Decimals.exact(digits, afterPoint, negative);
+    // past MAX_SIGNIFICANT digits the long has wrapped: only the text says what the number is
+    if (!exponent && significant <= MAX_SIGNIFICANT) {
+      float f = Decimals.exactFloat(digits, afterPoint, negative);
+      if (!Float.isNaN(f)) {
+        return f;
+      }
+    }
+    return fromText(start, i - start);
+  }
+
+  /** The number in {@code b[start, start+length)}, a valid JSON number, read from its text. */
+  private float fromText(int start, int length) {
+    if (text.length < length) {
+      text = new char[length];
+    }
+    for (int k = 0; k < length; k++) {
+      text[k] = (char) b[start + k];
+    }
+    float f = Decimals.parseFloat(text, 0, length);
+    return Float.isFinite(f) ? f : Float.NaN;
   }
 
   private boolean takeField() {

@@ -53,7 +53,7 @@ class PlainInstancesTest {
       assertNotNull(fast, String.join(",", numbers));
       for (int k = 0; k < FEATURES; k++) {
         assertEquals(
-            Float.floatToRawIntBits((float) Double.parseDouble(numbers[k])),
+            Float.floatToRawIntBits(Float.parseFloat(numbers[k])),
             Float.floatToRawIntBits(fast.get(0)[k]),
             numbers[k]);
       }
@@ -103,15 +103,32 @@ class PlainInstancesTest {
   }
 
   @Test
+  void numbersBeyondTheFastPathAreReadFromTheirTextExactly() {
+    for (String last :
+        new String[] {
+          "1e0", // exponent
+          "-2.5E-3",
+          "0.12345678901234567891", // more digits than a long holds exactly
+          "0.52941176470588236", // 17 significant digits, as Python and numpy write them
+          "9007199254740993", // beyond 2^53
+          "0.00000000000000000000001", // power of ten beyond the exact path
+          "-0.0",
+          "-0"
+        }) {
+      List<float[]> fast = read("{\"instances\":[[1,2,3,4,5," + last + "]]}");
+      assertNotNull(fast, last);
+      assertEquals(
+          Float.floatToRawIntBits(Float.parseFloat(last)),
+          Float.floatToRawIntBits(fast.get(0)[5]),
+          last);
+    }
+  }
+
+  @Test
   void whatItDoesNotTakeTheFullParserStillReads() throws Exception {
     String six = "1,2,3,4,5,6";
     for (String body :
         new String[] {
-          "{\"instances\":[[1e0,2,3,4,5,6]]}", // exponent
-          "{\"instances\":[[1,2,3,4,5,0.12345678901234567891]]}", // mantissa beyond the exact path
-          "{\"instances\":[[1,2,3,4,5,9007199254740993]]}", // beyond 2^53
-          "{\"instances\":[[1,2,3,4,5,0.00000000000000000000001]]}", // power of ten beyond the
-          // exact path
           "{\"instances\":[[[1,2,3],[4,5,6]]]}", // nested
           "{\"id\":\"a\",\"instances\":[[" + six + "]]}", // another field
           "\uFEFF{\"instances\":[[" + six + "]]}", // byte-order mark
@@ -128,6 +145,7 @@ class PlainInstancesTest {
     for (String body :
         new String[] {
           "{\"instances\":[[1,2,3]]}",
+          "{\"instances\":[[1,2,3,4,5,3.5e38]]}", // beyond float32
           "{\"instances\":[]}",
           "{\"instances\":[[01,2,3,4,5,6]]}",
           "{\"instances\":[[1,2,3,4,5,6],[1,2,3,4,5,6],[1,2,3,4,5,6],[1,2,3,4,5,6]]}",
