@@ -10,14 +10,15 @@ import picocli.CommandLine.Spec;
 
 /**
  * The bench's entry point ({@code bench/bin/rendezvous-bench}): {@code harness}, {@code
- * cluster-proof}, {@code kafka}. A bad command line exits 2 with the usage; a failed run exits 1.
+ * cluster-proof}, {@code kafka}, {@code decode}. A bad command line exits 2 with the usage; a
+ * failed run exits 1.
  */
 @Command(
     name = "rendezvous-bench",
     mixinStandardHelpOptions = true,
     version = "rendezvous-bench " + Node.VERSION,
     description = "The benchmark and proof tooling of Rendezvous.",
-    subcommands = {HarnessCommand.class, ClusterProof.class, KafkaBench.class})
+    subcommands = {HarnessCommand.class, ClusterProof.class, KafkaBench.class, DecodeBench.class})
 public final class BenchMain implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -33,6 +34,6 @@ public final class BenchMain implements Callable<Integer> {
   public Integer call() {
     // thrown rather than printed, so that picocli answers as for any bad command line: usage, 2
     throw new ParameterException(
-        spec.commandLine(), "Missing command: harness, cluster-proof or kafka");
+        spec.commandLine(), "Missing command: harness, cluster-proof, kafka or decode");
   }
 }
