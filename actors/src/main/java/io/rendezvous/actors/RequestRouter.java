@@ -195,8 +195,7 @@ public final class RequestRouter {
       try {
         checkAwaiting();
       } finally {
-        // re-armed even when a check failed half-way (the supervisor resumes): the rest still need
-        // it
+        // re-armed even when a check failed half-way (the supervisor resumes): the rest need it
         if (!awaiting.isEmpty()) {
           timers.startSingleTimer(Check.INSTANCE, settings.checkEvery());
         }
@@ -206,8 +205,8 @@ public final class RequestRouter {
 
     private void checkAwaiting() {
       long now = runtime.clock().getAsLong();
-      Optional<Duration> fallbackLimit =
-          null; // asked once per check, and only if some request is due
+      // asked once per check, and only if some request is due
+      Optional<Duration> fallbackLimit = null;
       for (Iterator<Pending> it = awaiting.values().iterator(); it.hasNext(); ) {
         Pending p = it.next();
         if (now - p.giveUpAtNanos >= 0) {

@@ -93,8 +93,8 @@ public final class CeilingRoute extends AllDirectives {
   }
 
   /**
-   * ReplyRenderer of the same shape as the rendezvous' own, rendered by the same renderer: what a
-   * reply costs to build and write is part of the ceiling.
+   * Answers of the same shape as the rendezvous' own, rendered by the same renderer: what a reply
+   * costs to build and write is part of the ceiling.
    */
   private HttpResponse render(List<TensorData> instances) {
     List<String> labels = endpoint.labels();

@@ -33,16 +33,29 @@ final class DecodeBench implements Callable<Integer> {
   @Option(
       names = "--pictures",
       defaultValue = "200",
+      converter = Converters.AtLeastOne.class,
       description = "Hold-out pictures, one a body.")
   int pictures;
 
-  @Option(names = "--warmup", defaultValue = "5", description = "Seconds of warm-up per format.")
+  @Option(
+      names = "--warmup",
+      defaultValue = "5",
+      converter = Converters.AtLeastZero.class,
+      description = "Seconds of warm-up per format.")
   int warmupSeconds;
 
-  @Option(names = "--rounds", defaultValue = "7", description = "Measured rounds per format.")
+  @Option(
+      names = "--rounds",
+      defaultValue = "7",
+      converter = Converters.AtLeastOne.class,
+      description = "Measured rounds per format.")
   int rounds;
 
-  @Option(names = "--round-seconds", defaultValue = "2", description = "Seconds per round.")
+  @Option(
+      names = "--round-seconds",
+      defaultValue = "2",
+      converter = Converters.AtLeastOne.class,
+      description = "Seconds per round.")
   int roundSeconds;
 
   @Spec CommandSpec spec;

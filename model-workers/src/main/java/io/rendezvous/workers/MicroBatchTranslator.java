@@ -19,8 +19,8 @@ import java.util.List;
  * out, in one call of the model. The translator is its own batchifier: it packs the requests' bytes
  * into a single [n, features] native tensor and splits the [n, classes] output by row. DJL's
  * per-instance route ({@code batchPredict} with {@link Batchifier#STACK}) builds one native array
- * per instance and then stacks them; measured by {@code rendezvous bench}, that made a batch of 16
- * no faster than 16 single calls, while one packed tensor scores m1 about ten times faster.
+ * per instance and then stacks them; measured by the bench harness, that made a batch of 16 no
+ * faster than 16 single calls, while one packed tensor scores m1 about ten times faster.
  */
 final class MicroBatchTranslator implements Translator<List<TensorData>, List<float[]>> {
   private final int features;

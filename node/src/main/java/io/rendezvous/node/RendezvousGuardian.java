@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.cluster.ClusterEvent;
 import org.apache.pekko.cluster.Member;
@@ -36,36 +37,52 @@ final class RendezvousGuardian {
       CompletableFuture<ActorRef<RequestRouter.Command>> router) {
     return Behaviors.setup(
         ctx -> {
-          for (LoadedModel m : models) {
-            ctx.spawn(ModelPool.create(m), "model-" + m.name());
+          try {
+            return start(ctx, settings, models, directory, runtime, router);
+          } catch (RuntimeException e) {
+            // the node waits on the router: tell it why there is none, not after its timeout
+            router.completeExceptionally(e);
+            throw e;
           }
-          ctx.spawn(
-              ModelDirectory.create(directory, models.stream().map(LoadedModel::name).toList()),
-              "model-directory");
-          Cluster cluster = Cluster.get(ctx.getSystem());
-          if (!settings.clustered()) {
-            cluster.manager().tell(Join.create(cluster.selfMember().address()));
-          }
-          MembershipChanges changes = new MembershipChanges(ctx, settings.settleTime());
-          RequestRouter.Settings edge = settings.edge();
-          ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region =
-              RendezvousEntity.init(ctx.getSystem(), runtime);
-          router.complete(
-              ctx.spawn(
-                  RequestRouter.create(
-                      region,
-                      runtime,
-                      edge,
-                      () ->
-                          !settings.clustered()
-                              ? Optional.empty()
-                              : Optional.of(
-                                  inFlux(cluster) || changes.recentlyChanged()
-                                      ? edge.fallbackAfter()
-                                      : edge.stalledAfter())),
-                  "request-router"));
-          return Behaviors.empty();
         });
+  }
+
+  private static Behavior<Void> start(
+      ActorContext<Void> ctx,
+      NodeSettings settings,
+      List<LoadedModel> models,
+      WorkerDirectory directory,
+      RendezvousRuntime runtime,
+      CompletableFuture<ActorRef<RequestRouter.Command>> router) {
+    for (LoadedModel m : models) {
+      ctx.spawn(ModelPool.create(m), "model-" + m.name());
+    }
+    ctx.spawn(
+        ModelDirectory.create(directory, models.stream().map(LoadedModel::name).toList()),
+        "model-directory");
+    Cluster cluster = Cluster.get(ctx.getSystem());
+    if (!settings.clustered()) {
+      cluster.manager().tell(Join.create(cluster.selfMember().address()));
+    }
+    MembershipChanges changes = new MembershipChanges(ctx, settings.settleTime());
+    RequestRouter.Settings edge = settings.edge();
+    ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region =
+        RendezvousEntity.init(ctx.getSystem(), runtime);
+    router.complete(
+        ctx.spawn(
+            RequestRouter.create(
+                region,
+                runtime,
+                edge,
+                () ->
+                    !settings.clustered()
+                        ? Optional.empty()
+                        : Optional.of(
+                            inFlux(cluster) || changes.recentlyChanged()
+                                ? edge.fallbackAfter()
+                                : edge.stalledAfter())),
+            "request-router"));
+    return Behaviors.empty();
   }
 
   /**

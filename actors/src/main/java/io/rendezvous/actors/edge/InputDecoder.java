@@ -14,7 +14,7 @@ import java.util.List;
 /**
  * Turns request bodies into the tensors the models see: JSON instances (flat or nested), Open
  * Inference Protocol v2 inputs, or an image converted to the endpoint's grayscale square.
- * Everything wrong with an input is a {@link InvalidInput} naming what is wrong; nothing invalid
+ * Everything wrong with an input is an {@link InvalidInput} naming what is wrong; nothing invalid
  * gets through.
  */
 public final class InputDecoder {

@@ -18,8 +18,8 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 
 /**
  * The edge's way into the sharded rendezvous: one entity per instance, keyed by a fresh request id,
- * reached through this node's {@link RequestRouter}. Used by every transport (HTTP now, Kafka
- * later), so they all get the same ids, journal and answers.
+ * reached through this node's {@link RequestRouter}. Used by every transport (HTTP, Kafka), so they
+ * all get the same ids, journal and answers.
  */
 public final class RendezvousClient {
   private final ActorSystem<?> system;
