@@ -2,6 +2,7 @@ package io.rendezvous.bench;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.rendezvous.actors.edge.Json;
 import io.rendezvous.bench.Converters.AtLeastOne;
 import io.rendezvous.bench.Converters.AtLeastZero;
 import io.rendezvous.node.Node;
@@ -132,6 +133,9 @@ final class KafkaBench implements Callable<Integer> {
     try {
       Map<String, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
       List<Long> delays = java.util.Collections.synchronizedList(new ArrayList<>());
+      java.util.concurrent.atomic.AtomicInteger answered =
+          new java.util.concurrent.atomic.AtomicInteger();
+      Map<Integer, Integer> failures = new java.util.concurrent.ConcurrentSkipListMap<>();
       Properties pp = new Properties();
       pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + PORT);
       pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -153,12 +157,20 @@ final class KafkaBench implements Callable<Integer> {
             new Thread(
                 () -> {
                   long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
-                  while (delays.size() < requests && System.nanoTime() < deadline) {
+                  while (answered.get() < requests && System.nanoTime() < deadline) {
                     for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
                       Long t0 = sentAt.remove(r.key());
-                      if (t0 != null) {
+                      if (t0 == null) {
+                        continue;
+                      }
+                      answered.incrementAndGet();
+                      // an answer that is not a 200 is no scored request: counted apart
+                      int status = statusOf(r.value());
+                      if (status == 200) {
                         last[0] = System.nanoTime();
                         delays.add(last[0] - t0);
+                      } else {
+                        failures.merge(status, 1, Integer::sum);
                       }
                     }
                   }
@@ -181,18 +193,33 @@ final class KafkaBench implements Callable<Integer> {
         reader.join();
         double elapsed = (last[0] - start) / 1e9;
         out.printf(
-            "stream mode (%s): %d requests answered in %.1f s: %.0f requests/s = %.0f inferences/s (3 models each);"
-                + " produce-to-answer delay p50 %.0f ms, p99 %.0f ms%n",
+            "stream mode (%s): %d requests, %d answered 200 in %.1f s: %.0f answers 200/s = %.0f"
+                + " inferences/s (3 models each); produce-to-answer delay p50 %.0f ms, p99 %.0f ms;"
+                + " not answered 200: %d %s%n",
             rate > 0 ? rate + " requests/s offered" : "all at once",
+            requests,
             delays.size(),
             elapsed,
             delays.size() / elapsed,
             3 * delays.size() / elapsed,
             pct(delays, 50) / 1e6,
-            pct(delays, 99) / 1e6);
+            pct(delays, 99) / 1e6,
+            requests - delays.size(),
+            answered.get() < requests
+                ? failures + " and " + (requests - answered.get()) + " with no answer"
+                : failures);
       }
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The status of a stream-mode answer ({@code {"key":..,"status":..,"predictions":[..]}}). */
+  static int statusOf(String answer) {
+    try {
+      return Json.MAPPER.readTree(answer).path("status").asInt(-1);
+    } catch (java.io.IOException e) {
+      return -1;
     }
   }
 

@@ -266,4 +266,12 @@ class BenchmarkToolsTest {
     assertEquals("stage 1 (m2)", HttpLoad.stageOf(body));
     assertEquals(null, HttpLoad.stageOf("{\"outputs\":[]}".getBytes(StandardCharsets.UTF_8)));
   }
+
+  @Test
+  void theKafkaBenchCountsAnAnswerByItsStatus() {
+    assertEquals(200, KafkaBench.statusOf("{\"key\":\"b1\",\"status\":200,\"predictions\":[]}"));
+    assertEquals(503, KafkaBench.statusOf("{\"key\":\"b2\",\"status\":503,\"predictions\":[]}"));
+    assertEquals(-1, KafkaBench.statusOf("not json"));
+    assertEquals(-1, KafkaBench.statusOf("{\"key\":\"b3\"}"));
+  }
 }
