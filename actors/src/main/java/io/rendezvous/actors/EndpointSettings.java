@@ -27,14 +27,33 @@ public record EndpointSettings(
     Duration sla,
     Duration journalMargin,
     Duration linger,
-    List<String> labels) {
+    List<String> labels,
+    Duration deliveryGrace) {
 
   /**
    * One stage: from {@code after} (measured from receipt of the request) {@code model} may answer.
    */
   public record Stage(String model, Duration after) {}
 
+  /** Without a delivery grace: an answer the journal has not confirmed by the SLA is a 503. */
+  public EndpointSettings(
+      String name,
+      List<String> models,
+      TensorSpec input,
+      List<Stage> schedule,
+      DecisionPolicy policy,
+      Duration sla,
+      Duration journalMargin,
+      Duration linger,
+      List<String> labels) {
+    this(name, models, input, schedule, policy, sla, journalMargin, linger, labels, Duration.ZERO);
+  }
+
   public EndpointSettings {
+    if (deliveryGrace.isNegative()) {
+      throw new IllegalArgumentException(
+          "rendezvous.endpoints." + name + ": delivery-grace must not be negative");
+    }
     models = List.copyOf(models);
     schedule = List.copyOf(schedule);
     labels = List.copyOf(labels);
@@ -140,22 +159,27 @@ public record EndpointSettings(
 
   public EndpointSettings withLabels(List<String> l) {
     return new EndpointSettings(
-        name, models, input, schedule, policy, sla, journalMargin, linger, l);
+        name, models, input, schedule, policy, sla, journalMargin, linger, l, deliveryGrace);
   }
 
   public EndpointSettings withSchedule(List<Stage> s, Duration newSla) {
     return new EndpointSettings(
-        name, models, input, s, policy, newSla, journalMargin, linger, labels);
+        name, models, input, s, policy, newSla, journalMargin, linger, labels, deliveryGrace);
   }
 
   public EndpointSettings withModels(List<String> m) {
     return new EndpointSettings(
-        name, m, input, schedule, policy, sla, journalMargin, linger, labels);
+        name, m, input, schedule, policy, sla, journalMargin, linger, labels, deliveryGrace);
   }
 
   public EndpointSettings withLinger(Duration l) {
     return new EndpointSettings(
-        name, models, input, schedule, policy, sla, journalMargin, l, labels);
+        name, models, input, schedule, policy, sla, journalMargin, l, labels, deliveryGrace);
+  }
+
+  public EndpointSettings withDeliveryGrace(Duration grace) {
+    return new EndpointSettings(
+        name, models, input, schedule, policy, sla, journalMargin, linger, labels, grace);
   }
 
   public static EndpointSettings fromConfig(String name, Config c) {
@@ -190,7 +214,8 @@ public record EndpointSettings(
           c.getDuration("sla"),
           c.getDuration("journal-margin"),
           c.getDuration("linger"),
-          List.of());
+          List.of(),
+          c.getDuration("delivery-grace"));
     } catch (ConfigException e) {
       throw new IllegalArgumentException("rendezvous.endpoints." + name + ": " + e.getMessage(), e);
     }

@@ -262,8 +262,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     if (phase == Phase.COLLECTING) {
       decideAt(now);
     }
-    if (phase == Phase.ANSWERING && story.slaMicros() <= now) {
-      // not confirmed by the SLA: a 503 now, never an answer the journal might not hold, never late
+    if (phase == Phase.ANSWERING && story.deliveryDeadlineMicros() <= now) {
+      // not confirmed by the SLA and its grace: a stuck journal, a 503 rather than no answer
       RequestStory.Told told = story.notConfirmedWithinSla();
       getContext().getLog().warn("request {}: {}; answering 503", requestId, told.record().error());
       return reply(told);
@@ -295,7 +295,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     long due =
         switch (phase) {
           case COLLECTING -> decider.nextDueMicros(lookedAtMicros);
-          case ANSWERING -> story.slaMicros();
+          case ANSWERING -> story.deliveryDeadlineMicros();
           case LINGERING -> lingerEndMicros;
           default -> Long.MAX_VALUE;
         };
@@ -339,6 +339,9 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private Behavior<Command> reply(RequestStory.Told told) {
     if (told.record() != null) {
       journalWithoutAck(told.record());
+    }
+    if (told.lateMicros() > 0) {
+      runtime.lateDeliveries().record(story.endpoint().name(), told.lateMicros());
     }
     phase = Phase.LINGERING;
     if (stopRequested) {

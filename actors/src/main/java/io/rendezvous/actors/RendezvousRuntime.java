@@ -16,7 +16,7 @@ import org.apache.pekko.actor.typed.ActorRef;
  * entities. {@code clock} (nanoseconds, like {@link System#nanoTime()}) measures the schedule's
  * offsets; tests move it together with manual time. {@code finished}: the requests finished here
  * within the dedup window, so that a copy of a request the edge resent is not served again (a zero
- * window keeps none).
+ * window keeps none). {@code lateDeliveries}: the answers this node delivered after their SLA.
  */
 public record RendezvousRuntime(
     String node,
@@ -24,9 +24,20 @@ public record RendezvousRuntime(
     WorkerDirectory directory,
     Journal journal,
     LongSupplier clock,
-    FinishedRequests finished) {
+    FinishedRequests finished,
+    LateDeliveries lateDeliveries) {
   public RendezvousRuntime {
     endpoints = Map.copyOf(endpoints);
+  }
+
+  public RendezvousRuntime(
+      String node,
+      Map<String, EndpointSettings> endpoints,
+      WorkerDirectory directory,
+      Journal journal,
+      LongSupplier clock,
+      FinishedRequests finished) {
+    this(node, endpoints, directory, journal, clock, finished, new LateDeliveries());
   }
 
   public RendezvousRuntime(

@@ -10,7 +10,6 @@ import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.journal.JournalRecord.Outcome;
 import io.rendezvous.model.Probabilities;
 import io.rendezvous.workers.ModelPool;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -28,7 +27,11 @@ import java.util.function.LongSupplier;
 final class RequestStory {
 
   /** What the client is told, and the answer record that says so (null when already journaled). */
-  record Told(JournalRecord.Answer record, Reply reply) {}
+  record Told(JournalRecord.Answer record, Reply reply, long lateMicros) {
+    Told(JournalRecord.Answer record, Reply reply) {
+      this(record, reply, 0);
+    }
+  }
 
   private final String requestId;
   private final String clientId;
@@ -40,8 +43,9 @@ final class RequestStory {
   private final ModelPool.ScoreResult[] results;
   private final long[] arrivalMicros;
   private long decidedMicros;
-  // the decided answer, until the journal has confirmed its record
+  // the decided answer and its record, until the journal has confirmed the record
   private Reply pending;
+  private JournalRecord.Answer pendingRecord;
 
   /**
    * The story of request {@code requestId} as {@code predict} brought it, its clock started as long
@@ -84,9 +88,17 @@ final class RequestStory {
     return endpoint;
   }
 
-  /** When the reply is due at the latest, on the request's clock. */
+  /** When the reply is due, on the request's clock. */
   long slaMicros() {
     return endpoint.sla().toNanos() / 1_000;
+  }
+
+  /**
+   * How long a decided answer waits for the journal's confirmation at most, on the request's clock:
+   * the SLA and the endpoint's delivery grace.
+   */
+  long deliveryDeadlineMicros() {
+    return slaMicros() + endpoint.deliveryGrace().toNanos() / 1_000;
   }
 
   /** How long late scores are still recorded after the reply. */
@@ -158,7 +170,7 @@ final class RequestStory {
         requestId,
         node,
         endpoint.name(),
-        nowMicros(),
+        JournalRecord.nowMicros(),
         r.model(),
         r.version(),
         outcome,
@@ -182,7 +194,7 @@ final class RequestStory {
                 requestId,
                 node,
                 endpoint.name(),
-                nowMicros(),
+                JournalRecord.nowMicros(),
                 model,
                 null,
                 Outcome.ABANDONED,
@@ -211,6 +223,7 @@ final class RequestStory {
       throw new IllegalArgumentException("no reply for " + decision);
     }
     pending = told.reply();
+    pendingRecord = told.record();
     return told.record();
   }
 
@@ -231,7 +244,22 @@ final class RequestStory {
     }
     Reply reply = pending;
     pending = null;
-    return new Told(null, reply);
+    long late = elapsedMicros() - slaMicros();
+    if (late <= 0) {
+      return new Told(null, reply);
+    }
+    // decided in time, confirmed after the SLA: delivered all the same, and a second answer record
+    // says when (the last answer record of a request is what its client got)
+    String note =
+        String.format(
+            Locale.ROOT,
+            "delivered %.1f ms after the SLA of %d ms: the journal confirmed the answer late"
+                + " (decided at %.1f ms)",
+            late / 1000.0,
+            endpoint.sla().toMillis(),
+            decidedMicros / 1000.0);
+    JournalRecord.Answer second = pendingRecord.noted(JournalRecord.nowMicros(), note);
+    return new Told(second, reply instanceof Prediction p ? p.deliveredLate(late) : reply, late);
   }
 
   /**
@@ -239,12 +267,14 @@ final class RequestStory {
    * time went, since a late decision leaves the journal little of the SLA.
    */
   Told notConfirmedWithinSla() {
+    long grace = endpoint.deliveryGrace().toMillis();
     return notSent(
         String.format(
             Locale.ROOT,
-            "journal did not confirm the answer within the SLA of %d ms (answer decided at %.1f"
+            "journal did not confirm the answer within the SLA of %d ms%s (answer decided at %.1f"
                 + " ms, %.1f ms waited)",
             endpoint.sla().toMillis(),
+            grace > 0 ? " and the delivery grace of " + grace + " ms" : "",
             decidedMicros / 1000.0,
             (elapsedMicros() - decidedMicros) / 1000.0));
   }
@@ -281,7 +311,7 @@ final class RequestStory {
             clientId,
             node,
             endpoint.name(),
-            nowMicros(),
+            JournalRecord.nowMicros(),
             200,
             a.model(),
             a.version(),
@@ -313,7 +343,7 @@ final class RequestStory {
             clientId,
             node,
             endpoint.name(),
-            nowMicros(),
+            JournalRecord.nowMicros(),
             status,
             null,
             null,
@@ -365,13 +395,5 @@ final class RequestStory {
   private String labelName(int index) {
     List<String> labels = endpoint.labels();
     return index < labels.size() ? labels.get(index) : Integer.toString(index);
-  }
-
-  /**
-   * Wall-clock time for the records' {@code atMicros}; the schedule runs on the runtime's clock.
-   */
-  private static long nowMicros() {
-    Instant now = Instant.now();
-    return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
   }
 }

@@ -135,6 +135,7 @@ class RendezvousEntityTest {
     final Map<String, ModelPool.Score> scores = new HashMap<>();
     final ActorRef<RendezvousEntity.Command> entity;
     final EndpointSettings ep;
+    final RendezvousRuntime runtime;
 
     Run(EndpointSettings ep) {
       this(ep, journal);
@@ -149,7 +150,7 @@ class RendezvousEntityTest {
           directory.update(m, List.of(w.getRef()));
         }
       }
-      RendezvousRuntime runtime = runtime(ep, j);
+      runtime = runtime(ep, j);
       entity = testKit.spawn(RendezvousEntity.create(id, null, runtime));
       entity.tell(
           new RendezvousEntity.Predict(
@@ -779,6 +780,70 @@ class RendezvousEntityTest {
             .map(x -> (JournalRecord.Answer) x)
             .toList();
     assertEquals(List.of(200, 503), answers.stream().map(JournalRecord.Answer::status).toList());
+  }
+
+  /** A journal that writes every record but holds back the answer's acknowledgement. */
+  io.rendezvous.journal.Journal holdingAnswerAcks(List<ActorRef<Journal.Ack>> held) {
+    return new JournalInFront() {
+      @Override
+      public boolean offer(JournalRecord record, ActorRef<Journal.Ack> ackTo) {
+        if (record instanceof JournalRecord.Answer && ackTo != null) {
+          held.add(ackTo);
+          return journal.offer(record, null);
+        }
+        return journal.offer(record, ackTo);
+      }
+    };
+  }
+
+  @Test
+  void anAnswerConfirmedAfterTheSlaIsDeliveredLateAndCounted() {
+    List<ActorRef<Journal.Ack>> held = new ArrayList<>();
+    Run r = new Run(standard().withDeliveryGrace(Duration.ofSeconds(1)), holdingAnswerAcks(held));
+    passes(Duration.ofMillis(3));
+    r.answer("m3", 1);
+    passes(Duration.ofMillis(47));
+    // past the SLA: the decision stands, and the client waits for the journal
+    r.expectNoAnswer();
+    passes(Duration.ofMillis(10));
+    assertEquals(1, held.size());
+    held.get(0).tell(new Journal.Written(r.id, "answer", journal.failures()));
+    Prediction p = r.expectPrediction("m3", 0);
+    assertEquals(10_000, p.deliveredLateMicros());
+    assertEquals(1, r.runtime.lateDeliveries().count("ep"));
+    assertEquals(10_000, r.runtime.lateDeliveries().maxMicros("ep"));
+    r.answer("m2", 0);
+    r.answer("m1", 0);
+    // input, three scores, the answer, and a second answer record: the same 200, delivered late
+    List<JournalRecord.Answer> answers =
+        r.journaled(6).stream()
+            .filter(x -> x instanceof JournalRecord.Answer)
+            .map(x -> (JournalRecord.Answer) x)
+            .toList();
+    assertEquals(List.of(200, 200), answers.stream().map(JournalRecord.Answer::status).toList());
+    assertEquals("m3", answers.get(1).model());
+    assertTrue(
+        answers.get(1).error().contains("delivered 10.0 ms after the SLA of 50 ms"),
+        answers.get(1).error());
+  }
+
+  @Test
+  void anAnswerNotConfirmedWithinTheDeliveryGraceIsA503() {
+    List<ActorRef<Journal.Ack>> held = new ArrayList<>();
+    Run r = new Run(standard().withDeliveryGrace(Duration.ofSeconds(1)), holdingAnswerAcks(held));
+    passes(Duration.ofMillis(3));
+    r.answer("m3", 1);
+    passes(Duration.ofMillis(1046));
+    r.expectNoAnswer();
+    passes(Duration.ofMillis(1));
+    Rejected rej = r.expectRejected(503);
+    assertTrue(
+        rej.error()
+            .contains(
+                "journal did not confirm the answer within the SLA of 50 ms and the delivery grace"
+                    + " of 1000 ms"),
+        rej.error());
+    assertEquals(0, r.runtime.lateDeliveries().count("ep"));
   }
 
   @Test

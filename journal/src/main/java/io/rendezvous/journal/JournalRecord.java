@@ -94,6 +94,12 @@ public sealed interface JournalRecord {
    * model did); {@code decidedMicros} is when the decision fell, from the schedule's zero; {@code
    * status} is the HTTP-style status the client got.
    */
+  /** Wall-clock time for a record's {@code atMicros}, in microseconds since the epoch. */
+  static long nowMicros() {
+    java.time.Instant now = java.time.Instant.now();
+    return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
+  }
+
   record Answer(
       String requestId,
       String clientId,
@@ -118,6 +124,27 @@ public sealed interface JournalRecord {
 
     public Answer {
       probabilities = probabilities == null ? null : probabilities.clone();
+    }
+
+    /**
+     * The same answer recorded again at {@code atMicros} with {@code note} added to its error: a
+     * second answer record, saying what became of the first (delivered late).
+     */
+    public Answer noted(long atMicros, String note) {
+      return new Answer(
+          requestId,
+          clientId,
+          node,
+          endpoint,
+          atMicros,
+          status,
+          model,
+          version,
+          stage,
+          label,
+          probabilities,
+          decidedMicros,
+          error != null ? error + "; " + note : note);
     }
 
     @Override

@@ -123,6 +123,12 @@ public final class Node {
           .toCompletableFuture()
           .get(startupMillis, TimeUnit.MILLISECONDS);
       Readiness readiness = new Readiness(system, directory, journal, endpoints.values());
+      for (String endpoint : endpoints.keySet()) {
+        readiness.report(
+            "late_deliveries." + endpoint, () -> runtime.lateDeliveries().count(endpoint));
+        readiness.report(
+            "late_delivery_max_us." + endpoint, () -> runtime.lateDeliveries().maxMicros(endpoint));
+      }
       HttpEdge edge = new HttpEdge(system, settings.http());
       InputDecoder decoder = new InputDecoder(Json.MAPPER, settings.http().inputLimits());
       List<Route> routes = new ArrayList<>();

@@ -42,6 +42,21 @@ public record NodeSettings(
   public static NodeSettings fromConfig(Config given) {
     Config config = withSeedNodes(given);
     List<ModelSettings> models = ModelSettings.allFromConfig(config);
+    RequestRouter.Settings edge = RequestRouter.Settings.fromConfig(config);
+    Map<String, EndpointSettings> endpoints = configuredEndpoints(config, models);
+    for (EndpointSettings e : endpoints.values()) {
+      // the edge stops waiting at the SLA plus the ask grace: an answer delivered later is lost
+      if (e.deliveryGrace().compareTo(edge.askGrace()) >= 0) {
+        throw new IllegalArgumentException(
+            "rendezvous.endpoints."
+                + e.name()
+                + ": delivery-grace ("
+                + e.deliveryGrace().toMillis()
+                + "ms) must be less than rendezvous.entity-ask-grace ("
+                + edge.askGrace().toMillis()
+                + "ms)");
+      }
+    }
     return new NodeSettings(
         config,
         nodeName(config),
@@ -51,9 +66,9 @@ public record NodeSettings(
         !config.getStringList("pekko.cluster.seed-nodes").isEmpty(),
         HttpSettings.fromConfig(config),
         models,
-        configuredEndpoints(config, models),
+        endpoints,
         JournalSettings.fromConfig(config),
-        RequestRouter.Settings.fromConfig(config),
+        edge,
         config.getDuration("rendezvous.edge.settle-time"),
         config.getDuration("rendezvous.edge.dedup-window"),
         config.getDuration("rendezvous.startup-timeout"),

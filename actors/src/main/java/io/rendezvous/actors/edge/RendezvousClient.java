@@ -5,9 +5,9 @@ import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.Reply;
 import io.rendezvous.actors.Reply.Rejected;
 import io.rendezvous.actors.RequestRouter;
+import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.model.TensorData;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -45,7 +45,7 @@ public final class RendezvousClient {
       String clientId,
       String source,
       String sourceSha256) {
-    long accepted = nowMicros();
+    long accepted = JournalRecord.nowMicros();
     Duration timeout = endpoint.sla().plus(grace);
     List<CompletableFuture<Reply>> replies = new ArrayList<>(instances.size());
     for (TensorData input : instances) {
@@ -86,10 +86,5 @@ public final class RendezvousClient {
     }
     return CompletableFuture.allOf(replies.toArray(new CompletableFuture<?>[0]))
         .thenApply(v -> replies.stream().map(CompletableFuture::join).toList());
-  }
-
-  private static long nowMicros() {
-    Instant now = Instant.now();
-    return now.getEpochSecond() * 1_000_000 + now.getNano() / 1_000;
   }
 }

@@ -145,6 +145,10 @@ public final class ReplyRenderer {
     o.put("confidence", p.probabilities()[p.labelIndex()]);
     floats(o.putArray("probabilities"), p.probabilities());
     o.put("decided_ms", p.decidedMicros() / 1000.0);
+    if (p.deliveredLateMicros() > 0) {
+      // decided in time, but the journal confirmed it after the SLA: delivered anyway, and said so
+      o.put("delivered_late_ms", p.deliveredLateMicros() / 1000.0);
+    }
     o.put("node", p.node());
     if (detail) {
       detail(o, p, labels);
