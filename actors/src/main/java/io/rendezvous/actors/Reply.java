@@ -51,36 +51,6 @@ public sealed interface Reply extends CborSerializable {
       scores = List.copyOf(scores);
     }
 
-    /** Delivered within the SLA. */
-    public Prediction(
-        String requestId,
-        String clientId,
-        String endpoint,
-        String node,
-        String model,
-        String version,
-        int stage,
-        String label,
-        int labelIndex,
-        float[] probabilities,
-        long decidedMicros,
-        List<ModelScore> scores) {
-      this(
-          requestId,
-          clientId,
-          endpoint,
-          node,
-          model,
-          version,
-          stage,
-          label,
-          labelIndex,
-          probabilities,
-          decidedMicros,
-          scores,
-          0);
-    }
-
     /** The same answer, delivered {@code lateMicros} after the SLA (its journal confirmed late). */
     public Prediction deliveredLate(long lateMicros) {
       return new Prediction(

@@ -332,7 +332,8 @@ final class RequestStory {
             labelIndex,
             p,
             decidedMicros,
-            scoresSoFar()));
+            scoresSoFar(),
+            0));
   }
 
   /** A first answer record says when it was decided; a second one, when the 503 replaced it. */

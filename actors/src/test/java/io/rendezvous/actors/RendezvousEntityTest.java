@@ -745,18 +745,7 @@ class RendezvousEntityTest {
     // the answer record is written, but its acknowledgement is held back (a writer stalled by the
     // disk)
     List<ActorRef<Journal.Ack>> held = new ArrayList<>();
-    io.rendezvous.journal.Journal slow =
-        new JournalInFront() {
-          @Override
-          public boolean offer(JournalRecord record, ActorRef<Journal.Ack> ackTo) {
-            if (record instanceof JournalRecord.Answer && ackTo != null) {
-              held.add(ackTo);
-              return journal.offer(record, null);
-            }
-            return journal.offer(record, ackTo);
-          }
-        };
-    Run r = new Run(standard(), slow);
+    Run r = new Run(standard(), holdingAnswerAcks(held));
     passes(Duration.ofMillis(3));
     r.answer("m3", 1);
     r.expectNoAnswer();

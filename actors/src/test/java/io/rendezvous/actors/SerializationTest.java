@@ -77,9 +77,11 @@ class SerializationTest {
             1234,
             List.of(
                 new ModelScore("m3", "1", "ok", "Coat", new float[] {0.1f, 0.9f}, 1200, 80, null),
-                new ModelScore("m2", null, "pending", null, null, -1, 0, null)));
+                new ModelScore("m2", null, "pending", null, null, -1, 0, null)),
+            1500);
     Prediction back = roundTrip(p);
     assertEquals(p.model(), back.model());
+    assertEquals(1500, back.deliveredLateMicros());
     assertArrayEquals(p.probabilities(), back.probabilities());
     assertEquals(2, back.scores().size());
     assertArrayEquals(p.scores().get(0).probabilities(), back.scores().get(0).probabilities());

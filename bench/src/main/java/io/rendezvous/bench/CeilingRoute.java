@@ -115,7 +115,8 @@ public final class CeilingRoute extends AllDirectives {
               0,
               uniform,
               0,
-              List.of()));
+              List.of(),
+              0));
     }
     return HttpJson.response(200, ReplyRenderer.predictBody(replies, null, labels, false));
   }

@@ -24,7 +24,18 @@ public final class Main implements Callable<Integer> {
 
   public static void main(String[] args) {
     String[] command = args.length == 0 ? new String[] {"serve"} : args;
-    System.exit(new CommandLine(new Main()).execute(command));
+    CommandLine cl = new CommandLine(new Main());
+    int rc = cl.execute(command);
+    // a node that started runs on its actor system's threads until it is stopped, and its
+    // CoordinatedShutdown ends the JVM; every other command ends here
+    CommandLine.ParseResult parsed = cl.getParseResult();
+    boolean serving =
+        rc == 0
+            && parsed.hasSubcommand()
+            && parsed.subcommand().commandSpec().userObject() instanceof Serve;
+    if (!serving) {
+      System.exit(rc);
+    }
   }
 
   @Override
@@ -33,7 +44,9 @@ public final class Main implements Callable<Integer> {
     return 2;
   }
 
-  /** Runs a node until it is stopped (SIGTERM or SIGINT leave the cluster gracefully). */
+  /**
+   * Starts a node, which runs until it is stopped (SIGTERM or SIGINT leave the cluster gracefully).
+   */
   @Command(
       name = "serve",
       mixinStandardHelpOptions = true,
@@ -61,7 +74,6 @@ public final class Main implements Callable<Integer> {
               node.stop();
             });
       }
-      node.system().getWhenTerminated().toCompletableFuture().join();
       return 0;
     }
   }
