@@ -4,7 +4,9 @@ import io.rendezvous.config.CborSerializable;
 import io.rendezvous.model.TensorData;
 import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -19,13 +21,15 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 /**
  * The front of one model on one node: a bounded queue and a pool of {@link ModelWorker}s, each with
  * its own predictors on the inference dispatcher. Requests whose score can still decide their
- * answer are scored before those whose schedule has moved on ({@link WaitingRequests}). A request
- * that finds the queue full is refused at once ({@link Overloaded}), or takes the place of one
- * whose time has passed; nothing is queued without bound. Requests are scored in micro-batches:
- * those that queued behind busy workers go together, and under load an idle worker is given a batch
- * once it is full or its oldest request has waited {@code max-batch-delay}. Registered with the
- * Receptionist under {@link #serviceKey(String)} so rendezvous entities on any node find it by
- * model name.
+ * answer are scored before those whose schedule has moved on ({@link WaitingRequests}). Admission
+ * is by deadline: the pool measures its pace ({@link ServiceTime}) and refuses a request at once
+ * ({@link Overloaded}) only when the requests ahead of it would keep it from being scored while its
+ * score is still wanted; the queue's capacity bounds memory, and a request that finds it full takes
+ * the place of one whose time has passed or is refused; nothing is queued without bound. Requests
+ * are scored in micro-batches: those that queued behind busy workers go together, and under load an
+ * idle worker is given a batch once it is full or its oldest request has waited {@code
+ * max-batch-delay}. Registered with the Receptionist under {@link #serviceKey(String)} so
+ * rendezvous entities on any node find it by model name.
  */
 public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
@@ -117,6 +121,18 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private final WaitingRequests pending;
 
   private final ArrayDeque<ActorRef<ModelWorker.Command>> idle = new ArrayDeque<>();
+
+  /** The batches being scored, by worker: when each was handed over and how many requests. */
+  private final Map<ActorRef<ModelWorker.Command>, Running> running = new HashMap<>();
+
+  private record Running(long sinceNanos, int requests) {}
+
+  private final ServiceTime serviceTime = new ServiceTime();
+  private int inService;
+
+  /** Requests ahead of a newcomer, those being scored too, at the measured pace of all workers. */
+  private final WaitingRequests.Backlog backlog = this::nanosToScore;
+
   private long lastArrivalNanos = Long.MIN_VALUE / 2;
 
   private ModelPool(ActorContext<Command> ctx, TimerScheduler<Command> timers, LoadedModel model) {
@@ -177,7 +193,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     lastArrivalNanos = now;
     if (!idle.isEmpty()) {
       if (pending.isEmpty() && !underLoad) {
-        idle.poll().tell(new ModelWorker.Run(List.of(s)));
+        run(idle.poll(), List.of(s), now);
         return this;
       }
       pending.add(s, now);
@@ -187,7 +203,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
         timers.startSingleTimer(FlushBatch.INSTANCE, settings.maxBatchDelay());
       }
     } else {
-      pending.offer(s, now);
+      pending.offer(s, now, backlog);
     }
     return this;
   }
@@ -205,6 +221,11 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   }
 
   private Behavior<Command> onWorkerIdle(WorkerIdle m) {
+    Running done = running.remove(m.worker());
+    if (done != null) {
+      inService -= done.requests();
+      serviceTime.record(System.nanoTime() - done.sinceNanos(), done.requests());
+    }
     if (pending.isEmpty() || !idle.isEmpty()) {
       // nothing waiting, or what waits is being held for a batch while other workers are idle
       // already
@@ -220,18 +241,29 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
    * Gives {@code worker} the next batch: the oldest requests still in time, or else the late ones.
    */
   private void dispatch(ActorRef<ModelWorker.Command> worker, long nowNanos) {
-    worker.tell(
-        new ModelWorker.Run(List.copyOf(pending.nextBatch(settings.maxBatchSize(), nowNanos))));
+    run(worker, pending.nextBatch(settings.maxBatchSize(), nowNanos), nowNanos);
     // late requests left behind an urgent batch go to another idle worker, not wait for the next
     // arrival
     while (!pending.isEmpty() && !idle.isEmpty()) {
-      idle.poll()
-          .tell(
-              new ModelWorker.Run(
-                  List.copyOf(pending.nextBatch(settings.maxBatchSize(), nowNanos))));
+      run(idle.poll(), pending.nextBatch(settings.maxBatchSize(), nowNanos), nowNanos);
     }
     if (pending.isEmpty()) {
       timers.cancel(FlushBatch.INSTANCE);
     }
+  }
+
+  private long nanosToScore(int ahead) {
+    return serviceTime.perRequestNanos() * (inService + ahead + 1) / settings.workers();
+  }
+
+  private void run(ActorRef<ModelWorker.Command> worker, List<Score> batch, long nowNanos) {
+    if (batch.isEmpty()) {
+      // every waiting request was refused as unwanted: the worker stays idle
+      idle.add(worker);
+      return;
+    }
+    running.put(worker, new Running(nowNanos, batch.size()));
+    inService += batch.size();
+    worker.tell(new ModelWorker.Run(List.copyOf(batch)));
   }
 }

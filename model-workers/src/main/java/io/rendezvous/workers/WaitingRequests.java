@@ -17,6 +17,10 @@ import java.util.function.Consumer;
  * requests that a faster fallback has answered already, while the ones it could still answer wait.
  *
  * <ul>
+ *   <li>Admission is by deadline, not by count ({@link #offer}): a newcomer that the pool's
+ *       measured pace ({@link Backlog}) says would be scored after its window is taken as late at
+ *       once, and one that would be scored after nobody wants its score is refused. The capacity
+ *       only bounds memory.
  *   <li>A batch is the oldest urgent requests; late ones are scored only when nothing urgent waits.
  *   <li>When the queue is full, an urgent newcomer takes the place of the oldest late request,
  *       which is refused instead; a late newcomer is refused. A full queue of urgent requests
@@ -31,6 +35,15 @@ import java.util.function.Consumer;
  * is deadline order.
  */
 final class WaitingRequests {
+  /** The pool's pace: how long until a request with {@code ahead} requests before it is scored. */
+  @FunctionalInterface
+  interface Backlog {
+    /** Never: a pool that has measured nothing yet refuses nothing for time. */
+    Backlog UNMEASURED = ahead -> 0;
+
+    long nanosToScore(int ahead);
+  }
+
   private record Waiting(
       Score score, long arrivedNanos, long decisiveForNanos, long wantedForNanos) {
     boolean lateAt(long nowNanos) {
@@ -70,7 +83,7 @@ final class WaitingRequests {
 
   /** Adds {@code s} whatever the capacity (requests held for a batch while a worker is idle). */
   void add(Score s, long nowNanos) {
-    Waiting w = new Waiting(s, nowNanos, nanos(s.decisiveForMicros()), nanos(s.wantedForMicros()));
+    Waiting w = waiting(s, nowNanos);
     if (w.decisiveForNanos() == 0) {
       late.add(w);
     } else {
@@ -80,11 +93,42 @@ final class WaitingRequests {
 
   /** Adds {@code s} if there is room or room can be made; otherwise refuses it. */
   void offer(Score s, long nowNanos) {
-    if (size() >= capacity && (s.decisiveForMicros() <= 0 || !makeRoom(nowNanos))) {
+    offer(s, nowNanos, Backlog.UNMEASURED);
+  }
+
+  /**
+   * Adds {@code s} as urgent if {@code backlog} says it is scored within its window, as late if it
+   * is scored while its score is still wanted, and refuses it otherwise, or when the queue is full
+   * and no late request can give its place.
+   */
+  void offer(Score s, long nowNanos, Backlog backlog) {
+    settleHead(nowNanos);
+    Waiting w = waiting(s, nowNanos);
+    boolean inTime =
+        w.decisiveForNanos() > 0 && backlog.nanosToScore(urgent.size()) <= w.decisiveForNanos();
+    if (!inTime && backlog.nanosToScore(size()) > w.wantedForNanos()) {
       refuse.accept(s);
       return;
     }
-    add(s, nowNanos);
+    if (size() >= capacity && (!inTime || !makeRoom(nowNanos))) {
+      refuse.accept(s);
+      return;
+    }
+    (inTime ? urgent : late).add(w);
+  }
+
+  /**
+   * Moves urgent requests at the head that are past their window to the late, so that the ones
+   * counted ahead of a newcomer are the ones that will be scored before it.
+   */
+  private void settleHead(long nowNanos) {
+    while (!urgent.isEmpty() && urgent.peek().lateAt(nowNanos)) {
+      late.add(urgent.poll());
+    }
+  }
+
+  private static Waiting waiting(Score s, long nowNanos) {
+    return new Waiting(s, nowNanos, nanos(s.decisiveForMicros()), nanos(s.wantedForMicros()));
   }
 
   /**

@@ -16,18 +16,17 @@ class ModelSettingsTest {
   }
 
   @Test
-  void theFirstChoiceQueuesLessThanItsFallbacks() {
-    assertEquals(Map.of("m1", 256, "m2", 256, "m3", 64), queues(""));
+  void everyModelTakesTheDefaultsQueue() {
+    assertEquals(Map.of("m1", 1024, "m2", 1024, "m3", 1024), queues(""));
+    assertEquals(
+        Map.of("m1", 500, "m2", 500, "m3", 500),
+        queues("rendezvous.model-defaults.queue-capacity = 500"));
   }
 
   @Test
-  void m3sQueueIsSetOnM3ItselfNotThroughTheDefaults() {
-    // as the README says: a new default reaches the fallbacks only
+  void aKeySetOnOneModelWinsForThatModelOnly() {
     assertEquals(
-        Map.of("m1", 500, "m2", 500, "m3", 64),
-        queues("rendezvous.model-defaults.queue-capacity = 500"));
-    assertEquals(
-        Map.of("m1", 256, "m2", 256, "m3", 128),
+        Map.of("m1", 1024, "m2", 1024, "m3", 128),
         queues("rendezvous.models.m3.queue-capacity = 128"));
   }
 }

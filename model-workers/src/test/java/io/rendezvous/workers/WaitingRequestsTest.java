@@ -131,4 +131,86 @@ class WaitingRequestsTest {
     assertEquals(1, w.size());
     assertEquals(List.of("held"), ids(w.nextBatch(1, MS)));
   }
+
+  /** A pool that scores one request every {@code millis}, none being scored now. */
+  static WaitingRequests.Backlog pace(long millis) {
+    return ahead -> (ahead + 1) * millis * MS;
+  }
+
+  @Test
+  void admissionTakesEveryRequestThatCanStillBeScoredInTime() {
+    // far more than the old count of 64, each scored in its window at 0.1 ms a request
+    WaitingRequests w = queue(1024);
+    for (int i = 0; i < 300; i++) {
+      w.offer(score("r" + i, 45, 2_050), 0, ahead -> (ahead + 1) * MS / 10);
+    }
+    assertEquals(List.of(), refused);
+    assertEquals(300, w.urgentCount());
+  }
+
+  @Test
+  void aRequestThatWouldMissItsWindowWaitsAsLateNotRefused() {
+    WaitingRequests w = queue(1024);
+    // 1 ms a request, 15 ms window: the first 15 are scored in time, the rest only for the record
+    for (int i = 0; i < 20; i++) {
+      w.offer(score("r" + i, 15, 100), 0, pace(1));
+    }
+    assertEquals(List.of(), refused);
+    assertEquals(15, w.urgentCount());
+    assertEquals(5, w.lateCount());
+    // the late ones are behind everything in time
+    assertEquals(15, w.nextBatch(64, MS).size());
+    assertEquals(List.of("r15", "r16", "r17", "r18", "r19"), ids(w.nextBatch(64, MS)));
+  }
+
+  @Test
+  void onlyARequestScoredAfterNobodyWantsItIsRefused() {
+    WaitingRequests w = queue(1024);
+    // 10 ms a request, wanted for 50 ms: five fit, the sixth would be scored at 60 ms
+    for (int i = 0; i < 6; i++) {
+      w.offer(score("r" + i, 15, 50), 0, pace(10));
+    }
+    assertEquals(List.of("r5"), refused);
+    assertEquals(5, w.size());
+    // time passes on the test clock: r0 and r1 are scored, the pool has room again
+    w.nextBatch(2, 20 * MS);
+    w.offer(score("later", 15, 50), 20 * MS, pace(10));
+    assertEquals(List.of("r5"), refused);
+    assertEquals(4, w.size());
+  }
+
+  @Test
+  void requestsPastTheirWindowAreNotCountedAheadOfANewcomerInTime() {
+    WaitingRequests w = queue(1024);
+    for (int i = 0; i < 10; i++) {
+      w.offer(score("old" + i, 15), 0, pace(1));
+    }
+    // at 16 ms the ten are past their window: a newcomer is first in time, not eleventh
+    w.offer(score("new", 15), 16 * MS, pace(1));
+    assertEquals(1, w.urgentCount());
+    assertEquals(List.of("new"), ids(w.nextBatch(64, 16 * MS)));
+  }
+
+  @Test
+  void aPoolThatHasMeasuredNothingRefusesNothingForTime() {
+    WaitingRequests w = queue(4);
+    for (int i = 0; i < 4; i++) {
+      w.offer(score("r" + i, 1, 1), 0, WaitingRequests.Backlog.UNMEASURED);
+    }
+    assertEquals(List.of(), refused);
+    // only the memory bound refuses
+    w.offer(score("r4", 1, 1), 0, WaitingRequests.Backlog.UNMEASURED);
+    assertEquals(List.of("r4"), refused);
+  }
+
+  @Test
+  void thePaceIsAMovingAveragePerRequest() {
+    ServiceTime t = new ServiceTime();
+    assertEquals(0, t.perRequestNanos());
+    t.record(16 * MS, 16);
+    assertEquals(MS, t.perRequestNanos());
+    // one slow batch moves the pace a tenth of the way
+    t.record(11 * MS, 1);
+    assertEquals(2 * MS, t.perRequestNanos());
+  }
 }
