@@ -75,6 +75,18 @@ public sealed interface Reply extends CborSerializable {
     }
   }
 
-  /** No answer: HTTP-style status (400, 409, 503, 504) and why. */
-  public record Rejected(String requestId, int status, String error) implements Reply {}
+  /**
+   * No answer: HTTP-style status (400, 404, 409, 503, 504) and why. {@code forLoad}: refused for
+   * load or an outage that passes (models overloaded or away, no decision by the deadline, a
+   * journal that could not take or confirm the answer), so the same request may be answered if it
+   * comes again; a stream retries these instead of giving up on the record. Otherwise the request
+   * itself is at fault or a model truly failed on it.
+   */
+  public record Rejected(String requestId, int status, String error, boolean forLoad)
+      implements Reply {
+    /** A rejection that coming again would not change (bad input, a model that fails on it). */
+    public Rejected(String requestId, int status, String error) {
+      this(requestId, status, error, false);
+    }
+  }
 }

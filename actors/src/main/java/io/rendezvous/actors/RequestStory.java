@@ -216,9 +216,9 @@ final class RequestStory {
     if (decision instanceof Decision.Answer a) {
       told = answered(a);
     } else if (decision instanceof Decision.AllFailed f) {
-      told = rejected(503, f.why(), decidedMicros);
+      told = rejected(503, f.why(), decidedMicros, anyRefusedForLoad());
     } else if (decision instanceof Decision.NoAnswerByDeadline n) {
-      told = rejected(504, n.why(), decidedMicros);
+      told = rejected(504, n.why(), decidedMicros, true);
     } else {
       throw new IllegalArgumentException("no reply for " + decision);
     }
@@ -289,7 +289,10 @@ final class RequestStory {
     return new Told(
         null,
         new Rejected(
-            requestId, 503, "journal unavailable: " + (why != null ? why : "its queue is full")));
+            requestId,
+            503,
+            "journal unavailable: " + (why != null ? why : "its queue is full"),
+            true));
   }
 
   /**
@@ -298,7 +301,7 @@ final class RequestStory {
    */
   private Told notSent(String why) {
     pending = null;
-    return rejected(503, why, elapsedMicros());
+    return rejected(503, why, elapsedMicros(), true);
   }
 
   private Told answered(Decision.Answer a) {
@@ -337,7 +340,7 @@ final class RequestStory {
   }
 
   /** A first answer record says when it was decided; a second one, when the 503 replaced it. */
-  private Told rejected(int status, String why, long atMicros) {
+  private Told rejected(int status, String why, long atMicros, boolean forLoad) {
     return new Told(
         new JournalRecord.Answer(
             requestId,
@@ -353,7 +356,21 @@ final class RequestStory {
             null,
             atMicros,
             why),
-        new Rejected(requestId, status, why));
+        new Rejected(requestId, status, why, forLoad));
+  }
+
+  /**
+   * Whether a model was refused for load or had no worker anywhere (a node away, a model being
+   * deployed): the same request may be answered later. Failures of a model on the input are not.
+   */
+  private boolean anyRefusedForLoad() {
+    for (ModelPool.ScoreResult r : results) {
+      if (r instanceof ModelPool.Overloaded
+          || (r instanceof ModelPool.Failed f && f.version() == null)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private List<ModelScore> scoresSoFar() {

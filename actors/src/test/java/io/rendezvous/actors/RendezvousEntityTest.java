@@ -1,6 +1,7 @@
 package io.rendezvous.actors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -307,7 +308,19 @@ class RendezvousEntityTest {
     r.fail("m1");
     Rejected rej = r.expectRejected(503);
     assertTrue(rej.error().contains("every scheduled model failed"), rej.error());
+    // one model was only overloaded: the same request may be answered if it comes again
+    assertTrue(rej.forLoad(), "a refusal for load is marked as such");
     r.expectStopped();
+  }
+
+  @Test
+  void modelsThatFailOnTheInputAreNotALoadRefusal() {
+    Run r = new Run(standard());
+    r.fail("m3");
+    r.fail("m2");
+    r.fail("m1");
+    Rejected rej = r.expectRejected(503);
+    assertFalse(rej.forLoad(), "coming again would fail again: " + rej.error());
   }
 
   @Test
@@ -316,7 +329,7 @@ class RendezvousEntityTest {
     passes(Duration.ofMillis(44));
     r.expectNoAnswer();
     passes(Duration.ofMillis(1));
-    r.expectRejected(504);
+    assertTrue(r.expectRejected(504).forLoad());
     // late scores after the 504 are still journaled, marked late
     r.answer("m3", 0);
     r.answer("m2", 0);

@@ -159,7 +159,7 @@ class RequestStoryTest {
     assertEquals(1_000, told.record().decidedMicros(), "when the 503 replaced the answer");
     assertEquals("journal could not record the answer: disk", told.record().error());
     assertEquals(
-        new Rejected("r1", 503, "journal could not record the answer: disk"), told.reply());
+        new Rejected("r1", 503, "journal could not record the answer: disk", true), told.reply());
 
     RequestStory lostInput = story(0);
     lostInput.decided(new Decision.Answer(0, "m3", "7", new float[] {0f, 0f, 1f}));

@@ -7,6 +7,7 @@ import io.rendezvous.actors.edge.InvalidInput;
 import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.RendezvousClient;
 import io.rendezvous.actors.edge.ReplyRenderer;
+import io.rendezvous.model.TensorData;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -37,10 +38,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Stream mode: prediction requests from a topic go through the same sharded rendezvous as HTTP
- * ({@code mapAsync} with an ask, bounded parallelism), each answer is produced to the output topic
- * keyed like the request, and the request's offset is committed only after that (at least once). A
- * malformed record goes to the dead-letter topic with the reason and the stream carries on. The
- * whole source is restarted with backoff when it fails (broker away, say).
+ * ({@code mapAsync} with an ask, bounded parallelism: the consumer takes no more records than are
+ * in flight), each answer is produced to the output topic keyed like the request, and the request's
+ * offset is committed only after that (at least once). A record has no client waiting on a
+ * deadline, and a record given up on is lost: an instance refused for load ({@link
+ * Reply.Rejected#forLoad()}: models overloaded, no decision in time, the journal unable to take it)
+ * is asked again after a backoff, for as long as it takes, which holds its slot and so slows the
+ * consumer. Only what coming again cannot fix goes to the dead-letter topic with the reason: a
+ * malformed record, or one a model truly failed on. The whole source is restarted with backoff when
+ * it fails (broker away, say).
  */
 public final class KafkaRequestStream {
   private static final Logger log = LoggerFactory.getLogger(KafkaRequestStream.class);
@@ -54,8 +60,6 @@ public final class KafkaRequestStream {
       InputDecoder decoder,
       RendezvousClient client,
       EndpointSettings endpoint) {
-    String outputTopic = c.outputTopic();
-    String deadLetters = c.deadLetterTopic();
     ConsumerSettings<String, byte[]> consumer =
         ConsumerSettings.create(system, new StringDeserializer(), new ByteArrayDeserializer())
             .withBootstrapServers(kafka.bootstrapServers())
@@ -79,15 +83,13 @@ public final class KafkaRequestStream {
         "serving requests from kafka topic {} on endpoint {} (answers to {}, malformed to {})",
         c.topic(),
         endpoint.name(),
-        outputTopic,
-        deadLetters);
+        c.outputTopic(),
+        c.deadLetterTopic());
     return RestartSource.onFailuresWithBackoff(
             restart,
             () ->
                 Consumer.committableSource(consumer, Subscriptions.topics(c.topic()))
-                    .mapAsync(
-                        parallelism,
-                        msg -> answer(msg, decoder, client, endpoint, outputTopic, deadLetters))
+                    .mapAsync(parallelism, msg -> answer(system, msg, decoder, client, endpoint, c))
                     .via(Producer.flexiFlow(producer))
                     .map(ProducerMessage.Results::passThrough)
                     .via(Committer.flow(committer)))
@@ -99,35 +101,57 @@ public final class KafkaRequestStream {
   private static CompletionStage<
           ProducerMessage.Envelope<String, String, ConsumerMessage.Committable>>
       answer(
+          ActorSystem<?> system,
           ConsumerMessage.CommittableMessage<String, byte[]> msg,
           InputDecoder decoder,
           RendezvousClient client,
           EndpointSettings endpoint,
-          String outputTopic,
-          String deadLetters) {
+          KafkaRequestsSettings c) {
     String key = msg.record().key();
     ConsumerMessage.Committable offset = msg.committableOffset();
-    List<io.rendezvous.model.TensorData> instances;
+    List<TensorData> instances;
     try {
       instances = decoder.instances(msg.record().value(), endpoint.input());
     } catch (InvalidInput e) {
-      ObjectNode dead = Json.object();
-      dead.put("error", e.getMessage());
-      dead.put("topic", msg.record().topic());
-      dead.put("partition", msg.record().partition());
-      dead.put("offset", msg.record().offset());
-      dead.put("value", new String(msg.record().value(), StandardCharsets.UTF_8));
       return CompletableFuture.completedFuture(
-          ProducerMessage.single(new ProducerRecord<>(deadLetters, key, dead.toString()), offset));
+          ProducerMessage.single(deadLetter(c, msg, e.getMessage(), null), offset));
     }
-    return client
-        .predict(endpoint, instances, key, "kafka", null)
+    return new RetryRefusedForLoad(
+            system,
+            asked -> client.predict(endpoint, asked, key, "kafka", null),
+            key,
+            c.retryMinBackoff(),
+            c.retryMaxBackoff(),
+            c.retryLogEvery())
+        .answerAll(instances)
         .thenApply(
             replies -> {
               ObjectNode body = ReplyRenderer.streamBody(key, replies, endpoint.labels());
+              if (ReplyRenderer.status(replies) != 200) {
+                // a model failed on this input: coming again would not change it
+                return ProducerMessage.single(
+                    deadLetter(c, msg, ReplyRenderer.firstError(replies), body), offset);
+              }
               String outKey = key != null ? key : replies.get(0).requestId();
               return ProducerMessage.single(
-                  new ProducerRecord<>(outputTopic, outKey, body.toString()), offset);
+                  new ProducerRecord<>(c.outputTopic(), outKey, body.toString()), offset);
             });
+  }
+
+  private static ProducerRecord<String, String> deadLetter(
+      KafkaRequestsSettings c,
+      ConsumerMessage.CommittableMessage<String, byte[]> msg,
+      String why,
+      ObjectNode answer) {
+    ObjectNode dead = Json.object();
+    dead.put("error", why);
+    dead.put("topic", msg.record().topic());
+    dead.put("partition", msg.record().partition());
+    dead.put("offset", msg.record().offset());
+    dead.put("value", new String(msg.record().value(), StandardCharsets.UTF_8));
+    if (answer != null) {
+      dead.set("answer", answer);
+    }
+    return new ProducerRecord<>(c.deadLetterTopic(), msg.record().key(), dead.toString());
   }
 }

@@ -15,6 +15,9 @@ public record KafkaRequestsSettings(
     String groupId,
     String endpoint,
     int parallelism,
+    Duration retryMinBackoff,
+    Duration retryMaxBackoff,
+    int retryLogEvery,
     Duration restartMinBackoff,
     Duration restartMaxBackoff,
     double restartRandomFactor) {
@@ -29,6 +32,9 @@ public record KafkaRequestsSettings(
         c.getString("group-id"),
         c.getString("endpoint"),
         c.getInt("parallelism"),
+        c.getDuration("retry.min-backoff"),
+        c.getDuration("retry.max-backoff"),
+        c.getInt("retry.log-every"),
         c.getDuration("restart-backoff.min"),
         c.getDuration("restart-backoff.max"),
         c.getDouble("restart-backoff.random-factor"));

@@ -80,7 +80,8 @@ public final class RendezvousClient {
                                   "no answer from the request entity within "
                                       + timeout.toMillis()
                                       + " ms: "
-                                      + e.getMessage()),
+                                      + e.getMessage(),
+                                  true),
                           system.executionContext()));
       replies.add(reply);
     }
