@@ -1,6 +1,7 @@
 package io.rendezvous.actors;
 
 import io.rendezvous.actors.Reply.Rejected;
+import io.rendezvous.actors.edge.RequestIds;
 import io.rendezvous.actors.schedule.Decider;
 import io.rendezvous.actors.schedule.Decision;
 import io.rendezvous.config.CborSerializable;
@@ -340,7 +341,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     if (told.record() != null) {
       journalWithoutAck(told.record());
     }
-    if (told.lateMicros() > 0) {
+    if (told.lateMicros() > 0 && !RequestIds.isWarmUp(requestId)) {
+      // the node's own warm-up is no user's request: it stays out of the figures
       runtime.lateDeliveries().record(story.endpoint().name(), told.lateMicros());
     }
     phase = Phase.LINGERING;

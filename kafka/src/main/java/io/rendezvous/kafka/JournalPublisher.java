@@ -1,5 +1,6 @@
 package io.rendezvous.kafka;
 
+import io.rendezvous.actors.edge.RequestIds;
 import io.rendezvous.journal.JournalJson;
 import io.rendezvous.journal.JournalReader;
 import io.rendezvous.journal.JournalRecord;
@@ -35,7 +36,9 @@ import org.slf4j.LoggerFactory;
  * as headers). The producer is idempotent with acks=all and retries for as long as the broker is
  * away, so an outage only delays publishing: the HTTP path never waits on Kafka, and once the
  * broker is back every record arrives, none twice. The position is saved after each acknowledged
- * batch, so a restart resumes where publishing stopped.
+ * batch, so a restart resumes where publishing stopped. The records of the node's own warm-up
+ * ({@link RequestIds#isWarmUp}) stay in the journal and are not published: no consumer of the
+ * topics should take them for users' traffic.
  */
 public final class JournalPublisher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
@@ -156,7 +159,10 @@ public final class JournalPublisher implements AutoCloseable {
     return p;
   }
 
-  /** Records published (acknowledged by the broker) since this publisher started. */
+  /**
+   * Records published (acknowledged by the broker), or passed over as warm-up, since this publisher
+   * started.
+   */
   public long published() {
     return published.get();
   }
@@ -181,6 +187,9 @@ public final class JournalPublisher implements AutoCloseable {
         }
         for (JournalReader.Indexed r : batch) {
           JournalRecord record = r.record();
+          if (RequestIds.isWarmUp(record.requestId())) {
+            continue;
+          }
           ProducerRecord<String, byte[]> pr =
               new ProducerRecord<>(
                   settings.topicFor(record.type()),
@@ -192,6 +201,7 @@ public final class JournalPublisher implements AutoCloseable {
         }
         producer.flush();
         position = batch.get(batch.size() - 1).index() + 1;
+        // warm-up records count as done: the lag is what is still to publish
         published.addAndGet(batch.size());
         savePosition(settings.positionFile(), position);
       }

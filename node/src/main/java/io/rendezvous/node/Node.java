@@ -16,6 +16,7 @@ import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelLoadException;
 import io.rendezvous.workers.ModelSettings;
 import io.rendezvous.workers.WorkerDirectory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -49,6 +50,7 @@ public final class Node {
   private final Readiness readiness;
   private final String name;
   private final Map<String, EndpointSettings> endpoints;
+  private final CompletionStage<WarmUp.Summary> warmedUp;
 
   private Node(
       ActorSystem<Void> system,
@@ -56,7 +58,9 @@ public final class Node {
       JournalWriter journal,
       Readiness readiness,
       String name,
-      Map<String, EndpointSettings> endpoints) {
+      Map<String, EndpointSettings> endpoints,
+      CompletionStage<WarmUp.Summary> warmedUp) {
+    this.warmedUp = warmedUp;
     this.system = system;
     this.http = http;
     this.journal = journal;
@@ -159,7 +163,9 @@ public final class Node {
           http.binding().localAddress().getPort(),
           endpoints.keySet().stream().sorted().toList(),
           metadata.keySet());
-      return new Node(system, http, journal, readiness, name, endpoints);
+      CompletionStage<WarmUp.Summary> warmedUp =
+          warmUp(system, settings.warmUp(), decoder, client, endpoints, readiness);
+      return new Node(system, http, journal, readiness, name, endpoints, warmedUp);
     } catch (Exception e) {
       system.terminate();
       journal.close();
@@ -167,6 +173,71 @@ public final class Node {
       throw e;
     }
   }
+
+  /**
+   * Runs the warm-up once the node serves (member up, pools listed, journal writing): readiness
+   * waits for it.
+   */
+  private static CompletionStage<WarmUp.Summary> warmUp(
+      ActorSystem<?> system,
+      WarmUp.Settings settings,
+      InputDecoder decoder,
+      RendezvousClient client,
+      Map<String, EndpointSettings> endpoints,
+      Readiness readiness) {
+    WarmUp warmUp = new WarmUp(system, settings, decoder, client, endpoints);
+    CompletableFuture<WarmUp.Summary> done = new CompletableFuture<>();
+    readiness.gate(
+        "warm-up",
+        () ->
+            done.isDone()
+                ? null
+                : "warming up: " + warmUp.done() + " of " + warmUp.planned() + " requests");
+    whenServing(system, readiness)
+        .thenCompose(v -> warmUp.run())
+        .whenComplete(
+            (s, e) -> {
+              if (e != null) {
+                log.warn("warm-up failed; the node is ready without it", e);
+                done.complete(new WarmUp.Summary(warmUp.done(), 0, Duration.ZERO, false));
+                return;
+              }
+              if (!s.finished() || s.answered() < s.requests()) {
+                log.warn(
+                    "warm-up: {} of {} requests answered 200 in {} ms{}; ready all the same",
+                    s.answered(),
+                    warmUp.planned(),
+                    s.took().toMillis(),
+                    s.finished() ? "" : " (timed out)");
+              } else if (s.requests() > 0) {
+                log.info(
+                    "warm-up: {} requests answered in {} ms; ready",
+                    s.requests(),
+                    s.took().toMillis());
+              }
+              done.complete(s);
+            });
+    return done;
+  }
+
+  /** Completes once every readiness check but the gates passes, looking every 50 ms. */
+  private static CompletionStage<Void> whenServing(ActorSystem<?> system, Readiness readiness) {
+    CompletableFuture<Void> serving = new CompletableFuture<>();
+    Runnable[] look = new Runnable[1];
+    look[0] =
+        () -> {
+          if (readiness.serving()) {
+            serving.complete(null);
+          } else if (!system.getWhenTerminated().toCompletableFuture().isDone()) {
+            system.scheduler().scheduleOnce(SERVING_POLL, look[0], system.executionContext());
+          }
+        };
+    look[0].run();
+    return serving;
+  }
+
+  /** How often the warm-up looks whether the node serves yet (cluster membership comes first). */
+  private static final Duration SERVING_POLL = Duration.ofMillis(50);
 
   /** The journal writes what it accepted and closes last; the models close with the system. */
   private static void closeOnShutdown(
@@ -231,6 +302,11 @@ public final class Node {
 
   public Map<String, EndpointSettings> endpoints() {
     return endpoints;
+  }
+
+  /** Completes when the warm-up is over (readiness waits for it). */
+  public CompletionStage<?> warmedUp() {
+    return warmedUp;
   }
 
   /** Graceful stop through CoordinatedShutdown: unbind, drain, close the journal, terminate. */

@@ -34,7 +34,8 @@ public record NodeSettings(
     Duration dedupWindow,
     Duration startupTimeout,
     KafkaSettings kafka,
-    KafkaRequestsSettings kafkaRequests) {
+    KafkaRequestsSettings kafkaRequests,
+    WarmUp.Settings warmUp) {
 
   /** The actor system's name: seed node addresses are written with it. */
   public static final String SYSTEM_NAME = "rendezvous";
@@ -73,7 +74,8 @@ public record NodeSettings(
         config.getDuration("rendezvous.edge.dedup-window"),
         config.getDuration("rendezvous.startup-timeout"),
         KafkaSettings.fromConfig(config),
-        KafkaRequestsSettings.fromConfig(config));
+        KafkaRequestsSettings.fromConfig(config),
+        WarmUp.Settings.fromConfig(config));
   }
 
   /**

@@ -12,7 +12,7 @@ import org.apache.pekko.cluster.typed.Cluster;
 
 /**
  * Ready means: member Up, every endpoint's models have a worker pool, the journal writes, not
- * stopping.
+ * stopping, and every gate added by the node ({@link #gate}: its warm-up) open.
  */
 public final class Readiness {
   private final Cluster cluster;
@@ -34,12 +34,35 @@ public final class Readiness {
     this.endpoints = endpoints;
   }
 
+  private final Map<String, java.util.function.Supplier<String>> gates =
+      new java.util.concurrent.ConcurrentSkipListMap<>();
+
+  /** A further check: {@code problem} gives null when it passes, or why not. */
+  public void gate(String name, java.util.function.Supplier<String> problem) {
+    gates.put(name, problem);
+  }
+
+  /** Whether every check but the gates passes: what a gate may wait for before it starts. */
+  public boolean serving() {
+    return baseChecks().values().stream().allMatch("ok"::equals);
+  }
+
   public void stopping() {
     stopping = true;
   }
 
   /** Each check's name and whether it passes, or why not. */
   public Map<String, String> checks() {
+    Map<String, String> out = baseChecks();
+    gates.forEach(
+        (name, problem) -> {
+          String p = problem.get();
+          out.put(name, p == null ? "ok" : p);
+        });
+    return out;
+  }
+
+  private Map<String, String> baseChecks() {
     Map<String, String> out = new LinkedHashMap<>();
     MemberStatus status = cluster.selfMember().status();
     out.put("cluster", status == MemberStatus.up() ? "ok" : "member status is " + status);

@@ -57,7 +57,11 @@ public final class TestNode implements AutoCloseable {
                             + count.incrementAndGet()
                             + "\"\n"))
                 .withFallback(ConfigFactory.parseResourcesAnySyntax("application")));
-    return new TestNode(Node.start(config, extensions), dataDir);
+    Node node = Node.start(config, extensions);
+    // as a user waits for /v2/health/ready: the node's own warm-up is over before the test's
+    // requests
+    node.warmedUp().toCompletableFuture().get(2, TimeUnit.MINUTES);
+    return new TestNode(node, dataDir);
   }
 
   public URI uri(String path) {

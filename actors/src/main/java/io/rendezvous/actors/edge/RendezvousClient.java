@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
@@ -45,11 +46,32 @@ public final class RendezvousClient {
       String clientId,
       String source,
       String sourceSha256) {
+    return predict(endpoint, instances, clientId, source, sourceSha256, ids::next);
+  }
+
+  /**
+   * As {@link #predict}, for the node's own warm-up: its request ids say so ({@link
+   * RequestIds#isWarmUp}), and its source is {@value #WARM_UP_SOURCE}.
+   */
+  public CompletionStage<List<Reply>> warmUp(
+      EndpointSettings endpoint, List<TensorData> instances) {
+    return predict(endpoint, instances, null, WARM_UP_SOURCE, null, ids::nextWarmUp);
+  }
+
+  public static final String WARM_UP_SOURCE = "warm-up";
+
+  private CompletionStage<List<Reply>> predict(
+      EndpointSettings endpoint,
+      List<TensorData> instances,
+      String clientId,
+      String source,
+      String sourceSha256,
+      Supplier<String> nextId) {
     long accepted = JournalRecord.nowMicros();
     Duration timeout = endpoint.sla().plus(grace);
     List<CompletableFuture<Reply>> replies = new ArrayList<>(instances.size());
     for (TensorData input : instances) {
-      String id = ids.next();
+      String id = nextId.get();
       CompletableFuture<Reply> reply =
           Futures.here(
                   AskPattern.<RequestRouter.Command, Reply>ask(

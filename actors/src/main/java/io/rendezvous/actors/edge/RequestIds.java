@@ -8,7 +8,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Server-side request ids: UUIDv7 (RFC 9562), so they sort by time, with the node in them. Layout:
  * 48-bit Unix milliseconds, version 7, a 12-bit sequence within the millisecond (monotonic on this
- * node), variant, then a 16-bit hash of the node name and 46 random bits.
+ * node), variant, then a 16-bit hash of the node name and 46 random bits. A node's warm-up requests
+ * ({@link #nextWarmUp()}) have the same layout with version 8 (RFC 9562's custom version) instead
+ * of 7, so that every record of theirs is known by its key alone ({@link #isWarmUp}): kept in the
+ * journal, never mirrored to Kafka or counted in the node's figures.
  */
 public final class RequestIds {
   private final long nodeBits;
@@ -22,11 +25,25 @@ public final class RequestIds {
   }
 
   public String next() {
+    return next(0x7000L);
+  }
+
+  /** An id for a request of the node's own warm-up. */
+  public String nextWarmUp() {
+    return next(0x8000L);
+  }
+
+  /** Whether {@code id} is a warm-up request's (version 8): a string check, no parsing. */
+  public static boolean isWarmUp(String id) {
+    return id != null && id.length() == 36 && id.charAt(14) == '8';
+  }
+
+  private String next(long version) {
     long now = System.currentTimeMillis() << 12;
     long stamp = last.updateAndGet(prev -> Math.max(prev + 1, now));
     long millis = stamp >>> 12;
     long seq = stamp & 0xFFF;
-    long msb = (millis << 16) | 0x7000L | seq;
+    long msb = (millis << 16) | version | seq;
     long lsb = 0x8000_0000_0000_0000L | (nodeBits << 46) | (random.nextLong() & 0x3FFF_FFFF_FFFFL);
     return new UUID(msb, lsb).toString();
   }

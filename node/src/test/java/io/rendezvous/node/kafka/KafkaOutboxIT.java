@@ -46,7 +46,9 @@ class KafkaOutboxIT {
                     "\n",
                     "rendezvous.kafka.enabled = on",
                     "rendezvous.kafka.bootstrap-servers = \"" + kafka.bootstrapServers() + "\"",
-                    "rendezvous.endpoints.rendezvous.sla = 2s"))) {
+                    "rendezvous.endpoints.rendezvous.sla = 2s",
+                    // journaled, never mirrored: the topics below hold the test's requests only
+                    "rendezvous.warm-up.requests = 40"))) {
       Set<String> ids = new HashSet<>(send(node, 0, 20));
       Map<String, Map<String, Integer>> seen = new HashMap<>();
       Set<String> nodeIndexPairs = new HashSet<>();

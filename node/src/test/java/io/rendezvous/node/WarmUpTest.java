@@ -1,0 +1,97 @@
+package io.rendezvous.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.actors.edge.RequestIds;
+import io.rendezvous.journal.JournalRecord;
+import io.rendezvous.model.TensorSpec;
+import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.HoldoutBodies;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Warm before ready: the node runs its own requests through the whole path before it says ready;
+ * they are journaled and marked as warm-up, and a user's request after them is not.
+ */
+class WarmUpTest {
+  @TempDir Path dir;
+
+  @Test
+  void theNodesOwnRequestsRunTheWholePathAreJournaledAndMarkedAsWarmUp() throws Exception {
+    int requests = 120;
+    try (TestNode node =
+        TestNode.start(
+            dir,
+            "rendezvous.warm-up { requests = " + requests + ", concurrency = 8, timeout = 60s }")) {
+      HttpResponse<String> ready = node.get("/v2/health/ready");
+      assertEquals(200, ready.statusCode(), ready.body());
+      JsonNode body = Json.MAPPER.readTree(ready.body());
+      assertEquals("ok", body.get("checks").get("warm-up").asText(), ready.body());
+
+      HttpResponse<String> user =
+          node.post(
+              "/v2/models/rendezvous/infer",
+              "application/json",
+              HoldoutBodies.oip(FashionMnist.load().holdout().get(0))
+                  .getBytes(StandardCharsets.UTF_8));
+      assertEquals(200, user.statusCode(), user.body());
+      String userId =
+          Json.MAPPER.readTree(user.body()).get("parameters").get("request_ids").get(0).asText();
+
+      List<JournalRecord> records = node.journal();
+      List<JournalRecord.Input> inputs =
+          records.stream()
+              .filter(r -> r instanceof JournalRecord.Input)
+              .map(r -> (JournalRecord.Input) r)
+              .toList();
+      List<JournalRecord.Input> warm =
+          inputs.stream().filter(i -> RequestIds.isWarmUp(i.requestId())).toList();
+      assertEquals(requests, warm.size(), "every warm-up request journaled its input");
+      warm.forEach(i -> assertEquals("warm-up", i.source(), i.toString()));
+      // spread over every endpoint: the rendezvous and each model on its own
+      Map<String, Long> byEndpoint =
+          warm.stream()
+              .collect(Collectors.groupingBy(JournalRecord.Input::endpoint, Collectors.counting()));
+      assertTrue(
+          byEndpoint.keySet().containsAll(List.of("rendezvous", "m1", "m2", "m3")),
+          byEndpoint.toString());
+      // every warm-up request was answered 200, not just sent
+      long answered =
+          records.stream()
+              .filter(r -> r instanceof JournalRecord.Answer a && a.status() == 200)
+              .filter(r -> RequestIds.isWarmUp(r.requestId()))
+              .map(JournalRecord::requestId)
+              .distinct()
+              .count();
+      assertEquals(requests, answered);
+      // the user's request is the user's
+      assertTrue(!RequestIds.isWarmUp(userId), userId);
+      assertTrue(
+          inputs.stream()
+              .anyMatch(i -> i.requestId().equals(userId) && !"warm-up".equals(i.source())));
+    }
+  }
+
+  @Test
+  void warmUpBodiesAreWhatTheDecoderTakesWithSeventeenDigits() {
+    byte[] body =
+        WarmUp.body(new TensorSpec("input", "float32", List.of(-1L, 4L)), new SplittableRandom(1));
+    String text = new String(body, StandardCharsets.UTF_8);
+    assertTrue(text.startsWith("{\"inputs\":[{\"name\":\"input\",\"shape\":[1,4]"), text);
+    String first = text.substring(text.indexOf("\"data\":[") + 8).split("[,\\]]")[0];
+    // as numpy and Python's json write a float64: 17 significant digits
+    assertEquals(
+        17, first.substring(first.indexOf('.') + 1).replaceFirst("^0+", "").length(), first);
+  }
+}
