@@ -9,9 +9,17 @@ import java.util.concurrent.atomic.LongAdder;
  * Decided answers delivered after their endpoint's SLA because the journal confirmed them late, per
  * endpoint: how many, and by how much at most. A decided answer is delivered late, and counted,
  * rather than replaced by a 503 (the SLA bounds the decision, not the journal's hand-off). One per
- * node, shared by its entities.
+ * node, shared by its entities. Also how late the entities' timers fire ({@link #timers()}): a
+ * decision taken late is a timer that fired late, on a machine whose cores were busy elsewhere.
  */
 public final class LateDeliveries {
+  private final io.rendezvous.journal.Lateness timers = new io.rendezvous.journal.Lateness();
+
+  /** How long after it was due each entity timer was handled (stage offsets, deadlines, linger). */
+  public io.rendezvous.journal.Lateness timers() {
+    return timers;
+  }
+
   /** One endpoint's count and worst lateness. */
   private record Tally(LongAdder count, LongAccumulator maxMicros) {}
 

@@ -258,8 +258,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
    * part of the schedule already behind it.
    */
   private Behavior<Command> onTick() {
-    armedDueMicros = Long.MAX_VALUE;
     long now = story.elapsedMicros();
+    if (armedDueMicros != Long.MAX_VALUE && !RequestIds.isWarmUp(requestId)) {
+      runtime.lateDeliveries().timers().record(now - armedDueMicros);
+    }
+    armedDueMicros = Long.MAX_VALUE;
     if (phase == Phase.COLLECTING) {
       decideAt(now);
     }

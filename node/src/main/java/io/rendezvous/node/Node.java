@@ -10,6 +10,7 @@ import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.RendezvousClient;
 import io.rendezvous.actors.edge.RequestIds;
 import io.rendezvous.journal.JournalWriter;
+import io.rendezvous.journal.Lateness;
 import io.rendezvous.kafka.KafkaWiring;
 import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.workers.LoadedModel;
@@ -133,6 +134,15 @@ public final class Node {
         readiness.report(
             "late_delivery_max_us." + endpoint, () -> runtime.lateDeliveries().maxMicros(endpoint));
       }
+      // where the time of a late answer goes: the entities' timers, the journal's queue, its
+      // appends
+      Lateness timers = runtime.lateDeliveries().timers();
+      readiness.report("entity_timer_late_mean_us", timers::meanMicros);
+      readiness.report("entity_timer_late_max_us", timers::maxMicros);
+      readiness.report("journal_queue_wait_mean_us", journal.queueWait()::meanMicros);
+      readiness.report("journal_queue_wait_max_us", journal.queueWait()::maxMicros);
+      readiness.report("journal_batch_append_mean_us", journal.batchAppend()::meanMicros);
+      readiness.report("journal_batch_append_max_us", journal.batchAppend()::maxMicros);
       HttpEdge edge = new HttpEdge(system, settings.http());
       InputDecoder decoder = new InputDecoder(Json.MAPPER, settings.http().inputLimits());
       List<Route> routes = new ArrayList<>();
@@ -164,7 +174,14 @@ public final class Node {
           endpoints.keySet().stream().sorted().toList(),
           metadata.keySet());
       CompletionStage<WarmUp.Summary> warmedUp =
-          warmUp(system, settings.warmUp(), decoder, client, endpoints, readiness);
+          warmUp(system, settings.warmUp(), decoder, client, endpoints, readiness)
+              .thenApply(
+                  s -> {
+                    // the journal cannot tell warm-up records from others: its figures start now
+                    journal.queueWait().reset();
+                    journal.batchAppend().reset();
+                    return s;
+                  });
       return new Node(system, http, journal, readiness, name, endpoints, warmedUp);
     } catch (Exception e) {
       system.terminate();
