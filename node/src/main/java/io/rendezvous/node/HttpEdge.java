@@ -2,10 +2,12 @@ package io.rendezvous.node;
 
 import io.rendezvous.actors.edge.Futures;
 import io.rendezvous.actors.edge.InvalidInput;
+import io.rendezvous.journal.Lateness;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -16,6 +18,7 @@ import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.RequestEntity;
+import org.apache.pekko.http.javadsl.model.headers.RetryAfter;
 import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
@@ -23,9 +26,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * What every prediction route shares: admission (a cap on requests in flight, 503 beyond it),
- * reading a body under the size cap, blocking work on its own dispatcher, and turning failures into
- * JSON errors (4xx for the client's mistakes; 5xx only for the server's, logged with context).
+ * What every prediction route shares: admission (at most {@code max-in-flight} requests in the
+ * rendezvous; more wait in arrival order, bounded in number and time, 503 beyond), reading a body
+ * under the size cap, blocking work on its own dispatcher, and turning failures into JSON errors
+ * (4xx for the client's mistakes; 5xx only for the server's, logged with context).
  */
 public final class HttpEdge {
   private static final Logger log = LoggerFactory.getLogger(HttpEdge.class);
@@ -35,6 +39,19 @@ public final class HttpEdge {
   private final Materializer materializer;
   private final Executor blocking;
   private final AtomicInteger inFlight = new AtomicInteger();
+
+  /** A request waiting for admission: what to run, and where its response goes. */
+  private record Waiting(
+      String what,
+      Supplier<CompletionStage<HttpResponse>> handler,
+      CompletableFuture<HttpResponse> response,
+      long sinceNanos) {}
+
+  private final ConcurrentLinkedQueue<Waiting> waiting = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger queued = new AtomicInteger();
+
+  /** How long admitted requests waited for their slot (0 for those that found one free). */
+  private final Lateness queueWait = new Lateness();
 
   public HttpEdge(ActorSystem<?> system, HttpSettings settings) {
     this.settings = settings;
@@ -57,18 +74,88 @@ public final class HttpEdge {
     return inFlight.get();
   }
 
-  /** Runs {@code handler} if a slot is free; maps every failure to a JSON error response. */
+  /** Requests waiting for admission now. */
+  public int queued() {
+    return queued.get();
+  }
+
+  /** Time admitted requests waited for a slot. */
+  public Lateness queueWait() {
+    return queueWait;
+  }
+
+  /**
+   * Runs {@code handler} when a slot is free, at once or after the requests that came before it;
+   * maps every failure to a JSON error response. A request that finds the queue full, or waits
+   * longer than {@code max-queue-wait}, gets 503 with Retry-After.
+   */
   public CompletionStage<HttpResponse> admit(
       String what, Supplier<CompletionStage<HttpResponse>> handler) {
-    if (inFlight.incrementAndGet() > settings.maxInFlight()) {
+    // when others wait already, this one goes behind them, not past them
+    if (waiting.isEmpty()) {
+      if (inFlight.incrementAndGet() <= settings.maxInFlight()) {
+        queueWait.record(0);
+        return run(what, handler);
+      }
       inFlight.decrementAndGet();
+    }
+    if (queued.incrementAndGet() > settings.maxQueued()) {
+      queued.decrementAndGet();
       return CompletableFuture.completedFuture(
-          HttpJson.error(
-              503,
+          busy(
               "node is at its limit of "
                   + settings.maxInFlight()
-                  + " requests in flight; retry later"));
+                  + " requests in flight and "
+                  + settings.maxQueued()
+                  + " waiting; retry later"));
     }
+    CompletableFuture<HttpResponse> response = new CompletableFuture<>();
+    waiting.add(new Waiting(what, handler, response, System.nanoTime()));
+    admitWaiting();
+    return response;
+  }
+
+  /**
+   * Starts waiting requests while slots are free. Called after a request joins the queue and after
+   * each one finishes, so none waits while a slot is free.
+   */
+  private void admitWaiting() {
+    while (!waiting.isEmpty()) {
+      if (inFlight.incrementAndGet() > settings.maxInFlight()) {
+        inFlight.decrementAndGet();
+        return;
+      }
+      Waiting w = waiting.poll();
+      if (w == null) {
+        inFlight.decrementAndGet();
+        return;
+      }
+      queued.decrementAndGet();
+      long waitedNanos = System.nanoTime() - w.sinceNanos();
+      if (waitedNanos > settings.maxQueueWait().toNanos()) {
+        inFlight.decrementAndGet();
+        w.response()
+            .complete(
+                busy(
+                    "waited "
+                        + waitedNanos / 1_000_000
+                        + " ms for one of the node's "
+                        + settings.maxInFlight()
+                        + " request slots (max-queue-wait "
+                        + settings.maxQueueWait().toMillis()
+                        + " ms); retry later"));
+        continue;
+      }
+      queueWait.record(waitedNanos / 1_000);
+      run(w.what(), w.handler()).whenComplete((r, e) -> w.response().complete(r));
+    }
+  }
+
+  /**
+   * Runs an admitted request; its slot is freed, and the next waiting request let in, at its end.
+   */
+  private CompletionStage<HttpResponse> run(
+      String what, Supplier<CompletionStage<HttpResponse>> handler) {
     CompletionStage<HttpResponse> response;
     try {
       response = handler.get();
@@ -77,7 +164,15 @@ public final class HttpEdge {
     }
     return response
         .exceptionally(e -> toResponse(what, e))
-        .whenComplete((r, e) -> inFlight.decrementAndGet());
+        .whenComplete(
+            (r, e) -> {
+              inFlight.decrementAndGet();
+              admitWaiting();
+            });
+  }
+
+  private static HttpResponse busy(String why) {
+    return HttpJson.error(503, why).addHeader(RetryAfter.create(1L));
   }
 
   /** The whole body, refused with 413 beyond the cap (checked on the declared length first). */

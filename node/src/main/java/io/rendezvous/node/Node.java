@@ -145,6 +145,9 @@ public final class Node {
       readiness.report("journal_batch_append_max_us", journal.batchAppend()::maxMicros);
       HttpEdge edge = new HttpEdge(system, settings.http());
       InputDecoder decoder = new InputDecoder(Json.MAPPER, settings.http().inputLimits());
+      readiness.report("edge_queued", edge::queued);
+      readiness.report("edge_queue_wait_mean_us", edge.queueWait()::meanMicros);
+      readiness.report("edge_queue_wait_max_us", edge.queueWait()::maxMicros);
       List<Route> routes = new ArrayList<>();
       routes.add(new PredictRoutes(edge, decoder, client, endpoints).routes());
       routes.add(new InferenceRoutes(edge, decoder, client, endpoints, metadata).routes());

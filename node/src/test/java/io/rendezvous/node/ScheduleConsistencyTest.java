@@ -153,13 +153,39 @@ class ScheduleConsistencyTest {
   }
 
   @Test
-  void requestsBeyondTheInFlightCapGet503AtOnce() throws Exception {
+  void requestsBeyondTheInFlightCapWaitTheirTurnAndOnlyAFullQueueRefuses() throws Exception {
+    Map<Integer, List<HttpResponse<String>>> got =
+        sixAtOnce("rendezvous.http { max-in-flight = 2, max-queued = 2, max-queue-wait = 30s }");
+    // two run, two wait and are answered after them (their SLA counts from admission), two are
+    // refused at once
+    assertEquals(4, got.getOrDefault(200, List.of()).size(), got.toString());
+    List<HttpResponse<String>> refused = got.getOrDefault(503, List.of());
+    assertEquals(2, refused.size(), got.toString());
+    for (HttpResponse<String> r : refused) {
+      assertTrue(r.body().contains("limit of 2 requests in flight and 2 waiting"), r.body());
+      assertEquals("1", r.headers().firstValue("Retry-After").orElse(null));
+    }
+  }
+
+  @Test
+  void aRequestThatWaitedLongerThanMaxQueueWaitIsRefused() throws Exception {
+    Map<Integer, List<HttpResponse<String>>> got =
+        sixAtOnce("rendezvous.http { max-in-flight = 2, max-queue-wait = 1s }");
+    // the four behind the first two wait 3 s for a slot, longer than they may
+    assertEquals(2, got.getOrDefault(200, List.of()).size(), got.toString());
+    List<HttpResponse<String>> refused = got.getOrDefault(503, List.of());
+    assertEquals(4, refused.size(), got.toString());
+    refused.forEach(r -> assertTrue(r.body().contains("max-queue-wait 1000 ms"), r.body()));
+  }
+
+  /** Six requests at once to a node whose answers take 3 s, by status. */
+  private Map<Integer, List<HttpResponse<String>>> sixAtOnce(String http) throws Exception {
     try (TestNode node =
         TestNode.start(
             dir,
             String.join(
                 "\n",
-                "rendezvous.http.max-in-flight = 2",
+                http,
                 // answers take 3 s, far longer than it takes the six clients to send: two are in
                 // flight when the others arrive
                 "rendezvous.endpoints.rendezvous.sla = 5s",
@@ -173,21 +199,13 @@ class ScheduleConsistencyTest {
       for (int i = 0; i < 6; i++) {
         replies.add(clients.submit(() -> node.post("/predict", "application/json", body)));
       }
-      int ok = 0;
-      int refused = 0;
+      Map<Integer, List<HttpResponse<String>>> byStatus = new java.util.TreeMap<>();
       for (Future<HttpResponse<String>> f : replies) {
         HttpResponse<String> r = f.get();
-        if (r.statusCode() == 200) {
-          ok++;
-        } else {
-          assertEquals(503, r.statusCode(), r.body());
-          assertTrue(r.body().contains("limit of 2 requests in flight"), r.body());
-          refused++;
-        }
+        byStatus.computeIfAbsent(r.statusCode(), k -> new ArrayList<>()).add(r);
       }
       clients.shutdown();
-      assertEquals(2, ok);
-      assertEquals(6, ok + refused);
+      return byStatus;
     }
   }
 }
