@@ -85,6 +85,17 @@ final class ClusterProof implements Callable<Integer> {
   int rate;
 
   @Option(
+      names = "--clients",
+      paramLabel = "N",
+      defaultValue = "0",
+      converter = AtLeastZero.class,
+      description =
+          "Closed loop instead of a fixed rate: N clients, each sending its next request when its"
+              + " last is answered, over the three nodes in turn; 0 = the fixed rate (default:"
+              + " ${DEFAULT-VALUE}).")
+  int clients;
+
+  @Option(
       names = "--kill-at",
       paramLabel = "S",
       defaultValue = "25",
@@ -145,19 +156,31 @@ final class ClusterProof implements Callable<Integer> {
         awaitReady(http, i, nodes.get(i - 1), runDir);
       }
       out.printf(
-          "3 nodes ready (logs in %s); load: %d s at %d req/s, node-2 gets SIG%s at %d s%n",
-          runDir, seconds, rate, signal, killAt);
+          "3 nodes ready (logs in %s); load: %d s %s, node-2 gets SIG%s at %d s%n",
+          runDir,
+          seconds,
+          clients > 0 ? "from " + clients + " closed-loop clients" : "at " + rate + " req/s",
+          signal,
+          killAt);
 
+      // bodies as Python's json.dumps writes them: 17 significant digits
       List<byte[]> bodies =
           FashionMnist.load().holdout().stream()
               .limit(500)
-              .map(s -> HoldoutBodies.json(s).getBytes(StandardCharsets.UTF_8))
+              .map(s -> HoldoutBodies.pythonJson(s).getBytes(StandardCharsets.UTF_8))
               .toList();
-      // a fresh cluster allocates each shard on first use and runs cold code: warm it up,
-      // unmeasured
-      load(http, bodies, rate, warmup, -1, null, signal);
-      ConcurrentLinkedQueue<Outcome> outcomes =
-          load(http, bodies, rate, seconds, killAt, nodes.get(1), signal);
+      ConcurrentLinkedQueue<Outcome> outcomes;
+      if (clients > 0) {
+        // measured from the moment all three say ready: the nodes warm themselves up before that
+        if (warmup > 0) {
+          closedLoop(http, bodies, clients, warmup, -1, null, signal);
+        }
+        outcomes = closedLoop(http, bodies, clients, seconds, killAt, nodes.get(1), signal);
+      } else {
+        // a fresh cluster allocates each shard on first use: warm it up, unmeasured
+        load(http, bodies, rate, warmup, -1, null, signal);
+        outcomes = load(http, bodies, rate, seconds, killAt, nodes.get(1), signal);
+      }
       long killNanos = TimeUnit.SECONDS.toNanos(killAt);
       answered = ClusterProofReport.print(out, new ArrayList<>(outcomes), killNanos, signal);
     } finally {
@@ -239,6 +262,66 @@ final class ClusterProof implements Callable<Integer> {
               outcomes));
     }
     CompletableFuture.allOf(pending.toArray(new CompletableFuture<?>[0])).get(60, TimeUnit.SECONDS);
+    return outcomes;
+  }
+
+  /**
+   * {@code clients} clients, each sending its next request as soon as its last is answered (client
+   * k starts on node k mod 3 and goes round), for {@code seconds}; stops {@code victim} at {@code
+   * killAt} s.
+   */
+  private static ConcurrentLinkedQueue<Outcome> closedLoop(
+      HttpClient http,
+      List<byte[]> bodies,
+      int clients,
+      int seconds,
+      int killAt,
+      Process victim,
+      Signal signal)
+      throws Exception {
+    ConcurrentLinkedQueue<Outcome> outcomes = new ConcurrentLinkedQueue<>();
+    long start = System.nanoTime();
+    long end = start + TimeUnit.SECONDS.toNanos(seconds);
+    List<Thread> threads = new ArrayList<>();
+    for (int c = 0; c < clients; c++) {
+      int client = c;
+      Thread t =
+          new Thread(
+              () -> {
+                for (long n = 0; System.nanoTime() < end; n++) {
+                  long sent = System.nanoTime() - start;
+                  try {
+                    send(
+                            http,
+                            (int) ((client + n) % NODES),
+                            bodies.get((int) ((client * 7919 + n) % bodies.size())),
+                            sent,
+                            outcomes)
+                        .get(30, TimeUnit.SECONDS);
+                  } catch (Exception e) {
+                    outcomes.add(
+                        new Outcome(sent, System.nanoTime() - start - sent, -1, null, null));
+                  }
+                }
+              },
+              "cluster-proof-client-" + c);
+      t.start();
+      threads.add(t);
+    }
+    if (victim != null) {
+      long wait = start + TimeUnit.SECONDS.toNanos(killAt) - System.nanoTime();
+      if (wait > 0) {
+        TimeUnit.NANOSECONDS.sleep(wait);
+      }
+      if (signal == Signal.KILL) {
+        victim.destroyForcibly();
+      } else {
+        victim.destroy();
+      }
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
     return outcomes;
   }
 

@@ -55,6 +55,11 @@ final class ClusterProofReport {
     phase(out, "before", all, 0, killNanos);
     phase(out, "during", all, killNanos, recovered);
     phase(out, "after", all, recovered, Long.MAX_VALUE);
+    long settled = killNanos + 10 * second;
+    List<Outcome> late = all.stream().filter(o -> o.sentNanos() >= settled).toList();
+    out.printf(
+        "from 10 s after the stop: %d sent, %d not answered 200%n",
+        late.size(), late.stream().filter(o -> o.status() != 200).count());
     out.printf(
         "SIG%s at %.1f s; normal again (every request 200, p99 <= %.0f ms, twice the p99 before) from"
             + " %.1f s: back to normal in %.1f s%n",

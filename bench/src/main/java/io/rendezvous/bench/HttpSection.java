@@ -181,6 +181,7 @@ final class HttpSection {
         "target", "clients", "answered/s", "spread", "p50 ms", "p99 ms", "CPU us", "failed");
     ArrayNode rows = run.json.putArray("http");
     Map<String, Map<Integer, Stats>> medians = new LinkedHashMap<>();
+    Map<String, Map<Integer, Double>> cpuMedians = new LinkedHashMap<>();
     for (var byTarget : results.entrySet()) {
       for (var byClients : byTarget.getValue().entrySet()) {
         List<HttpLoad.Outcome> runs = byClients.getValue();
@@ -192,6 +193,9 @@ final class HttpSection {
         medians
             .computeIfAbsent(byTarget.getKey(), k -> new LinkedHashMap<>())
             .put(byClients.getKey(), rate);
+        cpuMedians
+            .computeIfAbsent(byTarget.getKey(), k -> new LinkedHashMap<>())
+            .put(byClients.getKey(), cpu.median());
         out.printf(
             "%-22s %7d %10.0f %7.1f%% %9.2f %9.2f %8.0f %8d%n",
             byTarget.getKey(),
@@ -212,11 +216,45 @@ final class HttpSection {
         row.put("failed", failed);
       }
     }
+    writerShare(medians, cpuMedians);
     if (!medians.keySet().containsAll(HarnessCommand.TARGETS)) {
       out.println("(ratios, saturation and soak need all of " + HarnessCommand.TARGETS + ")");
       return Double.NaN;
     }
     return ratiosAndHeadline(results, medians, combined);
+  }
+
+  /**
+   * The journal's own cost as CPU, which noise in throughput cannot decide: the writer thread's CPU
+   * per request story (journal section) over the process CPU per answered request of the rendezvous
+   * with the journal on, per concurrency, with the on and off rates beside it.
+   */
+  private void writerShare(
+      Map<String, Map<Integer, Stats>> medians, Map<String, Map<Integer, Double>> cpuMedians) {
+    Map<Integer, Double> cpuOn = cpuMedians.get("rendezvous");
+    if (Double.isNaN(run.writerCpuMicrosPerStory) || cpuOn == null) {
+      return;
+    }
+    out.println();
+    out.printf(
+        "Journal writer CPU per request story %.1f us (journal section, thread CPU time) against"
+            + " process CPU per answered request of the rendezvous, journal on; target <= 3%%%n",
+        run.writerCpuMicrosPerStory);
+    Map<Integer, Stats> off = medians.getOrDefault("rendezvous-no-journal", Map.of());
+    ObjectNode j = run.json.putObject("journal_writer_share");
+    cpuOn.forEach(
+        (clients, cpu) -> {
+          double share = 100 * run.writerCpuMicrosPerStory / cpu;
+          Stats offRate = off.get(clients);
+          out.printf(
+              "  %3d clients: %6.0f us per answer, writer %5.2f%%   (journal on %.0f/s, off %s)%n",
+              clients,
+              cpu,
+              share,
+              medians.get("rendezvous").get(clients).median(),
+              offRate == null ? "not run" : String.format("%.0f/s", offRate.median()));
+          RunContext.putNumber(j, "percent_at_" + clients, share);
+        });
   }
 
   /**

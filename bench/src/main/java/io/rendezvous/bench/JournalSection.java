@@ -122,6 +122,7 @@ final class JournalSection {
     ObjectNode j = run.json.putObject("journal");
     rate.into(j, "stories_per_second");
     cpu.into(j, "writer_cpu_us_per_story");
+    run.writerCpuMicrosPerStory = cpu.median();
     size.into(j, "bytes_per_story");
   }
 

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -130,12 +131,19 @@ final class KafkaBench implements Callable<Integer> {
       PrintStream out, Path run, List<FashionMnist.Sample> holdout, int requests, int rate)
       throws Exception {
     Node node = Node.start(config(run.resolve("stream"), true, true));
+    // as a user waits for ready: the node's own warm-up is over before the records come
+    node.warmedUp().toCompletableFuture().get(120, TimeUnit.SECONDS);
     try {
       Map<String, Long> sentAt = new java.util.concurrent.ConcurrentHashMap<>();
       List<Long> delays = java.util.Collections.synchronizedList(new ArrayList<>());
       java.util.concurrent.atomic.AtomicInteger answered =
           new java.util.concurrent.atomic.AtomicInteger();
       Map<Integer, Integer> failures = new java.util.concurrent.ConcurrentSkipListMap<>();
+      Set<String> answeredKeys = java.util.concurrent.ConcurrentHashMap.newKeySet();
+      java.util.concurrent.atomic.AtomicInteger duplicates =
+          new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.atomic.AtomicInteger deadLetters =
+          new java.util.concurrent.atomic.AtomicInteger();
       Properties pp = new Properties();
       pp.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, "127.0.0.1:" + PORT);
       pp.put(ProducerConfig.LINGER_MS_CONFIG, 5);
@@ -147,18 +155,27 @@ final class KafkaBench implements Callable<Integer> {
               new KafkaProducer<>(pp, new StringSerializer(), new StringSerializer());
           KafkaConsumer<String, String> consumer =
               new KafkaConsumer<>(cp, new StringDeserializer(), new StringDeserializer())) {
-        consumer.subscribe(List.of("rendezvous-predictions"));
+        consumer.subscribe(List.of("rendezvous-predictions", "rendezvous-dead-letters"));
         consumer.poll(Duration.ofMillis(500));
-        List<String> bodies = holdout.stream().limit(500).map(HoldoutBodies::json).toList();
+        // as Python's json.dumps writes them: 17 significant digits
+        List<String> bodies = holdout.stream().limit(500).map(HoldoutBodies::pythonJson).toList();
         long start = System.nanoTime();
         long[] last = {start};
         // answers are read on their own thread while requests are still being written
         Thread reader =
             new Thread(
                 () -> {
-                  long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+                  long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
                   while (answered.get() < requests && System.nanoTime() < deadline) {
                     for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
+                      if (r.topic().equals("rendezvous-dead-letters")) {
+                        deadLetters.incrementAndGet();
+                      }
+                      if (!answeredKeys.add(r.key())) {
+                        // at least once: a key answered twice counts once, and is reported
+                        duplicates.incrementAndGet();
+                        continue;
+                      }
                       Long t0 = sentAt.remove(r.key());
                       if (t0 == null) {
                         continue;
@@ -195,7 +212,7 @@ final class KafkaBench implements Callable<Integer> {
         out.printf(
             "stream mode (%s): %d requests, %d answered 200 in %.1f s: %.0f answers 200/s = %.0f"
                 + " inferences/s (3 models each); produce-to-answer delay p50 %.0f ms, p99 %.0f ms;"
-                + " not answered 200: %d %s%n",
+                + " not answered 200: %d %s; keys answered twice: %d; dead letters: %d%n",
             rate > 0 ? rate + " requests/s offered" : "all at once",
             requests,
             delays.size(),
@@ -207,7 +224,9 @@ final class KafkaBench implements Callable<Integer> {
             requests - delays.size(),
             answered.get() < requests
                 ? failures + " and " + (requests - answered.get()) + " with no answer"
-                : failures);
+                : failures,
+            duplicates.get(),
+            deadLetters.get());
       }
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -32,6 +32,12 @@ final class RunContext {
   /** summary.json; each section adds its own fields. */
   final ObjectNode json = Json.object();
 
+  /**
+   * The journal writer's thread CPU per request story, from the journal section (NaN until it ran):
+   * the HTTP summary sets it against the CPU per answered request.
+   */
+  double writerCpuMicrosPerStory = Double.NaN;
+
   private final List<String> csv = new ArrayList<>();
 
   RunContext(HarnessOptions options, PrintStream out) {

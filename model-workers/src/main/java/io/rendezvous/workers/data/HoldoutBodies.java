@@ -18,6 +18,22 @@ public final class HoldoutBodies {
     return values(new StringBuilder("{\"instances\":[["), s).append("]]}").toString();
   }
 
+  /**
+   * A /predict body as Python's {@code json.dumps} writes the pixels / 255 as float64: up to 17
+   * significant digits, zeros as {@code 0.0}. What real clients send (numpy, pandas, plain Python).
+   */
+  public static String pythonJson(FashionMnist.Sample s) {
+    StringBuilder b = new StringBuilder("{\"instances\": [[");
+    byte[] pixels = s.pixels();
+    for (int i = 0; i < pixels.length; i++) {
+      if (i > 0) {
+        b.append(", ");
+      }
+      b.append(Double.toString((pixels[i] & 0xFF) / 255.0));
+    }
+    return b.append("]]}").toString();
+  }
+
   /** An Open Inference Protocol v2 request for one instance. */
   public static String oip(FashionMnist.Sample s) {
     StringBuilder b =
