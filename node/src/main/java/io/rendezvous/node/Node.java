@@ -213,7 +213,11 @@ public final class Node {
             done.isDone()
                 ? null
                 : "warming up: " + warmUp.done() + " of " + warmUp.planned() + " requests");
-    whenServing(system, readiness)
+    // no warm-up: nothing to wait for (a node whose journal is not writable yet is not ready
+    // anyway)
+    (warmUp.planned() == 0
+            ? CompletableFuture.<Void>completedFuture(null)
+            : whenServing(system, readiness))
         .thenCompose(v -> warmUp.run())
         .whenComplete(
             (s, e) -> {
