@@ -28,7 +28,11 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
  *       fallback-after} while membership is in flux, when the entity's shard may sit on a node that
  *       is dead but not yet downed or be on its way elsewhere; {@code stalled-after} otherwise):
  *       the request is served here by a local, unsharded entity that runs the same schedule from
- *       the request's original start;
+ *       the request's original start. Under load every acceptance is slow, not only those of a dead
+ *       node's shards, and a request served twice only adds to the load: the wait is at least
+ *       {@code fallback-load-factor} times the recent acceptance time ({@link AcceptanceTime}). A
+ *       request that has waited past its endpoint's decision deadline is not served here either: a
+ *       fallback could only answer it 504, while its entity, if alive, may still answer it;
  *   <li>no acceptance by the endpoint's SLA plus {@code entity-ask-grace}: dropped (the client's
  *       ask has timed out by then).
  * </ul>
@@ -48,14 +52,16 @@ public final class RequestRouter {
       Duration fallbackAfter,
       Duration stalledAfter,
       Duration askGrace,
-      Duration checkEvery) {
+      Duration checkEvery,
+      double fallbackLoadFactor) {
     public static Settings fromConfig(Config root) {
       return new Settings(
           root.getDuration("rendezvous.edge.resend-after"),
           root.getDuration("rendezvous.edge.fallback-after"),
           root.getDuration("rendezvous.edge.stalled-after"),
           root.getDuration("rendezvous.entity-ask-grace"),
-          root.getDuration("rendezvous.edge.check-every"));
+          root.getDuration("rendezvous.edge.check-every"),
+          root.getDouble("rendezvous.edge.fallback-load-factor"));
     }
   }
 
@@ -134,6 +140,7 @@ public final class RequestRouter {
     private final FallbackPolicy fallbackPolicy;
     private final ActorRef<Accepted> acceptedAdapter;
     private final Map<String, Pending> awaiting = new HashMap<>();
+    private final AcceptanceTime acceptance = new AcceptanceTime();
 
     Router(
         ActorContext<Command> ctx,
@@ -157,7 +164,10 @@ public final class RequestRouter {
           .onMessage(
               GotAccepted.class,
               m -> {
-                awaiting.remove(m.accepted().requestId());
+                Pending p = awaiting.remove(m.accepted().requestId());
+                if (p != null) {
+                  acceptance.record(runtime.clock().getAsLong() - p.startNanos);
+                }
                 return Behaviors.same();
               })
           .onMessageEquals(Check.INSTANCE, this::onCheck)
@@ -219,7 +229,11 @@ public final class RequestRouter {
             if (fallbackLimit == null) {
               fallbackLimit = fallbackPolicy.waitBeforeFallback();
             }
-            if (fallbackLimit.isPresent() && waitedNanos >= fallbackLimit.get().toNanos()) {
+            if (fallbackLimit.isPresent()
+                && waitedNanos
+                    >= acceptance.fallbackWaitNanos(
+                        fallbackLimit.get(), settings.fallbackLoadFactor())
+                && waitedNanos < decisionDeadlineNanos(p)) {
               fallBack(p, waitedNanos / 1_000);
               it.remove();
               continue;
@@ -244,6 +258,12 @@ public final class RequestRouter {
           }
         }
       }
+    }
+
+    /** After this a fallback could only answer 504 (no endpoint: whenever, it refuses at once). */
+    private long decisionDeadlineNanos(Pending p) {
+      EndpointSettings ep = runtime.endpoints().get(p.submit.request().endpoint());
+      return ep == null ? Long.MAX_VALUE : ep.decisionDeadline().toNanos();
     }
 
     /**

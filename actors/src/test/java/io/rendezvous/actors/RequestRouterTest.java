@@ -2,6 +2,7 @@ package io.rendezvous.actors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.rendezvous.actors.EndpointSettings.Stage;
@@ -41,7 +42,8 @@ class RequestRouterTest {
           Duration.ofMillis(20),
           Duration.ofSeconds(1),
           Duration.ofSeconds(2),
-          Duration.ofMillis(2));
+          Duration.ofMillis(2),
+          4);
 
   @TempDir Path dir;
   JournalWriter journal;
@@ -147,6 +149,40 @@ class RequestRouterTest {
   }
 
   @Test
+  void aRequestPastItsDecisionDeadlineIsNotServedByAFallback() {
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
+    // in flux, but the wait is longer than the decision deadline (the SLA of 500 ms less 5): a
+    // fallback could only answer 504, so the request is resent to its entity instead
+    ActorRef<RequestRouter.Command> router =
+        testKit.spawn(
+            RequestRouter.create(
+                region.getRef(),
+                runtime,
+                SETTINGS,
+                () -> java.util.Optional.of(Duration.ofMillis(600))));
+    TestProbe<Reply> client = testKit.createTestProbe();
+    router.tell(submit("late-1", client.getRef()));
+    client.expectNoMessage(Duration.ofMillis(900));
+    assertTrue(region.receiveSeveralMessages(4, Duration.ofSeconds(1)).size() >= 4);
+  }
+
+  @Test
+  void underLoadTheFallbackWaitsForSeveralAcceptanceTimes() {
+    AcceptanceTime t = new AcceptanceTime();
+    Duration policy = Duration.ofMillis(20);
+    // nothing measured: the policy's wait
+    assertEquals(20_000_000L, t.fallbackWaitNanos(policy, 4));
+    // quick acceptances: still the policy's wait
+    t.record(1_000_000);
+    assertEquals(20_000_000L, t.fallbackWaitNanos(policy, 4));
+    // acceptances slowed by load to 10 ms on average: four times that
+    for (int i = 0; i < 100; i++) {
+      t.record(10_000_000);
+    }
+    assertEquals(40_000_000L, t.fallbackWaitNanos(policy, 4), 100_000);
+  }
+
+  @Test
   void withEveryMemberReachableThereIsNoFallbackOnlyResends() {
     TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
     ActorRef<RequestRouter.Command> router =
@@ -170,7 +206,8 @@ class RequestRouterTest {
             Duration.ofMillis(20),
             Duration.ofSeconds(1),
             Duration.ofMillis(50),
-            Duration.ofMillis(2));
+            Duration.ofMillis(2),
+            4);
     ActorRef<RequestRouter.Command> router =
         testKit.spawn(
             RequestRouter.create(region.getRef(), runtime, shortGrace, java.util.Optional::empty));

@@ -96,6 +96,16 @@ final class ClusterProof implements Callable<Integer> {
   int clients;
 
   @Option(
+      names = "--pause-ms",
+      paramLabel = "MS",
+      defaultValue = "0",
+      converter = AtLeastZero.class,
+      description =
+          "With --clients: each client's pause after an answer before its next request, as a user"
+              + " or a service between requests (default: ${DEFAULT-VALUE}).")
+  int pauseMillis;
+
+  @Option(
       names = "--kill-at",
       paramLabel = "S",
       defaultValue = "25",
@@ -173,9 +183,10 @@ final class ClusterProof implements Callable<Integer> {
       if (clients > 0) {
         // measured from the moment all three say ready: the nodes warm themselves up before that
         if (warmup > 0) {
-          closedLoop(http, bodies, clients, warmup, -1, null, signal);
+          closedLoop(http, bodies, clients, pauseMillis, warmup, -1, null, signal);
         }
-        outcomes = closedLoop(http, bodies, clients, seconds, killAt, nodes.get(1), signal);
+        outcomes =
+            closedLoop(http, bodies, clients, pauseMillis, seconds, killAt, nodes.get(1), signal);
       } else {
         // a fresh cluster allocates each shard on first use: warm it up, unmeasured
         load(http, bodies, rate, warmup, -1, null, signal);
@@ -274,6 +285,7 @@ final class ClusterProof implements Callable<Integer> {
       HttpClient http,
       List<byte[]> bodies,
       int clients,
+      int pauseMillis,
       int seconds,
       int killAt,
       Process victim,

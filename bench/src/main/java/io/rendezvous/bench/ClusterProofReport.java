@@ -94,11 +94,16 @@ final class ClusterProofReport {
         remote.length,
         pct(remote, 50) / 1e6,
         pct(remote, 99) / 1e6);
-    all.stream()
-        .filter(o -> o.status() != 200)
-        .limit(5)
-        .forEach(
-            o -> out.printf("  failed at %.2f s: status %d%n", o.sentNanos() / 1e9, o.status()));
+    // every failure, by the second it was sent in and its status (-1: no response)
+    java.util.Map<String, Long> failures =
+        all.stream()
+            .filter(o -> o.status() != 200)
+            .collect(
+                java.util.stream.Collectors.groupingBy(
+                    o -> String.format("%3d s: status %d", o.sentNanos() / second, o.status()),
+                    java.util.TreeMap::new,
+                    java.util.stream.Collectors.counting()));
+    failures.forEach((at, n) -> out.printf("  failed at %s x%d%n", at, n));
     return all.stream()
         .filter(o -> o.status() == 200 && o.requestId() != null)
         .map(Outcome::requestId)
