@@ -169,7 +169,9 @@ final class ClusterProof implements Callable<Integer> {
           "3 nodes ready (logs in %s); load: %d s %s, node-2 gets SIG%s at %d s%n",
           runDir,
           seconds,
-          clients > 0 ? "from " + clients + " closed-loop clients" : "at " + rate + " req/s",
+          clients > 0
+              ? "from " + clients + " closed-loop clients, " + pauseMillis + " ms pause"
+              : "at " + rate + " req/s",
           signal,
           killAt);
 
@@ -313,6 +315,14 @@ final class ClusterProof implements Callable<Integer> {
                   } catch (Exception e) {
                     outcomes.add(
                         new Outcome(sent, System.nanoTime() - start - sent, -1, null, null));
+                  }
+                  if (pauseMillis > 0) {
+                    try {
+                      TimeUnit.MILLISECONDS.sleep(pauseMillis);
+                    } catch (InterruptedException e) {
+                      Thread.currentThread().interrupt();
+                      return;
+                    }
                   }
                 }
               },
