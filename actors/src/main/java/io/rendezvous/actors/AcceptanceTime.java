@@ -29,9 +29,11 @@ final class AcceptanceTime {
   /**
    * How long to wait for an acceptance before serving a request here: the policy's wait, or {@code
    * loadFactor} times the recent acceptance time if that is longer (every acceptance is slow under
-   * load, and serving requests twice would add to it).
+   * load, and serving requests twice would add to it), but that no longer than {@code capNanos} (a
+   * fallback must leave its models time to answer).
    */
-  long fallbackWaitNanos(Duration policyWait, double loadFactor) {
-    return Math.max(policyWait.toNanos(), (long) (loadFactor * meanNanos));
+  long fallbackWaitNanos(Duration policyWait, double loadFactor, long capNanos) {
+    long underLoad = Math.min((long) (loadFactor * meanNanos), capNanos);
+    return Math.max(policyWait.toNanos(), underLoad);
   }
 }

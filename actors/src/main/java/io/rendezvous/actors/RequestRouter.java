@@ -30,9 +30,9 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
  *       the request is served here by a local, unsharded entity that runs the same schedule from
  *       the request's original start. Under load every acceptance is slow, not only those of a dead
  *       node's shards, and a request served twice only adds to the load: the wait is at least
- *       {@code fallback-load-factor} times the recent acceptance time ({@link AcceptanceTime}). A
- *       request that has waited past its endpoint's decision deadline is not served here either: a
- *       fallback could only answer it 504, while its entity, if alive, may still answer it;
+ *       {@code fallback-load-factor} times the recent acceptance time ({@link AcceptanceTime}), but
+ *       never more than half the endpoint's decision deadline, so that the fallback leaves its
+ *       models time to answer;
  *   <li>no acceptance by the endpoint's SLA plus {@code entity-ask-grace}: dropped (the client's
  *       ask has timed out by then).
  * </ul>
@@ -232,8 +232,9 @@ public final class RequestRouter {
             if (fallbackLimit.isPresent()
                 && waitedNanos
                     >= acceptance.fallbackWaitNanos(
-                        fallbackLimit.get(), settings.fallbackLoadFactor())
-                && waitedNanos < decisionDeadlineNanos(p)) {
+                        fallbackLimit.get(),
+                        settings.fallbackLoadFactor(),
+                        decisionDeadlineNanos(p) / 2)) {
               fallBack(p, waitedNanos / 1_000);
               it.remove();
               continue;
