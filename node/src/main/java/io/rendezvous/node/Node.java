@@ -148,6 +148,16 @@ public final class Node {
       readiness.report("edge_queued", edge::queued);
       readiness.report("edge_queue_wait_mean_us", edge.queueWait()::meanMicros);
       readiness.report("edge_queue_wait_max_us", edge.queueWait()::maxMicros);
+      // the gate is up before HTTP binds: a node must never say ready before its warm-up is over
+      CompletionStage<WarmUp.Summary> warmedUp =
+          warmUp(system, settings.warmUp(), decoder, client, endpoints, readiness)
+              .thenApply(
+                  s -> {
+                    // the journal cannot tell warm-up records from others: its figures start now
+                    journal.queueWait().reset();
+                    journal.batchAppend().reset();
+                    return s;
+                  });
       List<Route> routes = new ArrayList<>();
       routes.add(new PredictRoutes(edge, decoder, client, endpoints).routes());
       routes.add(new InferenceRoutes(edge, decoder, client, endpoints, metadata).routes());
@@ -176,15 +186,6 @@ public final class Node {
           http.binding().localAddress().getPort(),
           endpoints.keySet().stream().sorted().toList(),
           metadata.keySet());
-      CompletionStage<WarmUp.Summary> warmedUp =
-          warmUp(system, settings.warmUp(), decoder, client, endpoints, readiness)
-              .thenApply(
-                  s -> {
-                    // the journal cannot tell warm-up records from others: its figures start now
-                    journal.queueWait().reset();
-                    journal.batchAppend().reset();
-                    return s;
-                  });
       return new Node(system, http, journal, readiness, name, endpoints, warmedUp);
     } catch (Exception e) {
       system.terminate();
