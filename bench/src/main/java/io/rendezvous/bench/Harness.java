@@ -67,6 +67,9 @@ final class Harness {
                 "rendezvous.node-name = \"bench-journal-off\"\n"
                     + "rendezvous.journal.enabled = off"));
     try {
+      // as a user waits for ready: each node's own warm-up is over before any measured load
+      on.warmedUp().toCompletableFuture().get(2, TimeUnit.MINUTES);
+      off.warmedUp().toCompletableFuture().get(2, TimeUnit.MINUTES);
       HttpSection http = new HttpSection(run);
       List<HttpLoad.Target> targets = HttpSection.targets(holdout, on.httpPort(), off.httpPort());
       HttpLoad.Target rendezvous = targets.get(2);
