@@ -116,6 +116,7 @@ final class SlaSection {
         failed,
         withinFromWrite,
         100.0 * withinFromWrite / Math.max(1, sent));
+    nodeFigures(target);
     s.put("heap_after_gc_start_bytes", heapStart);
     s.put("heap_after_gc_end_bytes", heapEnd);
     s.put("rss_start_bytes", rssStart);
@@ -182,6 +183,41 @@ final class SlaSection {
     r.tally().failures.forEach(f::put);
     ObjectNode e = n.putObject("failure_examples");
     r.tally().samples.forEach(e::put);
+  }
+
+  /**
+   * The node's own account, from its readiness figures (since its warm-up, closed-model runs
+   * included): late deliveries and where their time went, and the edge's queue.
+   */
+  private void nodeFigures(HttpLoad.Target target) {
+    try {
+      java.net.http.HttpResponse<String> r =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(
+                              "http://" + target.host() + ":" + target.port() + "/v2/health/ready"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
+      com.fasterxml.jackson.databind.JsonNode figures =
+          io.rendezvous.actors.edge.Json.MAPPER.readTree(r.body()).path("figures");
+      StringBuilder line = new StringBuilder("  the node's figures since its warm-up:");
+      for (String name :
+          java.util.List.of(
+              "late_deliveries.rendezvous",
+              "late_delivery_max_us.rendezvous",
+              "edge_queue_wait_mean_us",
+              "edge_queue_wait_max_us",
+              "entity_timer_late_mean_us",
+              "entity_timer_late_max_us",
+              "journal_queue_wait_mean_us",
+              "journal_queue_wait_max_us")) {
+        line.append(' ').append(name).append('=').append(figures.path(name).asText("?"));
+      }
+      out.println(line);
+    } catch (Exception e) {
+      out.println("  (the node's figures could not be read: " + e + ")");
+    }
   }
 
   /** Heap in use after two full collections: the live set of the nodes and the harness. */

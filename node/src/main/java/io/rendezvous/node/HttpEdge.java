@@ -40,6 +40,9 @@ public final class HttpEdge {
   private final Executor blocking;
   private final AtomicInteger inFlight = new AtomicInteger();
 
+  /** How much a request over the target latency takes off the limit: TCP-like, gentle. */
+  private static final double LIMIT_DECREASE = 0.1;
+
   /** A request waiting for admission: what to run, and where its response goes. */
   private record Waiting(
       String what,
@@ -53,8 +56,17 @@ public final class HttpEdge {
   /** How long admitted requests waited for their slot (0 for those that found one free). */
   private final Lateness queueWait = new Lateness();
 
+  private final ConcurrencyLimit limit;
+
   public HttpEdge(ActorSystem<?> system, HttpSettings settings) {
     this.settings = settings;
+    this.limit =
+        new ConcurrencyLimit(
+            settings.minInFlight(),
+            settings.initialInFlight(),
+            settings.maxInFlight(),
+            settings.inFlightTargetLatency().toNanos(),
+            LIMIT_DECREASE);
     this.materializer = Materializer.matFromSystem(system);
     this.blocking =
         system
@@ -72,6 +84,11 @@ public final class HttpEdge {
 
   public int inFlight() {
     return inFlight.get();
+  }
+
+  /** Requests let into the rendezvous at once now (the adaptive limit). */
+  public int limit() {
+    return limit.current();
   }
 
   /** Requests waiting for admission now. */
@@ -93,7 +110,7 @@ public final class HttpEdge {
       String what, Supplier<CompletionStage<HttpResponse>> handler) {
     // when others wait already, this one goes behind them, not past them
     if (waiting.isEmpty()) {
-      if (inFlight.incrementAndGet() <= settings.maxInFlight()) {
+      if (inFlight.incrementAndGet() <= limit.current()) {
         queueWait.record(0);
         return run(what, handler);
       }
@@ -104,7 +121,7 @@ public final class HttpEdge {
       return CompletableFuture.completedFuture(
           busy(
               "node is at its limit of "
-                  + settings.maxInFlight()
+                  + limit.current()
                   + " requests in flight and "
                   + settings.maxQueued()
                   + " waiting; retry later"));
@@ -121,7 +138,7 @@ public final class HttpEdge {
    */
   private void admitWaiting() {
     while (!waiting.isEmpty()) {
-      if (inFlight.incrementAndGet() > settings.maxInFlight()) {
+      if (inFlight.incrementAndGet() > limit.current()) {
         inFlight.decrementAndGet();
         return;
       }
@@ -140,7 +157,7 @@ public final class HttpEdge {
                     "waited "
                         + waitedNanos / 1_000_000
                         + " ms for one of the node's "
-                        + settings.maxInFlight()
+                        + limit.current()
                         + " request slots (max-queue-wait "
                         + settings.maxQueueWait().toMillis()
                         + " ms); retry later"));
@@ -156,6 +173,7 @@ public final class HttpEdge {
    */
   private CompletionStage<HttpResponse> run(
       String what, Supplier<CompletionStage<HttpResponse>> handler) {
+    long admitted = System.nanoTime();
     CompletionStage<HttpResponse> response;
     try {
       response = handler.get();
@@ -166,6 +184,8 @@ public final class HttpEdge {
         .exceptionally(e -> toResponse(what, e))
         .whenComplete(
             (r, e) -> {
+              long now = System.nanoTime();
+              limit.completed(now - admitted, now);
               inFlight.decrementAndGet();
               admitWaiting();
             });

@@ -8,7 +8,10 @@ import java.time.Duration;
 public record HttpSettings(
     String host,
     int port,
+    int minInFlight,
+    int initialInFlight,
     int maxInFlight,
+    Duration inFlightTargetLatency,
     int maxQueued,
     Duration maxQueueWait,
     long maxBody,
@@ -29,7 +32,10 @@ public record HttpSettings(
     return new HttpSettings(
         c.getString("host"),
         c.getInt("port"),
+        c.getInt("min-in-flight"),
+        c.getInt("initial-in-flight"),
         c.getInt("max-in-flight"),
+        c.getDuration("in-flight-target-latency"),
         c.getInt("max-queued"),
         c.getDuration("max-queue-wait"),
         c.getBytes("max-body"),
