@@ -18,7 +18,7 @@ class ConcurrencyLimitTest {
       l.completed(10 * MS, now += MS);
     }
     assertEquals(33, l.current());
-    for (int i = 0; i < 10_000; i++) {
+    for (int i = 0; i < 100_000; i++) {
       l.completed(10 * MS, now += MS);
     }
     assertEquals(256, l.current(), "never past max-in-flight");
