@@ -260,11 +260,7 @@ final class ClusterProof implements Callable<Integer> {
       }
       if (victim != null && !stopped && n * intervalNanos >= TimeUnit.SECONDS.toNanos(killAt)) {
         stopped = true;
-        if (signal == Signal.KILL) {
-          victim.destroyForcibly();
-        } else {
-          victim.destroy();
-        }
+        stop(victim, signal);
       }
       pending.add(
           send(
@@ -335,16 +331,21 @@ final class ClusterProof implements Callable<Integer> {
       if (wait > 0) {
         TimeUnit.NANOSECONDS.sleep(wait);
       }
-      if (signal == Signal.KILL) {
-        victim.destroyForcibly();
-      } else {
-        victim.destroy();
-      }
+      stop(victim, signal);
     }
     for (Thread t : threads) {
       t.join();
     }
     return outcomes;
+  }
+
+  /** SIGKILL (a crash) or SIGTERM (a graceful leave). */
+  private static void stop(Process victim, Signal signal) {
+    if (signal == Signal.KILL) {
+      victim.destroyForcibly();
+    } else {
+      victim.destroy();
+    }
   }
 
   private static CompletableFuture<Void> send(
