@@ -1,9 +1,8 @@
 package io.rendezvous.actors;
 
+import io.rendezvous.journal.Lateness;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.LongAccumulator;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Decided answers delivered after their endpoint's SLA because the journal confirmed them late, per
@@ -13,35 +12,27 @@ import java.util.concurrent.atomic.LongAdder;
  * decision taken late is a timer that fired late, on a machine whose cores were busy elsewhere.
  */
 public final class LateDeliveries {
-  private final io.rendezvous.journal.Lateness timers = new io.rendezvous.journal.Lateness();
+  private final Lateness timers = new Lateness();
+  private final Map<String, Lateness> byEndpoint = new ConcurrentHashMap<>();
 
   /** How long after it was due each entity timer was handled (stage offsets, deadlines, linger). */
-  public io.rendezvous.journal.Lateness timers() {
+  public Lateness timers() {
     return timers;
   }
 
-  /** One endpoint's count and worst lateness. */
-  private record Tally(LongAdder count, LongAccumulator maxMicros) {}
-
-  private final Map<String, Tally> byEndpoint = new ConcurrentHashMap<>();
-
   void record(String endpoint, long lateMicros) {
-    Tally t =
-        byEndpoint.computeIfAbsent(
-            endpoint, e -> new Tally(new LongAdder(), new LongAccumulator(Math::max, 0)));
-    t.count().increment();
-    t.maxMicros().accumulate(lateMicros);
+    byEndpoint.computeIfAbsent(endpoint, e -> new Lateness()).record(lateMicros);
   }
 
   /** Answers to {@code endpoint} delivered after its SLA so far. */
   public long count(String endpoint) {
-    Tally t = byEndpoint.get(endpoint);
-    return t == null ? 0 : t.count().sum();
+    Lateness l = byEndpoint.get(endpoint);
+    return l == null ? 0 : l.count();
   }
 
   /** The latest of them, in microseconds past the SLA. */
   public long maxMicros(String endpoint) {
-    Tally t = byEndpoint.get(endpoint);
-    return t == null ? 0 : t.maxMicros().get();
+    Lateness l = byEndpoint.get(endpoint);
+    return l == null ? 0 : l.maxMicros();
   }
 }

@@ -45,7 +45,20 @@ public final class HttpLoad {
       String path,
       String contentType,
       List<byte[]> bodies,
-      String bodyMarker) {}
+      String bodyMarker) {
+    /** A request's head up to the value of Content-Length, the same for every body. */
+    String headUpToLength() {
+      return "POST "
+          + path
+          + " HTTP/1.1\r\nHost: "
+          + host
+          + ":"
+          + port
+          + "\r\nContent-Type: "
+          + contentType
+          + "\r\nContent-Length: ";
+    }
+  }
 
   /**
    * A run's outcome: its tally, how long it lasted and the CPU time this process used meanwhile
@@ -208,17 +221,7 @@ public final class HttpLoad {
 
     Connection(Target target) {
       this.target = target;
-      this.headerStart =
-          ("POST "
-                  + target.path()
-                  + " HTTP/1.1\r\nHost: "
-                  + target.host()
-                  + ":"
-                  + target.port()
-                  + "\r\nContent-Type: "
-                  + target.contentType()
-                  + "\r\nContent-Length: ")
-              .getBytes(StandardCharsets.US_ASCII);
+      this.headerStart = target.headUpToLength().getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Sends one request and records its outcome; latency counts from {@code dueNanos}. */

@@ -148,18 +148,7 @@ final class OpenLoad {
     List<ByteBuffer> out = new ArrayList<>(target.bodies().size());
     for (byte[] body : target.bodies()) {
       byte[] head =
-          ("POST "
-                  + target.path()
-                  + " HTTP/1.1\r\nHost: "
-                  + target.host()
-                  + ":"
-                  + target.port()
-                  + "\r\nContent-Type: "
-                  + target.contentType()
-                  + "\r\nContent-Length: "
-                  + body.length
-                  + "\r\n\r\n")
-              .getBytes(StandardCharsets.US_ASCII);
+          (target.headUpToLength() + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
       ByteBuffer b = ByteBuffer.allocate(head.length + body.length);
       b.put(head).put(body).flip();
       out.add(b.asReadOnlyBuffer());

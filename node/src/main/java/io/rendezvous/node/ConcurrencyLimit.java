@@ -15,7 +15,10 @@ final class ConcurrencyLimit {
   private final int max;
   private final long targetNanos;
   private final double decrease;
-  private double limit;
+
+  /** Written under the lock, read without it on every admission. */
+  private volatile double limit;
+
   private long lastDecreaseNanos = Long.MIN_VALUE / 2;
 
   ConcurrencyLimit(int min, int initial, int max, long targetNanos, double decrease) {
@@ -27,7 +30,7 @@ final class ConcurrencyLimit {
   }
 
   /** The current limit, whole requests. */
-  synchronized int current() {
+  int current() {
     return (int) limit;
   }
 

@@ -53,6 +53,9 @@ public final class HttpEdge {
   private final ConcurrentLinkedQueue<Waiting> waiting = new ConcurrentLinkedQueue<>();
   private final AtomicInteger queued = new AtomicInteger();
 
+  /** Calls of {@link #admitWaiting} not yet served by the one thread draining the queue. */
+  private final AtomicInteger draining = new AtomicInteger();
+
   /** How long admitted requests waited for their slot (0 for those that found one free). */
   private final Lateness queueWait = new Lateness();
 
@@ -137,6 +140,20 @@ public final class HttpEdge {
    * each one finishes, so none waits while a slot is free.
    */
   private void admitWaiting() {
+    // one thread drains at a time; a call meanwhile (a request finishing at once inside the loop,
+    // or
+    // on another thread) makes it go round again instead of recursing or being lost
+    if (draining.getAndIncrement() != 0) {
+      return;
+    }
+    int missed = 1;
+    do {
+      drainWaiting();
+      missed = draining.addAndGet(-missed);
+    } while (missed != 0);
+  }
+
+  private void drainWaiting() {
     while (!waiting.isEmpty()) {
       if (inFlight.incrementAndGet() > limit.current()) {
         inFlight.decrementAndGet();
