@@ -249,17 +249,22 @@ public final class Node {
   /** Completes once every readiness check but the gates passes, looking every 50 ms. */
   private static CompletionStage<Void> whenServing(ActorSystem<?> system, Readiness readiness) {
     CompletableFuture<Void> serving = new CompletableFuture<>();
-    Runnable[] look = new Runnable[1];
-    look[0] =
-        () -> {
-          if (readiness.serving()) {
-            serving.complete(null);
-          } else if (!system.getWhenTerminated().toCompletableFuture().isDone()) {
-            system.scheduler().scheduleOnce(SERVING_POLL, look[0], system.executionContext());
-          }
-        };
-    look[0].run();
+    lookWhetherServing(system, readiness, serving);
     return serving;
+  }
+
+  private static void lookWhetherServing(
+      ActorSystem<?> system, Readiness readiness, CompletableFuture<Void> serving) {
+    if (readiness.serving()) {
+      serving.complete(null);
+    } else if (!system.getWhenTerminated().toCompletableFuture().isDone()) {
+      system
+          .scheduler()
+          .scheduleOnce(
+              SERVING_POLL,
+              () -> lookWhetherServing(system, readiness, serving),
+              system.executionContext());
+    }
   }
 
   /** How often the warm-up looks whether the node serves yet (cluster membership comes first). */
