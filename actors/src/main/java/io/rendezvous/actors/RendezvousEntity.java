@@ -18,6 +18,7 @@ import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 import org.apache.pekko.cluster.sharding.typed.javadsl.ClusterSharding;
 import org.apache.pekko.cluster.sharding.typed.javadsl.Entity;
@@ -43,7 +44,17 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     return ClusterSharding.get(system)
         .init(
             Entity.of(ENTITY_KEY, ctx -> create(ctx.getEntityId(), ctx.getShard(), runtime))
+                .withMessageExtractor(shards(system))
                 .withStopMessage(Stop.INSTANCE));
+  }
+
+  /**
+   * Which shard a request id belongs to: Pekko's default hashing, made explicit so that the edge
+   * can tell which requests share a shard (and so a home node) with one it has seen accepted.
+   */
+  public static HashCodeMessageExtractor<Command> shards(ActorSystem<?> system) {
+    return new HashCodeMessageExtractor<>(
+        system.settings().config().getInt("pekko.cluster.sharding.number-of-shards"));
   }
 
   public sealed interface Command extends CborSerializable {}
@@ -76,8 +87,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       ActorRef<Reply> replyTo)
       implements Command {}
 
-  /** The entity has the request (sent again for a resent Predict). Not the answer. */
-  public record Accepted(String requestId) implements CborSerializable {}
+  /**
+   * The entity has the request (sent again for a resent Predict). Not the answer. {@code node}: the
+   * address of the node the entity runs on (its shard's home).
+   */
+  public record Accepted(String requestId, String node) implements CborSerializable {}
 
   /** Sent by the shard when it passivates or hands off this entity. */
   public enum Stop implements Command {
@@ -188,7 +202,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   private Behavior<Command> onPredict(Predict p) {
     // accepted either way, so the edge stops resending it (and never serves a refused one anywhere)
     if (p.acceptedTo() != null) {
-      p.acceptedTo().tell(new Accepted(requestId));
+      p.acceptedTo().tell(new Accepted(requestId, getContext().getSystem().address().toString()));
     }
     Request req = p.request();
     if (phase != Phase.WAITING) {

@@ -5,15 +5,18 @@ import io.rendezvous.actors.RendezvousEntity.Accepted;
 import io.rendezvous.actors.RendezvousEntity.Predict;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.SupervisorStrategy;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor;
 import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
 
 /**
@@ -37,7 +40,13 @@ import org.apache.pekko.cluster.sharding.typed.ShardingEnvelope;
  *       ask has timed out by then).
  * </ul>
  *
- * One actor owns the table and looks at it every {@code check-every} while it is not empty: no
+ * The edge remembers on which node each shard's entities last accepted a request (the shard's
+ * home). While that node is out (unreachable, downed or removed: {@link FallbackPolicy#isOut}), a
+ * request of that shard is served here at once; it still goes to the region too, so that the shard
+ * is allocated elsewhere once the node is removed, and the first acceptance from its new home ends
+ * the fallbacks.
+ *
+ * <p>One actor owns the table and looks at it every {@code check-every} while it is not empty: no
  * actor and no timer per request, since nearly every request is accepted within a millisecond. The
  * answer goes from the entity straight to the client. A request the fallback served may still reach
  * its entity later if its message was only delayed; that entity's story is then journaled too, on
@@ -72,6 +81,16 @@ public final class RequestRouter {
   @FunctionalInterface
   public interface FallbackPolicy {
     Optional<Duration> waitBeforeFallback();
+
+    /**
+     * Whether the node at {@code address} cannot host its shards now: unreachable, downed or
+     * removed. A request whose shard was last accepted there is served here at once, without
+     * waiting for {@link #waitBeforeFallback()}: its message is lost or buffered until the shard is
+     * allocated elsewhere, seconds after the node died.
+     */
+    default boolean isOut(String address) {
+      return false;
+    }
   }
 
   public sealed interface Command {}
@@ -141,6 +160,13 @@ public final class RequestRouter {
     private final ActorRef<Accepted> acceptedAdapter;
     private final Map<String, Pending> awaiting = new HashMap<>();
     private final AcceptanceTime acceptance = new AcceptanceTime();
+    private final HashCodeMessageExtractor<RendezvousEntity.Command> shards;
+
+    /** Shard id to the address of the node its entities last accepted a request on. */
+    private final Map<String, String> homeByShard = new HashMap<>();
+
+    /** Shards whose home was seen out; logged once until a new home accepts. */
+    private final Set<String> shardsServedHere = new HashSet<>();
 
     Router(
         ActorContext<Command> ctx,
@@ -156,6 +182,7 @@ public final class RequestRouter {
       this.settings = settings;
       this.fallbackPolicy = fallbackPolicy;
       this.acceptedAdapter = ctx.messageAdapter(Accepted.class, GotAccepted::new);
+      this.shards = RendezvousEntity.shards(ctx.getSystem());
     }
 
     Behavior<Command> behavior() {
@@ -164,10 +191,12 @@ public final class RequestRouter {
           .onMessage(
               GotAccepted.class,
               m -> {
-                Pending p = awaiting.remove(m.accepted().requestId());
+                Accepted accepted = m.accepted();
+                Pending p = awaiting.remove(accepted.requestId());
                 if (p != null) {
                   acceptance.record(runtime.clock().getAsLong() - p.startNanos);
                 }
+                learnHome(accepted);
                 return Behaviors.same();
               })
           .onMessageEquals(Check.INSTANCE, this::onCheck)
@@ -182,6 +211,10 @@ public final class RequestRouter {
       region.tell(envelope);
       if (awaiting.containsKey(request.requestId())) {
         // a second request under a live id: its entity refuses it (409); only the first is followed
+        return Behaviors.same();
+      }
+      if (homeIsOut(request.requestId())) {
+        fallBack(submit, 0);
         return Behaviors.same();
       }
       long now = runtime.clock().getAsLong();
@@ -199,6 +232,39 @@ public final class RequestRouter {
               now + sla.plus(settings.askGrace()).toNanos(),
               settings.resendAfter().toNanos()));
       return Behaviors.same();
+    }
+
+    private void learnHome(Accepted accepted) {
+      if (accepted.node() == null) {
+        return;
+      }
+      String shard = shards.shardId(accepted.requestId());
+      String before = homeByShard.put(shard, accepted.node());
+      if (!accepted.node().equals(before) && shardsServedHere.remove(shard)) {
+        ctx.getLog()
+            .info(
+                "shard {} has a home again ({}): its requests go there, no longer served here",
+                shard,
+                accepted.node());
+      }
+    }
+
+    /** The request's shard was last seen on a node that is out now (see the class comment). */
+    private boolean homeIsOut(String requestId) {
+      String shard = shards.shardId(requestId);
+      String home = homeByShard.get(shard);
+      if (home == null || !fallbackPolicy.isOut(home)) {
+        return false;
+      }
+      if (shardsServedHere.add(shard)) {
+        ctx.getLog()
+            .warn(
+                "shard {}: its home {} is unreachable or gone; serving its requests on this node"
+                    + " until a new home accepts one",
+                shard,
+                home);
+      }
+      return true;
     }
 
     private Behavior<Command> onCheck() {
@@ -235,7 +301,13 @@ public final class RequestRouter {
                         fallbackLimit.get(),
                         settings.fallbackLoadFactor(),
                         decisionDeadlineNanos(p) / 2)) {
-              fallBack(p, waitedNanos / 1_000);
+              ctx.getLog()
+                  .warn(
+                      "request {}: its entity did not accept it within {} ms; serving it on this"
+                          + " node",
+                      p.submit.request().requestId(),
+                      waitedNanos / 1_000_000);
+              fallBack(p.submit, waitedNanos / 1_000);
               it.remove();
               continue;
             }
@@ -270,16 +342,11 @@ public final class RequestRouter {
     /**
      * Serves the request on this node; the entity is this router's child and stops once it is done.
      */
-    private void fallBack(Pending p, long waitedMicros) {
-      RendezvousEntity.Request request = p.submit.request();
-      ctx.getLog()
-          .warn(
-              "request {}: its entity did not accept it within {} ms; serving it on this node",
-              request.requestId(),
-              waitedMicros / 1000);
+    private void fallBack(Submit submit, long waitedMicros) {
+      RendezvousEntity.Request request = submit.request();
       ActorRef<RendezvousEntity.Command> fallback =
           ctx.spawnAnonymous(RendezvousEntity.create(request.requestId(), null, runtime));
-      fallback.tell(new Predict(request, waitedMicros, null, p.submit.replyTo()));
+      fallback.tell(new Predict(request, waitedMicros, null, submit.replyTo()));
     }
   }
 }

@@ -235,4 +235,90 @@ class RequestRouterTest {
         assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)))
             .requestId());
   }
+
+  /**
+   * An id other than {@code taken} in {@code shard}, or in another shard if {@code same} is false.
+   */
+  static String idIn(String shard, boolean same, String prefix) {
+    var shards = RendezvousEntity.shards(testKit.system());
+    for (int i = 0; ; i++) {
+      String id = prefix + i;
+      if (shards.shardId(id).equals(shard) == same) {
+        return id;
+      }
+    }
+  }
+
+  /** The next envelope for {@code id}, skipping the resends of other requests. */
+  static ShardingEnvelope<RendezvousEntity.Command> nextFor(
+      TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region, String id) {
+    while (true) {
+      ShardingEnvelope<RendezvousEntity.Command> e = region.receiveMessage(Duration.ofSeconds(2));
+      if (e.entityId().equals(id)) {
+        return e;
+      }
+    }
+  }
+
+  @Test
+  void aRequestWhoseShardHomeIsOutIsServedHereAtOnceUntilANewHomeAccepts() {
+    TestProbe<ShardingEnvelope<RendezvousEntity.Command>> region = testKit.createTestProbe();
+    java.util.Set<String> out = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    // membership looks stable: the usual fallback would wait a minute, far past the SLA
+    RequestRouter.FallbackPolicy policy =
+        new RequestRouter.FallbackPolicy() {
+          @Override
+          public java.util.Optional<Duration> waitBeforeFallback() {
+            return java.util.Optional.of(Duration.ofMinutes(1));
+          }
+
+          @Override
+          public boolean isOut(String address) {
+            return out.contains(address);
+          }
+        };
+    ActorRef<RequestRouter.Command> router =
+        testKit.spawn(RequestRouter.create(region.getRef(), runtime, SETTINGS, policy));
+    TestProbe<Reply> client = testKit.createTestProbe();
+
+    // the entity of a first request accepts it on its node: the router learns the shard's home
+    router.tell(submit("home-0", client.getRef()));
+    ShardingEnvelope<RendezvousEntity.Command> first = region.receiveMessage();
+    ActorRef<RendezvousEntity.Command> entity =
+        testKit.spawn(RendezvousEntity.create("home-0", null, runtime));
+    entity.tell(first.message());
+    assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
+    String shard = RendezvousEntity.shards(testKit.system()).shardId("home-0");
+
+    // that node goes out: a request of the same shard is answered here, and still sent to the
+    // region
+    // (whose coordinator will allocate the shard elsewhere)
+    out.add(testKit.system().address().toString());
+    String sameShard = idIn(shard, true, "same-");
+    router.tell(submit(sameShard, client.getRef()));
+    assertEquals(sameShard, nextFor(region, sameShard).entityId());
+    Prediction served =
+        assertInstanceOf(Prediction.class, client.receiveMessage(Duration.ofSeconds(2)));
+    assertEquals(sameShard, served.requestId());
+
+    // a request of another shard, whose home was never seen out, waits for its entity as before
+    String otherShard = idIn(shard, false, "other-");
+    router.tell(submit(otherShard, client.getRef()));
+    assertEquals(otherShard, nextFor(region, otherShard).entityId());
+    client.expectNoMessage(Duration.ofMillis(300));
+
+    // the shard's new home accepts a request: the next ones of the shard go there only
+    String moved = idIn(shard, true, "moved-");
+    router.tell(submit(moved, client.getRef()));
+    RendezvousEntity.Predict toNewHome =
+        (RendezvousEntity.Predict) nextFor(region, moved).message();
+    client.receiveMessage(Duration.ofSeconds(2)); // still served here: no new home known yet
+    toNewHome
+        .acceptedTo()
+        .tell(new RendezvousEntity.Accepted(moved, "pekko://rendezvous@10.0.0.9:25520"));
+    String after = idIn(shard, true, "after-");
+    router.tell(submit(after, client.getRef()));
+    assertEquals(after, nextFor(region, after).entityId());
+    client.expectNoMessage(Duration.ofMillis(300));
+  }
 }

@@ -89,7 +89,8 @@ class SerializationTest {
     assertEquals(new Rejected("id", 504, "late"), roundTrip(new Rejected("id", 504, "late")));
     assertEquals(RendezvousEntity.Stop.INSTANCE, roundTrip(RendezvousEntity.Stop.INSTANCE));
     assertEquals(
-        new RendezvousEntity.Accepted("id"), roundTrip(new RendezvousEntity.Accepted("id")));
+        new RendezvousEntity.Accepted("id", "pekko://rendezvous@127.0.0.1:25520"),
+        roundTrip(new RendezvousEntity.Accepted("id", "pekko://rendezvous@127.0.0.1:25520")));
   }
 
   @Test

@@ -7,6 +7,7 @@ import io.rendezvous.actors.RendezvousRuntime;
 import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.Json;
+import io.rendezvous.actors.edge.LocalShards;
 import io.rendezvous.actors.edge.RendezvousClient;
 import io.rendezvous.actors.edge.RequestIds;
 import io.rendezvous.journal.JournalWriter;
@@ -102,11 +103,13 @@ public final class Node {
         new RendezvousRuntime(name, endpoints, directory, journal)
             .withDedupWindow(settings.dedupWindow());
     CompletableFuture<ActorRef<RequestRouter.Command>> router = new CompletableFuture<>();
+    LocalShards localShards =
+        new LocalShards(settings.config().getInt("pekko.cluster.sharding.number-of-shards"));
     ActorSystem<Void> system;
     try {
       system =
           ActorSystem.create(
-              RendezvousGuardian.create(settings, models, directory, runtime, router),
+              RendezvousGuardian.create(settings, models, directory, runtime, localShards, router),
               NodeSettings.SYSTEM_NAME,
               settings.config());
     } catch (RuntimeException e) {
@@ -121,7 +124,9 @@ public final class Node {
               system,
               router.get(startupMillis, TimeUnit.MILLISECONDS),
               new RequestIds(name),
-              settings.edge().askGrace());
+              settings.edge().askGrace(),
+              settings.clustered() && settings.placement().preferLocalShards() ? localShards : null,
+              settings.placement().attempts());
       // serve only once this node's pools are listed: a request before that would find no worker
       directory
           .whenAvailable(metadata.keySet())

@@ -35,7 +35,29 @@ public record NodeSettings(
     Duration startupTimeout,
     KafkaSettings kafka,
     KafkaRequestsSettings kafkaRequests,
-    WarmUp.Settings warmUp) {
+    WarmUp.Settings warmUp,
+    Placement placement) {
+
+  /**
+   * {@code rendezvous.edge}: whether new requests get ids in shards this node hosts ({@link
+   * io.rendezvous.actors.edge.LocalShards}), how many ids are drawn at most to find one, and how
+   * often the node asks its shard region which shards it hosts.
+   */
+  public record Placement(boolean preferLocalShards, int attempts, Duration refresh) {
+    static Placement fromConfig(Config config) {
+      Placement p =
+          new Placement(
+              config.getBoolean("rendezvous.edge.prefer-local-shards"),
+              config.getInt("rendezvous.edge.placement-attempts"),
+              config.getDuration("rendezvous.edge.local-shards-refresh"));
+      if (p.attempts() < 1 || p.refresh().isNegative() || p.refresh().isZero()) {
+        throw new IllegalArgumentException(
+            "rendezvous.edge: placement-attempts must be at least 1 and local-shards-refresh"
+                + " positive");
+      }
+      return p;
+    }
+  }
 
   /** The actor system's name: seed node addresses are written with it. */
   public static final String SYSTEM_NAME = "rendezvous";
@@ -75,7 +97,8 @@ public record NodeSettings(
         config.getDuration("rendezvous.startup-timeout"),
         KafkaSettings.fromConfig(config),
         KafkaRequestsSettings.fromConfig(config),
-        WarmUp.Settings.fromConfig(config));
+        WarmUp.Settings.fromConfig(config),
+        Placement.fromConfig(config));
   }
 
   /**

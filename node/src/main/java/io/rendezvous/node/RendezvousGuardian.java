@@ -3,10 +3,12 @@ package io.rendezvous.node;
 import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
 import io.rendezvous.actors.RequestRouter;
+import io.rendezvous.actors.edge.LocalShards;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelDirectory;
 import io.rendezvous.workers.ModelPool;
 import io.rendezvous.workers.WorkerDirectory;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -34,11 +36,12 @@ final class RendezvousGuardian {
       List<LoadedModel> models,
       WorkerDirectory directory,
       RendezvousRuntime runtime,
+      LocalShards localShards,
       CompletableFuture<ActorRef<RequestRouter.Command>> router) {
     return Behaviors.setup(
         ctx -> {
           try {
-            return start(ctx, settings, models, directory, runtime, router);
+            return start(ctx, settings, models, directory, runtime, localShards, router);
           } catch (RuntimeException e) {
             // the node waits on the router: tell it why there is none, not after its timeout
             router.completeExceptionally(e);
@@ -53,6 +56,7 @@ final class RendezvousGuardian {
       List<LoadedModel> models,
       WorkerDirectory directory,
       RendezvousRuntime runtime,
+      LocalShards localShards,
       CompletableFuture<ActorRef<RequestRouter.Command>> router) {
     for (LoadedModel m : models) {
       ctx.spawn(ModelPool.create(m), "model-" + m.name());
@@ -68,19 +72,32 @@ final class RendezvousGuardian {
     RequestRouter.Settings edge = settings.edge();
     ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region =
         RendezvousEntity.init(ctx.getSystem(), runtime);
+    if (settings.clustered() && settings.placement().preferLocalShards()) {
+      ctx.spawn(
+          LocalShardsPoller.create(localShards, settings.placement().refresh()), "local-shards");
+    }
     router.complete(
         ctx.spawn(
             RequestRouter.create(
                 region,
                 runtime,
                 edge,
-                () ->
-                    !settings.clustered()
+                new RequestRouter.FallbackPolicy() {
+                  @Override
+                  public Optional<Duration> waitBeforeFallback() {
+                    return !settings.clustered()
                         ? Optional.empty()
                         : Optional.of(
                             inFlux(cluster) || changes.recentlyChanged()
                                 ? edge.fallbackAfter()
-                                : edge.stalledAfter())),
+                                : edge.stalledAfter());
+                  }
+
+                  @Override
+                  public boolean isOut(String address) {
+                    return settings.clustered() && changes.isOut(address);
+                  }
+                }),
             "request-router"));
     return Behaviors.empty();
   }

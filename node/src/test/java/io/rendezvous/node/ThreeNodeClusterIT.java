@@ -38,10 +38,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Three real nodes in one JVM, each behind a TCP relay on its Artery port so its transport can be
- * cut. They form a cluster from seed nodes; requests entering one node are served by entities on
- * others; a node whose transport is cut (no leave) is downed by the Split Brain Resolver and its
- * shards move; a node leaving gracefully loses no request. Test-only failure-detector and SBR
- * timings keep it short.
+ * cut. They form a cluster from seed nodes; requests entering node-1 (which draws request ids as
+ * they come) are served by entities on others, requests entering node-3 (which places them in its
+ * own shards, the default) on node-3; a node whose transport is cut (no leave) is downed by the
+ * Split Brain Resolver and its shards move; a node leaving gracefully loses no request. Test-only
+ * failure-detector and SBR timings keep it short.
  */
 @Tag("integration")
 class ThreeNodeClusterIT {
@@ -91,7 +92,9 @@ class ThreeNodeClusterIT {
                 // the edge serves a request itself only when its entity is really out of reach, not
                 // when a loaded test JVM is slow to accept it
                 "rendezvous.edge.fallback-after = 300ms",
-                "rendezvous.edge.stalled-after = 1s"));
+                "rendezvous.edge.stalled-after = 1s",
+                // node-1 spreads its requests over the cluster by hash; the others keep theirs
+                "rendezvous.edge.prefer-local-shards = " + (i == 1 ? "off" : "on")));
     nodes.add(node);
     return node;
   }
@@ -187,6 +190,21 @@ class ThreeNodeClusterIT {
                     HttpResponse.BodyHandlers.ofString())
                 .body());
     assertTrue(shards.get("regions").size() > 1, shards.toString());
+
+    // requests entering node-3 get ids in shards node-3 hosts (once its region has reported them)
+    wait.awaitAssert(
+        Duration.ofSeconds(20),
+        Duration.ofMillis(250),
+        () -> {
+          for (int i = 0; i < 30; i++) {
+            HttpResponse<String> r = predict(c, i);
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(
+                "node-3",
+                Json.MAPPER.readTree(r.body()).get("predictions").get(0).get("node").asText());
+          }
+          return null;
+        });
 
     // node-2's transport is cut without a leave: SBR downs it, its shards move, requests succeed
     // again

@@ -27,16 +27,43 @@ public final class RendezvousClient {
   private final ActorRef<RequestRouter.Command> router;
   private final RequestIds ids;
   private final Duration grace;
+  private final LocalShards localShards;
+  private final int placementAttempts;
 
+  /** Ids drawn as they come: requests spread over the cluster's shards by hash. */
   public RendezvousClient(
       ActorSystem<?> system,
       ActorRef<RequestRouter.Command> router,
       RequestIds ids,
       Duration grace) {
+    this(system, router, ids, grace, null, 1);
+  }
+
+  /**
+   * Ids placed in a shard this node hosts ({@code localShards}), trying at most {@code
+   * placementAttempts} ids per request; {@code localShards} null: drawn as they come.
+   */
+  public RendezvousClient(
+      ActorSystem<?> system,
+      ActorRef<RequestRouter.Command> router,
+      RequestIds ids,
+      Duration grace,
+      LocalShards localShards,
+      int placementAttempts) {
     this.system = system;
     this.router = router;
     this.ids = ids;
     this.grace = grace;
+    this.localShards = localShards;
+    this.placementAttempts = placementAttempts;
+  }
+
+  private String nextId() {
+    LocalShards local = localShards;
+    if (local == null || !local.known()) {
+      return ids.next();
+    }
+    return ids.next(local::isLocal, placementAttempts);
   }
 
   /** One rendezvous per instance, run at once; replies in instance order. */
@@ -46,7 +73,7 @@ public final class RendezvousClient {
       String clientId,
       String source,
       String sourceSha256) {
-    return predict(endpoint, instances, clientId, source, sourceSha256, ids::next);
+    return predict(endpoint, instances, clientId, source, sourceSha256, this::nextId);
   }
 
   /**

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
 
 /**
  * Server-side request ids: UUIDv7 (RFC 9562), so they sort by time, with the node in them. Layout:
@@ -26,6 +27,19 @@ public final class RequestIds {
 
   public String next() {
     return next(0x7000L);
+  }
+
+  /**
+   * An id that {@code preferred} accepts, if one of {@code attempts} fresh ids is (each is drawn as
+   * {@link #next()} draws it); otherwise the last one drawn. Used to place a request in a shard
+   * this node hosts ({@link LocalShards}).
+   */
+  public String next(Predicate<String> preferred, int attempts) {
+    String id = next();
+    for (int i = 1; i < attempts && !preferred.test(id); i++) {
+      id = next();
+    }
+    return id;
   }
 
   /** An id for a request of the node's own warm-up. */
