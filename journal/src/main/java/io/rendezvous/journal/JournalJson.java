@@ -1,9 +1,14 @@
 package io.rendezvous.journal;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.Base64Variants;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 
 /**
@@ -55,18 +60,74 @@ public final class JournalJson {
   }
 
   public static String toJson(JournalRecord r) {
-    try {
-      return JSON.writeValueAsString(toNode(r));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
-    }
+    return new String(toBytes(r), StandardCharsets.UTF_8);
   }
 
+  /**
+   * The same JSON as {@link #toNode} (same fields, order and numbers), written straight to bytes
+   * without building the tree: the Kafka outbox encodes every record it publishes.
+   */
   public static byte[] toBytes(JournalRecord r) {
-    try {
-      return JSON.writeValueAsBytes(toNode(r));
-    } catch (JsonProcessingException e) {
-      throw new IllegalStateException(e);
+    ByteArrayBuilder out = new ByteArrayBuilder(r instanceof JournalRecord.Input ? 6144 : 512);
+    try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
+      write(g, r);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
+  }
+
+  private static void write(JsonGenerator g, JournalRecord r) throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("schema", JournalRecord.SCHEMA_VERSION);
+    g.writeStringField("type", r.type());
+    g.writeStringField("id", r.requestId());
+    g.writeStringField("node", r.node());
+    g.writeStringField("endpoint", r.endpoint());
+    g.writeNumberField("at_micros", r.atMicros());
+    if (r instanceof JournalRecord.Input i) {
+      g.writeStringField("client_id", i.clientId());
+      g.writeStringField("source", i.source());
+      g.writeStringField("source_sha256", i.sourceSha256());
+      g.writeStringField("dtype", i.tensor().dtype());
+      g.writeArrayFieldStart("shape");
+      for (long d : i.tensor().shape()) {
+        g.writeNumber(d);
+      }
+      g.writeEndArray();
+      g.writeFieldName("data_base64");
+      // standard Base64 with padding, no line breaks: what java.util.Base64.getEncoder() writes
+      byte[] data = i.tensor().data();
+      g.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, data, 0, data.length);
+    } else if (r instanceof JournalRecord.Score s) {
+      g.writeStringField("model", s.model());
+      g.writeStringField("version", s.version());
+      g.writeStringField("outcome", s.outcome().wireName());
+      g.writeNumberField("arrival_micros", s.arrivalMicros());
+      g.writeNumberField("inference_micros", s.inferenceMicros());
+      probabilities(g, s.probabilities());
+      g.writeStringField("error", s.error());
+    } else if (r instanceof JournalRecord.Answer a) {
+      g.writeStringField("client_id", a.clientId());
+      g.writeNumberField("status", a.status());
+      g.writeStringField("model", a.model());
+      g.writeStringField("version", a.version());
+      g.writeNumberField("stage", a.stage());
+      g.writeStringField("label", a.label());
+      probabilities(g, a.probabilities());
+      g.writeNumberField("decided_micros", a.decidedMicros());
+      g.writeStringField("error", a.error());
+    }
+    g.writeEndObject();
+  }
+
+  private static void probabilities(JsonGenerator g, float[] p) throws IOException {
+    if (p != null) {
+      g.writeArrayFieldStart("probabilities");
+      for (float v : p) {
+        g.writeNumber(v);
+      }
+      g.writeEndArray();
     }
   }
 

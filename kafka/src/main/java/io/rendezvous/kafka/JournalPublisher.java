@@ -33,12 +33,14 @@ import org.slf4j.LoggerFactory;
 /**
  * The journal is the outbox: one thread tails this node's journal from the position it saved last
  * and publishes every record to its topic (keyed by request id, with the node and the journal index
- * as headers). The producer is idempotent with acks=all and retries for as long as the broker is
- * away, so an outage only delays publishing: the HTTP path never waits on Kafka, and once the
- * broker is back every record arrives, none twice. The position is saved after each acknowledged
- * batch, so a restart resumes where publishing stopped. The records of the node's own warm-up
- * ({@link RequestIds#isWarmUp}) stay in the journal and are not published: no consumer of the
- * topics should take them for users' traffic.
+ * as headers). It sends records as it reads them and waits for the broker's acknowledgement of
+ * everything sent every {@code acknowledge-every} (or {@code max-unacknowledged} records), then
+ * saves the position: one batch per partition per round, not one per few records. The producer is
+ * idempotent with acks=all and retries for as long as the broker is away, so an outage only delays
+ * publishing: the HTTP path never waits on Kafka, and once the broker is back every record arrives,
+ * none twice. The position is saved after each acknowledged batch, so a restart resumes where
+ * publishing stopped. The records of the node's own warm-up ({@link RequestIds#isWarmUp}) stay in
+ * the journal and are not published: no consumer of the topics should take them for users' traffic.
  */
 public final class JournalPublisher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
@@ -78,9 +80,10 @@ public final class JournalPublisher implements AutoCloseable {
     this.backlogAtStart = backlog - appended.getAsLong();
     Map<String, Object> props = new HashMap<>();
     // the outbox sends a steady stream of 1-5 KB records: large compressed batches cost the node
-    // and the broker far less per record than Kafka's 16 KB default batches
+    // and the broker far less per record than Kafka's 16 KB default batches; they fill for as long
+    // as the publisher goes between acknowledgements (see run())
     props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
-    props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, (int) settings.acknowledgeEvery().toMillis());
     props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
     props.putAll(settings.producerOverrides());
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
@@ -178,16 +181,19 @@ public final class JournalPublisher implements AutoCloseable {
   }
 
   private void run() {
+    long acknowledgeEveryNanos = settings.acknowledgeEvery().toNanos();
+    // what was sent and not yet acknowledged: how many journal records (skipped ones included), the
+    // index after the last of them, and since when the oldest has waited
+    int unacknowledged = 0;
+    long next = position;
+    long oldestSentAt = 0;
     try (JournalReader.Tail tail = JournalReader.tail(journalDir, position)) {
       while (running) {
-        List<JournalReader.Indexed> batch = tail.next(settings.batch());
-        if (batch.isEmpty()) {
-          LockSupport.parkNanos(settings.idleWait().toNanos());
-          continue;
-        }
+        List<JournalReader.Indexed> batch =
+            tail.next(Math.min(settings.batch(), settings.maxUnacknowledged() - unacknowledged));
         for (JournalReader.Indexed r : batch) {
           JournalRecord record = r.record();
-          if (RequestIds.isWarmUp(record.requestId())) {
+          if (RequestIds.isWarmUp(record.requestId()) || !settings.publishes(record.type())) {
             continue;
           }
           ProducerRecord<String, byte[]> pr =
@@ -199,11 +205,31 @@ public final class JournalPublisher implements AutoCloseable {
           pr.headers().add(INDEX_HEADER, Long.toString(r.index()).getBytes(StandardCharsets.UTF_8));
           producer.send(pr);
         }
-        producer.flush();
-        position = batch.get(batch.size() - 1).index() + 1;
-        // warm-up records count as done: the lag is what is still to publish
-        published.addAndGet(batch.size());
-        savePosition(settings.positionFile(), position);
+        long now = System.nanoTime();
+        if (!batch.isEmpty()) {
+          if (unacknowledged == 0) {
+            oldestSentAt = now;
+          }
+          unacknowledged += batch.size();
+          next = batch.get(batch.size() - 1).index() + 1;
+        }
+        if (unacknowledged > 0
+            && (unacknowledged >= settings.maxUnacknowledged()
+                || now - oldestSentAt >= acknowledgeEveryNanos)) {
+          producer.flush();
+          position = next;
+          // skipped records (warm-up, types not mirrored) count as done: the lag is what is still
+          // to publish
+          published.addAndGet(unacknowledged);
+          unacknowledged = 0;
+          savePosition(settings.positionFile(), position);
+        } else if (batch.isEmpty()) {
+          long wait = settings.idleWait().toNanos();
+          if (unacknowledged > 0) {
+            wait = Math.min(wait, acknowledgeEveryNanos - (now - oldestSentAt));
+          }
+          LockSupport.parkNanos(Math.max(wait, 0));
+        }
       }
     } catch (Exception e) {
       if (running) {

@@ -90,6 +90,13 @@ public final class KafkaBrokerMain implements Callable<Integer> {
     // topics are created by the nodes with their configured partitions and retention
     p.setProperty("auto.create.topics.enable", "false");
     p.setProperty("group.initial.rebalance.delay.ms", "0");
+    // Threads sized to the machine, not to a broker host: Kafka's defaults (8 request handlers, 3
+    // network threads, 10 background threads) are for a dedicated server; beside a node on a laptop
+    // they only add wake-ups and context switches for the same work.
+    int cores = Runtime.getRuntime().availableProcessors();
+    p.setProperty("num.io.threads", Integer.toString(Math.max(2, Math.min(8, cores))));
+    p.setProperty("num.network.threads", Integer.toString(Math.max(1, Math.min(3, cores / 2))));
+    p.setProperty("background.threads", Integer.toString(Math.max(2, Math.min(10, cores))));
     p.setProperty("port", Integer.toString(port));
     return p;
   }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 /** {@code rendezvous.kafka}, read once. */
 public record KafkaSettings(
@@ -20,13 +21,31 @@ public record KafkaSettings(
     Path positionFile,
     int batch,
     Duration idleWait,
+    Duration acknowledgeEvery,
+    int maxUnacknowledged,
+    Set<String> published,
     Map<String, Object> producerOverrides) {
+
+  private static final Set<String> RECORD_TYPES = Set.of("input", "score", "answer");
 
   public static KafkaSettings fromConfig(Config root) {
     Config c = root.getConfig("rendezvous.kafka");
     Map<String, Object> producer = new HashMap<>();
     for (Map.Entry<String, ConfigValue> e : c.getConfig("producer").entrySet()) {
       producer.put(e.getKey(), e.getValue().unwrapped());
+    }
+    Set<String> published = Set.copyOf(c.getStringList("outbox.publish"));
+    if (!RECORD_TYPES.containsAll(published)) {
+      throw new IllegalArgumentException(
+          "rendezvous.kafka.outbox.publish: record types are input, score and answer; got "
+              + published);
+    }
+    Duration acknowledgeEvery = c.getDuration("outbox.acknowledge-every");
+    int maxUnacknowledged = c.getInt("outbox.max-unacknowledged");
+    if (acknowledgeEvery.isNegative() || maxUnacknowledged < 1) {
+      throw new IllegalArgumentException(
+          "rendezvous.kafka.outbox: acknowledge-every must not be negative and max-unacknowledged"
+              + " must be at least 1");
     }
     return new KafkaSettings(
         c.getBoolean("enabled"),
@@ -40,7 +59,15 @@ public record KafkaSettings(
         Path.of(c.getString("outbox.position-file")),
         c.getInt("outbox.batch"),
         c.getDuration("outbox.idle-wait"),
+        acknowledgeEvery,
+        maxUnacknowledged,
+        published,
         Map.copyOf(producer));
+  }
+
+  /** Whether records of this type are mirrored (rendezvous.kafka.outbox.publish). */
+  public boolean publishes(String recordType) {
+    return published.contains(recordType);
   }
 
   public String topicFor(String recordType) {
