@@ -189,8 +189,8 @@ public final class JournalPublisher implements AutoCloseable {
     long oldestSentAt = 0;
     try (JournalReader.Tail tail = JournalReader.tail(journalDir, position)) {
       while (running) {
-        List<JournalReader.Indexed> batch =
-            tail.next(Math.min(settings.batch(), settings.maxUnacknowledged() - unacknowledged));
+        int want = Math.min(settings.batch(), settings.maxUnacknowledged() - unacknowledged);
+        List<JournalReader.Indexed> batch = tail.next(want);
         for (JournalReader.Indexed r : batch) {
           JournalRecord record = r.record();
           if (RequestIds.isWarmUp(record.requestId()) || !settings.publishes(record.type())) {
@@ -223,7 +223,10 @@ public final class JournalPublisher implements AutoCloseable {
           published.addAndGet(unacknowledged);
           unacknowledged = 0;
           savePosition(settings.positionFile(), position);
-        } else if (batch.isEmpty()) {
+        } else if (batch.size() < want) {
+          // caught up with the writer: read again after idle-wait, not at once, so that each read
+          // takes what 20 ms brought instead of a record or two (a woken thread costs the cores
+          // the requests are served on); the records wait in the producer for the round anyway
           long wait = settings.idleWait().toNanos();
           if (unacknowledged > 0) {
             wait = Math.min(wait, acknowledgeEveryNanos - (now - oldestSentAt));
