@@ -35,8 +35,15 @@ public final class JournalReader {
     }
   }
 
-  /** A record and its journal index. */
-  public record Indexed(long index, JournalRecord record) {}
+  /**
+   * A record and its journal index. {@code record} is null when the excerpt at that index cannot be
+   * decoded (a poison record: written by a newer build, or damaged); {@code unreadable} says why.
+   */
+  public record Indexed(long index, JournalRecord record, String unreadable) {
+    public Indexed(long index, JournalRecord record) {
+      this(index, record, null);
+    }
+  }
 
   /**
    * A tailer that follows a live journal from a saved position ({@code -1}: the start).
@@ -63,7 +70,10 @@ public final class JournalReader {
       }
     }
 
-    /** Up to {@code max} records after the last one returned; empty when caught up. */
+    /**
+     * Up to {@code max} records after the last one returned, unreadable ones included (see {@link
+     * Indexed}); empty when caught up.
+     */
     public List<Indexed> next(int max) {
       List<Indexed> out = new ArrayList<>();
       while (out.size() < max) {
@@ -71,7 +81,13 @@ public final class JournalReader {
           if (!dc.isPresent()) {
             break;
           }
-          out.add(new Indexed(dc.index(), JournalCodec.read(dc.wire())));
+          try {
+            out.add(new Indexed(dc.index(), JournalCodec.read(dc.wire())));
+          } catch (RuntimeException e) {
+            // one excerpt that cannot be decoded must not stop whoever follows the journal: it is
+            // returned as unreadable and the tailer moves past it
+            out.add(new Indexed(dc.index(), null, e.toString()));
+          }
         }
       }
       return out;

@@ -491,4 +491,37 @@ class JournalWriterTest {
       return files.filter(p -> p.toString().endsWith(".cq4")).count();
     }
   }
+
+  /** Appends {@code id}'s input record and waits until it is written. */
+  void write(JournalSettings s, String id) throws Exception {
+    try (JournalWriter w = JournalWriter.start(s)) {
+      TestProbe<Journal.Ack> ack = testKit.createTestProbe();
+      w.offer(input(id), ack.getRef());
+      ack.expectMessageClass(Journal.Written.class);
+    }
+  }
+
+  @Test
+  void aRecordThatCannotBeDecodedIsReturnedAsUnreadableAndTheTailGoesOn() throws Exception {
+    JournalSettings s = settings();
+    write(s, "before");
+    // an excerpt of a schema this build cannot read, as a newer build or damage would leave
+    try (net.openhft.chronicle.queue.impl.single.SingleChronicleQueue q =
+            net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder.binary(s.dir())
+                .rollCycle(s.rollCycle())
+                .build();
+        net.openhft.chronicle.queue.ExcerptAppender a = q.createAppender()) {
+      a.writeDocument(w -> w.write("schema").int32(99));
+    }
+    write(s, "after");
+    try (JournalReader.Tail tail = JournalReader.tail(s.dir(), -1)) {
+      List<JournalReader.Indexed> read = tail.next(10);
+      assertEquals(3, read.size());
+      assertEquals("before", read.get(0).record().requestId());
+      assertNull(read.get(1).record());
+      assertTrue(read.get(1).unreadable().contains("schema 99"), read.get(1).unreadable());
+      assertEquals("after", read.get(2).record().requestId());
+      assertTrue(tail.next(10).isEmpty());
+    }
+  }
 }

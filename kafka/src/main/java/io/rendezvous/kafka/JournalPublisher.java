@@ -18,9 +18,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.config.TopicConfig;
@@ -50,7 +52,8 @@ public final class JournalPublisher implements AutoCloseable {
   private final KafkaSettings settings;
   private final Path journalDir;
   private final String node;
-  private final KafkaProducer<String, byte[]> producer;
+  private final Producer<String, byte[]> producer;
+  private final AtomicLong unreadable = new AtomicLong();
   private final Thread thread;
   private final AtomicLong published = new AtomicLong();
   private final java.util.function.LongSupplier appended;
@@ -62,7 +65,8 @@ public final class JournalPublisher implements AutoCloseable {
       KafkaSettings settings,
       Path journalDir,
       String node,
-      java.util.function.LongSupplier appended)
+      java.util.function.LongSupplier appended,
+      Function<Map<String, Object>, Producer<String, byte[]>> producers)
       throws IOException {
     this.settings = settings;
     this.journalDir = journalDir;
@@ -97,7 +101,7 @@ public final class JournalPublisher implements AutoCloseable {
     // an outage delays delivery, it never drops a record: retry for as long as it takes
     props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.MAX_VALUE);
     props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.MAX_VALUE);
-    this.producer = new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+    this.producer = producers.apply(props);
     this.thread = new Thread(this::run, "rendezvous-journal-publisher");
   }
 
@@ -152,7 +156,25 @@ public final class JournalPublisher implements AutoCloseable {
       String node,
       java.util.function.LongSupplier appended)
       throws IOException {
-    JournalPublisher p = new JournalPublisher(settings, journalDir, node, appended);
+    return start(
+        settings,
+        journalDir,
+        node,
+        appended,
+        props -> new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer()));
+  }
+
+  /**
+   * As {@link #start}, with the producer made by {@code producers} from the publisher's settings.
+   */
+  static JournalPublisher start(
+      KafkaSettings settings,
+      Path journalDir,
+      String node,
+      java.util.function.LongSupplier appended,
+      Function<Map<String, Object>, Producer<String, byte[]>> producers)
+      throws IOException {
+    JournalPublisher p = new JournalPublisher(settings, journalDir, node, appended, producers);
     p.thread.start();
     log.info(
         "publishing journal {} to kafka {} from index {}",
@@ -170,6 +192,11 @@ public final class JournalPublisher implements AutoCloseable {
     return published.get();
   }
 
+  /** Journal records skipped because they could not be decoded (poison records). */
+  public long unreadable() {
+    return unreadable.get();
+  }
+
   /** Journal records not yet acknowledged by Kafka. */
   public long lag() {
     return Math.max(0, backlogAtStart + appended.getAsLong() - published.get());
@@ -181,6 +208,35 @@ public final class JournalPublisher implements AutoCloseable {
   }
 
   private void run() {
+    long backoff = RESTART_MIN_NANOS;
+    while (running) {
+      try {
+        publishFromPosition();
+      } catch (Exception e) {
+        if (!running) {
+          return;
+        }
+        // never stop for good: the journal keeps what is not published (retention waits for this
+        // position), so the next attempt resumes from the last acknowledged record
+        log.error(
+            "journal publisher for {} failed at index {}; trying again in {} ms",
+            journalDir,
+            position,
+            TimeUnit.NANOSECONDS.toMillis(backoff),
+            e);
+        LockSupport.parkNanos(backoff);
+        backoff = Math.min(backoff * 2, RESTART_MAX_NANOS);
+      }
+    }
+  }
+
+  private static final long RESTART_MIN_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long RESTART_MAX_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+  /** Unreadable records are logged one by one up to this many, then every this many-th. */
+  private static final long UNREADABLE_LOGGED = 100;
+
+  private void publishFromPosition() throws IOException {
     long acknowledgeEveryNanos = settings.acknowledgeEvery().toNanos();
     // what was sent and not yet acknowledged: how many journal records (skipped ones included), the
     // index after the last of them, and since when the oldest has waited
@@ -193,6 +249,10 @@ public final class JournalPublisher implements AutoCloseable {
         List<JournalReader.Indexed> batch = tail.next(want);
         for (JournalReader.Indexed r : batch) {
           JournalRecord record = r.record();
+          if (record == null) {
+            skipUnreadable(r);
+            continue;
+          }
           if (RequestIds.isWarmUp(record.requestId()) || !settings.publishes(record.type())) {
             continue;
           }
@@ -218,8 +278,8 @@ public final class JournalPublisher implements AutoCloseable {
                 || now - oldestSentAt >= acknowledgeEveryNanos)) {
           producer.flush();
           position = next;
-          // skipped records (warm-up, types not mirrored) count as done: the lag is what is still
-          // to publish
+          // skipped records (warm-up, types not mirrored, unreadable) count as done: the lag is
+          // what is still to publish
           published.addAndGet(unacknowledged);
           unacknowledged = 0;
           savePosition(settings.positionFile(), position);
@@ -234,10 +294,19 @@ public final class JournalPublisher implements AutoCloseable {
           LockSupport.parkNanos(Math.max(wait, 0));
         }
       }
-    } catch (Exception e) {
-      if (running) {
-        log.error("journal publisher for {} stopped at index {}", journalDir, position, e);
-      }
+    }
+  }
+
+  private void skipUnreadable(JournalReader.Indexed r) {
+    long n = unreadable.incrementAndGet();
+    if (n <= UNREADABLE_LOGGED || n % UNREADABLE_LOGGED == 0) {
+      log.warn(
+          "journal {}: record at index {} cannot be decoded ({}); not published, skipped"
+              + " ({} unreadable so far)",
+          journalDir,
+          r.index(),
+          r.unreadable(),
+          n);
     }
   }
 

@@ -24,7 +24,8 @@ public final class KafkaWiring {
   private KafkaWiring() {}
 
   /** What a node's other parts need from a node's Kafka features once they are started. */
-  public record Started(Optional<LongSupplier> outboxLag) {}
+  public record Started(
+      Optional<LongSupplier> outboxLag, Optional<LongSupplier> outboxUnreadable) {}
 
   public static Started start(
       ActorSystem<?> system,
@@ -37,12 +38,14 @@ public final class KafkaWiring {
       RendezvousClient client)
       throws IOException {
     Optional<LongSupplier> lag = Optional.empty();
+    Optional<LongSupplier> unreadable = Optional.empty();
     if (kafka.enabled()) {
       JournalPublisher.createTopics(kafka);
       JournalPublisher publisher =
           JournalPublisher.start(kafka, journal.settings().dir(), node, journal::appended);
       journal.retainFrom(publisher::position);
       lag = Optional.of(publisher::lag);
+      unreadable = Optional.of(publisher::unreadable);
       // whatever is not yet published when the node stops is published by its next start
       system.getWhenTerminated().thenRun(publisher::close);
     }
@@ -66,6 +69,6 @@ public final class KafkaWiring {
                 return CompletableFuture.completedFuture(Done.getInstance());
               });
     }
-    return new Started(lag);
+    return new Started(lag, unreadable);
   }
 }

@@ -174,7 +174,8 @@ public final class Node {
           HttpServer.start(system, settings.http(), routes, readiness, settings.startupTimeout());
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
       closeOnShutdown(system, journal, models);
-      KafkaWiring.start(
+      KafkaWiring.Started kafka =
+          KafkaWiring.start(
               system,
               settings.kafka(),
               settings.kafkaRequests(),
@@ -182,9 +183,11 @@ public final class Node {
               name,
               endpoints,
               decoder,
-              client)
-          .outboxLag()
-          .ifPresent(lag -> readiness.report("kafka_outbox_lag", lag));
+              client);
+      kafka.outboxLag().ifPresent(lag -> readiness.report("kafka_outbox_lag", lag));
+      kafka
+          .outboxUnreadable()
+          .ifPresent(n -> readiness.report("kafka_outbox_unreadable_skipped", n));
       log.info(
           "node {} serving http://{}:{} with endpoints {} and models {}",
           name,
