@@ -17,13 +17,22 @@ public record ModelSettings(
     Duration maxBatchDelay,
     Fault fault) {
 
-  /** Fault injection: off when every field is zero. */
-  public record Fault(Duration latency, double latencyProbability, double failureRate) {
-    public static final Fault NONE = new Fault(Duration.ZERO, 0, 0);
+  /**
+   * Fault injection: off when every field is zero. {@code errorRate}: the share of predict calls
+   * that throw a {@link LinkageError} from inside the worker, as a broken native library would.
+   */
+  public record Fault(
+      Duration latency, double latencyProbability, double failureRate, double errorRate) {
+    public static final Fault NONE = new Fault(Duration.ZERO, 0, 0, 0);
+
+    public Fault(Duration latency, double latencyProbability, double failureRate) {
+      this(latency, latencyProbability, failureRate, 0);
+    }
 
     public Fault {
       requireShare("latency-probability", latencyProbability);
       requireShare("failure-rate", failureRate);
+      requireShare("error-rate", errorRate);
       if (latency.isNegative()) {
         throw new IllegalArgumentException("fault.latency must not be negative");
       }
@@ -61,7 +70,8 @@ public record ModelSettings(
           new Fault(
               c.getDuration("fault.latency"),
               c.getDouble("fault.latency-probability"),
-              c.getDouble("fault.failure-rate")));
+              c.getDouble("fault.failure-rate"),
+              c.getDouble("fault.error-rate")));
     } catch (ConfigException | IllegalArgumentException e) {
       throw new IllegalArgumentException("rendezvous.models." + name + ": " + e.getMessage(), e);
     }

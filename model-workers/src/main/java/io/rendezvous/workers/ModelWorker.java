@@ -63,7 +63,8 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       predictor.predict(TensorData.float32(new long[] {1, features}, new float[features]));
       TensorData zero = TensorData.float32(new long[] {1, features}, new float[features]);
       batchPredictor.predict(List.of(zero, zero));
-    } catch (Exception e) {
+    } catch (Throwable e) {
+      rethrowIfFatal(e);
       getContext()
           .getLog()
           .warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
@@ -92,7 +93,8 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       } else {
         scoreBatch(jobs);
       }
-    } catch (RuntimeException e) {
+    } catch (Throwable e) {
+      rethrowIfFatal(e);
       // something outside the predict call itself (an output of an unexpected shape, say): every
       // job of this run fails, and the worker stays in the pool
       getContext()
@@ -116,8 +118,10 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     List<float[]> out;
     long start = System.nanoTime();
     try {
+      injectError();
       out = batchPredictor.predict(inputs);
-    } catch (Exception e) {
+    } catch (Throwable e) {
+      rethrowIfFatal(e);
       getContext()
           .getLog()
           .warn(
@@ -141,10 +145,12 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
   private void scoreAlone(Score s) {
     long start = System.nanoTime();
     try {
+      injectError();
       float[][] out = predictor.predict(s.input());
       long micros = (System.nanoTime() - start) / 1_000;
       reply(s, new Scored(s.requestId(), model.name(), model.version(), out, micros));
-    } catch (Exception e) {
+    } catch (Throwable e) {
+      rethrowIfFatal(e);
       getContext()
           .getLog()
           .warn("model {} failed on request {}: {}", model.name(), s.requestId(), e.toString());
@@ -152,6 +158,24 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
           s,
           new Failed(
               s.requestId(), model.name(), model.version(), "model error: " + e.getMessage()));
+    }
+  }
+
+  /**
+   * A model's code can throw an {@link Error} that says nothing about the JVM (a {@link
+   * LinkageError} from a native library, an {@link AssertionError}): contained like an exception,
+   * so one model's bug fails its own scores only. A {@link VirtualMachineError} (out of memory,
+   * stack overflow, internal error) is the JVM's and goes on up: Pekko ends the JVM on it.
+   */
+  private static void rethrowIfFatal(Throwable e) {
+    if (e instanceof VirtualMachineError fatal) {
+      throw fatal;
+    }
+  }
+
+  private void injectError() {
+    if (fault.errorRate() > 0 && ThreadLocalRandom.current().nextDouble() < fault.errorRate()) {
+      throw new LinkageError("injected error (fault.error-rate)");
     }
   }
 

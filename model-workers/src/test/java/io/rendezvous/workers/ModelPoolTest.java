@@ -197,6 +197,22 @@ class ModelPoolTest {
   }
 
   @Test
+  void anErrorThrownByTheModelIsContainedAndTheWorkerServesOn() {
+    ModelSettings s = m2.settings();
+    LoadedModel erring = reload(s.withFault(new ModelSettings.Fault(Duration.ZERO, 0, 0, 1.0)));
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(erring));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
+    for (int i = 0; i < 3; i++) {
+      // every call throws a LinkageError: each request fails alone, the pool's worker stays
+      pool.tell(new ModelPool.Score("e" + i, instance(i), probe.getRef()));
+      ModelPool.Failed f = probe.expectMessageClass(ModelPool.Failed.class);
+      assertEquals("e" + i, f.requestId());
+      assertTrue(f.reason().contains("injected error"), f.reason());
+    }
+    erring.close();
+  }
+
+  @Test
   void loadFailureNamesModelPathAndCause() {
     Path missing = Path.of("target/no-such-model");
     ModelLoadException e =
