@@ -315,8 +315,7 @@ public final class HttpEdge {
       return HttpJson.error(
           408, "body was not received within " + settings.bodyTimeout().toMillis() + " ms");
     }
-    log.error("{} failed inside the server", what, cause);
-    return HttpJson.error(500, "internal error while serving " + what + ": " + cause);
+    return HttpJson.internalError(log, what, cause);
   }
 
   /** The HTTP status for an input refused by the decoder every edge shares. */

@@ -3,10 +3,12 @@ package io.rendezvous.node;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.edge.Json;
+import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.model.StatusCodes;
+import org.slf4j.Logger;
 
 /** JSON responses as every route sends them: a body with a status, or {@code {"error": ...}}. */
 public final class HttpJson {
@@ -22,6 +24,20 @@ public final class HttpJson {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("response cannot be written as JSON", e);
     }
+  }
+
+  /**
+   * A 500 for a failure inside the server: logged in full under a fresh error id, and the client
+   * gets only that id, never the exception's text (it can name classes, paths or data).
+   */
+  public static HttpResponse internalError(Logger log, String what, Throwable cause) {
+    String id = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xFFFF_FFFF_FFFFL);
+    log.error("error {}: {} failed inside the server", id, what, cause);
+    ObjectNode body = Json.object();
+    body.put(
+        "error", "internal error while serving " + what + "; the server's log has error " + id);
+    body.put("error_id", id);
+    return response(500, body);
   }
 
   /** {@code {"error": message}} with the given status. */

@@ -93,11 +93,7 @@ final class HttpServer {
                   });
       ExceptionHandler errors =
           ExceptionHandler.newBuilder()
-              .matchAny(
-                  e -> {
-                    log.error("request failed inside the server", e);
-                    return complete(HttpJson.error(500, "internal error: " + e));
-                  })
+              .matchAny(e -> complete(HttpJson.internalError(log, "a request", e)))
               .build();
       Route[] all = routes.toArray(Route[]::new);
       return handleExceptions(

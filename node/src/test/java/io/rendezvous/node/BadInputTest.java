@@ -1,6 +1,7 @@
 package io.rendezvous.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -31,9 +32,34 @@ class BadInputTest {
 
   @BeforeAll
   static void start() throws Exception {
+    // two routes that fail inside the server: one through the edge, one in the route itself
+    RouteExtension failing =
+        parts ->
+            org.apache.pekko.http.javadsl.server.Directives.concat(
+                org.apache.pekko.http.javadsl.server.Directives.path(
+                    "test-fail-in-edge",
+                    () ->
+                        org.apache.pekko.http.javadsl.server.Directives.onSuccess(
+                            parts
+                                .edge()
+                                .admit(
+                                    "the failing route",
+                                    () -> {
+                                      throw new IllegalStateException(SECRET);
+                                    }),
+                            org.apache.pekko.http.javadsl.server.Directives::complete)),
+                org.apache.pekko.http.javadsl.server.Directives.path(
+                    "test-fail-in-route",
+                    () ->
+                        org.apache.pekko.http.javadsl.server.Directives.extractRequest(
+                            r -> {
+                              throw new IllegalStateException(SECRET);
+                            })));
     node =
         TestNode.start(
-            dir, "rendezvous.http.max-instances = 4\nrendezvous.http.max-image-side = 1000");
+            dir,
+            "rendezvous.http.max-instances = 4\nrendezvous.http.max-image-side = 1000",
+            java.util.List.of(failing));
   }
 
   @AfterAll
@@ -62,6 +88,22 @@ class BadInputTest {
 
   HttpResponse<String> json(String path, String body) throws Exception {
     return node.post(path, "application/json", body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  static final String SECRET = "secret detail of /etc/rendezvous/keystore.p12";
+
+  @Test
+  void aFailureInsideTheServerIsA500WithAnErrorIdAndNoInternals() throws Exception {
+    for (String path : new String[] {"/test-fail-in-edge", "/test-fail-in-route"}) {
+      HttpResponse<String> r = node.get(path);
+      assertEquals(500, r.statusCode(), r.body());
+      assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("application/json"));
+      JsonNode body = Json.MAPPER.readTree(r.body());
+      assertTrue(body.get("error_id").asText().matches("[0-9a-f]+"), r.body());
+      assertTrue(body.get("error").asText().contains(body.get("error_id").asText()), r.body());
+      assertFalse(r.body().contains("secret"), r.body());
+      assertFalse(r.body().contains("IllegalStateException"), r.body());
+    }
   }
 
   @Test
