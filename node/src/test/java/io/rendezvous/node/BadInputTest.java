@@ -106,6 +106,47 @@ class BadInputTest {
     }
   }
 
+  /** Sends {@code raw} bytes as they are; returns the response's head and its body. */
+  String[] raw(String raw) throws Exception {
+    try (java.net.Socket s = new java.net.Socket("127.0.0.1", node.node.httpPort())) {
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
+      s.getOutputStream().flush();
+      java.io.InputStream in = s.getInputStream();
+      java.io.ByteArrayOutputStream head = new java.io.ByteArrayOutputStream();
+      while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+        head.write(in.read());
+      }
+      String h = head.toString(StandardCharsets.ISO_8859_1);
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile("(?i)content-length: (\\d+)").matcher(h);
+      byte[] body = m.find() ? in.readNBytes(Integer.parseInt(m.group(1))) : new byte[0];
+      return new String[] {h, new String(body, StandardCharsets.UTF_8)};
+    }
+  }
+
+  @Test
+  void aRequestPekkoCannotParseGetsAJsonError() throws Exception {
+    for (String bad :
+        new String[] {
+          // a control character in a header value
+          "GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0001b\r\n\r\n",
+          // a request line with a space too many (Pekko answers 505 for its "version")
+          "GET /v2/health live HTTP/1.1\r\nHost: x\r\n\r\n"
+        }) {
+      String[] response = raw(bad);
+      assertTrue(response[0].matches("(?s)HTTP/1.1 (400|505) .*"), response[0]);
+      assertTrue(response[0].contains("Content-Type: application/json"), response[0]);
+      assertTrue(
+          Json.MAPPER
+              .readTree(response[1])
+              .get("error")
+              .asText()
+              .startsWith("request could not be parsed"),
+          response[1]);
+    }
+  }
+
   @Test
   void everyBadInputIsAClientErrorAndNothingReachesTheJournal() throws Exception {
     expect(400, "has 2 values", json("/predict", instance("0.1,0.2")));
