@@ -39,6 +39,8 @@ public final class HttpEdge {
   private final Materializer materializer;
   private final Executor blocking;
   private final AtomicInteger inFlight = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicLong bodyBytes =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /** How much a request over the target latency takes off the limit: TCP-like, gentle. */
   private static final double LIMIT_DECREASE = 0.1;
@@ -102,6 +104,54 @@ public final class HttpEdge {
   /** Time admitted requests waited for a slot. */
   public Lateness queueWait() {
     return queueWait;
+  }
+
+  /**
+   * Bytes of request bodies reserved by admitted requests (see {@link #admit(String, RequestEntity,
+   * Supplier)}).
+   */
+  public long bodyBytesInFlight() {
+    return bodyBytes.get();
+  }
+
+  /**
+   * As {@link #admit(String, Supplier)} for a request with a body: once admitted, it also reserves
+   * the body's declared length (max-body when it declares none) from {@code
+   * max-body-bytes-in-flight} until its answer; beyond that budget it gets 503 with Retry-After and
+   * its body is discarded unread.
+   */
+  public CompletionStage<HttpResponse> admit(
+      String what, RequestEntity entity, Supplier<CompletionStage<HttpResponse>> handler) {
+    long declared =
+        entity.getContentLengthOption().isPresent()
+            ? Math.min(entity.getContentLengthOption().getAsLong(), settings.maxBody())
+            : settings.maxBody();
+    return admit(
+        what,
+        () -> {
+          long now = bodyBytes.addAndGet(declared);
+          if (now > settings.maxBodyBytesInFlight()) {
+            bodyBytes.addAndGet(-declared);
+            entity.discardBytes(materializer);
+            return CompletableFuture.completedFuture(
+                busy(
+                    "node holds "
+                        + (now - declared)
+                        + " bytes of request bodies, and this one's "
+                        + declared
+                        + " would pass its limit of "
+                        + settings.maxBodyBytesInFlight()
+                        + " (max-body-bytes-in-flight); retry later"));
+          }
+          CompletionStage<HttpResponse> response;
+          try {
+            response = handler.get();
+          } catch (RuntimeException e) {
+            bodyBytes.addAndGet(-declared);
+            throw e;
+          }
+          return response.whenComplete((r, e) -> bodyBytes.addAndGet(-declared));
+        });
   }
 
   /**

@@ -15,6 +15,7 @@ public record HttpSettings(
     int maxQueued,
     Duration maxQueueWait,
     long maxBody,
+    long maxBodyBytesInFlight,
     int maxInstances,
     int maxImageSide,
     long maxImagePixels,
@@ -25,6 +26,17 @@ public record HttpSettings(
   /** The limits on one request's input, for the decoder every edge shares. */
   public InputLimits inputLimits() {
     return new InputLimits(maxInstances, maxImageSide, maxImagePixels);
+  }
+
+  public HttpSettings {
+    if (maxBodyBytesInFlight < maxBody) {
+      throw new IllegalArgumentException(
+          "rendezvous.http.max-body-bytes-in-flight ("
+              + maxBodyBytesInFlight
+              + ") must be at least max-body ("
+              + maxBody
+              + "): a body of the largest size must fit");
+    }
   }
 
   public static HttpSettings fromConfig(Config root) {
@@ -39,6 +51,7 @@ public record HttpSettings(
         c.getInt("max-queued"),
         c.getDuration("max-queue-wait"),
         c.getBytes("max-body"),
+        c.getBytes("max-body-bytes-in-flight"),
         c.getInt("max-instances"),
         c.getInt("max-image-side"),
         c.getLong("max-image-pixels"),

@@ -84,6 +84,7 @@ public final class InferenceRoutes extends AllDirectives {
                                                                         "POST /v2/models/"
                                                                             + name
                                                                             + "/infer",
+                                                                        entity,
                                                                         () ->
                                                                             infer(
                                                                                 name, entity,

@@ -152,6 +152,7 @@ public final class Node {
       InputDecoder decoder = new InputDecoder(Json.MAPPER, settings.http().inputLimits());
       readiness.report("edge_queued", edge::queued);
       readiness.report("edge_limit", edge::limit);
+      readiness.report("edge_body_bytes_in_flight", edge::bodyBytesInFlight);
       readiness.report("edge_queue_wait_mean_us", edge.queueWait()::meanMicros);
       readiness.report("edge_queue_wait_max_us", edge.queueWait()::maxMicros);
       // the gate is up before HTTP binds: a node must never say ready before its warm-up is over

@@ -60,6 +60,7 @@ public final class PredictRoutes extends AllDirectives {
                                                     completeWithFuture(
                                                         edge.admit(
                                                             "POST /predict",
+                                                            entity,
                                                             () ->
                                                                 predict(
                                                                     entity,
