@@ -31,13 +31,16 @@ public final class InferenceRoutes extends AllDirectives {
   private final RendezvousClient client;
   private final Map<String, EndpointSettings> endpoints;
   private final Map<String, ModelMetadata> models;
+  private final BearerAuth auth;
 
   public InferenceRoutes(
       HttpEdge edge,
       InputDecoder decoder,
       RendezvousClient client,
       Map<String, EndpointSettings> endpoints,
-      Map<String, ModelMetadata> models) {
+      Map<String, ModelMetadata> models,
+      BearerAuth auth) {
+    this.auth = auth;
     this.edge = edge;
     this.decoder = decoder;
     this.client = client;
@@ -77,18 +80,23 @@ public final class InferenceRoutes extends AllDirectives {
                                                 optionalHeaderValueByName(
                                                     "X-Request-Id",
                                                     header ->
-                                                        extractRequestEntity(
-                                                            entity ->
-                                                                completeWithFuture(
-                                                                    edge.admit(
-                                                                        "POST /v2/models/"
-                                                                            + name
-                                                                            + "/infer",
-                                                                        entity,
-                                                                        () ->
-                                                                            infer(
-                                                                                name, entity,
-                                                                                header)))))))))));
+                                                        auth.require(
+                                                            name,
+                                                            edge.materializer(),
+                                                            () ->
+                                                                extractRequestEntity(
+                                                                    entity ->
+                                                                        completeWithFuture(
+                                                                            edge.admit(
+                                                                                "POST /v2/models/"
+                                                                                    + name
+                                                                                    + "/infer",
+                                                                                entity,
+                                                                                () ->
+                                                                                    infer(
+                                                                                        name,
+                                                                                        entity,
+                                                                                        header))))))))))));
   }
 
   private HttpResponse unknown(String name) {

@@ -166,8 +166,9 @@ public final class Node {
                     return s;
                   });
       List<Route> routes = new ArrayList<>();
-      routes.add(new PredictRoutes(edge, decoder, client, endpoints).routes());
-      routes.add(new InferenceRoutes(edge, decoder, client, endpoints, metadata).routes());
+      BearerAuth auth = BearerAuth.fromConfig(settings.config());
+      routes.add(new PredictRoutes(edge, decoder, client, endpoints, auth).routes());
+      routes.add(new InferenceRoutes(edge, decoder, client, endpoints, metadata, auth).routes());
       routes.add(new HealthRoutes(readiness, VERSION).routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
       extensions.forEach(extension -> routes.add(extension.route(parts)));

@@ -28,16 +28,19 @@ public final class PredictRoutes extends AllDirectives {
   private final InputDecoder decoder;
   private final RendezvousClient client;
   private final Map<String, EndpointSettings> endpoints;
+  private final BearerAuth auth;
 
   public PredictRoutes(
       HttpEdge edge,
       InputDecoder decoder,
       RendezvousClient client,
-      Map<String, EndpointSettings> endpoints) {
+      Map<String, EndpointSettings> endpoints,
+      BearerAuth auth) {
     this.edge = edge;
     this.decoder = decoder;
     this.client = client;
     this.endpoints = endpoints;
+    this.auth = auth;
   }
 
   public Route routes() {
@@ -55,21 +58,26 @@ public final class PredictRoutes extends AllDirectives {
                                     optionalHeaderValueByName(
                                         "X-Request-Id",
                                         clientHeader ->
-                                            extractRequestEntity(
-                                                entity ->
-                                                    completeWithFuture(
-                                                        edge.admit(
-                                                            "POST /predict",
-                                                            entity,
-                                                            () ->
-                                                                predict(
+                                            auth.require(
+                                                endpoint.orElse(DEFAULT_ENDPOINT),
+                                                edge.materializer(),
+                                                () ->
+                                                    extractRequestEntity(
+                                                        entity ->
+                                                            completeWithFuture(
+                                                                edge.admit(
+                                                                    "POST /predict",
                                                                     entity,
-                                                                    endpoint.orElse(
-                                                                        DEFAULT_ENDPOINT),
-                                                                    "all"
-                                                                        .equals(
-                                                                            detail.orElse(null)),
-                                                                    clientHeader)))))))));
+                                                                    () ->
+                                                                        predict(
+                                                                            entity,
+                                                                            endpoint.orElse(
+                                                                                DEFAULT_ENDPOINT),
+                                                                            "all"
+                                                                                .equals(
+                                                                                    detail.orElse(
+                                                                                        null)),
+                                                                            clientHeader))))))))));
   }
 
   private CompletionStage<HttpResponse> predict(

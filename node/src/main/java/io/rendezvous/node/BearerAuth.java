@@ -1,0 +1,138 @@
+package io.rendezvous.node;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+import io.rendezvous.actors.edge.Json;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.model.headers.HttpChallenge;
+import org.apache.pekko.http.javadsl.model.headers.WWWAuthenticate;
+import org.apache.pekko.http.javadsl.server.Directives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Materializer;
+
+/**
+ * Optional bearer-token authentication of the inference routes, per endpoint ({@code
+ * rendezvous.auth}). An endpoint with tokens refuses a request without one of them with 401 and a
+ * JSON body; an endpoint without tokens is open. Tokens are compared in constant time (as SHA-256
+ * digests, so their lengths do not show either) and never logged or echoed.
+ */
+public final class BearerAuth {
+  private final Map<String, List<byte[]>> digestsByEndpoint;
+  private final List<byte[]> allEndpoints;
+
+  BearerAuth(Map<String, List<String>> byEndpoint, List<String> allEndpoints) {
+    Map<String, List<byte[]>> m = new HashMap<>();
+    byEndpoint.forEach((endpoint, tokens) -> m.put(endpoint, digests(tokens)));
+    this.digestsByEndpoint = Map.copyOf(m);
+    this.allEndpoints = digests(allEndpoints);
+  }
+
+  /**
+   * {@code rendezvous.auth.tokens.<endpoint>} (a list, or one comma-separated string as an
+   * environment variable gives it) and {@code rendezvous.auth.all-endpoints} for every endpoint
+   * without its own.
+   */
+  public static BearerAuth fromConfig(Config root) {
+    Config c = root.getConfig("rendezvous.auth");
+    Map<String, List<String>> byEndpoint = new HashMap<>();
+    for (Map.Entry<String, ConfigValue> e : c.getObject("tokens").entrySet()) {
+      byEndpoint.put(e.getKey(), tokens(e.getValue(), "rendezvous.auth.tokens." + e.getKey()));
+    }
+    return new BearerAuth(
+        byEndpoint, tokens(c.getValue("all-endpoints"), "rendezvous.auth.all-endpoints"));
+  }
+
+  private static List<String> tokens(ConfigValue v, String key) {
+    List<String> out = new ArrayList<>();
+    if (v.valueType() == ConfigValueType.LIST) {
+      for (Object o : (List<?>) v.unwrapped()) {
+        out.add(String.valueOf(o).trim());
+      }
+    } else if (v.valueType() == ConfigValueType.STRING) {
+      for (String t : ((String) v.unwrapped()).split(",")) {
+        out.add(t.trim());
+      }
+    } else {
+      throw new IllegalArgumentException(key + ": a list of tokens or a comma-separated string");
+    }
+    out.removeIf(String::isEmpty);
+    return List.copyOf(out);
+  }
+
+  private static List<byte[]> digests(List<String> tokens) {
+    return tokens.stream().map(t -> sha256(t.getBytes(StandardCharsets.UTF_8))).toList();
+  }
+
+  private static byte[] sha256(byte[] b) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(b);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  private List<byte[]> tokensFor(String endpoint) {
+    return digestsByEndpoint.getOrDefault(endpoint, allEndpoints);
+  }
+
+  /** Whether a request to {@code endpoint} with this Authorization header may go on. */
+  boolean allows(String endpoint, Optional<String> authorization) {
+    List<byte[]> accepted = tokensFor(endpoint);
+    if (accepted.isEmpty()) {
+      return true;
+    }
+    if (authorization.isEmpty() || !authorization.get().regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return false;
+    }
+    byte[] given = sha256(authorization.get().substring(7).trim().getBytes(StandardCharsets.UTF_8));
+    boolean ok = false;
+    for (byte[] t : accepted) {
+      // every token compared, so the time does not say which one matched
+      ok |= MessageDigest.isEqual(t, given);
+    }
+    return ok;
+  }
+
+  /**
+   * {@code inner} when the request may reach {@code endpoint}; otherwise 401 with a JSON body and a
+   * Bearer challenge, its body discarded unread.
+   */
+  Route require(String endpoint, Materializer materializer, Supplier<Route> inner) {
+    if (tokensFor(endpoint).isEmpty()) {
+      return inner.get();
+    }
+    return Directives.optionalHeaderValueByName(
+        "Authorization",
+        header ->
+            allows(endpoint, header)
+                ? inner.get()
+                : Directives.extractRequestEntity(
+                    entity -> {
+                      entity.discardBytes(materializer);
+                      return Directives.complete(unauthorized(endpoint, header.isPresent()));
+                    }));
+  }
+
+  static HttpResponse unauthorized(String endpoint, boolean tokenGiven) {
+    ObjectNode body = Json.object();
+    body.put(
+        "error",
+        "endpoint '"
+            + endpoint
+            + "' requires a bearer token (Authorization: Bearer <token>)"
+            + (tokenGiven ? "; the one given is not accepted" : ""));
+    return HttpJson.response(401, body)
+        .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "rendezvous")));
+  }
+}
