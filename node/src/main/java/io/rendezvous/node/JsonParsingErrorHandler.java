@@ -17,6 +17,7 @@ public final class JsonParsingErrorHandler extends ParsingErrorHandler {
   public HttpResponse handle(
       StatusCode status, ErrorInfo info, LoggingAdapter log, ServerSettings settings) {
     log.warning("Illegal request, responding with status '{}': {}", status, info.formatPretty());
-    return HttpJson.error(status.intValue(), "request could not be parsed: " + info.summary());
+    int code = status.intValue() >= 500 ? 400 : status.intValue();
+    return HttpJson.error(code, "request could not be parsed: " + info.summary());
   }
 }

@@ -131,11 +131,11 @@ class BadInputTest {
         new String[] {
           // a control character in a header value
           "GET /v2/health/live HTTP/1.1\r\nHost: x\r\nX-Bad: a\u0001b\r\n\r\n",
-          // a request line with a space too many (Pekko answers 505 for its "version")
+          // a request line with a space too many (Pekko would answer 505 for its "version")
           "GET /v2/health live HTTP/1.1\r\nHost: x\r\n\r\n"
         }) {
       String[] response = raw(bad);
-      assertTrue(response[0].matches("(?s)HTTP/1.1 (400|505) .*"), response[0]);
+      assertTrue(response[0].startsWith("HTTP/1.1 400"), response[0]);
       assertTrue(response[0].contains("Content-Type: application/json"), response[0]);
       assertTrue(
           Json.MAPPER
