@@ -1,5 +1,6 @@
 package io.rendezvous.actors;
 
+import com.typesafe.config.Config;
 import io.rendezvous.actors.Reply.Rejected;
 import io.rendezvous.actors.edge.RequestIds;
 import io.rendezvous.actors.schedule.Decider;
@@ -53,8 +54,12 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
    * can tell which requests share a shard (and so a home node) with one it has seen accepted.
    */
   public static HashCodeMessageExtractor<Command> shards(ActorSystem<?> system) {
-    return new HashCodeMessageExtractor<>(
-        system.settings().config().getInt("pekko.cluster.sharding.number-of-shards"));
+    return shards(system.settings().config());
+  }
+
+  /** As {@link #shards(ActorSystem)}, from the configuration the actor system runs on. */
+  public static HashCodeMessageExtractor<Command> shards(Config config) {
+    return new HashCodeMessageExtractor<>(config.getInt("pekko.cluster.sharding.number-of-shards"));
   }
 
   public sealed interface Command extends CborSerializable {}

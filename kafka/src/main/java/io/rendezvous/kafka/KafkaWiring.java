@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.LongSupplier;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
 import org.apache.pekko.actor.typed.ActorSystem;
@@ -24,8 +23,7 @@ public final class KafkaWiring {
   private KafkaWiring() {}
 
   /** What a node's other parts need from a node's Kafka features once they are started. */
-  public record Started(
-      Optional<LongSupplier> outboxLag, Optional<LongSupplier> outboxUnreadable) {}
+  public record Started(Optional<JournalPublisher> outbox) {}
 
   public static Started start(
       ActorSystem<?> system,
@@ -37,15 +35,13 @@ public final class KafkaWiring {
       InputDecoder decoder,
       RendezvousClient client)
       throws IOException {
-    Optional<LongSupplier> lag = Optional.empty();
-    Optional<LongSupplier> unreadable = Optional.empty();
+    Optional<JournalPublisher> outbox = Optional.empty();
     if (kafka.enabled()) {
       JournalPublisher.createTopics(kafka);
       JournalPublisher publisher =
           JournalPublisher.start(kafka, journal.settings().dir(), node, journal::appended);
       journal.retainFrom(publisher::position);
-      lag = Optional.of(publisher::lag);
-      unreadable = Optional.of(publisher::unreadable);
+      outbox = Optional.of(publisher);
       // whatever is not yet published when the node stops is published by its next start
       system.getWhenTerminated().thenRun(publisher::close);
     }
@@ -69,6 +65,6 @@ public final class KafkaWiring {
                 return CompletableFuture.completedFuture(Done.getInstance());
               });
     }
-    return new Started(lag, unreadable);
+    return new Started(outbox);
   }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
@@ -39,8 +40,7 @@ public final class HttpEdge {
   private final Materializer materializer;
   private final Executor blocking;
   private final AtomicInteger inFlight = new AtomicInteger();
-  private final java.util.concurrent.atomic.AtomicLong bodyBytes =
-      new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong bodyBytes = new AtomicLong();
 
   /** How much a request over the target latency takes off the limit: TCP-like, gentle. */
   private static final double LIMIT_DECREASE = 0.1;

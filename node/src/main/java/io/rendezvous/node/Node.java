@@ -3,6 +3,7 @@ package io.rendezvous.node;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
 import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.edge.InputDecoder;
@@ -103,8 +104,7 @@ public final class Node {
         new RendezvousRuntime(name, endpoints, directory, journal)
             .withDedupWindow(settings.dedupWindow());
     CompletableFuture<ActorRef<RequestRouter.Command>> router = new CompletableFuture<>();
-    LocalShards localShards =
-        new LocalShards(settings.config().getInt("pekko.cluster.sharding.number-of-shards"));
+    LocalShards localShards = new LocalShards(RendezvousEntity.shards(settings.config()));
     ActorSystem<Void> system;
     try {
       system =
@@ -125,7 +125,7 @@ public final class Node {
               router.get(startupMillis, TimeUnit.MILLISECONDS),
               new RequestIds(name),
               settings.edge().askGrace(),
-              settings.clustered() && settings.placement().preferLocalShards() ? localShards : null,
+              settings.placesRequestsLocally() ? localShards : null,
               settings.placement().attempts());
       // serve only once this node's pools are listed: a request before that would find no worker
       directory
@@ -176,8 +176,7 @@ public final class Node {
           HttpServer.start(system, settings.http(), routes, readiness, settings.startupTimeout());
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
       closeOnShutdown(system, journal, models);
-      KafkaWiring.Started kafka =
-          KafkaWiring.start(
+      KafkaWiring.start(
               system,
               settings.kafka(),
               settings.kafkaRequests(),
@@ -185,11 +184,13 @@ public final class Node {
               name,
               endpoints,
               decoder,
-              client);
-      kafka.outboxLag().ifPresent(lag -> readiness.report("kafka_outbox_lag", lag));
-      kafka
-          .outboxUnreadable()
-          .ifPresent(n -> readiness.report("kafka_outbox_unreadable_skipped", n));
+              client)
+          .outbox()
+          .ifPresent(
+              outbox -> {
+                readiness.report("kafka_outbox_lag", outbox::lag);
+                readiness.report("kafka_outbox_unreadable_skipped", outbox::unreadable);
+              });
       log.info(
           "node {} serving http://{}:{} with endpoints {} and models {}",
           name,

@@ -59,6 +59,13 @@ public record NodeSettings(
     }
   }
 
+  /**
+   * Whether new requests get ids in shards this node hosts: on a clustered node that prefers it.
+   */
+  public boolean placesRequestsLocally() {
+    return clustered && placement.preferLocalShards();
+  }
+
   /** The actor system's name: seed node addresses are written with it. */
   public static final String SYSTEM_NAME = "rendezvous";
 

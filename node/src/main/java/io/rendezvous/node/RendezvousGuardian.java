@@ -72,7 +72,7 @@ final class RendezvousGuardian {
     RequestRouter.Settings edge = settings.edge();
     ActorRef<ShardingEnvelope<RendezvousEntity.Command>> region =
         RendezvousEntity.init(ctx.getSystem(), runtime);
-    if (settings.clustered() && settings.placement().preferLocalShards()) {
+    if (settings.placesRequestsLocally()) {
       ctx.spawn(
           LocalShardsPoller.create(localShards, settings.placement().refresh()), "local-shards");
     }

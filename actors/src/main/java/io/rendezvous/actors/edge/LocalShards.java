@@ -20,8 +20,9 @@ public final class LocalShards {
   private final HashCodeMessageExtractor<RendezvousEntity.Command> shards;
   private volatile Set<String> local = Set.of();
 
-  public LocalShards(int numberOfShards) {
-    this.shards = new HashCodeMessageExtractor<>(numberOfShards);
+  /** {@code shards}: how request ids map to shards ({@link RendezvousEntity#shards}). */
+  public LocalShards(HashCodeMessageExtractor<RendezvousEntity.Command> shards) {
+    this.shards = shards;
   }
 
   /** Replaces the set of shard ids hosted here. */

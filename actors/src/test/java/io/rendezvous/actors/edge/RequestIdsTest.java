@@ -34,7 +34,9 @@ class RequestIdsTest {
   @Test
   void idsArePlacedInTheShardsThisNodeHosts() {
     RequestIds ids = new RequestIds("node-a:25520");
-    LocalShards local = new LocalShards(100);
+    LocalShards local =
+        new LocalShards(
+            new org.apache.pekko.cluster.sharding.typed.HashCodeMessageExtractor<>(100));
     assertFalse(local.known());
     // this node hosts a third of the shards, as one of three equal nodes would
     java.util.Set<String> hosted = new java.util.HashSet<>();
