@@ -2,6 +2,7 @@ package io.rendezvous.workers;
 
 import io.rendezvous.config.CborSerializable;
 import io.rendezvous.model.TensorData;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -9,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.PostStop;
 import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
@@ -20,20 +21,25 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
  * The front of one model on one node: a bounded queue and a pool of {@link ModelWorker}s, each with
- * its own predictors on the inference dispatcher. Requests whose score can still decide their
- * answer are scored before those whose schedule has moved on ({@link WaitingRequests}). Admission
- * is by deadline: the pool measures its pace ({@link ServiceTime}) and refuses a request at once
- * ({@link Overloaded}) only when the requests ahead of it would keep it from being scored while its
- * score is still wanted; the queue's capacity bounds memory, and a request that finds it full takes
- * the place of one whose time has passed or is refused; nothing is queued without bound. Requests
- * are scored in micro-batches: those that queued behind busy workers go together, and under load an
- * idle worker is given a batch once it is full or its oldest request has waited {@code
- * max-batch-delay}. Registered with the Receptionist under {@link #serviceKey(String)} so
- * rendezvous entities on any node find it by model name.
+ * its own predictors, whose calls run on the node's {@link InferenceThreads}. Requests whose score
+ * can still decide their answer are scored before those whose schedule has moved on ({@link
+ * WaitingRequests}). Admission is by deadline: the pool measures its pace ({@link ServiceTime}) and
+ * refuses a request at once ({@link Overloaded}) only when the requests ahead of it would keep it
+ * from being scored while its score is still wanted; the queue's capacity bounds memory, and a
+ * request that finds it full takes the place of one whose time has passed or is refused; nothing is
+ * queued without bound. Requests are scored in micro-batches: those that queued behind busy workers
+ * go together, and under load an idle worker is given a batch once it is full or its oldest request
+ * has waited {@code max-batch-delay}. Registered with the Receptionist under {@link
+ * #serviceKey(String)} so rendezvous entities on any node find it by model name.
+ *
+ * <p>A watchdog looks at the running batches every {@code watchdog.check-every}: a worker whose
+ * call has run past {@code watchdog.hang-after} is marked hung, its batch fails at once, it gets no
+ * more work, the node's inference threads grow by one while the call holds its thread (the stuck
+ * one cannot be interrupted inside a native call and is abandoned to it), and a replacement worker
+ * takes its place, at most {@code watchdog.spare-workers} at a time. A hung worker whose call
+ * returns at last is retired. The pool's standing goes to {@link PoolHealth}.
  */
 public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
-
-  public static final String INFERENCE_DISPATCHER = "rendezvous-inference-dispatcher";
 
   public static ServiceKey<Command> serviceKey(String model) {
     return ServiceKey.create(Command.class, "rendezvous-model-" + model);
@@ -63,8 +69,34 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     }
   }
 
-  /** A worker finished its batch and can take the next one. Local only. */
-  record WorkerIdle(ActorRef<ModelWorker.Command> worker) implements Command {}
+  /**
+   * A worker finished its batch and can take the next one. {@code overran}: the run took longer
+   * than the watchdog's hang-after, and the worker sent none of its results. Local only.
+   */
+  record WorkerIdle(ModelWorker worker, boolean overran) implements Command {}
+
+  /** A worker has its predictors and is warm. Local only. */
+  record WorkerReady(ModelWorker worker) implements Command {}
+
+  /** A worker could not make its predictors. Local only. */
+  record WorkerFailedToStart(String worker, String reason) implements Command {}
+
+  /** Look for workers whose call has run past hang-after. Local only. */
+  private enum WatchdogTick implements Command {
+    INSTANCE
+  }
+
+  /**
+   * Injects a hang at run time (chaos runs, tests): the next {@code calls} predict calls of this
+   * pool each hold their worker for {@code holdMillis}. Zero calls clears it. Answered with the
+   * fault now in force.
+   */
+  public record InjectHang(int calls, long holdMillis, ActorRef<HangInjected> replyTo)
+      implements Command {}
+
+  /** The injected hang in force after an {@link InjectHang}. */
+  public record HangInjected(String model, int calls, long holdMillis)
+      implements CborSerializable {}
 
   /** The oldest held request has waited max-batch-delay: score what has gathered. Local only. */
   private enum FlushBatch implements Command {
@@ -107,9 +139,11 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   /** The model's queue was full: refused at once, not scored. */
   public record Overloaded(String requestId, String model, String version) implements ScoreResult {}
 
-  public static Behavior<Command> create(LoadedModel model) {
+  /** A pool whose calls run on {@code threads}, reporting its standing to {@code health}. */
+  public static Behavior<Command> create(
+      LoadedModel model, InferenceThreads threads, PoolHealth health) {
     return Behaviors.setup(
-        ctx -> Behaviors.withTimers(timers -> new ModelPool(ctx, timers, model)));
+        ctx -> Behaviors.withTimers(timers -> new ModelPool(ctx, timers, model, threads, health)));
   }
 
   private final LoadedModel model;
@@ -120,12 +154,38 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   /** Requests not yet given to a worker: queued behind busy workers, or held for a micro-batch. */
   private final WaitingRequests pending;
 
-  private final ArrayDeque<ActorRef<ModelWorker.Command>> idle = new ArrayDeque<>();
+  private final ArrayDeque<ModelWorker> idle = new ArrayDeque<>();
 
-  /** The batches being scored, by worker: when each was handed over and how many requests. */
-  private final Map<ActorRef<ModelWorker.Command>, Running> running = new HashMap<>();
+  /** The batches being scored, by worker: when each was handed over, and its requests. */
+  private final Map<ModelWorker, Running> running = new HashMap<>();
 
-  private record Running(long sinceNanos, int requests) {}
+  private record Running(long sinceNanos, List<Score> batch) {
+    int requests() {
+      return batch.size();
+    }
+  }
+
+  /** Workers marked hung whose call has not returned: each holds a thread. */
+  private final Map<ModelWorker, Long> hung = new HashMap<>();
+
+  private final PoolHealth health;
+  private final InferenceThreads threads;
+
+  private boolean registered;
+
+  /** Workers making their predictors: they count as serving, since they soon will. */
+  private int starting;
+
+  private final long hangAfterNanos;
+  private int workersSpawned;
+  private long hungTotal;
+  private long overranTotal;
+  private long failedByWatchdog;
+
+  /** Injected at run time ({@link InjectHang}): calls left to hold, and for how long. */
+  private int injectedHangCalls;
+
+  private Duration injectedHold = Duration.ZERO;
 
   private final ServiceTime serviceTime = new ServiceTime();
   private int inService;
@@ -135,11 +195,19 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   private long lastArrivalNanos = Long.MIN_VALUE / 2;
 
-  private ModelPool(ActorContext<Command> ctx, TimerScheduler<Command> timers, LoadedModel model) {
+  private ModelPool(
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      LoadedModel model,
+      InferenceThreads threads,
+      PoolHealth health) {
     super(ctx);
+    this.threads = threads;
     this.model = model;
     this.settings = model.settings();
     this.timers = timers;
+    this.health = health;
+    this.hangAfterNanos = settings.watchdog().hangAfter().toNanos();
     this.batchDelayNanos = settings.maxBatchDelay().toNanos();
     this.pending =
         new WaitingRequests(
@@ -149,16 +217,10 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
                     .replyTo()
                     .tell(new Overloaded(refused.requestId(), model.name(), model.version())));
     for (int i = 0; i < settings.workers(); i++) {
-      ActorRef<ModelWorker.Command> w =
-          ctx.spawn(
-              ModelWorker.create(model, ctx.getSelf()),
-              "worker-" + i,
-              DispatcherSelector.fromConfig(INFERENCE_DISPATCHER));
-      idle.add(w);
+      startWorker();
     }
-    ctx.getSystem()
-        .receptionist()
-        .tell(Receptionist.register(serviceKey(model.name()), ctx.getSelf()));
+    timers.startTimerWithFixedDelay(WatchdogTick.INSTANCE, settings.watchdog().checkEvery());
+    publishHealth();
     ctx.getLog()
         .info(
             "model {} v{} serving from {} with {} worker(s), queue {}, batches up to {} waiting up to {} ms",
@@ -177,6 +239,11 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
         .onMessage(Score.class, this::onScore)
         .onMessage(WorkerIdle.class, this::onWorkerIdle)
         .onMessageEquals(FlushBatch.INSTANCE, this::onFlushBatch)
+        .onMessageEquals(WatchdogTick.INSTANCE, this::onWatchdogTick)
+        .onMessage(InjectHang.class, this::onInjectHang)
+        .onMessage(WorkerReady.class, this::onWorkerReady)
+        .onMessage(WorkerFailedToStart.class, this::onWorkerFailedToStart)
+        .onSignal(PostStop.class, s -> onStop())
         .build();
   }
 
@@ -221,10 +288,34 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   }
 
   private Behavior<Command> onWorkerIdle(WorkerIdle m) {
+    if (hung.containsKey(m.worker())) {
+      // its call returned at last: a replacement took its place, so it is retired
+      long heldMillis = (System.nanoTime() - hung.remove(m.worker())) / 1_000_000;
+      m.worker().retire(threads, true);
+      threads.release();
+      getContext()
+          .getLog()
+          .info(
+              "model {}: hung worker {} returned after {} ms and is retired",
+              model.name(),
+              m.worker().name(),
+              heldMillis);
+      restoreStrength();
+      publishHealth();
+      return this;
+    }
     Running done = running.remove(m.worker());
     if (done != null) {
       inService -= done.requests();
-      serviceTime.record(System.nanoTime() - done.sinceNanos(), done.requests());
+      if (m.overran()) {
+        // it came back before the watchdog looked, past hang-after: its results were dropped
+        overranTotal++;
+        failedByWatchdog += done.requests();
+        publishHealth();
+        fail(done.batch(), overranReason(System.nanoTime() - done.sinceNanos()));
+      } else {
+        serviceTime.record(System.nanoTime() - done.sinceNanos(), done.requests());
+      }
     }
     if (pending.isEmpty() || !idle.isEmpty()) {
       // nothing waiting, or what waits is being held for a batch while other workers are idle
@@ -237,10 +328,192 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     return this;
   }
 
+  private Behavior<Command> onWatchdogTick() {
+    long now = System.nanoTime();
+    List<ModelWorker> stuck =
+        running.entrySet().stream()
+            .filter(e -> now - e.getValue().sinceNanos() > hangAfterNanos)
+            .map(Map.Entry::getKey)
+            .toList();
+    List<Running> failing = new java.util.ArrayList<>();
+    for (ModelWorker worker : stuck) {
+      Running r = running.remove(worker);
+      inService -= r.requests();
+      hung.put(worker, r.sinceNanos());
+      // the stuck call keeps its thread: the others keep theirs
+      threads.compensate();
+      hungTotal++;
+      failedByWatchdog += r.requests();
+      failing.add(r);
+      getContext()
+          .getLog()
+          .warn(
+              "model {}: worker {} hung, its call has run {} ms (watchdog.hang-after {} ms) on a"
+                  + " batch of {} (first request {}); its requests fail and it gets no more work",
+              model.name(),
+              worker.name(),
+              (now - r.sinceNanos()) / 1_000_000,
+              settings.watchdog().hangAfter().toMillis(),
+              r.requests(),
+              r.batch().get(0).requestId());
+    }
+    if (!stuck.isEmpty()) {
+      restoreStrength();
+      publishHealth();
+    }
+    // after the standing is published: whoever hears of the failure sees it
+    failing.forEach(r -> fail(r.batch(), overranReason(now - r.sinceNanos())));
+    return this;
+  }
+
+  /**
+   * Spawns replacements until the workers that take work are as many as configured, while spares
+   * last: each hung worker still held by its call uses one.
+   */
+  private void restoreStrength() {
+    while (serving() < settings.workers() && hung.size() <= settings.watchdog().spareWorkers()) {
+      String name = startWorker();
+      getContext()
+          .getLog()
+          .info(
+              "model {}: worker {} replaces a hung one ({} hung, {} spare(s) left)",
+              model.name(),
+              name,
+              hung.size(),
+              sparesLeft());
+    }
+    if (serving() < settings.workers()) {
+      getContext()
+          .getLog()
+          .error(
+              "model {}: {} hung worker(s) hold their threads and no spare is left"
+                  + " (watchdog.spare-workers {}): serving with {} of {} worker(s)",
+              model.name(),
+              hung.size(),
+              settings.watchdog().spareWorkers(),
+              serving(),
+              settings.workers());
+    }
+  }
+
+  private Behavior<Command> onWorkerReady(WorkerReady m) {
+    starting--;
+    if (!registered) {
+      // listed once it can score: a node serves only when every pool has a warm worker
+      registered = true;
+      getContext()
+          .getSystem()
+          .receptionist()
+          .tell(Receptionist.register(serviceKey(model.name()), getContext().getSelf()));
+    }
+    if (pending.isEmpty() || !idle.isEmpty()) {
+      idle.add(m.worker());
+    } else {
+      dispatch(m.worker(), System.nanoTime());
+    }
+    publishHealth();
+    return this;
+  }
+
+  private Behavior<Command> onWorkerFailedToStart(WorkerFailedToStart m) {
+    starting--;
+    getContext()
+        .getLog()
+        .error(
+            "model {}: worker {} failed to start ({}); serving with {} of {} worker(s)",
+            model.name(),
+            m.worker(),
+            m.reason(),
+            serving(),
+            settings.workers());
+    publishHealth();
+    return this;
+  }
+
+  private Behavior<Command> onStop() {
+    idle.forEach(w -> w.retire(threads, true));
+    running.keySet().forEach(w -> w.retire(threads, false));
+    hung.keySet().forEach(w -> w.retire(threads, false));
+    return this;
+  }
+
+  private int serving() {
+    return idle.size() + running.size() + starting;
+  }
+
+  private int sparesLeft() {
+    return Math.max(0, settings.watchdog().spareWorkers() - hung.size());
+  }
+
+  /** Starts a worker on an inference thread; it joins the idle ones when ready. */
+  private String startWorker() {
+    String name = model.name() + "-worker-" + workersSpawned++;
+    starting++;
+    ModelWorker.start(name, model, getContext().getSelf(), getContext().getSystem(), threads);
+    return name;
+  }
+
+  private String overranReason(long heldNanos) {
+    return "model hung: its predict call ran "
+        + heldNanos / 1_000_000
+        + " ms, past watchdog.hang-after "
+        + settings.watchdog().hangAfter().toMillis()
+        + " ms";
+  }
+
+  private void fail(List<Score> batch, String reason) {
+    for (Score s : batch) {
+      s.replyTo().tell(new Failed(s.requestId(), model.name(), model.version(), reason));
+    }
+  }
+
+  private void publishHealth() {
+    health.publish(
+        new PoolHealth.Status(
+            model.name(),
+            serving(),
+            settings.workers(),
+            hung.size(),
+            sparesLeft(),
+            hungTotal,
+            overranTotal,
+            failedByWatchdog));
+  }
+
+  private Behavior<Command> onInjectHang(InjectHang m) {
+    injectedHangCalls = Math.max(0, m.calls());
+    injectedHold = injectedHangCalls == 0 ? Duration.ZERO : Duration.ofMillis(m.holdMillis());
+    getContext()
+        .getLog()
+        .warn(
+            "model {}: fault injected, the next {} predict call(s) hold their worker {} ms",
+            model.name(),
+            injectedHangCalls,
+            injectedHold.toMillis());
+    m.replyTo().tell(new HangInjected(model.name(), injectedHangCalls, injectedHold.toMillis()));
+    return this;
+  }
+
+  /**
+   * How long the next call holds its worker: injected at run time, or by fault.hang-probability.
+   */
+  private Duration nextHold() {
+    if (injectedHangCalls > 0) {
+      injectedHangCalls--;
+      return injectedHold;
+    }
+    ModelSettings.Fault f = settings.fault();
+    if (f.hangProbability() > 0
+        && java.util.concurrent.ThreadLocalRandom.current().nextDouble() < f.hangProbability()) {
+      return f.hangFor();
+    }
+    return Duration.ZERO;
+  }
+
   /**
    * Gives {@code worker} the next batch: the oldest requests still in time, or else the late ones.
    */
-  private void dispatch(ActorRef<ModelWorker.Command> worker, long nowNanos) {
+  private void dispatch(ModelWorker worker, long nowNanos) {
     run(worker, pending.nextBatch(settings.maxBatchSize(), nowNanos), nowNanos);
     // late requests left behind an urgent batch go to another idle worker, not wait for the next
     // arrival
@@ -253,17 +526,23 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   }
 
   private long nanosToScore(int ahead) {
-    return serviceTime.perRequestNanos() * (inService + ahead + 1) / settings.workers();
+    int serving = serving();
+    if (serving == 0) {
+      // every worker hung and no spare left: nothing here will be scored in time
+      return Long.MAX_VALUE / 2;
+    }
+    return serviceTime.perRequestNanos() * (inService + ahead + 1) / serving;
   }
 
-  private void run(ActorRef<ModelWorker.Command> worker, List<Score> batch, long nowNanos) {
+  private void run(ModelWorker worker, List<Score> batch, long nowNanos) {
     if (batch.isEmpty()) {
       // every waiting request was refused as unwanted: the worker stays idle
       idle.add(worker);
       return;
     }
-    running.put(worker, new Running(nowNanos, batch.size()));
-    inService += batch.size();
-    worker.tell(new ModelWorker.Run(List.copyOf(batch)));
+    List<Score> jobs = List.copyOf(batch);
+    running.put(worker, new Running(nowNanos, jobs));
+    inService += jobs.size();
+    worker.submit(new ModelWorker.Run(jobs, nowNanos, nextHold()), threads);
   }
 }

@@ -15,27 +15,45 @@ public record ModelSettings(
     int queueCapacity,
     int maxBatchSize,
     Duration maxBatchDelay,
-    Fault fault) {
+    Fault fault,
+    Watchdog watchdog) {
 
   /**
    * Fault injection: off when every field is zero. {@code errorRate}: the share of predict calls
    * that throw a {@link LinkageError} from inside the worker, as a broken native library would.
+   * {@code hangProbability}: the share of predict calls that hold their worker's thread for {@code
+   * hangFor} before scoring, as a stuck native call would.
    */
   public record Fault(
-      Duration latency, double latencyProbability, double failureRate, double errorRate) {
-    public static final Fault NONE = new Fault(Duration.ZERO, 0, 0, 0);
+      Duration latency,
+      double latencyProbability,
+      double failureRate,
+      double errorRate,
+      Duration hangFor,
+      double hangProbability) {
+    public static final Fault NONE = new Fault(Duration.ZERO, 0, 0, 0, Duration.ZERO, 0);
 
     public Fault(Duration latency, double latencyProbability, double failureRate) {
-      this(latency, latencyProbability, failureRate, 0);
+      this(latency, latencyProbability, failureRate, 0, Duration.ZERO, 0);
     }
 
     public Fault {
       requireShare("latency-probability", latencyProbability);
       requireShare("failure-rate", failureRate);
       requireShare("error-rate", errorRate);
-      if (latency.isNegative()) {
-        throw new IllegalArgumentException("fault.latency must not be negative");
+      requireShare("hang-probability", hangProbability);
+      if (latency.isNegative() || hangFor.isNegative()) {
+        throw new IllegalArgumentException("fault.latency and fault.hang-for must not be negative");
       }
+    }
+
+    public Fault withErrorRate(double rate) {
+      return new Fault(latency, latencyProbability, failureRate, rate, hangFor, hangProbability);
+    }
+
+    public Fault withHang(Duration forHowLong, double probability) {
+      return new Fault(
+          latency, latencyProbability, failureRate, errorRate, forHowLong, probability);
     }
 
     private static void requireShare(String key, double v) {
@@ -43,6 +61,39 @@ public record ModelSettings(
         throw new IllegalArgumentException("fault." + key + " must be within 0..1, got " + v);
       }
     }
+  }
+
+  /**
+   * The pool's watch over its workers. A predict call (one run of a batch) still going after {@code
+   * hangAfter} marks its worker hung: its requests fail, it gets no more work, and a replacement
+   * worker (a new thread) takes its place while fewer than {@code spareWorkers} hung ones are still
+   * held by their calls. Looked at every {@code checkEvery}.
+   */
+  public record Watchdog(Duration hangAfter, Duration checkEvery, int spareWorkers) {
+    public static final Watchdog DEFAULT =
+        new Watchdog(Duration.ofSeconds(2), Duration.ofMillis(250), 2);
+
+    public Watchdog {
+      if (hangAfter.isZero()
+          || hangAfter.isNegative()
+          || checkEvery.isZero()
+          || checkEvery.isNegative()
+          || spareWorkers < 0) {
+        throw new IllegalArgumentException(
+            "watchdog.hang-after and watchdog.check-every must be > 0, watchdog.spare-workers >= 0");
+      }
+    }
+  }
+
+  public ModelSettings(
+      String name,
+      Path path,
+      int workers,
+      int queueCapacity,
+      int maxBatchSize,
+      Duration maxBatchDelay,
+      Fault fault) {
+    this(name, path, workers, queueCapacity, maxBatchSize, maxBatchDelay, fault, Watchdog.DEFAULT);
   }
 
   public ModelSettings {
@@ -55,7 +106,13 @@ public record ModelSettings(
   }
 
   public ModelSettings withFault(Fault f) {
-    return new ModelSettings(name, path, workers, queueCapacity, maxBatchSize, maxBatchDelay, f);
+    return new ModelSettings(
+        name, path, workers, queueCapacity, maxBatchSize, maxBatchDelay, f, watchdog);
+  }
+
+  public ModelSettings withWatchdog(Watchdog w) {
+    return new ModelSettings(
+        name, path, workers, queueCapacity, maxBatchSize, maxBatchDelay, fault, w);
   }
 
   public static ModelSettings fromConfig(String name, Config c) {
@@ -71,7 +128,13 @@ public record ModelSettings(
               c.getDuration("fault.latency"),
               c.getDouble("fault.latency-probability"),
               c.getDouble("fault.failure-rate"),
-              c.getDouble("fault.error-rate")));
+              c.getDouble("fault.error-rate"),
+              c.getDuration("fault.hang-for"),
+              c.getDouble("fault.hang-probability")),
+          new Watchdog(
+              c.getDuration("watchdog.hang-after"),
+              c.getDuration("watchdog.check-every"),
+              c.getInt("watchdog.spare-workers")));
     } catch (ConfigException | IllegalArgumentException e) {
       throw new IllegalArgumentException("rendezvous.models." + name + ": " + e.getMessage(), e);
     }

@@ -10,47 +10,109 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.apache.pekko.actor.typed.ActorRef;
-import org.apache.pekko.actor.typed.Behavior;
-import org.apache.pekko.actor.typed.PostStop;
-import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
-import org.apache.pekko.actor.typed.javadsl.ActorContext;
-import org.apache.pekko.actor.typed.javadsl.Behaviors;
-import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Runs inference for its pool. Lives on the inference dispatcher, where blocking in a predict call
- * is what the threads are for; owns its DJL {@link Predictor}s. A single request is scored as it
- * is; a micro-batch goes through {@link MicroBatchTranslator}, which packs its instances into one
- * tensor for one call of the model. If that call throws, each request is retried alone so a bad
- * input fails only its own score.
+ * One worker of a pool: its own DJL {@link Predictor}s, used by one call at a time on the node's
+ * {@link InferenceThreads}. The pool owns it: it hands a worker one {@link Run} at a time and takes
+ * it back when the worker says {@link ModelPool.WorkerIdle}, so no two threads ever use its
+ * predictors together. A single request is scored as it is; a micro-batch goes through {@link
+ * MicroBatchTranslator}, which packs its instances into one tensor for one call of the model. If
+ * that call throws, each request is retried alone so a bad input fails only its own score. A run
+ * that outlives the pool's {@code watchdog.hang-after} belongs to the watchdog: the pool fails its
+ * requests, and the scores computed after all are dropped, so that each request gets one result.
  */
-final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
+final class ModelWorker {
+  private static final Logger log = LoggerFactory.getLogger(ModelWorker.class);
 
-  sealed interface Command {}
-
-  /** Score these queued requests (one predict call). */
-  record Run(List<Score> jobs) implements Command {}
-
-  static Behavior<Command> create(LoadedModel model, ActorRef<ModelPool.Command> pool) {
-    return Behaviors.setup(ctx -> new ModelWorker(ctx, model, pool));
+  /**
+   * Score these queued requests (one predict call), handed over at {@code handedOverNanos} (this
+   * JVM's nano clock: a worker is always local to its pool). {@code hold}: injected hang, how long
+   * the call holds the thread before scoring (zero: none).
+   */
+  record Run(List<Score> jobs, long handedOverNanos, Duration hold) {
+    Run {
+      jobs = List.copyOf(jobs);
+    }
   }
 
+  private final String name;
   private final LoadedModel model;
   private final ActorRef<ModelPool.Command> pool;
-  private final Predictor<TensorData, float[][]> predictor;
-  private final Predictor<List<TensorData>, List<float[]>> batchPredictor;
+  private final ActorSystem<?> system;
   private final ModelSettings.Fault fault;
+  private final long hangAfterNanos;
+  private Predictor<TensorData, float[][]> predictor;
+  private Predictor<List<TensorData>, List<float[]>> batchPredictor;
+
+  /** The pool retired it: close the predictors once its call, if any, is over. */
+  private volatile boolean retired;
+
+  /** The results of the current run, sent once it is known not to have overrun. */
+  private final List<Outcome> outcomes = new ArrayList<>();
+
+  private record Outcome(Score job, ScoreResult result) {}
 
   private ModelWorker(
-      ActorContext<Command> ctx, LoadedModel model, ActorRef<ModelPool.Command> pool) {
-    super(ctx);
+      String name, LoadedModel model, ActorRef<ModelPool.Command> pool, ActorSystem<?> system) {
+    this.name = name;
     this.model = model;
     this.pool = pool;
-    this.predictor = model.newPredictor();
-    this.batchPredictor = model.newBatchPredictor();
+    this.system = system;
     this.fault = model.settings().fault();
-    warmUp();
+    this.hangAfterNanos = model.settings().watchdog().hangAfter().toNanos();
+  }
+
+  /**
+   * Makes a worker on an inference thread (predictors, warm-up: blocking work), then tells the pool
+   * it is ready.
+   */
+  static void start(
+      String name,
+      LoadedModel model,
+      ActorRef<ModelPool.Command> pool,
+      ActorSystem<?> system,
+      InferenceThreads threads) {
+    threads.execute(
+        () -> {
+          ModelWorker w = new ModelWorker(name, model, pool, system);
+          try {
+            w.predictor = model.newPredictor();
+            w.batchPredictor = model.newBatchPredictor();
+            w.warmUp();
+          } catch (Throwable e) {
+            rethrowIfFatal(e);
+            log.error("model {}: worker {} could not start", model.name(), name, e);
+            w.close();
+            pool.tell(new ModelPool.WorkerFailedToStart(name, e.toString()));
+            return;
+          }
+          pool.tell(new ModelPool.WorkerReady(w));
+        });
+  }
+
+  String name() {
+    return name;
+  }
+
+  /** Scores {@code run} on an inference thread, then tells the pool this worker is idle. */
+  void submit(Run run, InferenceThreads threads) {
+    threads.execute(() -> run(run));
+  }
+
+  /**
+   * No more work: its predictors close now if it is idle ({@code idle}), else when its call returns
+   * (a close now would wait on that call, holding another inference thread).
+   */
+  void retire(InferenceThreads threads, boolean idle) {
+    retired = true;
+    if (idle) {
+      threads.execute(this::close);
+    }
   }
 
   /**
@@ -65,29 +127,30 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       batchPredictor.predict(List.of(zero, zero));
     } catch (Throwable e) {
       rethrowIfFatal(e);
-      getContext()
-          .getLog()
-          .warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
+      log.warn("model {}: warm-up predict failed: {}", model.name(), e.toString());
     }
   }
 
-  @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessage(Run.class, this::onRun)
-        .onSignal(
-            PostStop.class,
-            s -> {
-              predictor.close();
-              batchPredictor.close();
-              return this;
-            })
-        .build();
+  private synchronized void close() {
+    // synchronized with run: a retired worker's predictors close after its call, never during
+    if (predictor != null) {
+      predictor.close();
+      predictor = null;
+    }
+    if (batchPredictor != null) {
+      batchPredictor.close();
+      batchPredictor = null;
+    }
   }
 
-  private Behavior<Command> onRun(Run run) {
+  private synchronized void run(Run run) {
     List<Score> jobs = run.jobs();
+    outcomes.clear();
     try {
+      if (retired || predictor == null) {
+        throw new IllegalStateException("worker " + name + " is retired");
+      }
+      holdFor(run.hold());
       if (jobs.size() == 1) {
         scoreAlone(jobs.get(0));
       } else {
@@ -97,17 +160,44 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       rethrowIfFatal(e);
       // something outside the predict call itself (an output of an unexpected shape, say): every
       // job of this run fails, and the worker stays in the pool
-      getContext()
-          .getLog()
-          .error("model {}: run of {} request(s) failed", model.name(), jobs.size(), e);
+      log.error("model {}: run of {} request(s) failed", model.name(), jobs.size(), e);
+      outcomes.clear();
       for (Score s : jobs) {
-        s.replyTo()
-            .tell(new Failed(s.requestId(), model.name(), model.version(), "model error: " + e));
+        outcomes.add(
+            new Outcome(
+                s, new Failed(s.requestId(), model.name(), model.version(), "model error: " + e)));
       }
     } finally {
-      pool.tell(new ModelPool.WorkerIdle(getContext().getSelf()));
+      boolean overran = System.nanoTime() - run.handedOverNanos() > hangAfterNanos;
+      if (!overran) {
+        outcomes.forEach(o -> deliver(o.job(), o.result()));
+      }
+      outcomes.clear();
+      pool.tell(new ModelPool.WorkerIdle(this, overran));
     }
-    return this;
+    if (retired) {
+      close();
+    }
+  }
+
+  /**
+   * Injected hang: holds this inference thread as a stuck native call would (the pool adds a thread
+   * meanwhile); an interrupt ends the hold early.
+   */
+  private void holdFor(Duration hold) {
+    if (hold.isZero()) {
+      return;
+    }
+    log.warn(
+        "model {}: injected hang, worker {} holds its thread for {} ms",
+        model.name(),
+        name,
+        hold.toMillis());
+    try {
+      TimeUnit.MILLISECONDS.sleep(hold.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private void scoreBatch(List<Score> jobs) {
@@ -122,13 +212,11 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       out = batchPredictor.predict(inputs);
     } catch (Throwable e) {
       rethrowIfFatal(e);
-      getContext()
-          .getLog()
-          .warn(
-              "model {}: batch of {} failed ({}), scoring each alone",
-              model.name(),
-              jobs.size(),
-              e.toString());
+      log.warn(
+          "model {}: batch of {} failed ({}), scoring each alone",
+          model.name(),
+          jobs.size(),
+          e.toString());
       jobs.forEach(this::scoreAlone);
       return;
     }
@@ -151,9 +239,7 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
       reply(s, new Scored(s.requestId(), model.name(), model.version(), out, micros));
     } catch (Throwable e) {
       rethrowIfFatal(e);
-      getContext()
-          .getLog()
-          .warn("model {} failed on request {}: {}", model.name(), s.requestId(), e.toString());
+      log.warn("model {} failed on request {}: {}", model.name(), s.requestId(), e.toString());
       reply(
           s,
           new Failed(
@@ -165,7 +251,8 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
    * A model's code can throw an {@link Error} that says nothing about the JVM (a {@link
    * LinkageError} from a native library, an {@link AssertionError}): contained like an exception,
    * so one model's bug fails its own scores only. A {@link VirtualMachineError} (out of memory,
-   * stack overflow, internal error) is the JVM's and goes on up: Pekko ends the JVM on it.
+   * stack overflow, internal error) is the JVM's and goes on up: the inference thread's handler
+   * ends the JVM on it, as Pekko does on its own threads.
    */
   private static void rethrowIfFatal(Throwable e) {
     if (e instanceof VirtualMachineError fatal) {
@@ -179,15 +266,22 @@ final class ModelWorker extends AbstractBehavior<ModelWorker.Command> {
     }
   }
 
-  /** Applies fault injection, then replies; a delay is scheduled, never slept. */
   private void reply(Score s, ScoreResult result) {
+    outcomes.add(new Outcome(s, result));
+  }
+
+  /** Applies fault injection, then replies; a delay is scheduled, never slept. */
+  private void deliver(Score s, ScoreResult result) {
     ThreadLocalRandom random = ThreadLocalRandom.current();
     if (fault.failureRate() > 0 && random.nextDouble() < fault.failureRate()) {
       result = new Failed(s.requestId(), model.name(), model.version(), "injected failure");
     }
     Duration delay = fault.latency();
     if (!delay.isZero() && random.nextDouble() < fault.latencyProbability()) {
-      getContext().scheduleOnce(delay, s.replyTo(), result);
+      ScoreResult late = result;
+      system
+          .scheduler()
+          .scheduleOnce(delay, () -> s.replyTo().tell(late), system.executionContext());
     } else {
       s.replyTo().tell(result);
     }

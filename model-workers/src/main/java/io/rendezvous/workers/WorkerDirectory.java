@@ -68,6 +68,13 @@ public final class WorkerDirectory {
     return Optional.of(refs.get(Math.floorMod(turn.getAndIncrement(), refs.size())));
   }
 
+  /** This node's own pool of {@code model}, if it has one. */
+  public Optional<ActorRef<ModelPool.Command>> local(String model) {
+    return pools.getOrDefault(model, List.of()).stream()
+        .filter(r -> r.path().address().hasLocalScope())
+        .findFirst();
+  }
+
   /** Models with at least one pool somewhere in the cluster. */
   public Set<String> available() {
     return pools.keySet();

@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 
 class ModelPoolTest {
   static final ActorTestKit testKit = ActorTestKit.create();
+  static final InferenceThreads THREADS = new InferenceThreads(2);
   static LoadedModel m2;
   static List<FashionMnist.Sample> holdout;
 
@@ -36,6 +37,7 @@ class ModelPoolTest {
   @AfterAll
   static void stop() {
     testKit.shutdownTestKit();
+    THREADS.close();
     m2.close();
   }
 
@@ -45,7 +47,8 @@ class ModelPoolTest {
 
   @Test
   void poolScoresMatchADirectDjlPredict() throws Exception {
-    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(m2));
+    ActorRef<ModelPool.Command> pool =
+        testKit.spawn(ModelPool.create(m2, THREADS, new PoolHealth()));
     TestProbe<ScoreResult> probe = testKit.createTestProbe();
     try (Predictor<TensorData, float[][]> direct = m2.newPredictor()) {
       for (int i = 0; i < 20; i++) {
@@ -68,7 +71,8 @@ class ModelPoolTest {
         reload(
             new ModelSettings(
                 "m2", d.path(), d.workers(), n, d.maxBatchSize(), d.maxBatchDelay(), d.fault()));
-    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(roomy));
+    ActorRef<ModelPool.Command> pool =
+        testKit.spawn(ModelPool.create(roomy, THREADS, new PoolHealth()));
     TestProbe<ScoreResult> probe = testKit.createTestProbe();
     for (int i = 0; i < n; i++) {
       pool.tell(new ModelPool.Score("b" + i, instance(i), probe.getRef()));
@@ -95,7 +99,8 @@ class ModelPoolTest {
             new ModelSettings(
                 "m2", s.path(), 2, 16, 3, Duration.ofSeconds(30), ModelSettings.Fault.NONE));
     try (Predictor<TensorData, float[][]> direct = m2.newPredictor()) {
-      ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(holding));
+      ActorRef<ModelPool.Command> pool =
+          testKit.spawn(ModelPool.create(holding, THREADS, new PoolHealth()));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
       // the first request after a quiet spell goes straight to the idle worker
       pool.tell(new ModelPool.Score("alone", instance(0), probe.getRef()));
@@ -124,7 +129,8 @@ class ModelPoolTest {
             new ModelSettings(
                 "m2", s.path(), 2, 16, 16, Duration.ofMillis(200), ModelSettings.Fault.NONE));
     try {
-      ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(holding));
+      ActorRef<ModelPool.Command> pool =
+          testKit.spawn(ModelPool.create(holding, THREADS, new PoolHealth()));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
       for (int i = 0; i < 4; i++) {
         pool.tell(new ModelPool.Score("d" + i, instance(i), probe.getRef()));
@@ -146,8 +152,15 @@ class ModelPoolTest {
       LoadedModel strict =
           reload(
               new ModelSettings("m3", s.path(), 1, 0, 1, Duration.ZERO, ModelSettings.Fault.NONE));
-      ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(strict));
+      ActorRef<ModelPool.Command> pool =
+          testKit.spawn(ModelPool.create(strict, THREADS, new PoolHealth()));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
+      // its worker starts (predictors, warm-up) before it takes work: with no queue, wait for it
+      probe.awaitAssert(
+          () -> {
+            pool.tell(new ModelPool.Score("ready", instance(0), probe.getRef()));
+            return probe.expectMessageClass(ModelPool.Scored.class);
+          });
       int n = 50;
       for (int i = 0; i < n; i++) {
         pool.tell(new ModelPool.Score("o" + i, instance(i), probe.getRef()));
@@ -166,7 +179,8 @@ class ModelPoolTest {
 
   @Test
   void wrongShapeFailsThatScoreOnly() {
-    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(m2));
+    ActorRef<ModelPool.Command> pool =
+        testKit.spawn(ModelPool.create(m2, THREADS, new PoolHealth()));
     TestProbe<ScoreResult> probe = testKit.createTestProbe();
     pool.tell(
         new ModelPool.Score(
@@ -182,14 +196,16 @@ class ModelPoolTest {
   void injectedFailuresAndLatencyAreApplied() {
     ModelSettings s = m2.settings();
     LoadedModel failing = reload(s.withFault(new ModelSettings.Fault(Duration.ZERO, 0, 1.0)));
-    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(failing));
+    ActorRef<ModelPool.Command> pool =
+        testKit.spawn(ModelPool.create(failing, THREADS, new PoolHealth()));
     TestProbe<ScoreResult> probe = testKit.createTestProbe();
     pool.tell(new ModelPool.Score("f", instance(0), probe.getRef()));
     assertEquals("injected failure", probe.expectMessageClass(ModelPool.Failed.class).reason());
     failing.close();
 
     LoadedModel slow = reload(s.withFault(new ModelSettings.Fault(Duration.ofMillis(300), 1.0, 0)));
-    ActorRef<ModelPool.Command> slowPool = testKit.spawn(ModelPool.create(slow));
+    ActorRef<ModelPool.Command> slowPool =
+        testKit.spawn(ModelPool.create(slow, THREADS, new PoolHealth()));
     slowPool.tell(new ModelPool.Score("s", instance(0), probe.getRef()));
     probe.expectNoMessage(Duration.ofMillis(100));
     probe.expectMessageClass(ModelPool.Scored.class, Duration.ofSeconds(5));
@@ -199,8 +215,9 @@ class ModelPoolTest {
   @Test
   void anErrorThrownByTheModelIsContainedAndTheWorkerServesOn() {
     ModelSettings s = m2.settings();
-    LoadedModel erring = reload(s.withFault(new ModelSettings.Fault(Duration.ZERO, 0, 0, 1.0)));
-    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(erring));
+    LoadedModel erring = reload(s.withFault(ModelSettings.Fault.NONE.withErrorRate(1.0)));
+    ActorRef<ModelPool.Command> pool =
+        testKit.spawn(ModelPool.create(erring, THREADS, new PoolHealth()));
     TestProbe<ScoreResult> probe = testKit.createTestProbe();
     for (int i = 0; i < 3; i++) {
       // every call throws a LinkageError: each request fails alone, the pool's worker stays
@@ -210,6 +227,116 @@ class ModelPoolTest {
       assertTrue(f.reason().contains("injected error"), f.reason());
     }
     erring.close();
+  }
+
+  /** Hangs held far past hang-after, and released before the test's patience runs out. */
+  private static final ModelSettings.Watchdog QUICK_WATCHDOG =
+      new ModelSettings.Watchdog(Duration.ofMillis(300), Duration.ofMillis(50), 2);
+
+  private static final Duration HOLD = Duration.ofSeconds(3);
+
+  @Test
+  void aHungModelIsDetectedReplacedAndOtherModelsKeepTheirThreads() {
+    LoadedModel hanging =
+        reload(
+            new ModelSettings(
+                    "m2", m2.settings().path(), 1, 16, 1, Duration.ZERO, ModelSettings.Fault.NONE)
+                .withWatchdog(QUICK_WATCHDOG));
+    LoadedModel other = TestModels.load("m1");
+    PoolHealth health = new PoolHealth();
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(hanging, THREADS, health));
+    ActorRef<ModelPool.Command> otherPool = testKit.spawn(ModelPool.create(other, THREADS, health));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
+    // both pools' workers are ready
+    pool.tell(new ModelPool.Score("w", instance(9), probe.getRef()));
+    probe.expectMessageClass(ModelPool.Scored.class);
+    otherPool.tell(new ModelPool.Score("w", instance(9), probe.getRef()));
+    probe.expectMessageClass(ModelPool.Scored.class);
+
+    // the worker's call hangs, and so does its replacement's first one
+    TestProbe<ModelPool.HangInjected> injected = testKit.createTestProbe();
+    pool.tell(new ModelPool.InjectHang(2, HOLD.toMillis(), injected.getRef()));
+    assertEquals(2, injected.expectMessageClass(ModelPool.HangInjected.class).calls());
+    TestProbe<ScoreResult> stuck = testKit.createTestProbe();
+    pool.tell(new ModelPool.Score("h0", instance(0), stuck.getRef()));
+
+    // the other model scores while m2's call holds its thread, before any watchdog has looked
+    otherPool.tell(new ModelPool.Score("o", instance(2), probe.getRef()));
+    ModelPool.Scored o = probe.expectMessageClass(ModelPool.Scored.class);
+    assertEquals("m1", o.model());
+    assertEquals(0, THREADS.compensating(), "scored on the node's own threads");
+
+    // the watchdog fails the held request, and the replacement's first call hangs in turn
+    assertTrue(
+        stuck.expectMessageClass(ModelPool.Failed.class, HOLD).reason().contains("model hung"));
+    pool.tell(new ModelPool.Score("h1", instance(1), stuck.getRef()));
+    assertTrue(
+        stuck.expectMessageClass(ModelPool.Failed.class, HOLD).reason().contains("model hung"));
+    PoolHealth.Status hungNow = health.status("m2");
+    assertEquals(2, hungNow.hung());
+    assertEquals(1, hungNow.serving(), "a second replacement serves");
+    assertEquals(0, hungNow.sparesLeft());
+    assertEquals(2, hungNow.failedByWatchdog());
+    assertEquals(2, THREADS.compensating(), "a thread added for each held call");
+    assertTrue(health.degraded().containsKey("m2"), health.degraded().toString());
+    assertTrue(!health.degraded().containsKey("m1"), health.degraded().toString());
+
+    // the replacement serves, and scores as the model does
+    for (int i = 0; i < 5; i++) {
+      pool.tell(new ModelPool.Score("after" + i, instance(i), probe.getRef()));
+      assertEquals("after" + i, probe.expectMessageClass(ModelPool.Scored.class).requestId());
+    }
+
+    // the held calls return: their workers are retired, their threads given back, their late
+    // scores dropped
+    probe.awaitAssert(
+        HOLD.plusSeconds(5),
+        () -> {
+          assertEquals(0, health.status("m2").hung());
+          return null;
+        });
+    assertEquals(1, health.status("m2").serving());
+    assertEquals(2, health.status("m2").sparesLeft());
+    assertEquals(0, THREADS.compensating());
+    assertTrue(health.degraded().isEmpty(), health.degraded().toString());
+    stuck.expectNoMessage(Duration.ofMillis(200));
+    pool.tell(new ModelPool.Score("later", instance(7), probe.getRef()));
+    probe.expectMessageClass(ModelPool.Scored.class);
+    testKit.stop(pool);
+    testKit.stop(otherPool);
+    hanging.close();
+    other.close();
+  }
+
+  @Test
+  void aHungWorkerWithoutSparesLeavesThePoolRefusingAtOnce() {
+    LoadedModel hanging =
+        reload(
+            new ModelSettings(
+                    "m2", m2.settings().path(), 1, 16, 1, Duration.ZERO, ModelSettings.Fault.NONE)
+                .withWatchdog(
+                    new ModelSettings.Watchdog(Duration.ofMillis(300), Duration.ofMillis(50), 0))
+                .withFault(ModelSettings.Fault.NONE.withHang(HOLD, 1.0)));
+    PoolHealth health = new PoolHealth();
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(hanging, THREADS, health));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
+    pool.tell(new ModelPool.Score("h", instance(0), probe.getRef()));
+    assertTrue(
+        probe.expectMessageClass(ModelPool.Failed.class, HOLD).reason().contains("model hung"));
+    assertEquals(0, health.status("m2").serving());
+    assertEquals(1, THREADS.compensating());
+    assertTrue(health.degraded().get("m2").contains("0 of 1 worker(s) serving"));
+    // nothing can score it in time: refused at once rather than queued behind a hung call
+    pool.tell(new ModelPool.Score("r", instance(1), 1_000_000, 2_000_000, probe.getRef()));
+    assertEquals("r", probe.expectMessageClass(ModelPool.Overloaded.class).requestId());
+    probe.awaitAssert(
+        HOLD.plusSeconds(5),
+        () -> {
+          assertEquals(0, THREADS.compensating());
+          return null;
+        });
+    testKit.stop(pool);
+    hanging.close();
   }
 
   @Test
@@ -231,7 +358,7 @@ class ModelPoolTest {
   void directoryPrefersTheLocalPool() {
     WorkerDirectory directory = new WorkerDirectory();
     testKit.spawn(ModelDirectory.create(directory, Set.of("m2")));
-    testKit.spawn(ModelPool.create(m2));
+    testKit.spawn(ModelPool.create(m2, THREADS, new PoolHealth()));
     TestProbe<Object> wait = testKit.createTestProbe();
     wait.awaitAssert(
         () -> {

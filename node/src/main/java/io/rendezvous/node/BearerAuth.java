@@ -30,18 +30,24 @@ import org.apache.pekko.stream.Materializer;
 public final class BearerAuth {
   private final Map<String, List<byte[]>> digestsByEndpoint;
   private final List<byte[]> allEndpoints;
+  private final List<byte[]> admin;
 
   BearerAuth(Map<String, List<String>> byEndpoint, List<String> allEndpoints) {
+    this(byEndpoint, allEndpoints, List.of());
+  }
+
+  BearerAuth(Map<String, List<String>> byEndpoint, List<String> allEndpoints, List<String> admin) {
     Map<String, List<byte[]>> m = new HashMap<>();
     byEndpoint.forEach((endpoint, tokens) -> m.put(endpoint, digests(tokens)));
     this.digestsByEndpoint = Map.copyOf(m);
     this.allEndpoints = digests(allEndpoints);
+    this.admin = digests(admin);
   }
 
   /**
    * {@code rendezvous.auth.tokens.<endpoint>} (a list, or one comma-separated string as an
    * environment variable gives it) and {@code rendezvous.auth.all-endpoints} for every endpoint
-   * without its own.
+   * without its own; {@code rendezvous.auth.admin} for the admin routes ({@code /admin/...}).
    */
   public static BearerAuth fromConfig(Config root) {
     Config c = root.getConfig("rendezvous.auth");
@@ -50,7 +56,9 @@ public final class BearerAuth {
       byEndpoint.put(e.getKey(), tokens(e.getValue(), "rendezvous.auth.tokens." + e.getKey()));
     }
     return new BearerAuth(
-        byEndpoint, tokens(c.getValue("all-endpoints"), "rendezvous.auth.all-endpoints"));
+        byEndpoint,
+        tokens(c.getValue("all-endpoints"), "rendezvous.auth.all-endpoints"),
+        tokens(c.getValue("admin"), "rendezvous.auth.admin"));
   }
 
   private static List<String> tokens(ConfigValue v, String key) {
@@ -88,7 +96,10 @@ public final class BearerAuth {
 
   /** Whether a request to {@code endpoint} with this Authorization header may go on. */
   boolean allows(String endpoint, Optional<String> authorization) {
-    List<byte[]> accepted = tokensFor(endpoint);
+    return allows(tokensFor(endpoint), authorization);
+  }
+
+  private static boolean allows(List<byte[]> accepted, Optional<String> authorization) {
     if (accepted.isEmpty()) {
       return true;
     }
@@ -109,28 +120,37 @@ public final class BearerAuth {
    * Bearer challenge, its body discarded unread.
    */
   Route require(String endpoint, Materializer materializer, Supplier<Route> inner) {
-    if (tokensFor(endpoint).isEmpty()) {
+    return require("endpoint '" + endpoint + "'", tokensFor(endpoint), materializer, inner);
+  }
+
+  /** The same for the admin routes, with {@code rendezvous.auth.admin}'s tokens. */
+  Route requireAdmin(Materializer materializer, Supplier<Route> inner) {
+    return require("the admin API", admin, materializer, inner);
+  }
+
+  private static Route require(
+      String what, List<byte[]> accepted, Materializer materializer, Supplier<Route> inner) {
+    if (accepted.isEmpty()) {
       return inner.get();
     }
     return Directives.optionalHeaderValueByName(
         "Authorization",
         header ->
-            allows(endpoint, header)
+            allows(accepted, header)
                 ? inner.get()
                 : Directives.extractRequestEntity(
                     entity -> {
                       entity.discardBytes(materializer);
-                      return Directives.complete(unauthorized(endpoint, header.isPresent()));
+                      return Directives.complete(unauthorized(what, header.isPresent()));
                     }));
   }
 
-  static HttpResponse unauthorized(String endpoint, boolean tokenGiven) {
+  static HttpResponse unauthorized(String what, boolean tokenGiven) {
     ObjectNode body = Json.object();
     body.put(
         "error",
-        "endpoint '"
-            + endpoint
-            + "' requires a bearer token (Authorization: Bearer <token>)"
+        what
+            + " requires a bearer token (Authorization: Bearer <token>)"
             + (tokenGiven ? "; the one given is not accepted" : ""));
     return HttpJson.response(401, body)
         .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "rendezvous")));

@@ -9,7 +9,8 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
 
 /**
- * {@code GET /v2}, {@code /v2/health/live}, {@code /v2/health/ready} (503 with the failing checks).
+ * {@code GET /v2}, {@code /v2/health/live}, {@code /v2/health/ready} (503 with the failing checks;
+ * degraded models listed under {@code degraded}, with 200 while every check passes).
  */
 public final class HealthRoutes extends AllDirectives {
   private final Readiness readiness;
@@ -51,6 +52,11 @@ public final class HealthRoutes extends AllDirectives {
                               ObjectNode body = Json.object().put("ready", ready);
                               ObjectNode c = body.putObject("checks");
                               checks.forEach(c::put);
+                              Map<String, String> degraded = readiness.degraded();
+                              if (!degraded.isEmpty()) {
+                                ObjectNode d = body.putObject("degraded");
+                                degraded.forEach(d::put);
+                              }
                               Map<String, Long> figures = readiness.figures();
                               if (!figures.isEmpty()) {
                                 ObjectNode f = body.putObject("figures");

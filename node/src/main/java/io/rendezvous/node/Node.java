@@ -15,9 +15,11 @@ import io.rendezvous.journal.JournalWriter;
 import io.rendezvous.journal.Lateness;
 import io.rendezvous.kafka.KafkaWiring;
 import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.workers.InferenceThreads;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelLoadException;
 import io.rendezvous.workers.ModelSettings;
+import io.rendezvous.workers.PoolHealth;
 import io.rendezvous.workers.WorkerDirectory;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -86,6 +88,8 @@ public final class Node {
     NodeSettings settings = NodeSettings.fromConfig(config);
     // decode images in memory: ImageIO's default disk cache would write a temp file per request
     javax.imageio.ImageIO.setUseCache(false);
+    InferenceThreads inferenceThreads = InferenceThreads.fromConfig(settings.config());
+    inferenceThreads.check(settings.models());
     List<LoadedModel> models = loadModels(settings.models());
     Map<String, ModelMetadata> metadata = new LinkedHashMap<>();
     models.forEach(m -> metadata.put(m.name(), m.metadata()));
@@ -96,10 +100,12 @@ public final class Node {
       journal = JournalWriter.start(settings.journal());
     } catch (Exception e) {
       models.forEach(LoadedModel::close);
+      inferenceThreads.close();
       throw e;
     }
     String name = settings.name();
     WorkerDirectory directory = new WorkerDirectory();
+    PoolHealth poolHealth = new PoolHealth();
     RendezvousRuntime runtime =
         new RendezvousRuntime(name, endpoints, directory, journal)
             .withDedupWindow(settings.dedupWindow());
@@ -109,12 +115,21 @@ public final class Node {
     try {
       system =
           ActorSystem.create(
-              RendezvousGuardian.create(settings, models, directory, runtime, localShards, router),
+              RendezvousGuardian.create(
+                  settings,
+                  models,
+                  directory,
+                  inferenceThreads,
+                  poolHealth,
+                  runtime,
+                  localShards,
+                  router),
               NodeSettings.SYSTEM_NAME,
               settings.config());
     } catch (RuntimeException e) {
       journal.close();
       models.forEach(LoadedModel::close);
+      inferenceThreads.close();
       throw e;
     }
     try {
@@ -132,7 +147,16 @@ public final class Node {
           .whenAvailable(metadata.keySet())
           .toCompletableFuture()
           .get(startupMillis, TimeUnit.MILLISECONDS);
-      Readiness readiness = new Readiness(system, directory, journal, endpoints.values());
+      Readiness readiness =
+          new Readiness(system, directory, journal, endpoints.values()).withPools(poolHealth);
+      for (String model : metadata.keySet()) {
+        readiness.report(
+            "model_workers_serving." + model, () -> poolHealth.status(model).serving());
+        readiness.report("model_workers_hung." + model, () -> poolHealth.status(model).hung());
+        readiness.report("model_hung_total." + model, () -> poolHealth.status(model).hungTotal());
+        readiness.report(
+            "model_failed_by_watchdog." + model, () -> poolHealth.status(model).failedByWatchdog());
+      }
       for (String endpoint : endpoints.keySet()) {
         readiness.report(
             "late_deliveries." + endpoint, () -> runtime.lateDeliveries().count(endpoint));
@@ -170,12 +194,16 @@ public final class Node {
       routes.add(new PredictRoutes(edge, decoder, client, endpoints, auth).routes());
       routes.add(new InferenceRoutes(edge, decoder, client, endpoints, metadata, auth).routes());
       routes.add(new HealthRoutes(readiness, VERSION).routes());
+      routes.add(
+          new AdminRoutes(
+                  system, directory, auth, AdminRoutes.Settings.fromConfig(settings.config()))
+              .routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
       extensions.forEach(extension -> routes.add(extension.route(parts)));
       HttpServer.Bound http =
           HttpServer.start(system, settings.http(), routes, readiness, settings.startupTimeout());
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
-      closeOnShutdown(system, journal, models);
+      closeOnShutdown(system, journal, inferenceThreads, models);
       KafkaWiring.start(
               system,
               settings.kafka(),
@@ -202,7 +230,7 @@ public final class Node {
     } catch (Exception e) {
       system.terminate();
       journal.close();
-      system.getWhenTerminated().thenRun(() -> models.forEach(LoadedModel::close));
+      system.getWhenTerminated().thenRun(() -> closeModels(inferenceThreads, models));
       throw e;
     }
   }
@@ -282,8 +310,17 @@ public final class Node {
   private static final Duration SERVING_POLL = Duration.ofMillis(50);
 
   /** The journal writes what it accepted and closes last; the models close with the system. */
+  /** Calls still running finish (a hung one is left to its thread) before the models close. */
+  private static void closeModels(InferenceThreads threads, List<LoadedModel> models) {
+    threads.closeAndWait(java.time.Duration.ofSeconds(5));
+    models.forEach(LoadedModel::close);
+  }
+
   private static void closeOnShutdown(
-      ActorSystem<?> system, JournalWriter journal, List<LoadedModel> models) {
+      ActorSystem<?> system,
+      JournalWriter journal,
+      InferenceThreads inferenceThreads,
+      List<LoadedModel> models) {
     CoordinatedShutdown.get(system)
         .addTask(
             CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
@@ -297,7 +334,7 @@ public final class Node {
                     system
                         .dispatchers()
                         .lookup(DispatcherSelector.fromConfig("rendezvous-blocking-dispatcher"))));
-    system.getWhenTerminated().thenRun(() -> models.forEach(LoadedModel::close));
+    system.getWhenTerminated().thenRun(() -> closeModels(inferenceThreads, models));
   }
 
   private static List<LoadedModel> loadModels(List<ModelSettings> settings)

@@ -20,6 +20,7 @@ public final class Readiness {
   private final JournalWriter journal;
   private final Collection<EndpointSettings> endpoints;
   private volatile boolean stopping;
+  private volatile io.rendezvous.workers.PoolHealth pools = new io.rendezvous.workers.PoolHealth();
   private final Map<String, java.util.function.LongSupplier> figures =
       new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -36,6 +37,21 @@ public final class Readiness {
 
   private final Map<String, java.util.function.Supplier<String>> gates =
       new java.util.concurrent.ConcurrentSkipListMap<>();
+
+  /** The node's model pools, whose degraded ones {@link #degraded()} lists. */
+  public Readiness withPools(io.rendezvous.workers.PoolHealth pools) {
+    this.pools = pools;
+    return this;
+  }
+
+  /**
+   * Models whose pool here is degraded (hung workers, fewer serving than configured), each with
+   * what is wrong. Not a check: the node still answers by its schedule's other models, and a
+   * replacement worker serves in the hung one's place.
+   */
+  public Map<String, String> degraded() {
+    return pools.degraded();
+  }
 
   /** A further check: {@code problem} gives null when it passes, or why not. */
   public void gate(String name, java.util.function.Supplier<String> problem) {

@@ -4,9 +4,11 @@ import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
 import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.edge.LocalShards;
+import io.rendezvous.workers.InferenceThreads;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelDirectory;
 import io.rendezvous.workers.ModelPool;
+import io.rendezvous.workers.PoolHealth;
 import io.rendezvous.workers.WorkerDirectory;
 import java.time.Duration;
 import java.util.List;
@@ -35,13 +37,24 @@ final class RendezvousGuardian {
       NodeSettings settings,
       List<LoadedModel> models,
       WorkerDirectory directory,
+      InferenceThreads inferenceThreads,
+      PoolHealth poolHealth,
       RendezvousRuntime runtime,
       LocalShards localShards,
       CompletableFuture<ActorRef<RequestRouter.Command>> router) {
     return Behaviors.setup(
         ctx -> {
           try {
-            return start(ctx, settings, models, directory, runtime, localShards, router);
+            return start(
+                ctx,
+                settings,
+                models,
+                directory,
+                inferenceThreads,
+                poolHealth,
+                runtime,
+                localShards,
+                router);
           } catch (RuntimeException e) {
             // the node waits on the router: tell it why there is none, not after its timeout
             router.completeExceptionally(e);
@@ -55,11 +68,13 @@ final class RendezvousGuardian {
       NodeSettings settings,
       List<LoadedModel> models,
       WorkerDirectory directory,
+      InferenceThreads inferenceThreads,
+      PoolHealth poolHealth,
       RendezvousRuntime runtime,
       LocalShards localShards,
       CompletableFuture<ActorRef<RequestRouter.Command>> router) {
     for (LoadedModel m : models) {
-      ctx.spawn(ModelPool.create(m), "model-" + m.name());
+      ctx.spawn(ModelPool.create(m, inferenceThreads, poolHealth), "model-" + m.name());
     }
     ctx.spawn(
         ModelDirectory.create(directory, models.stream().map(LoadedModel::name).toList()),

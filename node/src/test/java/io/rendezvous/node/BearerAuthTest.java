@@ -94,4 +94,12 @@ class BearerAuthTest {
             .count();
     assertEquals(4, inputs);
   }
+
+  @Test
+  void faultInjectionIsOffByDefault() throws Exception {
+    HttpResponse<String> r =
+        post("/admin/models/m3/faults", "{\"hang_calls\":1,\"hang_for_ms\":1}", Optional.empty());
+    assertEquals(403, r.statusCode(), r.body());
+    assertTrue(Json.MAPPER.readTree(r.body()).get("error").asText().contains("fault-injection"));
+  }
 }

@@ -1,0 +1,69 @@
+package io.rendezvous.workers;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * How each model's pool on this node stands, for readiness and metrics. Each pool writes only its
+ * own model's entry (an immutable {@link Status} swapped in whole); readers take snapshots.
+ */
+public final class PoolHealth {
+  private final Map<String, Status> byModel = new ConcurrentHashMap<>();
+
+  /**
+   * One pool: workers that take work, hung workers still held by their calls, spares left to
+   * replace more, and totals since start.
+   */
+  public record Status(
+      String model,
+      int serving,
+      int configured,
+      int hung,
+      int sparesLeft,
+      long hungTotal,
+      long overranTotal,
+      long failedByWatchdog) {
+    /** Fewer workers than configured take work, or some are held by hung calls. */
+    public boolean degraded() {
+      return hung > 0 || serving < configured;
+    }
+
+    public String describe() {
+      return serving
+          + " of "
+          + configured
+          + " worker(s) serving, "
+          + hung
+          + " hung (held by calls past watchdog.hang-after), "
+          + sparesLeft
+          + " spare(s) left";
+    }
+  }
+
+  void publish(Status s) {
+    byModel.put(s.model(), s);
+  }
+
+  /** {@code model}'s pool on this node; all zero before it has started. */
+  public Status status(String model) {
+    return byModel.getOrDefault(model, new Status(model, 0, 0, 0, 0, 0, 0, 0));
+  }
+
+  /** Every pool's status, by model name. */
+  public Map<String, Status> statuses() {
+    return new TreeMap<>(byModel);
+  }
+
+  /** Only the degraded pools, with a description each. */
+  public Map<String, String> degraded() {
+    Map<String, String> out = new TreeMap<>();
+    byModel.forEach(
+        (m, s) -> {
+          if (s.degraded()) {
+            out.put(m, s.describe());
+          }
+        });
+    return out;
+  }
+}
