@@ -8,9 +8,11 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * What a model directory says about itself ({@value #FILE_NAME} beside the SavedModel): identity,
- * label names, how good it was on the hold-out, and the tensors its serving signature takes and
- * gives.
+ * What a model version says about itself ({@value #FILE_NAME} beside the SavedModel): identity,
+ * label names, how good it was on the hold-out, the tensors its serving signature takes and gives,
+ * what it was made from ({@code trainingDataHash}, {@code seed}), a hash of its SavedModel's files
+ * ({@code contentHash}: two versions with the same hash are the same model), and reference
+ * summaries of its inputs and predictions for drift checks.
  */
 public record ModelMetadata(
     int schemaVersion,
@@ -25,10 +27,14 @@ public record ModelMetadata(
     String buildHash,
     String signature,
     TensorSpec input,
-    TensorSpec output) {
+    TensorSpec output,
+    String trainingDataHash,
+    long seed,
+    String contentHash,
+    ReferenceSummary reference) {
 
   public static final String FILE_NAME = "rendezvous-model.json";
-  public static final int SCHEMA_VERSION = 1;
+  public static final int SCHEMA_VERSION = 2;
   private static final ObjectMapper JSON =
       new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 

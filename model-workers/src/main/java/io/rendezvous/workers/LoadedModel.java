@@ -9,51 +9,69 @@ import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.model.TensorData;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
- * One SavedModel loaded once per node through DJL's TensorFlow engine, with its metadata. Workers
- * each take their own {@link Predictor} from it (a predictor is not thread-safe; the model is).
+ * One version of a model, loaded once per node from the {@link io.rendezvous.model.ModelStore}
+ * through DJL's TensorFlow engine, with its metadata. Workers each take their own {@link Predictor}
+ * from it (a predictor is not thread-safe; the model is).
  */
 public final class LoadedModel implements AutoCloseable {
   private final ModelSettings settings;
+  private final Path directory;
   private final ModelMetadata metadata;
   private final ZooModel<TensorData, float[][]> model;
 
   private LoadedModel(
-      ModelSettings settings, ModelMetadata metadata, ZooModel<TensorData, float[][]> model) {
+      ModelSettings settings,
+      Path directory,
+      ModelMetadata metadata,
+      ZooModel<TensorData, float[][]> model) {
     this.settings = settings;
+    this.directory = directory;
     this.metadata = metadata;
     this.model = model;
   }
 
   /** Loads the model named by {@code settings}; blocking (file reads, graph import). */
   public static LoadedModel load(ModelSettings settings) throws ModelLoadException {
+    Path dir = settings.store().resolve(settings.name()).resolve(settings.version());
     try {
-      if (!Files.isDirectory(settings.path())) {
+      if (!Files.isDirectory(settings.store().resolve(settings.name()))) {
         throw new IOException("no such directory (build the default models with 'mvn install')");
       }
-      ModelMetadata metadata = ModelMetadata.read(settings.path());
+      dir = settings.versionDir();
+      ModelMetadata metadata = ModelMetadata.read(dir);
       if (!metadata.name().equals(settings.name())) {
         throw new IOException("metadata names the model '" + metadata.name() + "'");
+      }
+      if (!metadata.version().equals(dir.getFileName().toString())) {
+        throw new IOException(
+            "metadata says version " + metadata.version() + " in directory " + dir.getFileName());
       }
       Criteria<TensorData, float[][]> criteria =
           Criteria.builder()
               .setTypes(TensorData.class, float[][].class)
               .optEngine("TensorFlow")
-              .optModelPath(settings.path())
+              .optModelPath(dir)
               .optOption("Tags", "serve")
               .optOption("SignatureDefKey", metadata.signature())
               .optTranslator(new ProbabilitiesTranslator())
               .build();
-      return new LoadedModel(settings, metadata, criteria.loadModel());
+      return new LoadedModel(settings, dir, metadata, criteria.loadModel());
     } catch (IOException | ModelNotFoundException | MalformedModelException | RuntimeException e) {
-      throw new ModelLoadException(settings.name(), settings.path(), e);
+      throw new ModelLoadException(settings.name(), dir, e);
     }
   }
 
   public ModelSettings settings() {
     return settings;
+  }
+
+  /** The version directory it was loaded from. */
+  public Path directory() {
+    return directory;
   }
 
   public ModelMetadata metadata() {

@@ -226,7 +226,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
             "model {} v{} serving from {} with {} worker(s), queue {}, batches up to {} waiting up to {} ms",
             model.name(),
             model.version(),
-            settings.path(),
+            model.directory(),
             settings.workers(),
             settings.queueCapacity(),
             settings.maxBatchSize(),

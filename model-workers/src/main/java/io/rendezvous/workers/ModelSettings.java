@@ -2,15 +2,21 @@ package io.rendezvous.workers;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import io.rendezvous.model.ModelStore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-/** One entry of {@code rendezvous.models}, read once at start. */
+/**
+ * One entry of {@code rendezvous.models}, read once at start: which model (its name in the {@link
+ * ModelStore} at {@code store}, and {@code version}: a number or {@value ModelStore#LATEST}), and
+ * how its pool serves it.
+ */
 public record ModelSettings(
     String name,
-    Path path,
+    Path store,
+    String version,
     int workers,
     int queueCapacity,
     int maxBatchSize,
@@ -85,18 +91,32 @@ public record ModelSettings(
     }
   }
 
+  /** The newest version of {@code name} in {@code store}, with the default watchdog. */
   public ModelSettings(
       String name,
-      Path path,
+      Path store,
       int workers,
       int queueCapacity,
       int maxBatchSize,
       Duration maxBatchDelay,
       Fault fault) {
-    this(name, path, workers, queueCapacity, maxBatchSize, maxBatchDelay, fault, Watchdog.DEFAULT);
+    this(
+        name,
+        store,
+        ModelStore.LATEST,
+        workers,
+        queueCapacity,
+        maxBatchSize,
+        maxBatchDelay,
+        fault,
+        Watchdog.DEFAULT);
   }
 
   public ModelSettings {
+    ModelStore.checkName(name);
+    if (!ModelStore.LATEST.equals(version)) {
+      ModelStore.checkVersion(version);
+    }
     if (workers < 1 || queueCapacity < 0 || maxBatchSize < 1 || maxBatchDelay.isNegative()) {
       throw new IllegalArgumentException(
           "model "
@@ -107,19 +127,20 @@ public record ModelSettings(
 
   public ModelSettings withFault(Fault f) {
     return new ModelSettings(
-        name, path, workers, queueCapacity, maxBatchSize, maxBatchDelay, f, watchdog);
+        name, store, version, workers, queueCapacity, maxBatchSize, maxBatchDelay, f, watchdog);
   }
 
   public ModelSettings withWatchdog(Watchdog w) {
     return new ModelSettings(
-        name, path, workers, queueCapacity, maxBatchSize, maxBatchDelay, fault, w);
+        name, store, version, workers, queueCapacity, maxBatchSize, maxBatchDelay, fault, w);
   }
 
   public static ModelSettings fromConfig(String name, Config c) {
     try {
       return new ModelSettings(
           name,
-          Path.of(c.getString("path")),
+          Path.of(c.getString("store")),
+          c.getString("version"),
           c.getInt("workers"),
           c.getInt("queue-capacity"),
           c.getInt("max-batch-size"),
@@ -141,6 +162,11 @@ public record ModelSettings(
   }
 
   /** Every model under {@code rendezvous.models}, in name order. */
+  /** The directory of the version these settings name; it must exist in the store. */
+  public Path versionDir() throws java.io.IOException {
+    return new ModelStore(store).resolve(name, version);
+  }
+
   public static List<ModelSettings> allFromConfig(Config root) {
     Config models = root.getConfig("rendezvous.models");
     List<ModelSettings> out = new ArrayList<>();

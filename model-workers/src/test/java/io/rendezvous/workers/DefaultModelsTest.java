@@ -57,8 +57,17 @@ class DefaultModelsTest {
   @Test
   void metadataMatchesWhatTheModelsDoOnTheHoldout() throws Exception {
     for (String name : TestModels.names()) {
-      ModelMetadata m = ModelMetadata.read(TestModels.settings(name).path());
+      ModelMetadata m = ModelMetadata.read(TestModels.settings(name).versionDir());
       assertEquals(name, m.name());
+      // the reference for drift checks: label shares that add up, and the predicted ones within
+      // the hold-out accuracy's reach of the truth
+      assertEquals(
+          1.0, m.reference().holdoutLabelShares().stream().mapToDouble(d -> d).sum(), 1e-9);
+      assertEquals(
+          1.0, m.reference().predictedLabelShares().stream().mapToDouble(d -> d).sum(), 1e-9);
+      assertEquals(2, m.reference().inputs().size());
+      assertEquals(64, m.contentHash().length());
+      assertEquals(42L, m.seed());
       assertEquals(FashionMnist.LABELS, m.labels());
       assertEquals(data.holdout().size(), m.holdoutCount());
       assertEquals(m.holdoutAccuracy(), accuracy.get(name), 0.005, name);

@@ -70,7 +70,7 @@ class ModelPoolTest {
     LoadedModel roomy =
         reload(
             new ModelSettings(
-                "m2", d.path(), d.workers(), n, d.maxBatchSize(), d.maxBatchDelay(), d.fault()));
+                "m2", d.store(), d.workers(), n, d.maxBatchSize(), d.maxBatchDelay(), d.fault()));
     ActorRef<ModelPool.Command> pool =
         testKit.spawn(ModelPool.create(roomy, THREADS, new PoolHealth()));
     TestProbe<ScoreResult> probe = testKit.createTestProbe();
@@ -97,7 +97,7 @@ class ModelPoolTest {
     LoadedModel holding =
         reload(
             new ModelSettings(
-                "m2", s.path(), 2, 16, 3, Duration.ofSeconds(30), ModelSettings.Fault.NONE));
+                "m2", s.store(), 2, 16, 3, Duration.ofSeconds(30), ModelSettings.Fault.NONE));
     try (Predictor<TensorData, float[][]> direct = m2.newPredictor()) {
       ActorRef<ModelPool.Command> pool =
           testKit.spawn(ModelPool.create(holding, THREADS, new PoolHealth()));
@@ -127,7 +127,7 @@ class ModelPoolTest {
     LoadedModel holding =
         reload(
             new ModelSettings(
-                "m2", s.path(), 2, 16, 16, Duration.ofMillis(200), ModelSettings.Fault.NONE));
+                "m2", s.store(), 2, 16, 16, Duration.ofMillis(200), ModelSettings.Fault.NONE));
     try {
       ActorRef<ModelPool.Command> pool =
           testKit.spawn(ModelPool.create(holding, THREADS, new PoolHealth()));
@@ -151,7 +151,7 @@ class ModelPoolTest {
       ModelSettings s = tiny.settings();
       LoadedModel strict =
           reload(
-              new ModelSettings("m3", s.path(), 1, 0, 1, Duration.ZERO, ModelSettings.Fault.NONE));
+              new ModelSettings("m3", s.store(), 1, 0, 1, Duration.ZERO, ModelSettings.Fault.NONE));
       ActorRef<ModelPool.Command> pool =
           testKit.spawn(ModelPool.create(strict, THREADS, new PoolHealth()));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
@@ -240,7 +240,7 @@ class ModelPoolTest {
     LoadedModel hanging =
         reload(
             new ModelSettings(
-                    "m2", m2.settings().path(), 1, 16, 1, Duration.ZERO, ModelSettings.Fault.NONE)
+                    "m2", m2.settings().store(), 1, 16, 1, Duration.ZERO, ModelSettings.Fault.NONE)
                 .withWatchdog(QUICK_WATCHDOG));
     LoadedModel other = TestModels.load("m1");
     PoolHealth health = new PoolHealth();
@@ -313,7 +313,7 @@ class ModelPoolTest {
     LoadedModel hanging =
         reload(
             new ModelSettings(
-                    "m2", m2.settings().path(), 1, 16, 1, Duration.ZERO, ModelSettings.Fault.NONE)
+                    "m2", m2.settings().store(), 1, 16, 1, Duration.ZERO, ModelSettings.Fault.NONE)
                 .withWatchdog(
                     new ModelSettings.Watchdog(Duration.ofMillis(300), Duration.ofMillis(50), 0))
                 .withFault(ModelSettings.Fault.NONE.withHang(HOLD, 1.0)));

@@ -91,7 +91,10 @@ class NodeEndToEndTest {
     clients.shutdown();
     double accuracy = (double) correct / REQUESTS;
     double m3 =
-        ModelMetadata.read(Path.of(System.getProperty("rendezvous.model-store.dir"), "m3"))
+        ModelMetadata.read(
+                new io.rendezvous.model.ModelStore(
+                        Path.of(System.getProperty("rendezvous.model-store.dir")))
+                    .resolve("m3", io.rendezvous.model.ModelStore.LATEST))
             .holdoutAccuracy();
     assertTrue(
         accuracy >= m3 - 0.04,

@@ -41,9 +41,18 @@ class StartupAndToolsTest {
             ModelLoadException.class,
             () ->
                 TestNode.start(
-                    dir, "rendezvous.models.m2.path = \"" + dir.resolve("nowhere") + "\""));
+                    dir, "rendezvous.models.m2.store = \"" + dir.resolve("nowhere") + "\""));
     assertTrue(e.getMessage().contains("'m2'"), e.getMessage());
     assertTrue(e.getMessage().contains(dir.resolve("nowhere").toString()), e.getMessage());
+  }
+
+  @Test
+  void aMissingModelVersionStopsTheStartNamingIt() {
+    ModelLoadException e =
+        assertThrows(
+            ModelLoadException.class,
+            () -> TestNode.start(dir, "rendezvous.models.m2.version = 99"));
+    assertTrue(e.getMessage().contains("no version 99 of model 'm2'"), e.getMessage());
   }
 
   @Test

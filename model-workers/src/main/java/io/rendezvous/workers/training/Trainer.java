@@ -1,6 +1,8 @@
 package io.rendezvous.workers.training;
 
 import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.ModelStore;
+import io.rendezvous.model.ReferenceSummary;
 import io.rendezvous.model.TensorSpec;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.FashionMnist.Sample;
@@ -38,71 +40,127 @@ import org.tensorflow.types.TFloat32;
 import org.tensorflow.types.TInt32;
 
 /**
- * Trains m1, m2 and m3 on the shipped Fashion-MNIST split and exports them as SavedModels
- * (signature {@code serving_default}: {@code input} float32 [-1,784] to {@code probabilities}
- * float32 [-1,10]) with a {@link ModelMetadata} file each.
+ * Trains m1, m2 and m3 on the shipped Fashion-MNIST split and exports each as a new version in the
+ * {@link ModelStore} (a SavedModel, signature {@code serving_default}: {@code input} float32
+ * [-1,784] to {@code probabilities} float32 [-1,10], with its {@link ModelMetadata}).
  *
- * <p>Builds are cached: the output directory records the hash of the trainer's classes, the data
- * and the hyper-parameters; when it matches, nothing is retrained. {@code --force} retrains anyway.
+ * <p>The build's models are made once: a version's metadata records the hash of the trainer's
+ * classes, the data and the hyper-parameters; while a version with this build's hash and the
+ * default seed exists, the build trains nothing. {@code --force} or another {@code --seed} makes a
+ * new version anyway (an older one is never overwritten).
  */
 public final class Trainer {
   private static final Logger log = LoggerFactory.getLogger(Trainer.class);
 
-  public static final String HASH_FILE = "BUILD-HASH";
   private static final int BATCH_SIZE = 64;
   private static final float LEARNING_RATE = 0.001f;
   private static final long SEED = 42L;
-  private static final String MODEL_VERSION = "1";
+
+  /** Bins of each input-statistic histogram in a version's reference summary. */
+  private static final int REFERENCE_BINS = 10;
 
   private Trainer() {}
 
   public static void main(String[] args) throws Exception {
     if (args.length < 1) {
-      System.err.println("usage: Trainer <models-dir> [--force]");
+      System.err.println("usage: Trainer <model-store> [--force] [--model NAME] [--seed N]");
       System.exit(2);
     }
-    Path out = Path.of(args[0]).toAbsolutePath();
-    boolean force = args.length > 1 && "--force".equals(args[1]);
-    String hash = buildHash();
-    Path hashFile = out.resolve(HASH_FILE);
-    if (!force
-        && Files.isRegularFile(hashFile)
-        && Files.readString(hashFile).trim().equals(hash)
-        && Stream.of(Architecture.values())
-            .allMatch(
-                a ->
-                    Files.isRegularFile(
-                        out.resolve(a.modelName()).resolve(ModelMetadata.FILE_NAME)))) {
-      log.info("models in {} are up to date (build hash {})", out, hash);
-      return;
+    ModelStore store = new ModelStore(Path.of(args[0]));
+    boolean force = false;
+    String only = null;
+    Long seed = null;
+    for (int i = 1; i < args.length; i++) {
+      switch (args[i]) {
+        case "--force" -> force = true;
+        case "--model" -> only = args[++i];
+        case "--seed" -> seed = Long.parseLong(args[++i]);
+        default -> {
+          System.err.println("unknown option " + args[i]);
+          System.exit(2);
+        }
+      }
     }
-    FashionMnist data = FashionMnist.load();
-    Files.createDirectories(out);
-    Files.deleteIfExists(hashFile);
+    String hash = buildHash();
+    FashionMnist data = null;
     for (Architecture a : Architecture.values()) {
-      ModelMetadata m = train(a, data, out.resolve(a.modelName()), hash);
+      String name = a.modelName();
+      if (only != null && !only.equals(name)) {
+        continue;
+      }
+      removeFlatLayout(store.modelDir(name));
+      // the build's models (default seed) are made once per trainer, data and parameters; another
+      // seed or --force always makes a new version
+      if (!force && seed == null && builtAlready(store, name, hash)) {
+        log.info("model {} in {} is up to date (build hash {})", name, store.root(), hash);
+        continue;
+      }
+      if (data == null) {
+        data = FashionMnist.load();
+      }
+      String version = store.nextVersion(name);
+      ModelMetadata m = train(a, data, store, version, hash, seed == null ? SEED : seed);
       log.info(
-          "trained {} ({}): hold-out accuracy {} in {} ms",
+          "trained {} version {} ({}): hold-out accuracy {} in {} ms",
           m.name(),
+          m.version(),
           m.description(),
           String.format("%.4f", m.holdoutAccuracy()),
           m.trainingTimeMillis());
     }
-    Files.writeString(hashFile, hash + "\n");
   }
 
-  /** Trains one architecture and exports it into {@code dir} (replaced atomically). */
-  public static ModelMetadata train(Architecture arch, FashionMnist data, Path dir, String hash)
+  /** Whether a version of {@code name} was made by this build with the default seed. */
+  private static boolean builtAlready(ModelStore store, String name, String hash)
+      throws IOException {
+    for (String v : store.versions(name)) {
+      ModelMetadata m = ModelMetadata.read(store.versionDir(name, v));
+      if (hash.equals(m.buildHash()) && m.seed() == SEED) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Before versions, a model's directory held its SavedModel itself: those files go (they were
+   * built by an older trainer), its version directories stay.
+   */
+  private static void removeFlatLayout(Path modelDir) throws IOException {
+    if (!Files.isRegularFile(modelDir.resolve(ModelMetadata.FILE_NAME))) {
+      return;
+    }
+    log.info("removing {}'s unversioned SavedModel (the store now keeps versions)", modelDir);
+    for (String f : List.of(ModelMetadata.FILE_NAME, "saved_model.pb", "variables", "assets")) {
+      deleteRecursively(modelDir.resolve(f));
+    }
+  }
+
+  /**
+   * Trains one architecture with {@code seed} and exports it as {@code version} in {@code store}
+   * (written aside, then moved in whole: a version directory is complete or absent).
+   */
+  public static ModelMetadata train(
+      Architecture arch,
+      FashionMnist data,
+      ModelStore store,
+      String version,
+      String hash,
+      long seed)
       throws IOException {
     long start = System.nanoTime();
-    Path staging = dir.resolveSibling(dir.getFileName() + ".staging");
+    Path dir = store.versionDir(arch.modelName(), version);
+    if (Files.exists(dir)) {
+      throw new IOException(dir + " exists: a version is never overwritten");
+    }
+    Path staging = dir.resolveSibling(".staging-" + version);
     deleteRecursively(staging);
-    double accuracy;
+    int[] predicted;
     try (Graph graph = new Graph()) {
       Ops tf = Ops.create(graph);
       Placeholder<TFloat32> x = Architecture.inputPlaceholder(tf);
       Placeholder<TInt32> y = Architecture.labelPlaceholder(tf);
-      Operand<TFloat32> logits = arch.logits(tf, x, SEED);
+      Operand<TFloat32> logits = arch.logits(tf, x, seed);
       Operand<TFloat32> probabilities = tf.withName("probabilities").nn.softmax(logits);
       Operand<TFloat32> onehot =
           tf.oneHot(y, tf.constant(FashionMnist.LABELS.size()), tf.constant(1f), tf.constant(0f));
@@ -112,7 +170,7 @@ public final class Trainer {
       try (Session session = new Session(graph)) {
         session.initialize();
         List<Sample> order = new ArrayList<>(data.train());
-        Random shuffle = new Random(SEED);
+        Random shuffle = new Random(seed);
         for (int epoch = 0; epoch < arch.epochs(); epoch++) {
           Collections.shuffle(order, shuffle);
           for (int from = 0; from < order.size(); from += BATCH_SIZE) {
@@ -123,7 +181,7 @@ public final class Trainer {
             }
           }
         }
-        accuracy = accuracy(session, x, probabilities, data.holdout());
+        predicted = predict(session, x, probabilities, data.holdout());
         Files.createDirectories(staging.getParent());
         SavedModelBundle.exporter(staging.toString())
             .withSession(session)
@@ -141,10 +199,10 @@ public final class Trainer {
         new ModelMetadata(
             ModelMetadata.SCHEMA_VERSION,
             arch.modelName(),
-            MODEL_VERSION,
+            version,
             arch.description(),
             FashionMnist.LABELS,
-            accuracy,
+            accuracy(predicted, data.holdout()),
             data.holdout().size(),
             millis,
             Instant.now().toString(),
@@ -152,19 +210,79 @@ public final class Trainer {
             Signature.DEFAULT_KEY,
             new TensorSpec("input", "float32", List.of(-1L, (long) FashionMnist.PIXELS)),
             new TensorSpec(
-                "probabilities", "float32", List.of(-1L, (long) FashionMnist.LABELS.size())));
+                "probabilities", "float32", List.of(-1L, (long) FashionMnist.LABELS.size())),
+            dataHash(data.train()),
+            seed,
+            ContentHash.of(staging),
+            reference(data, predicted));
     metadata.write(staging);
-    deleteRecursively(dir);
     Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
     return metadata;
   }
 
-  private static double accuracy(
+  private static double accuracy(int[] predicted, List<Sample> holdout) {
+    int correct = 0;
+    for (int i = 0; i < holdout.size(); i++) {
+      if (predicted[i] == holdout.get(i).label()) {
+        correct++;
+      }
+    }
+    return (double) correct / holdout.size();
+  }
+
+  /** Hash of the training inputs and labels, in order. */
+  static String dataHash(List<Sample> samples) {
+    try {
+      MessageDigest sha = MessageDigest.getInstance("SHA-256");
+      for (Sample s : samples) {
+        sha.update(s.pixels());
+        sha.update((byte) s.label());
+      }
+      return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The version's reference for drift checks: label shares and input statistics. */
+  static ReferenceSummary reference(FashionMnist data, int[] predicted) {
+    int labels = FashionMnist.LABELS.size();
+    double[] truth = new double[labels];
+    double[] said = new double[labels];
+    List<Sample> holdout = data.holdout();
+    for (int i = 0; i < holdout.size(); i++) {
+      truth[holdout.get(i).label()] += 1.0 / holdout.size();
+      said[predicted[i]] += 1.0 / holdout.size();
+    }
+    List<Sample> train = data.train();
+    double[] mean = new double[train.size()];
+    double[] nonZero = new double[train.size()];
+    for (int i = 0; i < train.size(); i++) {
+      float[] px = train.get(i).scaled();
+      double sum = 0;
+      int lit = 0;
+      for (float p : px) {
+        sum += p;
+        lit += p > 0 ? 1 : 0;
+      }
+      mean[i] = sum / px.length;
+      nonZero[i] = (double) lit / px.length;
+    }
+    return new ReferenceSummary(
+        java.util.Arrays.stream(truth).boxed().toList(),
+        java.util.Arrays.stream(said).boxed().toList(),
+        List.of(
+            ReferenceSummary.Histogram.of("mean_pixel", mean, 0, 1, REFERENCE_BINS),
+            ReferenceSummary.Histogram.of("non_zero_share", nonZero, 0, 1, REFERENCE_BINS)));
+  }
+
+  /** The predicted label of each hold-out sample. */
+  private static int[] predict(
       Session session,
       Placeholder<TFloat32> x,
       Operand<TFloat32> probabilities,
       List<Sample> holdout) {
-    int correct = 0;
+    int[] out = new int[holdout.size()];
     try (TFloat32 xs = images(holdout);
         Result result = session.runner().feed(x, xs).fetch(probabilities).run()) {
       TFloat32 p = (TFloat32) result.get(0);
@@ -175,12 +293,10 @@ public final class Trainer {
             best = c;
           }
         }
-        if (best == holdout.get(i).label()) {
-          correct++;
-        }
+        out[i] = best;
       }
     }
-    return (double) correct / holdout.size();
+    return out;
   }
 
   private static TFloat32 images(List<Sample> batch) {
@@ -220,7 +336,8 @@ public final class Trainer {
       }
       digestResource(sha, FashionMnist.class, FashionMnist.IMAGES_RESOURCE);
       digestResource(sha, FashionMnist.class, FashionMnist.LABELS_RESOURCE);
-      String params = BATCH_SIZE + "/" + LEARNING_RATE + "/" + SEED + "/" + MODEL_VERSION;
+      String params =
+          BATCH_SIZE + "/" + LEARNING_RATE + "/" + SEED + "/" + ModelMetadata.SCHEMA_VERSION;
       sha.update(params.getBytes(StandardCharsets.UTF_8));
       return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
     } catch (NoSuchAlgorithmException e) {
