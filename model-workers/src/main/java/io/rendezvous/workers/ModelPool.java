@@ -41,8 +41,14 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  */
 public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
+  /** Pools serving {@code model} under its name: what endpoints use until they name versions. */
   public static ServiceKey<Command> serviceKey(String model) {
     return ServiceKey.create(Command.class, "rendezvous-model-" + model);
+  }
+
+  /** Pools serving {@code version} of {@code model}. */
+  public static ServiceKey<Command> serviceKey(String model, String version) {
+    return ServiceKey.create(Command.class, "rendezvous-model-" + model + "-v" + version);
   }
 
   public sealed interface Command extends CborSerializable {}
@@ -139,11 +145,25 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   /** The model's queue was full: refused at once, not scored. */
   public record Overloaded(String requestId, String model, String version) implements ScoreResult {}
 
-  /** A pool whose calls run on {@code threads}, reporting its standing to {@code health}. */
+  /**
+   * A pool whose calls run on {@code threads}, reporting its standing to {@code health}, listed
+   * under its version's key and its model's name.
+   */
   public static Behavior<Command> create(
       LoadedModel model, InferenceThreads threads, PoolHealth health) {
+    return create(model, threads, health, true);
+  }
+
+  /**
+   * The same, listed under its model's name too only when {@code listedByName} (a version loaded at
+   * run time is not, until an endpoint names it).
+   */
+  public static Behavior<Command> create(
+      LoadedModel model, InferenceThreads threads, PoolHealth health, boolean listedByName) {
     return Behaviors.setup(
-        ctx -> Behaviors.withTimers(timers -> new ModelPool(ctx, timers, model, threads, health)));
+        ctx ->
+            Behaviors.withTimers(
+                timers -> new ModelPool(ctx, timers, model, threads, health, listedByName)));
   }
 
   private final LoadedModel model;
@@ -172,6 +192,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private final InferenceThreads threads;
 
   private boolean registered;
+  private final boolean listedByName;
 
   /** Workers making their predictors: they count as serving, since they soon will. */
   private int starting;
@@ -200,9 +221,11 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
       TimerScheduler<Command> timers,
       LoadedModel model,
       InferenceThreads threads,
-      PoolHealth health) {
+      PoolHealth health,
+      boolean listedByName) {
     super(ctx);
     this.threads = threads;
+    this.listedByName = listedByName;
     this.model = model;
     this.settings = model.settings();
     this.timers = timers;
@@ -401,10 +424,12 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     if (!registered) {
       // listed once it can score: a node serves only when every pool has a warm worker
       registered = true;
-      getContext()
-          .getSystem()
-          .receptionist()
-          .tell(Receptionist.register(serviceKey(model.name()), getContext().getSelf()));
+      var receptionist = getContext().getSystem().receptionist();
+      receptionist.tell(
+          Receptionist.register(serviceKey(model.name(), model.version()), getContext().getSelf()));
+      if (listedByName) {
+        receptionist.tell(Receptionist.register(serviceKey(model.name()), getContext().getSelf()));
+      }
     }
     if (pending.isEmpty() || !idle.isEmpty()) {
       idle.add(m.worker());
@@ -470,7 +495,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private void publishHealth() {
     health.publish(
         new PoolHealth.Status(
-            model.name(),
+            PoolHealth.key(model.name(), model.version()),
             serving(),
             settings.workers(),
             hung.size(),

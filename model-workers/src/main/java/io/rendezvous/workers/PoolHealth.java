@@ -12,8 +12,8 @@ public final class PoolHealth {
   private final Map<String, Status> byModel = new ConcurrentHashMap<>();
 
   /**
-   * One pool: workers that take work, hung workers still held by their calls, spares left to
-   * replace more, and totals since start.
+   * One pool ({@code model} is its version's {@link #key}): workers that take work, hung workers
+   * still held by their calls, spares left to replace more, and totals since start.
    */
   public record Status(
       String model,
@@ -41,11 +41,16 @@ public final class PoolHealth {
     }
   }
 
+  /** How a version is named here: {@code m3@2}. */
+  public static String key(String model, String version) {
+    return model + "@" + version;
+  }
+
   void publish(Status s) {
     byModel.put(s.model(), s);
   }
 
-  /** {@code model}'s pool on this node; all zero before it has started. */
+  /** The pool of {@code model} (a {@link #key}) on this node; all zero before it has started. */
   public Status status(String model) {
     return byModel.getOrDefault(model, new Status(model, 0, 0, 0, 0, 0, 0, 0));
   }

@@ -272,14 +272,14 @@ class ModelPoolTest {
     pool.tell(new ModelPool.Score("h1", instance(1), stuck.getRef()));
     assertTrue(
         stuck.expectMessageClass(ModelPool.Failed.class, HOLD).reason().contains("model hung"));
-    PoolHealth.Status hungNow = health.status("m2");
+    PoolHealth.Status hungNow = health.status("m2@1");
     assertEquals(2, hungNow.hung());
     assertEquals(1, hungNow.serving(), "a second replacement serves");
     assertEquals(0, hungNow.sparesLeft());
     assertEquals(2, hungNow.failedByWatchdog());
     assertEquals(2, THREADS.compensating(), "a thread added for each held call");
-    assertTrue(health.degraded().containsKey("m2"), health.degraded().toString());
-    assertTrue(!health.degraded().containsKey("m1"), health.degraded().toString());
+    assertTrue(health.degraded().containsKey("m2@1"), health.degraded().toString());
+    assertTrue(!health.degraded().containsKey("m1@1"), health.degraded().toString());
 
     // the replacement serves, and scores as the model does
     for (int i = 0; i < 5; i++) {
@@ -292,11 +292,11 @@ class ModelPoolTest {
     probe.awaitAssert(
         HOLD.plusSeconds(5),
         () -> {
-          assertEquals(0, health.status("m2").hung());
+          assertEquals(0, health.status("m2@1").hung());
           return null;
         });
-    assertEquals(1, health.status("m2").serving());
-    assertEquals(2, health.status("m2").sparesLeft());
+    assertEquals(1, health.status("m2@1").serving());
+    assertEquals(2, health.status("m2@1").sparesLeft());
     assertEquals(0, THREADS.compensating());
     assertTrue(health.degraded().isEmpty(), health.degraded().toString());
     stuck.expectNoMessage(Duration.ofMillis(200));
@@ -323,9 +323,9 @@ class ModelPoolTest {
     pool.tell(new ModelPool.Score("h", instance(0), probe.getRef()));
     assertTrue(
         probe.expectMessageClass(ModelPool.Failed.class, HOLD).reason().contains("model hung"));
-    assertEquals(0, health.status("m2").serving());
+    assertEquals(0, health.status("m2@1").serving());
     assertEquals(1, THREADS.compensating());
-    assertTrue(health.degraded().get("m2").contains("0 of 1 worker(s) serving"));
+    assertTrue(health.degraded().get("m2@1").contains("0 of 1 worker(s) serving"));
     // nothing can score it in time: refused at once rather than queued behind a hung call
     pool.tell(new ModelPool.Score("r", instance(1), 1_000_000, 2_000_000, probe.getRef()));
     assertEquals("r", probe.expectMessageClass(ModelPool.Overloaded.class).requestId());

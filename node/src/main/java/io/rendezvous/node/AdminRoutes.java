@@ -1,7 +1,11 @@
 package io.rendezvous.node;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.edge.Json;
+import io.rendezvous.model.ModelStore;
+import io.rendezvous.workers.ModelManager;
 import io.rendezvous.workers.ModelPool;
 import io.rendezvous.workers.WorkerDirectory;
 import java.time.Duration;
@@ -13,38 +17,55 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node's admin API, behind {@code rendezvous.auth.admin}'s bearer tokens. For now: {@code POST
- * /admin/models/{model}/faults} with {@code {"hang_calls": n, "hang_for_ms": t}} makes the next n
- * predict calls of this node's pool of that model hold their worker for t ms (chaos runs; the
- * watchdog's replacement is what they exercise). Off unless {@code
- * rendezvous.admin.fault-injection} is on: 403 with a JSON body otherwise.
+ * The node's admin API, behind {@code rendezvous.auth.admin}'s bearer tokens (401 without):
+ *
+ * <ul>
+ *   <li>{@code GET /admin/models}: every model version on this node, its state and accuracy;
+ *   <li>{@code POST /admin/models/{name}/versions/{v}/load}: load a version from the model store,
+ *       check it and serve it (200 when served, 422 with the reason when it failed its check);
+ *   <li>{@code POST /admin/models/{name}/versions/{v}/retire}: stop serving it and close it;
+ *   <li>{@code POST /admin/models/{model}/faults} with {@code {"hang_calls": n, "hang_for_ms": t}}:
+ *       the next n predict calls of this node's pool of that model hold their thread for t ms
+ *       (chaos runs); off unless {@code rendezvous.admin.fault-injection} is on (403 otherwise).
+ * </ul>
  */
 public final class AdminRoutes extends AllDirectives {
   private static final Logger log = LoggerFactory.getLogger(AdminRoutes.class);
 
   /** Settings of the admin routes ({@code rendezvous.admin}). */
-  public record Settings(boolean faultInjection, Duration askTimeout, long maxBodyBytes) {
+  public record Settings(
+      boolean faultInjection, Duration askTimeout, Duration loadTimeout, long maxBodyBytes) {
     static Settings fromConfig(com.typesafe.config.Config root) {
       com.typesafe.config.Config c = root.getConfig("rendezvous.admin");
       return new Settings(
-          c.getBoolean("fault-injection"), c.getDuration("ask-timeout"), c.getBytes("max-body"));
+          c.getBoolean("fault-injection"),
+          c.getDuration("ask-timeout"),
+          c.getDuration("load-timeout"),
+          c.getBytes("max-body"));
     }
   }
 
   private final ActorSystem<?> system;
   private final WorkerDirectory directory;
+  private final ActorRef<ModelManager.Command> manager;
   private final BearerAuth auth;
   private final Settings settings;
 
   AdminRoutes(
-      ActorSystem<?> system, WorkerDirectory directory, BearerAuth auth, Settings settings) {
+      ActorSystem<?> system,
+      WorkerDirectory directory,
+      ActorRef<ModelManager.Command> manager,
+      BearerAuth auth,
+      Settings settings) {
     this.system = system;
     this.directory = directory;
+    this.manager = manager;
     this.auth = auth;
     this.settings = settings;
   }
@@ -53,42 +74,113 @@ public final class AdminRoutes extends AllDirectives {
     return pathPrefix(
         "admin",
         () ->
-            pathPrefix(
-                "models",
-                () ->
-                    pathPrefix(
-                        model ->
-                            path(
-                                "faults",
-                                () ->
-                                    post(
-                                        () ->
-                                            auth.requireAdmin(
-                                                org.apache.pekko.stream.Materializer.matFromSystem(
-                                                    system),
-                                                () ->
-                                                    extractRequestEntity(
-                                                        entity ->
-                                                            completeWithFuture(
-                                                                entity
-                                                                    .toStrict(
-                                                                        settings
-                                                                            .askTimeout()
-                                                                            .toMillis(),
-                                                                        settings.maxBodyBytes(),
-                                                                        system)
-                                                                    .thenCompose(
-                                                                        strict ->
-                                                                            injectFault(
-                                                                                model,
-                                                                                strict.getData()))
-                                                                    .exceptionally(
-                                                                        e ->
-                                                                            HttpJson.error(
-                                                                                400,
-                                                                                "could not read the body: "
-                                                                                    + rootMessage(
-                                                                                        e)))))))))));
+            auth.requireAdmin(
+                Materializer.matFromSystem(system), () -> pathPrefix("models", this::models)));
+  }
+
+  private Route models() {
+    return concat(
+        pathEnd(() -> get(() -> completeWithFuture(listVersions()))),
+        pathPrefix(this::modelRoutes));
+  }
+
+  private Route modelRoutes(String model) {
+    return concat(
+        path("faults", () -> post(() -> faults(model))),
+        pathPrefix("versions", () -> pathPrefix(version -> versionRoutes(model, version))));
+  }
+
+  private Route versionRoutes(String model, String version) {
+    return concat(
+        path("load", () -> post(() -> completeWithFuture(load(model, version)))),
+        path("retire", () -> post(() -> completeWithFuture(retire(model, version)))));
+  }
+
+  private Route faults(String model) {
+    return extractRequestEntity(
+        entity ->
+            completeWithFuture(
+                entity
+                    .toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), system)
+                    .thenCompose(strict -> injectFault(model, strict.getData()))
+                    .exceptionally(
+                        e -> HttpJson.error(400, "could not read the body: " + rootMessage(e)))));
+  }
+
+  private CompletionStage<HttpResponse> listVersions() {
+    return AskPattern.<ModelManager.Command, ModelManager.Versions>ask(
+            manager, ModelManager.ListVersions::new, settings.askTimeout(), system.scheduler())
+        .thenApply(
+            v -> {
+              ObjectNode body = Json.object();
+              ArrayNode list = body.putArray("versions");
+              v.versions().forEach(s -> list.add(json(s)));
+              return HttpJson.response(200, body);
+            })
+        .exceptionally(e -> HttpJson.internalError(log, "listing model versions", e));
+  }
+
+  private CompletionStage<HttpResponse> load(String model, String version) {
+    String bad = badVersion(model, version);
+    if (bad != null) {
+      return done(HttpJson.error(400, bad));
+    }
+    log.info("admin: load model {} version {}", model, version);
+    return AskPattern.<ModelManager.Command, ModelManager.VersionState>ask(
+            manager,
+            replyTo -> new ModelManager.Load(model, version, replyTo),
+            settings.loadTimeout(),
+            system.scheduler())
+        .thenApply(
+            s -> HttpJson.response(s.state() == ModelManager.State.FAILED ? 422 : 200, json(s)))
+        .exceptionally(e -> HttpJson.internalError(log, "loading " + model + " " + version, e));
+  }
+
+  private CompletionStage<HttpResponse> retire(String model, String version) {
+    String bad = badVersion(model, version);
+    if (bad != null) {
+      return done(HttpJson.error(400, bad));
+    }
+    log.info("admin: retire model {} version {}", model, version);
+    return AskPattern.<ModelManager.Command, ModelManager.VersionState>ask(
+            manager,
+            replyTo -> new ModelManager.Retire(model, version, replyTo),
+            settings.loadTimeout(),
+            system.scheduler())
+        .thenApply(
+            s ->
+                HttpJson.response(
+                    s.state() == ModelManager.State.RETIRED
+                        ? 200
+                        : s.detail().equals("not on this node") ? 404 : 409,
+                    json(s)))
+        .exceptionally(e -> HttpJson.internalError(log, "retiring " + model + " " + version, e));
+  }
+
+  private static String badVersion(String model, String version) {
+    try {
+      ModelStore.checkName(model);
+      ModelStore.checkVersion(version);
+      return null;
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
+    }
+  }
+
+  private static ObjectNode json(ModelManager.VersionState s) {
+    ObjectNode o = Json.object();
+    o.put("name", s.name());
+    o.put("version", s.version());
+    o.put("state", s.state().name().toLowerCase(java.util.Locale.ROOT));
+    o.put("detail", s.detail());
+    if (!Double.isNaN(s.claimedAccuracy())) {
+      o.put("holdout_accuracy", s.claimedAccuracy());
+    }
+    if (!Double.isNaN(s.measuredAccuracy())) {
+      o.put("holdout_accuracy_measured", s.measuredAccuracy());
+    }
+    o.put("loaded_at_start", s.atStart());
+    return o;
   }
 
   private CompletionStage<HttpResponse> injectFault(String model, ByteString body) {

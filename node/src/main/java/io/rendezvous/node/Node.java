@@ -18,6 +18,7 @@ import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.workers.InferenceThreads;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelLoadException;
+import io.rendezvous.workers.ModelManager;
 import io.rendezvous.workers.ModelSettings;
 import io.rendezvous.workers.PoolHealth;
 import io.rendezvous.workers.WorkerDirectory;
@@ -110,6 +111,7 @@ public final class Node {
         new RendezvousRuntime(name, endpoints, directory, journal)
             .withDedupWindow(settings.dedupWindow());
     CompletableFuture<ActorRef<RequestRouter.Command>> router = new CompletableFuture<>();
+    CompletableFuture<ActorRef<ModelManager.Command>> manager = new CompletableFuture<>();
     LocalShards localShards = new LocalShards(RendezvousEntity.shards(settings.config()));
     ActorSystem<Void> system;
     try {
@@ -123,7 +125,8 @@ public final class Node {
                   poolHealth,
                   runtime,
                   localShards,
-                  router),
+                  router,
+                  manager),
               NodeSettings.SYSTEM_NAME,
               settings.config());
     } catch (RuntimeException e) {
@@ -149,19 +152,15 @@ public final class Node {
           .get(startupMillis, TimeUnit.MILLISECONDS);
       Readiness readiness =
           new Readiness(system, directory, journal, endpoints.values()).withPools(poolHealth);
-      for (String model : metadata.keySet()) {
+      for (LoadedModel m : models) {
+        // the version the node started with, under its model's name
+        String model = m.name();
+        String key = PoolHealth.key(m.name(), m.version());
+        readiness.report("model_workers_serving." + model, () -> poolHealth.status(key).serving());
+        readiness.report("model_workers_hung." + model, () -> poolHealth.status(key).hung());
+        readiness.report("model_hung_total." + model, () -> poolHealth.status(key).hungTotal());
         readiness.report(
-            "model_workers_serving." + model, () -> poolHealth.status(model).serving());
-        readiness.report("model_workers_hung." + model, () -> poolHealth.status(model).hung());
-        readiness.report("model_hung_total." + model, () -> poolHealth.status(model).hungTotal());
-        readiness.report(
-            "model_failed_by_watchdog." + model, () -> poolHealth.status(model).failedByWatchdog());
-      }
-      for (String endpoint : endpoints.keySet()) {
-        readiness.report(
-            "late_deliveries." + endpoint, () -> runtime.lateDeliveries().count(endpoint));
-        readiness.report(
-            "late_delivery_max_us." + endpoint, () -> runtime.lateDeliveries().maxMicros(endpoint));
+            "model_failed_by_watchdog." + model, () -> poolHealth.status(key).failedByWatchdog());
       }
       // where the time of a late answer goes: the entities' timers, the journal's queue, its
       // appends
@@ -196,7 +195,11 @@ public final class Node {
       routes.add(new HealthRoutes(readiness, VERSION).routes());
       routes.add(
           new AdminRoutes(
-                  system, directory, auth, AdminRoutes.Settings.fromConfig(settings.config()))
+                  system,
+                  directory,
+                  manager.get(startupMillis, TimeUnit.MILLISECONDS),
+                  auth,
+                  AdminRoutes.Settings.fromConfig(settings.config()))
               .routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
       extensions.forEach(extension -> routes.add(extension.route(parts)));

@@ -69,6 +69,14 @@ public record NodeSettings(
   /** The actor system's name: seed node addresses are written with it. */
   public static final String SYSTEM_NAME = "rendezvous";
 
+  /**
+   * How a version loaded at run time is served ({@code rendezvous.model-defaults}; its name and
+   * version are the loaded one's).
+   */
+  public ModelSettings modelDefaults() {
+    return ModelSettings.fromConfig("default", config.getConfig("rendezvous.model-defaults"));
+  }
+
   public static NodeSettings fromConfig(Config given) {
     Config config = withSeedNodes(given);
     List<ModelSettings> models = ModelSettings.allFromConfig(config);

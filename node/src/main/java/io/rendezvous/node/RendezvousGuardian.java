@@ -7,7 +7,7 @@ import io.rendezvous.actors.edge.LocalShards;
 import io.rendezvous.workers.InferenceThreads;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelDirectory;
-import io.rendezvous.workers.ModelPool;
+import io.rendezvous.workers.ModelManager;
 import io.rendezvous.workers.PoolHealth;
 import io.rendezvous.workers.WorkerDirectory;
 import java.time.Duration;
@@ -41,7 +41,8 @@ final class RendezvousGuardian {
       PoolHealth poolHealth,
       RendezvousRuntime runtime,
       LocalShards localShards,
-      CompletableFuture<ActorRef<RequestRouter.Command>> router) {
+      CompletableFuture<ActorRef<RequestRouter.Command>> router,
+      CompletableFuture<ActorRef<ModelManager.Command>> manager) {
     return Behaviors.setup(
         ctx -> {
           try {
@@ -54,10 +55,12 @@ final class RendezvousGuardian {
                 poolHealth,
                 runtime,
                 localShards,
-                router);
+                router,
+                manager);
           } catch (RuntimeException e) {
             // the node waits on the router: tell it why there is none, not after its timeout
             router.completeExceptionally(e);
+            manager.completeExceptionally(e);
             throw e;
           }
         });
@@ -72,10 +75,17 @@ final class RendezvousGuardian {
       PoolHealth poolHealth,
       RendezvousRuntime runtime,
       LocalShards localShards,
-      CompletableFuture<ActorRef<RequestRouter.Command>> router) {
-    for (LoadedModel m : models) {
-      ctx.spawn(ModelPool.create(m, inferenceThreads, poolHealth), "model-" + m.name());
-    }
+      CompletableFuture<ActorRef<RequestRouter.Command>> router,
+      CompletableFuture<ActorRef<ModelManager.Command>> manager) {
+    manager.complete(
+        ctx.spawn(
+            ModelManager.create(
+                models,
+                settings.modelDefaults(),
+                ModelManager.Settings.fromConfig(settings.config()),
+                inferenceThreads,
+                poolHealth),
+            "models"));
     ctx.spawn(
         ModelDirectory.create(directory, models.stream().map(LoadedModel::name).toList()),
         "model-directory");

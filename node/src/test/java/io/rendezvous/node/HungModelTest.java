@@ -93,7 +93,7 @@ class HungModelTest {
     JsonNode degraded = null;
     for (int i = 0; i < 100 && degraded == null; i++) {
       JsonNode r = ready();
-      if (r.has("degraded") && r.get("degraded").has("m3")) {
+      if (r.has("degraded") && r.get("degraded").has("m3@1")) {
         degraded = r;
       } else {
         Thread.sleep(50);
@@ -104,7 +104,7 @@ class HungModelTest {
     assertEquals(1, degraded.get("figures").get("model_workers_hung.m3").asInt());
     assertEquals(1, degraded.get("figures").get("model_hung_total.m3").asInt());
     assertEquals(1, degraded.get("figures").get("model_workers_serving.m3").asInt());
-    assertFalse(degraded.get("degraded").has("m1"), degraded.toString());
+    assertFalse(degraded.get("degraded").has("m1@1"), degraded.toString());
 
     // the replacement answers m3's own endpoint while the stuck call is still held
     for (int i = 0; i < 5; i++) {

@@ -1,0 +1,418 @@
+package io.rendezvous.workers;
+
+import ai.djl.inference.Predictor;
+import io.rendezvous.config.CborSerializable;
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.TensorData;
+import io.rendezvous.workers.data.FashionMnist;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+
+/**
+ * This node's model versions and what each is doing: the one actor that loads, checks and retires
+ * versions at run time, and owns their pools. Loading, the sanity check and closing run on the
+ * blocking dispatcher (a model load reads files and imports a graph), never on this actor's thread.
+ *
+ * <p>A version is {@code LOADING} while its SavedModel loads and its accuracy on the hold-out set
+ * is measured here, then {@code READY} with its pool spawned (the pool registers under the
+ * version's own service key once a worker is warm), or {@code FAILED} with the reason, never
+ * served. The versions the node starts with are {@code READY} from the start and are also listed
+ * under their model's name, which is what endpoints use until they name versions (see
+ * docs/lifecycle.md). Retiring stops the pool (its workers finish their calls) and then closes the
+ * model.
+ */
+public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
+  public static final String BLOCKING_DISPATCHER = "rendezvous-blocking-dispatcher";
+
+  public sealed interface Command extends CborSerializable {}
+
+  /** Load {@code version} of {@code name} from the store, check it, and serve it. */
+  public record Load(String name, String version, ActorRef<VersionState> replyTo)
+      implements Command {}
+
+  /** Stop serving {@code version} of {@code name} and close it. */
+  public record Retire(String name, String version, ActorRef<VersionState> replyTo)
+      implements Command {}
+
+  /** Every version this node knows of, by name then version. */
+  public record ListVersions(ActorRef<Versions> replyTo) implements Command {}
+
+  public record Versions(List<VersionState> versions) implements CborSerializable {
+    public Versions {
+      versions = List.copyOf(versions);
+    }
+  }
+
+  private record Loaded(String key, LoadedModel model, double measuredAccuracy)
+      implements Command {}
+
+  private record LoadFailed(String key, String reason) implements Command {}
+
+  private record PoolStopped(String key) implements Command {}
+
+  private record ModelClosed(String key) implements Command {}
+
+  public enum State {
+    LOADING,
+    READY,
+    FAILED,
+    RETIRING,
+    RETIRED
+  }
+
+  /**
+   * One version on this node: its state and why ({@code detail}), the hold-out accuracy its
+   * metadata claims and the one measured here at load (NaN before), and whether the node started
+   * with it.
+   */
+  public record VersionState(
+      String name,
+      String version,
+      State state,
+      String detail,
+      double claimedAccuracy,
+      double measuredAccuracy,
+      boolean atStart)
+      implements CborSerializable {}
+
+  /** What the sanity check asks of a version. */
+  public record Settings(double minHoldoutAccuracy, int checkBatchSize) {
+    public static Settings fromConfig(com.typesafe.config.Config root) {
+      com.typesafe.config.Config c = root.getConfig("rendezvous.lifecycle");
+      return new Settings(c.getDouble("min-holdout-accuracy"), c.getInt("check-batch-size"));
+    }
+  }
+
+  private final Settings settings;
+  private final InferenceThreads threads;
+  private final PoolHealth health;
+  private final ModelSettings defaults;
+  private final Executor blocking;
+  private final Map<String, Entry> versions = new LinkedHashMap<>();
+
+  private static final class Entry {
+    final String name;
+    final String version;
+    State state;
+    String detail;
+    double claimed = Double.NaN;
+    double measured = Double.NaN;
+    final boolean atStart;
+    LoadedModel model;
+    ActorRef<ModelPool.Command> pool;
+    final List<ActorRef<VersionState>> waiting = new ArrayList<>();
+
+    Entry(String name, String version, State state, String detail, boolean atStart) {
+      this.name = name;
+      this.version = version;
+      this.state = state;
+      this.detail = detail;
+      this.atStart = atStart;
+    }
+
+    VersionState view() {
+      return new VersionState(name, version, state, detail, claimed, measured, atStart);
+    }
+  }
+
+  /**
+   * A manager serving {@code atStart} (loaded before the node started), with pools for versions
+   * loaded later configured as {@code defaults} (its name and version replaced).
+   */
+  public static Behavior<Command> create(
+      List<LoadedModel> atStart,
+      ModelSettings defaults,
+      Settings settings,
+      InferenceThreads threads,
+      PoolHealth health) {
+    return Behaviors.setup(
+        ctx -> new ModelManager(ctx, atStart, defaults, settings, threads, health));
+  }
+
+  private ModelManager(
+      ActorContext<Command> ctx,
+      List<LoadedModel> atStart,
+      ModelSettings defaults,
+      Settings settings,
+      InferenceThreads threads,
+      PoolHealth health) {
+    super(ctx);
+    this.settings = settings;
+    this.threads = threads;
+    this.health = health;
+    this.defaults = defaults;
+    this.blocking =
+        ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
+    for (LoadedModel m : atStart) {
+      Entry e = new Entry(m.name(), m.version(), State.READY, "loaded at start", true);
+      e.claimed = m.metadata().holdoutAccuracy();
+      e.model = m;
+      e.pool = spawnPool(e, true);
+      versions.put(key(m.name(), m.version()), e);
+    }
+  }
+
+  static String key(String name, String version) {
+    return name + "@" + version;
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Load.class, this::onLoad)
+        .onMessage(Loaded.class, this::onLoaded)
+        .onMessage(LoadFailed.class, this::onLoadFailed)
+        .onMessage(Retire.class, this::onRetire)
+        .onMessage(PoolStopped.class, this::onPoolStopped)
+        .onMessage(ModelClosed.class, this::onModelClosed)
+        .onMessage(ListVersions.class, this::onList)
+        .build();
+  }
+
+  private Behavior<Command> onList(ListVersions m) {
+    m.replyTo()
+        .tell(
+            new Versions(
+                versions.values().stream()
+                    .map(Entry::view)
+                    .sorted(
+                        Comparator.comparing(VersionState::name)
+                            .thenComparingLong(v -> Long.parseLong(v.version())))
+                    .toList()));
+    return this;
+  }
+
+  private Behavior<Command> onLoad(Load m) {
+    String key = key(m.name(), m.version());
+    Entry known = versions.get(key);
+    if (known != null && known.state != State.FAILED && known.state != State.RETIRED) {
+      // loading twice is asking for what is there: the answer comes when it is settled
+      if (known.state == State.LOADING) {
+        known.waiting.add(m.replyTo());
+      } else {
+        m.replyTo().tell(known.view());
+      }
+      return this;
+    }
+    Entry e = new Entry(m.name(), m.version(), State.LOADING, "loading", false);
+    e.waiting.add(m.replyTo());
+    versions.put(key, e);
+    ModelSettings s;
+    try {
+      s =
+          new ModelSettings(
+              m.name(),
+              defaults.store(),
+              m.version(),
+              defaults.workers(),
+              defaults.queueCapacity(),
+              defaults.maxBatchSize(),
+              defaults.maxBatchDelay(),
+              defaults.fault(),
+              defaults.watchdog());
+    } catch (IllegalArgumentException bad) {
+      return onLoadFailed(new LoadFailed(key, bad.getMessage()));
+    }
+    getContext().getLog().info("model {} version {}: loading", m.name(), m.version());
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.supplyAsync(() -> loadAndCheck(s), blocking),
+            (loaded, failure) -> {
+              if (failure != null) {
+                Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
+                return new LoadFailed(key, cause.getMessage());
+              }
+              return loaded;
+            });
+    return this;
+  }
+
+  /** Blocking: loads the version and measures it on the hold-out set. */
+  private Loaded loadAndCheck(ModelSettings s) {
+    LoadedModel model;
+    try {
+      model = LoadedModel.load(s);
+    } catch (ModelLoadException e) {
+      throw new IllegalStateException(e.getMessage(), e);
+    }
+    try {
+      String problem = shapeProblem(model.metadata());
+      if (problem != null) {
+        throw new IllegalStateException(problem);
+      }
+      double accuracy = holdoutAccuracy(model);
+      if (accuracy < settings.minHoldoutAccuracy()) {
+        throw new IllegalStateException(
+            String.format(
+                "hold-out accuracy %.4f is below rendezvous.lifecycle.min-holdout-accuracy %.4f",
+                accuracy, settings.minHoldoutAccuracy()));
+      }
+      return new Loaded(key(s.name(), s.version()), model, accuracy);
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
+  }
+
+  /** Why this version's tensors or labels do not fit the images the node serves, or null. */
+  static String shapeProblem(ModelMetadata m) {
+    if (!"float32".equals(m.input().dtype())
+        || !m.input().shape().equals(List.of(-1L, (long) FashionMnist.PIXELS))) {
+      return "input " + m.input() + " is not float32 [-1, " + FashionMnist.PIXELS + "]";
+    }
+    if (!m.labels().equals(FashionMnist.LABELS)
+        || !m.output().shape().equals(List.of(-1L, (long) FashionMnist.LABELS.size()))) {
+      return "output " + m.output() + " with labels " + m.labels() + " is not the node's labels";
+    }
+    return null;
+  }
+
+  private double holdoutAccuracy(LoadedModel model) {
+    List<FashionMnist.Sample> holdout = FashionMnist.load().holdout();
+    int correct = 0;
+    try (Predictor<List<TensorData>, List<float[]>> p = model.newBatchPredictor()) {
+      for (int from = 0; from < holdout.size(); from += settings.checkBatchSize()) {
+        List<FashionMnist.Sample> batch =
+            holdout.subList(from, Math.min(holdout.size(), from + settings.checkBatchSize()));
+        List<TensorData> inputs = new ArrayList<>();
+        for (FashionMnist.Sample s : batch) {
+          inputs.add(TensorData.float32(new long[] {1, FashionMnist.PIXELS}, s.scaled()));
+        }
+        List<float[]> out = p.predict(inputs);
+        for (int i = 0; i < batch.size(); i++) {
+          if (argmax(out.get(i)) == batch.get(i).label()) {
+            correct++;
+          }
+        }
+      }
+    } catch (ai.djl.translate.TranslateException e) {
+      throw new IllegalStateException("hold-out check could not run the model: " + e, e);
+    }
+    return (double) correct / holdout.size();
+  }
+
+  private static int argmax(float[] p) {
+    int best = 0;
+    for (int i = 1; i < p.length; i++) {
+      if (p[i] > p[best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  private Behavior<Command> onLoaded(Loaded m) {
+    Entry e = versions.get(m.key());
+    e.model = m.model();
+    e.claimed = m.model().metadata().holdoutAccuracy();
+    e.measured = m.measuredAccuracy();
+    e.state = State.READY;
+    e.detail = String.format("serving; hold-out accuracy %.4f measured here", e.measured);
+    e.pool = spawnPool(e, false);
+    getContext().getLog().info("model {} version {}: {}", e.name, e.version, e.detail);
+    settle(e);
+    return this;
+  }
+
+  private Behavior<Command> onLoadFailed(LoadFailed m) {
+    Entry e = versions.get(m.key());
+    e.state = State.FAILED;
+    e.detail = m.reason();
+    getContext()
+        .getLog()
+        .error(
+            "model {} version {} failed to load and is not served: {}",
+            e.name,
+            e.version,
+            e.detail);
+    settle(e);
+    return this;
+  }
+
+  private Behavior<Command> onRetire(Retire m) {
+    Entry e = versions.get(key(m.name(), m.version()));
+    if (e == null || e.state != State.READY) {
+      m.replyTo()
+          .tell(
+              e != null
+                  ? e.view()
+                  : new VersionState(
+                      m.name(),
+                      m.version(),
+                      State.FAILED,
+                      "not on this node",
+                      Double.NaN,
+                      Double.NaN,
+                      false));
+      return this;
+    }
+    if (health.status(PoolHealth.key(e.name, e.version)).hung() > 0) {
+      // its model must stay open while a stuck call may still use it
+      m.replyTo()
+          .tell(
+              new VersionState(
+                  e.name,
+                  e.version,
+                  e.state,
+                  "a predict call of this version is hung; retire it once the call has returned",
+                  e.claimed,
+                  e.measured,
+                  e.atStart));
+      return this;
+    }
+    e.state = State.RETIRING;
+    e.detail = "stopping its pool";
+    e.waiting.add(m.replyTo());
+    getContext().watchWith(e.pool, new PoolStopped(key(e.name, e.version)));
+    getContext().stop(e.pool);
+    getContext().getLog().info("model {} version {}: retiring", e.name, e.version);
+    return this;
+  }
+
+  private Behavior<Command> onPoolStopped(PoolStopped m) {
+    Entry e = versions.get(m.key());
+    e.detail = "closing the model";
+    LoadedModel model = e.model;
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.runAsync(model::close, blocking),
+            (ok, failure) -> new ModelClosed(m.key()));
+    return this;
+  }
+
+  private Behavior<Command> onModelClosed(ModelClosed m) {
+    Entry e = versions.get(m.key());
+    e.state = State.RETIRED;
+    e.detail = "retired";
+    e.model = null;
+    e.pool = null;
+    getContext().getLog().info("model {} version {}: retired", e.name, e.version);
+    settle(e);
+    return this;
+  }
+
+  private void settle(Entry e) {
+    VersionState v = e.view();
+    e.waiting.forEach(r -> r.tell(v));
+    e.waiting.clear();
+  }
+
+  private ActorRef<ModelPool.Command> spawnPool(Entry e, boolean listedByName) {
+    return getContext()
+        .spawn(
+            ModelPool.create(e.model, threads, health, listedByName),
+            "model-" + e.name + "-v" + e.version);
+  }
+}
