@@ -128,15 +128,21 @@ public final class InferenceThreads implements AutoCloseable {
     executor.shutdownNow();
   }
 
-  /** Takes no more calls and waits up to {@code patience} for those running to end. */
-  public void closeAndWait(java.time.Duration patience) {
+  /**
+   * Takes no more calls and waits up to {@code patience} for those running to end: whether they did
+   * (a model must not be closed under a call still running).
+   */
+  public boolean closeAndWait(java.time.Duration patience) {
     executor.shutdown();
     try {
       if (!executor.awaitTermination(patience.toMillis(), TimeUnit.MILLISECONDS)) {
         log.warn("inference calls still running after {} ms at shutdown", patience.toMillis());
+        return false;
       }
+      return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return false;
     }
   }
 }

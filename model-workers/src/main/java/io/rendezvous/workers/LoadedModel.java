@@ -100,8 +100,14 @@ public final class LoadedModel implements AutoCloseable {
         new MicroBatchTranslator((int) metadata.input().elementsPerInstance()));
   }
 
+  private final java.util.concurrent.atomic.AtomicBoolean closed =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Closes the model once (a version retired at run time is closed again at shutdown). */
   @Override
   public void close() {
-    model.close();
+    if (closed.compareAndSet(false, true)) {
+      model.close();
+    }
   }
 }

@@ -152,7 +152,7 @@ public final class AdminRoutes extends AllDirectives {
                 HttpJson.response(
                     s.state() == ModelManager.State.RETIRED
                         ? 200
-                        : s.detail().equals("not on this node") ? 404 : 409,
+                        : "not on this node".equals(s.detail()) ? 404 : 409,
                     json(s)))
         .exceptionally(e -> HttpJson.internalError(log, "retiring " + model + " " + version, e));
   }

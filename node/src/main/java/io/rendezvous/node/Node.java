@@ -313,10 +313,14 @@ public final class Node {
   private static final Duration SERVING_POLL = Duration.ofMillis(50);
 
   /** The journal writes what it accepted and closes last; the models close with the system. */
-  /** Calls still running finish (a hung one is left to its thread) before the models close. */
+  /**
+   * Models close once the calls still running have ended; left open (the JVM is exiting) if one is
+   * hung.
+   */
   private static void closeModels(InferenceThreads threads, List<LoadedModel> models) {
-    threads.closeAndWait(java.time.Duration.ofSeconds(5));
-    models.forEach(LoadedModel::close);
+    if (threads.closeAndWait(java.time.Duration.ofSeconds(5))) {
+      models.forEach(LoadedModel::close);
+    }
   }
 
   private static void closeOnShutdown(
