@@ -62,6 +62,8 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
 
   private record PoolStopped(String key) implements Command {}
 
+  private record PoolDrained(String key) implements Command {}
+
   private record ModelClosed(String key) implements Command {}
 
   public enum State {
@@ -101,6 +103,7 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
   private final ModelSettings defaults;
   private final Executor blocking;
   private final Map<String, Entry> versions = new LinkedHashMap<>();
+  private final ActorRef<ModelPool.Drained> drained;
 
   private static final class Entry {
     final String name;
@@ -153,6 +156,9 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
     this.threads = threads;
     this.health = health;
     this.defaults = defaults;
+    this.drained =
+        ctx.messageAdapter(
+            ModelPool.Drained.class, d -> new PoolDrained(key(d.model(), d.version())));
     this.blocking =
         ctx.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(BLOCKING_DISPATCHER));
     for (LoadedModel m : atStart) {
@@ -176,6 +182,12 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
         .onMessage(LoadFailed.class, this::onLoadFailed)
         .onMessage(Retire.class, this::onRetire)
         .onMessage(PoolStopped.class, this::onPoolStopped)
+        .onMessage(
+            PoolDrained.class,
+            m -> {
+              versions.get(m.key()).detail = "drained; its pool is stopping";
+              return this;
+            })
         .onMessage(ModelClosed.class, this::onModelClosed)
         .onMessage(ListVersions.class, this::onList)
         .build();
@@ -358,25 +370,14 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
                       false));
       return this;
     }
-    if (health.status(PoolHealth.key(e.name, e.version)).hung() > 0) {
-      // its model must stay open while a stuck call may still use it
-      m.replyTo()
-          .tell(
-              new VersionState(
-                  e.name,
-                  e.version,
-                  e.state,
-                  "a predict call of this version is hung; retire it once the call has returned",
-                  e.claimed,
-                  e.measured,
-                  e.atStart));
-      return this;
-    }
     e.state = State.RETIRING;
-    e.detail = "stopping its pool";
+    e.detail =
+        "draining: its pool answers what it has queued and running (a hung call is waited for)";
     e.waiting.add(m.replyTo());
+    // the model closes only once the pool has stopped, and the pool stops only once no call of
+    // its can still use the model
     getContext().watchWith(e.pool, new PoolStopped(key(e.name, e.version)));
-    getContext().stop(e.pool);
+    e.pool.tell(new ModelPool.Drain(drained));
     getContext().getLog().info("model {} version {}: retiring", e.name, e.version);
     return this;
   }

@@ -104,6 +104,21 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   public record HangInjected(String model, int calls, long holdMillis)
       implements CborSerializable {}
 
+  /**
+   * Retiring: the pool leaves the Receptionist's listings, scores what it has queued and running
+   * (and what still reaches it meanwhile), waits for any hung call to return, closes its workers'
+   * predictors and then stops, after answering {@link Drained}: the model can be closed then.
+   */
+  public record Drain(ActorRef<Drained> replyTo) implements Command {}
+
+  /** Every call of this pool is over and its workers are closed. */
+  public record Drained(String model, String version) implements CborSerializable {}
+
+  /** The idle workers' predictors are closed (draining). Local only. */
+  private enum WorkersClosed implements Command {
+    INSTANCE
+  }
+
   /** The oldest held request has waited max-batch-delay: score what has gathered. Local only. */
   private enum FlushBatch implements Command {
     INSTANCE
@@ -179,9 +194,13 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   /** The batches being scored, by worker: when each was handed over, and its requests. */
   private final Map<ModelWorker, Running> running = new HashMap<>();
 
-  private record Running(long sinceNanos, List<Score> batch) {
+  private record Running(long sinceNanos, ModelWorker.Run run) {
+    List<Score> batch() {
+      return run.jobs();
+    }
+
     int requests() {
-      return batch.size();
+      return run.jobs().size();
     }
   }
 
@@ -192,6 +211,11 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private final InferenceThreads threads;
 
   private boolean registered;
+
+  /** Who waits for the pool to drain (null while it serves). */
+  private ActorRef<Drained> drainedTo;
+
+  private boolean closingWorkers;
   private final boolean listedByName;
 
   /** Workers making their predictors: they count as serving, since they soon will. */
@@ -266,11 +290,19 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
         .onMessage(InjectHang.class, this::onInjectHang)
         .onMessage(WorkerReady.class, this::onWorkerReady)
         .onMessage(WorkerFailedToStart.class, this::onWorkerFailedToStart)
+        .onMessage(Drain.class, this::onDrain)
+        .onMessageEquals(WorkersClosed.INSTANCE, this::onWorkersClosed)
         .onSignal(PostStop.class, s -> onStop())
         .build();
   }
 
   private Behavior<Command> onScore(Score s) {
+    if (closingWorkers) {
+      // sent before the listing without this pool reached its sender: no worker is left for it
+      s.replyTo()
+          .tell(new Failed(s.requestId(), model.name(), model.version(), "version is retired"));
+      return this;
+    }
     String mismatch = model.metadata().input().mismatch(s.input());
     if (mismatch != null) {
       s.replyTo()
@@ -314,8 +346,8 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     if (hung.containsKey(m.worker())) {
       // its call returned at last: a replacement took its place, so it is retired
       long heldMillis = (System.nanoTime() - hung.remove(m.worker())) / 1_000_000;
-      m.worker().retire(threads, true);
-      threads.release();
+      // (the thread added for it was given back by the worker as its call returned)
+      m.worker().retire(true);
       getContext()
           .getLog()
           .info(
@@ -325,17 +357,16 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
               heldMillis);
       restoreStrength();
       publishHealth();
-      return this;
+      return drainedIfDone();
     }
     Running done = running.remove(m.worker());
     if (done != null) {
       inService -= done.requests();
       if (m.overran()) {
-        // it came back before the watchdog looked, past hang-after: its results were dropped
+        // past hang-after, but back before the watchdog took it: answered, and counted, but not
+        // a pace to admit requests by
         overranTotal++;
-        failedByWatchdog += done.requests();
         publishHealth();
-        fail(done.batch(), overranReason(System.nanoTime() - done.sinceNanos()));
       } else {
         serviceTime.record(System.nanoTime() - done.sinceNanos(), done.requests());
       }
@@ -348,11 +379,12 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
       // these queued behind busy workers: they have waited enough
       dispatch(m.worker(), System.nanoTime());
     }
-    return this;
+    return drainedIfDone();
   }
 
   private Behavior<Command> onWatchdogTick() {
     long now = System.nanoTime();
+    refuseWhatNoWorkerWillScore(now);
     List<ModelWorker> stuck =
         running.entrySet().stream()
             .filter(e -> now - e.getValue().sinceNanos() > hangAfterNanos)
@@ -360,11 +392,15 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
             .toList();
     List<Running> failing = new java.util.ArrayList<>();
     for (ModelWorker worker : stuck) {
-      Running r = running.remove(worker);
+      Running r = running.get(worker);
+      // the stuck call keeps its thread: the others keep theirs. Unless the call returned just
+      // now and answered: then its idle message is on its way
+      if (!worker.markHung(r.run())) {
+        continue;
+      }
+      running.remove(worker);
       inService -= r.requests();
       hung.put(worker, r.sinceNanos());
-      // the stuck call keeps its thread: the others keep theirs
-      threads.compensate();
       hungTotal++;
       failedByWatchdog += r.requests();
       failing.add(r);
@@ -380,13 +416,93 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
               r.requests(),
               r.batch().get(0).requestId());
     }
-    if (!stuck.isEmpty()) {
+    if (!failing.isEmpty()) {
       restoreStrength();
       publishHealth();
     }
     // after the standing is published: whoever hears of the failure sees it
     failing.forEach(r -> fail(r.batch(), overranReason(now - r.sinceNanos())));
+    return drainedIfDone();
+  }
+
+  /**
+   * Requests waiting while no worker serves (every one hung, no spare left, or none could start)
+   * would wait for ever: they are refused, as a full queue would refuse them.
+   */
+  private void refuseWhatNoWorkerWillScore(long now) {
+    if (serving() == 0 && !pending.isEmpty()) {
+      int n = pending.refuseAll();
+      timers.cancel(FlushBatch.INSTANCE);
+      getContext()
+          .getLog()
+          .warn(
+              "model {} v{}: no worker serves ({} hung); {} waiting request(s) refused",
+              model.name(),
+              model.version(),
+              hung.size(),
+              n);
+    }
+  }
+
+  private Behavior<Command> onDrain(Drain m) {
+    if (drainedTo == null) {
+      drainedTo = m.replyTo();
+      var receptionist = getContext().getSystem().receptionist();
+      if (registered) {
+        receptionist.tell(
+            Receptionist.deregister(
+                serviceKey(model.name(), model.version()), getContext().getSelf()));
+        if (listedByName) {
+          receptionist.tell(
+              Receptionist.deregister(serviceKey(model.name()), getContext().getSelf()));
+        }
+      }
+      getContext()
+          .getLog()
+          .info(
+              "model {} v{}: draining ({} queued, {} running, {} hung)",
+              model.name(),
+              model.version(),
+              pending.size(),
+              running.size(),
+              hung.size());
+    } else if (!m.replyTo().equals(drainedTo)) {
+      m.replyTo().tell(new Drained(model.name(), model.version()));
+    }
+    return drainedIfDone();
+  }
+
+  /**
+   * Draining and nothing left to score or wait for: the idle workers' predictors are closed on the
+   * inference threads, and the pool stops once they are.
+   */
+  private Behavior<Command> drainedIfDone() {
+    if (drainedTo == null
+        || closingWorkers
+        || !pending.isEmpty()
+        || !running.isEmpty()
+        || !hung.isEmpty()
+        || starting > 0) {
+      return this;
+    }
+    closingWorkers = true;
+    List<java.util.concurrent.CompletableFuture<Void>> closed =
+        idle.stream().map(ModelWorker::closeNow).toList();
+    idle.clear();
+    getContext()
+        .pipeToSelf(
+            java.util.concurrent.CompletableFuture.allOf(
+                closed.toArray(java.util.concurrent.CompletableFuture[]::new)),
+            (ok, failure) -> WorkersClosed.INSTANCE);
     return this;
+  }
+
+  private Behavior<Command> onWorkersClosed() {
+    getContext()
+        .getLog()
+        .info("model {} v{}: drained, its workers are closed", model.name(), model.version());
+    drainedTo.tell(new Drained(model.name(), model.version()));
+    return Behaviors.stopped();
   }
 
   /**
@@ -394,6 +510,10 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
    * last: each hung worker still held by its call uses one.
    */
   private void restoreStrength() {
+    if (drainedTo != null) {
+      // draining: nothing more is wanted of it
+      return;
+    }
     while (serving() < settings.workers() && hung.size() <= settings.watchdog().spareWorkers()) {
       String name = startWorker();
       getContext()
@@ -421,7 +541,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   private Behavior<Command> onWorkerReady(WorkerReady m) {
     starting--;
-    if (!registered) {
+    if (!registered && drainedTo == null) {
       // listed once it can score: a node serves only when every pool has a warm worker
       registered = true;
       var receptionist = getContext().getSystem().receptionist();
@@ -437,7 +557,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
       dispatch(m.worker(), System.nanoTime());
     }
     publishHealth();
-    return this;
+    return drainedIfDone();
   }
 
   private Behavior<Command> onWorkerFailedToStart(WorkerFailedToStart m) {
@@ -452,13 +572,14 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
             serving(),
             settings.workers());
     publishHealth();
-    return this;
+    return drainedIfDone();
   }
 
   private Behavior<Command> onStop() {
-    idle.forEach(w -> w.retire(threads, true));
-    running.keySet().forEach(w -> w.retire(threads, false));
-    hung.keySet().forEach(w -> w.retire(threads, false));
+    idle.forEach(w -> w.retire(true));
+    running.keySet().forEach(w -> w.retire(false));
+    hung.keySet().forEach(w -> w.retire(false));
+    health.remove(PoolHealth.key(model.name(), model.version()));
     return this;
   }
 
@@ -566,8 +687,9 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
       return;
     }
     List<Score> jobs = List.copyOf(batch);
-    running.put(worker, new Running(nowNanos, jobs));
+    ModelWorker.Run job = new ModelWorker.Run(jobs, nowNanos, nextHold());
+    running.put(worker, new Running(nowNanos, job));
     inService += jobs.size();
-    worker.submit(new ModelWorker.Run(jobs, nowNanos, nextHold()), threads);
+    worker.submit(job);
   }
 }

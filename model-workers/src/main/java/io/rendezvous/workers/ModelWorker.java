@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.slf4j.Logger;
@@ -34,9 +35,21 @@ final class ModelWorker {
    * JVM's nano clock: a worker is always local to its pool). {@code hold}: injected hang, how long
    * the call holds the thread before scoring (zero: none).
    */
-  record Run(List<Score> jobs, long handedOverNanos, Duration hold) {
+  record Run(List<Score> jobs, long handedOverNanos, Duration hold, AtomicBoolean answered) {
     Run {
       jobs = List.copyOf(jobs);
+    }
+
+    Run(List<Score> jobs, long handedOverNanos, Duration hold) {
+      this(jobs, handedOverNanos, hold, new AtomicBoolean());
+    }
+
+    /**
+     * Takes the right to answer this run's requests: the worker when its call returns, or the
+     * watchdog when the call has run too long. Whoever comes first answers; the other does not.
+     */
+    boolean claim() {
+      return answered.compareAndSet(false, true);
     }
   }
 
@@ -46,6 +59,15 @@ final class ModelWorker {
   private final ActorSystem<?> system;
   private final ModelSettings.Fault fault;
   private final long hangAfterNanos;
+  private final InferenceThreads threads;
+
+  /**
+   * The pool added a thread while this worker's call holds its own (it was marked hung): given back
+   * by whichever sees the call over first, the worker or the pool, so that a pool stopped meanwhile
+   * does not keep it forever.
+   */
+  private final AtomicBoolean compensated = new AtomicBoolean();
+
   private Predictor<TensorData, float[][]> predictor;
   private Predictor<List<TensorData>, List<float[]>> batchPredictor;
 
@@ -58,8 +80,13 @@ final class ModelWorker {
   private record Outcome(Score job, ScoreResult result) {}
 
   private ModelWorker(
-      String name, LoadedModel model, ActorRef<ModelPool.Command> pool, ActorSystem<?> system) {
+      String name,
+      LoadedModel model,
+      ActorRef<ModelPool.Command> pool,
+      ActorSystem<?> system,
+      InferenceThreads threads) {
     this.name = name;
+    this.threads = threads;
     this.model = model;
     this.pool = pool;
     this.system = system;
@@ -79,7 +106,7 @@ final class ModelWorker {
       InferenceThreads threads) {
     threads.execute(
         () -> {
-          ModelWorker w = new ModelWorker(name, model, pool, system);
+          ModelWorker w = new ModelWorker(name, model, pool, system, threads);
           try {
             w.predictor = model.newPredictor();
             w.batchPredictor = model.newBatchPredictor();
@@ -100,19 +127,45 @@ final class ModelWorker {
   }
 
   /** Scores {@code run} on an inference thread, then tells the pool this worker is idle. */
-  void submit(Run run, InferenceThreads threads) {
+  void submit(Run run) {
     threads.execute(() -> run(run));
+  }
+
+  /**
+   * The watchdog took {@code run} from this worker: one more inference thread while its call holds
+   * its own. False (and nothing added) when the call had already returned with its answers.
+   */
+  boolean markHung(Run run) {
+    compensated.set(true);
+    threads.compensate();
+    if (run.claim()) {
+      return true;
+    }
+    releaseCompensation();
+    return false;
+  }
+
+  private void releaseCompensation() {
+    if (compensated.compareAndSet(true, false)) {
+      threads.release();
+    }
   }
 
   /**
    * No more work: its predictors close now if it is idle ({@code idle}), else when its call returns
    * (a close now would wait on that call, holding another inference thread).
    */
-  void retire(InferenceThreads threads, boolean idle) {
+  void retire(boolean idle) {
     retired = true;
     if (idle) {
       threads.execute(this::close);
     }
+  }
+
+  /** An idle worker's predictors closed on an inference thread; completes once they are. */
+  java.util.concurrent.CompletableFuture<Void> closeNow() {
+    retired = true;
+    return java.util.concurrent.CompletableFuture.runAsync(this::close, threads::execute);
   }
 
   /**
@@ -169,11 +222,14 @@ final class ModelWorker {
       }
     } finally {
       boolean overran = System.nanoTime() - run.handedOverNanos() > hangAfterNanos;
-      if (!overran) {
+      boolean mine = run.claim();
+      if (mine) {
         outcomes.forEach(o -> deliver(o.job(), o.result()));
       }
       outcomes.clear();
-      pool.tell(new ModelPool.WorkerIdle(this, overran));
+      // the call is over: a thread added for it is given back here, even with no pool to tell
+      releaseCompensation();
+      pool.tell(new ModelPool.WorkerIdle(this, overran && mine));
     }
     if (retired) {
       close();

@@ -50,6 +50,11 @@ public final class PoolHealth {
     byModel.put(s.model(), s);
   }
 
+  /** A pool that stopped: it is no longer part of the node's standing. */
+  void remove(String key) {
+    byModel.remove(key);
+  }
+
   /** The pool of {@code model} (a {@link #key}) on this node; all zero before it has started. */
   public Status status(String model) {
     return byModel.getOrDefault(model, new Status(model, 0, 0, 0, 0, 0, 0, 0));

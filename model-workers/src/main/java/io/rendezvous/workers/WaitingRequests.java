@@ -81,6 +81,16 @@ final class WaitingRequests {
     return late.size();
   }
 
+  /** Refuses every waiting request (no worker is left to score them); returns how many. */
+  int refuseAll() {
+    int n = size();
+    urgent.forEach(w -> refuse.accept(w.score()));
+    late.forEach(w -> refuse.accept(w.score()));
+    urgent.clear();
+    late.clear();
+    return n;
+  }
+
   /** Adds {@code s} whatever the capacity (requests held for a batch while a worker is idle). */
   void add(Score s, long nowNanos) {
     Waiting w = waiting(s, nowNanos);

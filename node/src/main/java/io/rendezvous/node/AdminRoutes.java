@@ -17,6 +17,7 @@ import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
 import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.scaladsl.model.EntityStreamSizeException;
 import org.apache.pekko.stream.Materializer;
 import org.apache.pekko.util.ByteString;
 import org.slf4j.Logger;
@@ -56,13 +57,17 @@ public final class AdminRoutes extends AllDirectives {
   private final ActorRef<ModelManager.Command> manager;
   private final BearerAuth auth;
   private final Settings settings;
+  private final boolean loopbackOnly;
 
+  /** {@code loopbackOnly}: the node's HTTP binds a loopback address (see {@link BearerAuth}). */
   AdminRoutes(
       ActorSystem<?> system,
       WorkerDirectory directory,
       ActorRef<ModelManager.Command> manager,
       BearerAuth auth,
-      Settings settings) {
+      Settings settings,
+      boolean loopbackOnly) {
+    this.loopbackOnly = loopbackOnly;
     this.system = system;
     this.directory = directory;
     this.manager = manager;
@@ -75,7 +80,9 @@ public final class AdminRoutes extends AllDirectives {
         "admin",
         () ->
             auth.requireAdmin(
-                Materializer.matFromSystem(system), () -> pathPrefix("models", this::models)));
+                Materializer.matFromSystem(system),
+                loopbackOnly,
+                () -> pathPrefix("models", this::models)));
   }
 
   private Route models() {
@@ -103,8 +110,7 @@ public final class AdminRoutes extends AllDirectives {
                 entity
                     .toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), system)
                     .thenCompose(strict -> injectFault(model, strict.getData()))
-                    .exceptionally(
-                        e -> HttpJson.error(400, "could not read the body: " + rootMessage(e)))));
+                    .exceptionally(AdminRoutes::unreadableBody)));
   }
 
   private CompletionStage<HttpResponse> listVersions() {
@@ -132,7 +138,16 @@ public final class AdminRoutes extends AllDirectives {
             settings.loadTimeout(),
             system.scheduler())
         .thenApply(
-            s -> HttpJson.response(s.state() == ModelManager.State.FAILED ? 422 : 200, json(s)))
+            s ->
+                HttpJson.response(
+                    switch (s.state()) {
+                      case READY -> 200;
+                      case FAILED -> 422;
+                      // retiring (or retired meanwhile): not served, and not loaded again until
+                      // the retirement is over
+                      default -> 409;
+                    },
+                    json(s)))
         .exceptionally(e -> HttpJson.internalError(log, "loading " + model + " " + version, e));
   }
 
@@ -241,11 +256,17 @@ public final class AdminRoutes extends AllDirectives {
     return java.util.concurrent.CompletableFuture.completedFuture(r);
   }
 
-  private static String rootMessage(Throwable e) {
+  /** A body over the cap is a 413 with the cap; anything else that stops the read, a 400. */
+  static HttpResponse unreadableBody(Throwable e) {
     Throwable t = e;
-    while (t.getCause() != null) {
+    while (t.getCause() != null && !(t instanceof EntityStreamSizeException)) {
       t = t.getCause();
     }
-    return String.valueOf(t.getMessage());
+    if (t instanceof EntityStreamSizeException size) {
+      return HttpJson.error(
+          413, "the body is larger than this route takes: " + size.limit() + " bytes at most");
+    }
+    log.debug("admin: body not read", e);
+    return HttpJson.error(400, "the body could not be read");
   }
 }

@@ -123,8 +123,24 @@ public final class BearerAuth {
     return require("endpoint '" + endpoint + "'", tokensFor(endpoint), materializer, inner);
   }
 
-  /** The same for the admin routes, with {@code rendezvous.auth.admin}'s tokens. */
-  Route requireAdmin(Materializer materializer, Supplier<Route> inner) {
+  /**
+   * The same for the admin routes, with {@code rendezvous.auth.admin}'s tokens. Without admin
+   * tokens the admin API is open only on a node whose HTTP binds a loopback address ({@code
+   * loopbackOnly}): anywhere else it fails closed, 403, since loading, retiring and routing models
+   * must not be open to whoever reaches the port.
+   */
+  Route requireAdmin(Materializer materializer, boolean loopbackOnly, Supplier<Route> inner) {
+    if (admin.isEmpty() && !loopbackOnly) {
+      return Directives.extractRequestEntity(
+          entity -> {
+            entity.discardBytes(materializer);
+            return Directives.complete(
+                HttpJson.error(
+                    403,
+                    "the admin API is off: this node binds a non-loopback address and has no"
+                        + " admin token (set rendezvous.auth.admin or RENDEZVOUS_ADMIN_TOKENS)"));
+          });
+    }
     return require("the admin API", admin, materializer, inner);
   }
 

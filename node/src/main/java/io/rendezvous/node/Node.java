@@ -199,7 +199,8 @@ public final class Node {
                   directory,
                   manager.get(startupMillis, TimeUnit.MILLISECONDS),
                   auth,
-                  AdminRoutes.Settings.fromConfig(settings.config()))
+                  AdminRoutes.Settings.fromConfig(settings.config()),
+                  isLoopback(settings.http().host()))
               .routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
       extensions.forEach(extension -> routes.add(extension.route(parts)));
@@ -235,6 +236,15 @@ public final class Node {
       journal.close();
       system.getWhenTerminated().thenRun(() -> closeModels(inferenceThreads, models));
       throw e;
+    }
+  }
+
+  /** Whether {@code host} is a loopback address (an unresolvable one is not). */
+  static boolean isLoopback(String host) {
+    try {
+      return java.net.InetAddress.getByName(host).isLoopbackAddress();
+    } catch (java.net.UnknownHostException e) {
+      return false;
     }
   }
 
