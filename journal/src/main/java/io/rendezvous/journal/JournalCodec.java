@@ -68,6 +68,9 @@ final class JournalCodec {
       w.write("inferenceMicros").int64(s.inferenceMicros());
       floats(w, "probabilities", s.probabilities());
       w.write("error").text(orEmpty(s.error()));
+      // fields added since: an older build skips them, this one reads them as absent from older
+      // records
+      w.write("role").text(orEmpty(s.role()));
     } else if (r instanceof Answer a) {
       common(w, a);
       w.write("clientId").text(orEmpty(a.clientId()));
@@ -79,6 +82,8 @@ final class JournalCodec {
       floats(w, "probabilities", a.probabilities());
       w.write("decidedMicros").int64(a.decidedMicros());
       w.write("error").text(orEmpty(a.error()));
+      w.write("generation").int64(a.generation());
+      w.write("policy").text(orEmpty(a.policy()));
     }
   }
 
@@ -133,7 +138,8 @@ final class JournalCodec {
               w.read("arrivalMicros").int64(),
               w.read("inferenceMicros").int64(),
               floats(w.read("probabilities")),
-              nullIfEmpty(w.read("error").text()));
+              nullIfEmpty(w.read("error").text()),
+              nullIfEmpty(w.read("role").text()));
       case JournalRecord.Answer.TYPE ->
           new Answer(
               id,
@@ -148,7 +154,9 @@ final class JournalCodec {
               nullIfEmpty(w.read("label").text()),
               floats(w.read("probabilities")),
               w.read("decidedMicros").int64(),
-              nullIfEmpty(w.read("error").text()));
+              nullIfEmpty(w.read("error").text()),
+              w.read("generation").int64(),
+              nullIfEmpty(w.read("policy").text()));
       default -> throw new IllegalStateException("unknown journal record type '" + type + "'");
     };
   }

@@ -65,6 +65,7 @@ public final class JournalJson {
       g.writeNumberField("inference_micros", s.inferenceMicros());
       probabilities(g, s.probabilities());
       g.writeStringField("error", s.error());
+      g.writeStringField("role", s.role());
     } else if (r instanceof JournalRecord.Answer a) {
       g.writeStringField("client_id", a.clientId());
       g.writeNumberField("status", a.status());
@@ -75,6 +76,8 @@ public final class JournalJson {
       probabilities(g, a.probabilities());
       g.writeNumberField("decided_micros", a.decidedMicros());
       g.writeStringField("error", a.error());
+      g.writeNumberField("generation", a.generation());
+      g.writeStringField("policy", a.policy());
     }
     g.writeEndObject();
   }

@@ -57,7 +57,9 @@ public sealed interface JournalRecord {
 
   /**
    * One per (request, model). {@code arrivalMicros} is measured from the moment the entity received
-   * the request (the schedule's zero), so the journal alone can replay every decision.
+   * the request (the schedule's zero), so the journal alone can replay every decision. {@code
+   * role}: what the model was to the endpoint then, live, shadow or canary (null in records written
+   * before roles were recorded).
    */
   record Score(
       String requestId,
@@ -70,9 +72,38 @@ public sealed interface JournalRecord {
       long arrivalMicros,
       long inferenceMicros,
       float[] probabilities,
-      String error)
+      String error,
+      String role)
       implements JournalRecord {
     public static final String TYPE = "score";
+
+    /** A score whose role is not recorded. */
+    public Score(
+        String requestId,
+        String node,
+        String endpoint,
+        long atMicros,
+        String model,
+        String version,
+        Outcome outcome,
+        long arrivalMicros,
+        long inferenceMicros,
+        float[] probabilities,
+        String error) {
+      this(
+          requestId,
+          node,
+          endpoint,
+          atMicros,
+          model,
+          version,
+          outcome,
+          arrivalMicros,
+          inferenceMicros,
+          probabilities,
+          error,
+          null);
+    }
 
     @Override
     public String type() {
@@ -92,7 +123,9 @@ public sealed interface JournalRecord {
   /**
    * The one answer for the request. {@code stage} is the schedule index that chose it (-1 when no
    * model did); {@code decidedMicros} is when the decision fell, from the schedule's zero; {@code
-   * status} is the HTTP-style status the client got.
+   * status} is the HTTP-style status the client got. {@code generation}: the endpoint table's
+   * generation the request was served under (0 when not recorded); {@code policy}: the selection
+   * policy that decided (null when not recorded).
    */
   /** Wall-clock time for a record's {@code atMicros}, in microseconds since the epoch. */
   static long nowMicros() {
@@ -113,9 +146,44 @@ public sealed interface JournalRecord {
       String label,
       float[] probabilities,
       long decidedMicros,
-      String error)
+      String error,
+      long generation,
+      String policy)
       implements JournalRecord {
     public static final String TYPE = "answer";
+
+    /** An answer whose endpoint generation and policy are not recorded. */
+    public Answer(
+        String requestId,
+        String clientId,
+        String node,
+        String endpoint,
+        long atMicros,
+        int status,
+        String model,
+        String version,
+        int stage,
+        String label,
+        float[] probabilities,
+        long decidedMicros,
+        String error) {
+      this(
+          requestId,
+          clientId,
+          node,
+          endpoint,
+          atMicros,
+          status,
+          model,
+          version,
+          stage,
+          label,
+          probabilities,
+          decidedMicros,
+          error,
+          0,
+          null);
+    }
 
     @Override
     public String type() {
@@ -144,7 +212,9 @@ public sealed interface JournalRecord {
           label,
           probabilities,
           decidedMicros,
-          error != null ? error + "; " + note : note);
+          error != null ? error + "; " + note : note,
+          generation,
+          policy);
     }
 
     @Override

@@ -116,6 +116,7 @@ class JournalJsonTest {
       o.put("inference_micros", s.inferenceMicros());
       probabilities(o, s.probabilities());
       o.put("error", s.error());
+      o.put("role", s.role());
     } else if (r instanceof JournalRecord.Answer a) {
       o.put("client_id", a.clientId());
       o.put("status", a.status());
@@ -126,6 +127,8 @@ class JournalJsonTest {
       probabilities(o, a.probabilities());
       o.put("decided_micros", a.decidedMicros());
       o.put("error", a.error());
+      o.put("generation", a.generation());
+      o.put("policy", a.policy());
     }
     return o;
   }

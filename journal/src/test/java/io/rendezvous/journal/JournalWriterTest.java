@@ -68,7 +68,8 @@ class JournalWriterTest {
                 1500,
                 300,
                 new float[] {0.1f, 0.9f},
-                null),
+                null,
+                "live"),
             new JournalRecord.Score(
                 "r1",
                 "n1",
@@ -94,7 +95,9 @@ class JournalWriterTest {
                 "Coat",
                 new float[] {0.1f, 0.9f},
                 1600,
-                null),
+                null,
+                7,
+                "deadline-priority"),
             new JournalRecord.Answer(
                 "r2", null, "n1", "ep", 14, 504, null, null, -1, null, null, 45_000, "late"));
     try (JournalWriter w = JournalWriter.start(settings())) {
@@ -112,6 +115,12 @@ class JournalWriterTest {
     assertEquals(written.get(0), read.get(0));
     JournalRecord.Score s = (JournalRecord.Score) read.get(1);
     assertEquals(Outcome.OK, s.outcome());
+    assertEquals("live", s.role());
+    assertNull(((JournalRecord.Score) read.get(2)).role(), "a role not recorded reads as none");
+    JournalRecord.Answer answered = (JournalRecord.Answer) read.get(3);
+    assertEquals(7, answered.generation());
+    assertEquals("deadline-priority", answered.policy());
+    assertEquals(0, ((JournalRecord.Answer) read.get(4)).generation());
     assertArrayEquals(new float[] {0.1f, 0.9f}, s.probabilities());
     assertEquals(1500, s.arrivalMicros());
     JournalRecord.Score abandoned = (JournalRecord.Score) read.get(2);
