@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import io.rendezvous.actors.schedule.DecisionPolicies;
 import io.rendezvous.actors.schedule.DecisionPolicy;
+import io.rendezvous.model.ModelRef;
 import io.rendezvous.model.TensorSpec;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,9 +15,17 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A named rendezvous endpoint ({@code rendezvous.endpoints.<name>}): the models every request is
- * given to, their input, the deadline schedule, the policy that decides the answer and the SLA.
- * Validated at start: a schedule that cannot work is a start-up error, not a surprise under load.
+ * A named rendezvous endpoint ({@code rendezvous.endpoints.<name>}, or set through the admin API):
+ * the models every request is given to, their input, the deadline schedule, the policy that decides
+ * the answer and the SLA. Validated whole: a schedule that cannot work is refused, not a surprise
+ * under load.
+ *
+ * <p>Its {@code models} are members as {@link ModelRef} writes them: {@code m3@2} (that version) or
+ * {@code m3} (the version a node serves under the name). Each has a role: <b>live</b> when the
+ * schedule names it (its score can be the answer), <b>canary</b> when {@code canaries} does (the
+ * reference the live answer is compared with), <b>shadow</b> otherwise (scored and journaled, never
+ * chosen). {@code generation}: the endpoint table's generation this endpoint was published in (0
+ * for one that was not), recorded with every answer.
  */
 public record EndpointSettings(
     String name,
@@ -28,12 +37,61 @@ public record EndpointSettings(
     Duration journalMargin,
     Duration linger,
     List<String> labels,
-    Duration deliveryGrace) {
+    Duration deliveryGrace,
+    List<String> canaries,
+    long generation) {
+
+  /** What a member is to the endpoint. */
+  public enum Role {
+    LIVE,
+    SHADOW,
+    CANARY;
+
+    public String wireName() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    public static Role parse(String s) {
+      for (Role r : values()) {
+        if (r.wireName().equals(s)) {
+          return r;
+        }
+      }
+      throw new IllegalArgumentException("role '" + s + "' is not one of live, shadow, canary");
+    }
+  }
 
   /**
    * One stage: from {@code after} (measured from receipt of the request) {@code model} may answer.
    */
   public record Stage(String model, Duration after) {}
+
+  /** Without canaries, outside any endpoint table. */
+  public EndpointSettings(
+      String name,
+      List<String> models,
+      TensorSpec input,
+      List<Stage> schedule,
+      DecisionPolicy policy,
+      Duration sla,
+      Duration journalMargin,
+      Duration linger,
+      List<String> labels,
+      Duration deliveryGrace) {
+    this(
+        name,
+        models,
+        input,
+        schedule,
+        policy,
+        sla,
+        journalMargin,
+        linger,
+        labels,
+        deliveryGrace,
+        List.of(),
+        0);
+  }
 
   /** Without a delivery grace: an answer the journal has not confirmed by the SLA is a 503. */
   public EndpointSettings(
@@ -57,7 +115,9 @@ public record EndpointSettings(
     models = List.copyOf(models);
     schedule = List.copyOf(schedule);
     labels = List.copyOf(labels);
+    canaries = List.copyOf(canaries);
     validate(name, models, schedule, sla, journalMargin, linger);
+    validateMembers(name, models, schedule, canaries);
     if (policy == null) {
       throw new IllegalArgumentException("rendezvous.endpoints." + name + ": policy must be set");
     }
@@ -122,6 +182,72 @@ public record EndpointSettings(
     }
   }
 
+  private static void validateMembers(
+      String name, List<String> models, List<Stage> schedule, List<String> canaries) {
+    String where = "rendezvous.endpoints." + name + ": ";
+    Map<String, Boolean> bareByName = new LinkedHashMap<>();
+    for (String m : models) {
+      ModelRef ref;
+      try {
+        ref = ModelRef.parse(m);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(where + "model '" + m + "': " + e.getMessage(), e);
+      }
+      Boolean before = bareByName.put(ref.name(), !ref.versioned());
+      if (before != null && (before || !ref.versioned())) {
+        // a score of the version served under the name could not be told from the named one's
+        throw new IllegalArgumentException(
+            where
+                + "model "
+                + ref.name()
+                + " is named both with and without a version; name every version of it");
+      }
+    }
+    Set<String> live = new HashSet<>();
+    schedule.forEach(st -> live.add(st.model()));
+    Set<String> seen = new HashSet<>();
+    for (String c : canaries) {
+      if (!models.contains(c)) {
+        throw new IllegalArgumentException(where + "canary " + c + " is not in models " + models);
+      }
+      if (live.contains(c)) {
+        throw new IllegalArgumentException(where + c + " cannot be both live and the canary");
+      }
+      if (!seen.add(c)) {
+        throw new IllegalArgumentException(where + "canaries names " + c + " twice");
+      }
+    }
+  }
+
+  /** What member {@code member} is to this endpoint (null when it is none of its models). */
+  public Role role(String member) {
+    if (!models.contains(member)) {
+      return null;
+    }
+    if (stageOf(member) >= 0) {
+      return Role.LIVE;
+    }
+    return canaries.contains(member) ? Role.CANARY : Role.SHADOW;
+  }
+
+  /** The role of model {@code i} (its index in {@code models}). */
+  public Role role(int i) {
+    return role(models.get(i));
+  }
+
+  /**
+   * The index in {@code models} of the member a score of {@code version} of {@code model} belongs
+   * to, or -1: the version named exactly, or else the model named without a version.
+   */
+  public int memberIndex(String model, String version) {
+    for (int i = 0; i < models.size(); i++) {
+      if (ModelRef.parse(models.get(i)).matches(model, version)) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   /** The moment a 504 is decided: the SLA less the time allowed for journaling the answer. */
   public Duration decisionDeadline() {
     return sla.minus(journalMargin);
@@ -159,27 +285,131 @@ public record EndpointSettings(
 
   public EndpointSettings withLabels(List<String> l) {
     return new EndpointSettings(
-        name, models, input, schedule, policy, sla, journalMargin, linger, l, deliveryGrace);
+        name,
+        models,
+        input,
+        schedule,
+        policy,
+        sla,
+        journalMargin,
+        linger,
+        l,
+        deliveryGrace,
+        canaries,
+        generation);
   }
 
   public EndpointSettings withSchedule(List<Stage> s, Duration newSla) {
     return new EndpointSettings(
-        name, models, input, s, policy, newSla, journalMargin, linger, labels, deliveryGrace);
+        name,
+        models,
+        input,
+        s,
+        policy,
+        newSla,
+        journalMargin,
+        linger,
+        labels,
+        deliveryGrace,
+        canaries,
+        generation);
   }
 
   public EndpointSettings withModels(List<String> m) {
     return new EndpointSettings(
-        name, m, input, schedule, policy, sla, journalMargin, linger, labels, deliveryGrace);
+        name,
+        m,
+        input,
+        schedule,
+        policy,
+        sla,
+        journalMargin,
+        linger,
+        labels,
+        deliveryGrace,
+        canaries,
+        generation);
   }
 
   public EndpointSettings withLinger(Duration l) {
     return new EndpointSettings(
-        name, models, input, schedule, policy, sla, journalMargin, l, labels, deliveryGrace);
+        name,
+        models,
+        input,
+        schedule,
+        policy,
+        sla,
+        journalMargin,
+        l,
+        labels,
+        deliveryGrace,
+        canaries,
+        generation);
   }
 
   public EndpointSettings withDeliveryGrace(Duration grace) {
     return new EndpointSettings(
-        name, models, input, schedule, policy, sla, journalMargin, linger, labels, grace);
+        name,
+        models,
+        input,
+        schedule,
+        policy,
+        sla,
+        journalMargin,
+        linger,
+        labels,
+        grace,
+        canaries,
+        generation);
+  }
+
+  /** The same endpoint with these members and roles (validated whole). */
+  public EndpointSettings withMembers(List<String> m, List<Stage> s, List<String> c) {
+    return new EndpointSettings(
+        name,
+        m,
+        input,
+        s,
+        policy,
+        sla,
+        journalMargin,
+        linger,
+        labels,
+        deliveryGrace,
+        c,
+        generation);
+  }
+
+  public EndpointSettings withPolicy(DecisionPolicy p) {
+    return new EndpointSettings(
+        name,
+        models,
+        input,
+        schedule,
+        p,
+        sla,
+        journalMargin,
+        linger,
+        labels,
+        deliveryGrace,
+        canaries,
+        generation);
+  }
+
+  public EndpointSettings withGeneration(long g) {
+    return new EndpointSettings(
+        name,
+        models,
+        input,
+        schedule,
+        policy,
+        sla,
+        journalMargin,
+        linger,
+        labels,
+        deliveryGrace,
+        canaries,
+        g);
   }
 
   public static EndpointSettings fromConfig(String name, Config c) {
@@ -215,7 +445,9 @@ public record EndpointSettings(
           c.getDuration("journal-margin"),
           c.getDuration("linger"),
           List.of(),
-          c.getDuration("delivery-grace"));
+          c.getDuration("delivery-grace"),
+          c.hasPath("canaries") ? c.getStringList("canaries") : List.of(),
+          0);
     } catch (ConfigException e) {
       throw new IllegalArgumentException("rendezvous.endpoints." + name + ": " + e.getMessage(), e);
     }

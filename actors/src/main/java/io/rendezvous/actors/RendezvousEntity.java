@@ -267,6 +267,8 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
     decider.record(i, r);
     if (phase == Phase.COLLECTING) {
       decideAt(story.arrivalMicros(i));
+    } else if (!RequestIds.isWarmUp(requestId)) {
+      story.compareCanary(i, runtime.canaries());
     }
     return phase == Phase.LINGERING && story.complete() ? finish() : next();
   }
@@ -340,7 +342,11 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
    */
   private void answer(Decision decision) {
     phase = Phase.ANSWERING;
-    if (!runtime.journal().offer(story.decided(decision), journalAdapter)) {
+    JournalRecord.Answer record = story.decided(decision);
+    if (!RequestIds.isWarmUp(requestId)) {
+      story.compareCanaries(runtime.canaries());
+    }
+    if (!runtime.journal().offer(record, journalAdapter)) {
       // what it makes of the entity (lingering, or stopped) is picked up once the handler returns
       reply(story.journalRefused(runtime.journal()));
     }

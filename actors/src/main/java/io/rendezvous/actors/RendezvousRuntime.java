@@ -2,6 +2,7 @@ package io.rendezvous.actors;
 
 import io.rendezvous.actors.schedule.Decider;
 import io.rendezvous.journal.Journal;
+import io.rendezvous.model.ModelRef;
 import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.ModelPool;
 import io.rendezvous.workers.WorkerDirectory;
@@ -20,14 +21,31 @@ import org.apache.pekko.actor.typed.ActorRef;
  */
 public record RendezvousRuntime(
     String node,
-    Map<String, EndpointSettings> endpoints,
+    Endpoints endpoints,
     WorkerDirectory directory,
     Journal journal,
     LongSupplier clock,
     FinishedRequests finished,
-    LateDeliveries lateDeliveries) {
-  public RendezvousRuntime {
-    endpoints = Map.copyOf(endpoints);
+    LateDeliveries lateDeliveries,
+    CanaryComparison canaries) {
+
+  public RendezvousRuntime(
+      String node,
+      Map<String, EndpointSettings> endpoints,
+      WorkerDirectory directory,
+      Journal journal,
+      LongSupplier clock,
+      FinishedRequests finished,
+      LateDeliveries lateDeliveries) {
+    this(
+        node,
+        new Endpoints(endpoints),
+        directory,
+        journal,
+        clock,
+        finished,
+        lateDeliveries,
+        new CanaryComparison(CanaryComparison.DEFAULT_WINDOW));
   }
 
   public RendezvousRuntime(
@@ -59,7 +77,28 @@ public record RendezvousRuntime(
   }
 
   public RendezvousRuntime withDedupWindow(Duration window) {
-    return new RendezvousRuntime(node, endpoints, directory, journal, clock, window);
+    return new RendezvousRuntime(
+        node,
+        endpoints,
+        directory,
+        journal,
+        clock,
+        new FinishedRequests(window, clock),
+        lateDeliveries,
+        canaries);
+  }
+
+  /** The same, comparing canaries over the last {@code window} requests. */
+  public RendezvousRuntime withCanaryWindow(int window) {
+    return new RendezvousRuntime(
+        node,
+        endpoints,
+        directory,
+        journal,
+        clock,
+        finished,
+        lateDeliveries,
+        new CanaryComparison(window));
   }
 
   public Duration dedupWindow() {
@@ -86,14 +125,15 @@ public record RendezvousRuntime(
             0,
             endpoint.sla().toNanos() / 1_000 + endpoint.linger().toNanos() / 1_000 - waitedMicros);
     for (int i = 0; i < endpoint.models().size(); i++) {
-      String model = endpoint.models().get(i);
-      Optional<ActorRef<ModelPool.Command>> pool = directory.pick(model);
+      String member = endpoint.models().get(i);
+      Optional<ActorRef<ModelPool.Command>> pool = directory.pick(member);
       if (pool.isPresent()) {
         long decisiveFor = Math.max(0, decider.decisiveUntilMicros(i) - waitedMicros);
         pool.get().tell(new ModelPool.Score(requestId, input, decisiveFor, wantedFor, replyTo));
       } else {
-        String why = "no worker for model " + model + " on any node";
-        replyTo.tell(new ModelPool.Failed(requestId, model, null, why));
+        // no version: a result without one is "no worker", which the same request may get later
+        String why = "no worker for model " + member + " on any node";
+        replyTo.tell(new ModelPool.Failed(requestId, ModelRef.parse(member).name(), null, why));
       }
     }
   }

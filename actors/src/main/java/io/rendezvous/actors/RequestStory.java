@@ -8,6 +8,7 @@ import io.rendezvous.actors.schedule.Decision;
 import io.rendezvous.journal.Journal;
 import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.journal.JournalRecord.Outcome;
+import io.rendezvous.model.ModelRef;
 import io.rendezvous.model.Probabilities;
 import io.rendezvous.workers.ModelPool;
 import java.util.ArrayList;
@@ -46,6 +47,9 @@ final class RequestStory {
   // the decided answer and its record, until the journal has confirmed the record
   private Reply pending;
   private JournalRecord.Answer pendingRecord;
+  // the label answered and the live member that gave it, for the canaries (-1: no answer)
+  private int answeredLabel = -1;
+  private String answeredBy;
 
   /**
    * The story of request {@code requestId} as {@code predict} brought it, its clock started as long
@@ -128,7 +132,16 @@ final class RequestStory {
    * endpoint or the model already has its result.
    */
   int arrived(ModelPool.ScoreResult r) {
-    int i = endpoint.models().indexOf(r.model());
+    int i = endpoint.memberIndex(r.model(), r.version());
+    if (i < 0 && r.version() == null) {
+      // no worker anywhere says only which model: the first of its versions still waiting
+      for (int k = 0; k < results.length && i < 0; k++) {
+        if (results[k] == null
+            && ModelRef.parse(endpoint.models().get(k)).name().equals(r.model())) {
+          i = k;
+        }
+      }
+    }
     if (i < 0 || results[i] != null) {
       return -1;
     }
@@ -177,7 +190,8 @@ final class RequestStory {
         arrivalMicros[i],
         inference,
         p,
-        error);
+        error,
+        endpoint.role(i).wireName());
   }
 
   /**
@@ -187,21 +201,22 @@ final class RequestStory {
   void abandonMissing(String why, Consumer<JournalRecord> journal) {
     for (int i = 0; i < results.length; i++) {
       if (results[i] == null) {
-        String model = endpoint.models().get(i);
-        results[i] = new ModelPool.Failed(requestId, model, null, why);
+        ModelRef member = ModelRef.parse(endpoint.models().get(i));
+        results[i] = new ModelPool.Failed(requestId, member.name(), member.version(), why);
         journal.accept(
             new JournalRecord.Score(
                 requestId,
                 node,
                 endpoint.name(),
                 JournalRecord.nowMicros(),
-                model,
-                null,
+                member.name(),
+                member.version(),
                 Outcome.ABANDONED,
                 elapsedMicros(),
                 0,
                 null,
-                why));
+                why,
+                endpoint.role(i).wireName()));
       }
     }
   }
@@ -304,9 +319,36 @@ final class RequestStory {
     return rejected(503, why, elapsedMicros(), true);
   }
 
+  /**
+   * Compares canary {@code i} with the answer, once both are in: at the decision for the canaries
+   * that came before it, at their arrival for those that come later.
+   */
+  void compareCanary(int i, CanaryComparison comparison) {
+    if (answeredLabel < 0
+        || endpoint.role(i) != EndpointSettings.Role.CANARY
+        || !(results[i] instanceof ModelPool.Scored s)) {
+      return;
+    }
+    comparison.record(
+        endpoint.name(),
+        endpoint.models().get(i),
+        answeredBy,
+        answeredLabel,
+        Probabilities.argmax(s.probabilities()[0]));
+  }
+
+  /** {@link #compareCanary} for every canary already in. */
+  void compareCanaries(CanaryComparison comparison) {
+    for (int i = 0; i < results.length; i++) {
+      compareCanary(i, comparison);
+    }
+  }
+
   private Told answered(Decision.Answer a) {
     float[] p = a.probabilities();
     int labelIndex = Probabilities.argmax(p);
+    answeredLabel = labelIndex;
+    answeredBy = ModelRef.of(a.model(), a.version());
     String label = labelName(labelIndex);
     return new Told(
         new JournalRecord.Answer(
@@ -322,7 +364,9 @@ final class RequestStory {
             label,
             p,
             decidedMicros,
-            null),
+            null,
+            endpoint.generation(),
+            endpoint.policy().name()),
         new Prediction(
             requestId,
             clientId,
@@ -355,7 +399,9 @@ final class RequestStory {
             null,
             null,
             atMicros,
-            why),
+            why,
+            endpoint.generation(),
+            endpoint.policy().name()),
         new Rejected(requestId, status, why, forLoad));
   }
 
@@ -377,7 +423,7 @@ final class RequestStory {
     List<ModelScore> out = new ArrayList<>(results.length);
     for (int i = 0; i < results.length; i++) {
       ModelPool.ScoreResult r = results[i];
-      String model = endpoint.models().get(i);
+      String model = ModelRef.parse(endpoint.models().get(i)).name();
       if (r == null) {
         out.add(new ModelScore(model, null, "pending", null, null, -1, 0, null));
       } else if (r instanceof ModelPool.Scored s) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.rendezvous.actors.schedule.DeadlinePriority;
+import io.rendezvous.actors.schedule.HighestConfidence;
 import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -66,10 +67,18 @@ class EndpointSettingsTest {
     String named =
         error(
             "x = ${rendezvous.endpoint-defaults} { models = [a], sla = 50ms, schedule = [{model = a}],"
-                + " policy = highest-confidence }");
+                + " policy = thompson-sampling }");
     assertTrue(named.startsWith("rendezvous.endpoints.x: policy"), named);
-    assertTrue(named.contains("'highest-confidence'"), named);
-    assertTrue(named.contains("[deadline-priority]"), named);
+    assertTrue(named.contains("'thompson-sampling'"), named);
+    assertTrue(named.contains("[deadline-priority, ensemble-average, highest-confidence]"), named);
+    assertEquals(
+        HighestConfidence.INSTANCE,
+        EndpointSettings.allFromConfig(
+                with(
+                    "x = ${rendezvous.endpoint-defaults} { models = [a], sla = 50ms, schedule ="
+                        + " [{model = a}], policy = highest-confidence }"))
+            .get("x")
+            .policy());
     assertTrue(
         error(
                 "x = ${rendezvous.endpoint-defaults} { models = [a], sla = 50ms, schedule = [{model = a}],"

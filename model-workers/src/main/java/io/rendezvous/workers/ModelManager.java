@@ -90,10 +90,14 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
       implements CborSerializable {}
 
   /** What the sanity check asks of a version. */
-  public record Settings(double minHoldoutAccuracy, int checkBatchSize) {
+  public record Settings(
+      double minHoldoutAccuracy, int checkBatchSize, java.time.Duration drainGrace) {
     public static Settings fromConfig(com.typesafe.config.Config root) {
       com.typesafe.config.Config c = root.getConfig("rendezvous.lifecycle");
-      return new Settings(c.getDouble("min-holdout-accuracy"), c.getInt("check-batch-size"));
+      return new Settings(
+          c.getDouble("min-holdout-accuracy"),
+          c.getInt("check-batch-size"),
+          c.getDuration("drain-grace"));
     }
   }
 
@@ -377,7 +381,7 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
     // the model closes only once the pool has stopped, and the pool stops only once no call of
     // its can still use the model
     getContext().watchWith(e.pool, new PoolStopped(key(e.name, e.version)));
-    e.pool.tell(new ModelPool.Drain(drained));
+    e.pool.tell(new ModelPool.Drain(settings.drainGrace(), drained));
     getContext().getLog().info("model {} version {}: retiring", e.name, e.version);
     return this;
   }

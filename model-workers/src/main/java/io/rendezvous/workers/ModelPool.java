@@ -107,9 +107,11 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   /**
    * Retiring: the pool leaves the Receptionist's listings, scores what it has queued and running
    * (and what still reaches it meanwhile), waits for any hung call to return, closes its workers'
-   * predictors and then stops, after answering {@link Drained}: the model can be closed then.
+   * predictors and then stops, after answering {@link Drained}: the model can be closed then. It
+   * serves for {@code grace} at least, for the entities that still find it in a listing the
+   * Receptionist has not updated yet.
    */
-  public record Drain(ActorRef<Drained> replyTo) implements Command {}
+  public record Drain(Duration grace, ActorRef<Drained> replyTo) implements Command {}
 
   /** Every call of this pool is over and its workers are closed. */
   public record Drained(String model, String version) implements CborSerializable {}
@@ -214,6 +216,8 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   /** Who waits for the pool to drain (null while it serves). */
   private ActorRef<Drained> drainedTo;
+
+  private long drainGraceEndsNanos;
 
   private boolean closingWorkers;
   private final boolean listedByName;
@@ -447,6 +451,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private Behavior<Command> onDrain(Drain m) {
     if (drainedTo == null) {
       drainedTo = m.replyTo();
+      drainGraceEndsNanos = System.nanoTime() + m.grace().toNanos();
       var receptionist = getContext().getSystem().receptionist();
       if (registered) {
         receptionist.tell(
@@ -479,6 +484,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private Behavior<Command> drainedIfDone() {
     if (drainedTo == null
         || closingWorkers
+        || System.nanoTime() - drainGraceEndsNanos < 0
         || !pending.isEmpty()
         || !running.isEmpty()
         || !hung.isEmpty()

@@ -32,6 +32,21 @@ public final class WorkerDirectory {
     return w.done();
   }
 
+  /**
+   * The same, failing with a {@link java.util.concurrent.TimeoutException} if not all of them have
+   * a pool within {@code timeout}.
+   */
+  public java.util.concurrent.CompletionStage<Void> whenAvailable(
+      Set<String> models, java.time.Duration timeout) {
+    Waiter w = new Waiter(Set.copyOf(models), new java.util.concurrent.CompletableFuture<>());
+    waiters.add(w);
+    w.done()
+        .orTimeout(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+        .whenComplete((ok, failure) -> waiters.remove(w));
+    notifyWaiters();
+    return w.done();
+  }
+
   private void notifyWaiters() {
     Set<String> now = pools.keySet();
     for (Waiter w : waiters) {

@@ -339,6 +339,39 @@ class ModelPoolTest {
     hanging.close();
   }
 
+  /** A retired version's requests in flight and queued are all answered before its pool stops. */
+  @Test
+  void aDrainingPoolAnswersWhatItHasThenStops() {
+    LoadedModel draining =
+        reload(
+            new ModelSettings(
+                "m2", m2.settings().store(), 1, 16, 1, Duration.ZERO, ModelSettings.Fault.NONE));
+    PoolHealth health = new PoolHealth();
+    ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(draining, THREADS, health));
+    TestProbe<ScoreResult> probe = testKit.createTestProbe();
+    pool.tell(new ModelPool.Score("w", instance(9), probe.getRef()));
+    probe.expectMessageClass(ModelPool.Scored.class);
+    // the first call holds its worker (well under hang-after), so the rest queue behind it
+    TestProbe<ModelPool.HangInjected> injected = testKit.createTestProbe();
+    pool.tell(new ModelPool.InjectHang(1, 400, injected.getRef()));
+    injected.expectMessageClass(ModelPool.HangInjected.class);
+    for (int i = 0; i < 5; i++) {
+      pool.tell(new ModelPool.Score("d" + i, instance(i), probe.getRef()));
+    }
+    TestProbe<ModelPool.Drained> drained = testKit.createTestProbe();
+    pool.tell(new ModelPool.Drain(Duration.ofMillis(300), drained.getRef()));
+    drained.expectNoMessage(Duration.ofMillis(100));
+    List<String> answered = new java.util.ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      answered.add(probe.expectMessageClass(ModelPool.Scored.class).requestId());
+    }
+    assertEquals(List.of("d0", "d1", "d2", "d3", "d4"), answered);
+    assertEquals("m2", drained.expectMessageClass(ModelPool.Drained.class).model());
+    drained.expectTerminated(pool);
+    assertTrue(health.statuses().isEmpty(), "a stopped pool leaves the node's standing");
+    draining.close();
+  }
+
   @Test
   void loadFailureNamesModelPathAndCause() {
     Path missing = Path.of("target/no-such-model");

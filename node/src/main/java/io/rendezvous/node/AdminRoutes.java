@@ -3,6 +3,9 @@ package io.rendezvous.node;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.actors.CanaryComparison;
+import io.rendezvous.actors.EndpointRegistry;
+import io.rendezvous.actors.Endpoints;
 import io.rendezvous.actors.edge.Json;
 import io.rendezvous.model.ModelStore;
 import io.rendezvous.workers.ModelManager;
@@ -41,20 +44,44 @@ public final class AdminRoutes extends AllDirectives {
 
   /** Settings of the admin routes ({@code rendezvous.admin}). */
   public record Settings(
-      boolean faultInjection, Duration askTimeout, Duration loadTimeout, long maxBodyBytes) {
+      boolean faultInjection,
+      Duration askTimeout,
+      Duration loadTimeout,
+      long maxBodyBytes,
+      long maxUploadBytes,
+      ModelArchive.Limits archiveLimits) {
     static Settings fromConfig(com.typesafe.config.Config root) {
       com.typesafe.config.Config c = root.getConfig("rendezvous.admin");
       return new Settings(
           c.getBoolean("fault-injection"),
           c.getDuration("ask-timeout"),
           c.getDuration("load-timeout"),
-          c.getBytes("max-body"));
+          c.getBytes("max-body"),
+          c.getBytes("max-upload"),
+          new ModelArchive.Limits(c.getBytes("max-extracted"), c.getInt("max-upload-entries")));
     }
   }
+
+  /** The node's parts the admin API works on. */
+  record Parts(
+      WorkerDirectory directory,
+      ActorRef<ModelManager.Command> manager,
+      Endpoints endpoints,
+      ActorRef<EndpointRegistry.Command> registry,
+      CanaryComparison canaries,
+      ModelStore store,
+      java.util.Map<String, String> servedByName,
+      RepositoryRoutes.ModelEndpoints modelEndpoints) {}
 
   private final ActorSystem<?> system;
   private final WorkerDirectory directory;
   private final ActorRef<ModelManager.Command> manager;
+  private final Endpoints endpoints;
+  private final ModelStore store;
+  private final java.util.Map<String, String> servedByName;
+  private final EndpointAdminRoutes endpointRoutes;
+  private final RepositoryRoutes repositoryRoutes;
+  private final java.util.concurrent.Executor blocking;
   private final BearerAuth auth;
   private final Settings settings;
   private final boolean loopbackOnly;
@@ -62,27 +89,77 @@ public final class AdminRoutes extends AllDirectives {
   /** {@code loopbackOnly}: the node's HTTP binds a loopback address (see {@link BearerAuth}). */
   AdminRoutes(
       ActorSystem<?> system,
-      WorkerDirectory directory,
-      ActorRef<ModelManager.Command> manager,
+      Parts parts,
       BearerAuth auth,
       Settings settings,
       boolean loopbackOnly) {
     this.loopbackOnly = loopbackOnly;
     this.system = system;
-    this.directory = directory;
-    this.manager = manager;
+    this.directory = parts.directory();
+    this.manager = parts.manager();
+    this.endpoints = parts.endpoints();
+    this.store = parts.store();
+    this.servedByName = java.util.Map.copyOf(parts.servedByName());
+    this.blocking =
+        system
+            .dispatchers()
+            .lookup(
+                org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
+                    ModelManager.BLOCKING_DISPATCHER));
+    this.endpointRoutes =
+        new EndpointAdminRoutes(
+            system,
+            parts.endpoints(),
+            parts.registry(),
+            parts.manager(),
+            parts.canaries(),
+            settings,
+            this::withBody);
+    this.repositoryRoutes =
+        new RepositoryRoutes(
+            system, parts, settings, blocking, parts.modelEndpoints(), this::withBody);
     this.auth = auth;
     this.settings = settings;
   }
 
   public Route routes() {
-    return pathPrefix(
-        "admin",
-        () ->
-            auth.requireAdmin(
-                Materializer.matFromSystem(system),
-                loopbackOnly,
-                () -> pathPrefix("models", this::models)));
+    return concat(
+        pathPrefix(
+            "admin",
+            () ->
+                auth.requireAdmin(
+                    Materializer.matFromSystem(system),
+                    loopbackOnly,
+                    () ->
+                        concat(
+                            pathPrefix("models", this::models),
+                            pathPrefix("endpoints", endpointRoutes::routes)))),
+        pathPrefix(
+            "v2",
+            () ->
+                pathPrefix(
+                    "repository",
+                    () ->
+                        auth.requireAdmin(
+                            Materializer.matFromSystem(system),
+                            loopbackOnly,
+                            repositoryRoutes::routes))));
+  }
+
+  /** {@code handler} given the request's body as text, read up to {@code max-body} (413 past). */
+  Route withBody(java.util.function.Function<String, CompletionStage<HttpResponse>> handler) {
+    return extractRequestEntity(
+        entity ->
+            completeWithFuture(
+                entity
+                    .toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), system)
+                    .thenCompose(
+                        strict ->
+                            handler.apply(
+                                strict
+                                    .getData()
+                                    .decodeString(java.nio.charset.StandardCharsets.UTF_8)))
+                    .exceptionally(AdminRoutes::unreadableBody)));
   }
 
   private Route models() {
@@ -94,6 +171,7 @@ public final class AdminRoutes extends AllDirectives {
   private Route modelRoutes(String model) {
     return concat(
         path("faults", () -> post(() -> faults(model))),
+        path("versions", () -> post(() -> upload(model))),
         pathPrefix("versions", () -> pathPrefix(version -> versionRoutes(model, version))));
   }
 
@@ -151,10 +229,79 @@ public final class AdminRoutes extends AllDirectives {
         .exceptionally(e -> HttpJson.internalError(log, "loading " + model + " " + version, e));
   }
 
+  /**
+   * A SavedModel archive (tar.gz) as the next version of {@code model} in the store: 201 with the
+   * version; {@code ?load=true} also loads and checks it (then 200 or 422 as load does).
+   */
+  private Route upload(String model) {
+    return parameterOptional(
+        "load",
+        load ->
+            extractRequestEntity(
+                entity -> {
+                  String bad = badName(model);
+                  if (bad != null) {
+                    entity.discardBytes(system);
+                    return complete(HttpJson.error(400, bad));
+                  }
+                  java.io.InputStream in =
+                      entity
+                          .withSizeLimit(settings.maxUploadBytes())
+                          .getDataBytes()
+                          .runWith(
+                              org.apache.pekko.stream.javadsl.StreamConverters.asInputStream(
+                                  settings.loadTimeout()),
+                              Materializer.matFromSystem(system));
+                  CompletionStage<HttpResponse> installed =
+                      java.util.concurrent.CompletableFuture.supplyAsync(
+                              () -> install(model, in), blocking)
+                          .thenCompose(
+                              r ->
+                                  r.version() != null && "true".equals(load.orElse(null))
+                                      ? load(model, r.version())
+                                      : done(r.response()));
+                  return completeWithFuture(installed);
+                }));
+  }
+
+  private record InstallResult(String version, HttpResponse response) {}
+
+  /** Blocking: extracts and moves the archive in. */
+  private InstallResult install(String model, java.io.InputStream in) {
+    try (in) {
+      ModelArchive.Installed v = ModelArchive.install(store, model, in, settings.archiveLimits());
+      log.info("admin: model {} version {} uploaded to {}", model, v.version(), v.directory());
+      ObjectNode o = Json.object();
+      o.put("name", model);
+      o.put("version", v.version());
+      o.put("state", "stored");
+      o.put("holdout_accuracy", v.metadata().holdoutAccuracy());
+      o.put("content_hash", v.metadata().contentHash());
+      return new InstallResult(v.version(), HttpJson.response(201, o));
+    } catch (ModelArchive.Refused r) {
+      log.info("admin: upload of model {} refused: {}", model, r.getMessage());
+      return new InstallResult(null, HttpJson.error(400, r.getMessage()));
+    } catch (java.io.IOException | RuntimeException e) {
+      Throwable t = e;
+      while (t.getCause() != null && !(t instanceof EntityStreamSizeException)) {
+        t = t.getCause();
+      }
+      if (t instanceof EntityStreamSizeException) {
+        return new InstallResult(null, unreadableBody(t));
+      }
+      return new InstallResult(
+          null, HttpJson.internalError(log, "storing an upload of " + model, e));
+    }
+  }
+
   private CompletionStage<HttpResponse> retire(String model, String version) {
     String bad = badVersion(model, version);
     if (bad != null) {
       return done(HttpJson.error(400, bad));
+    }
+    String inUse = inUse(model, version);
+    if (inUse != null) {
+      return done(HttpJson.error(409, inUse));
     }
     log.info("admin: retire model {} version {}", model, version);
     return AskPattern.<ModelManager.Command, ModelManager.VersionState>ask(
@@ -172,6 +319,41 @@ public final class AdminRoutes extends AllDirectives {
         .exceptionally(e -> HttpJson.internalError(log, "retiring " + model + " " + version, e));
   }
 
+  /**
+   * Why {@code version} of {@code model} cannot be retired yet: an endpoint still names it (take it
+   * out first, so that no request is given to it once its pool drains). Null when none does.
+   */
+  private String inUse(String model, String version) {
+    String member = io.rendezvous.model.ModelRef.of(model, version);
+    // named exactly, or by the model's name while it is the version served under that name
+    boolean servedByThatName = version.equals(servedByName.get(model));
+    for (io.rendezvous.actors.EndpointSettings e : endpoints.all().values()) {
+      String named =
+          e.models().contains(member)
+              ? member
+              : servedByThatName && e.models().contains(model) ? model : null;
+      if (named != null) {
+        return member
+            + " is "
+            + e.role(named).wireName()
+            + " in endpoint "
+            + e.name()
+            + (named.equals(member) ? "" : " (as " + model + ")")
+            + "; take it out of the endpoint first";
+      }
+    }
+    return null;
+  }
+
+  private static String badName(String model) {
+    try {
+      ModelStore.checkName(model);
+      return null;
+    } catch (IllegalArgumentException e) {
+      return e.getMessage();
+    }
+  }
+
   private static String badVersion(String model, String version) {
     try {
       ModelStore.checkName(model);
@@ -182,7 +364,7 @@ public final class AdminRoutes extends AllDirectives {
     }
   }
 
-  private static ObjectNode json(ModelManager.VersionState s) {
+  static ObjectNode json(ModelManager.VersionState s) {
     ObjectNode o = Json.object();
     o.put("name", s.name());
     o.put("version", s.version());

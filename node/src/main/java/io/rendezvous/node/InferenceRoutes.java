@@ -3,13 +3,16 @@ package io.rendezvous.node;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.Endpoints;
 import io.rendezvous.actors.Reply;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.RendezvousClient;
 import io.rendezvous.actors.edge.ReplyRenderer;
 import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.ModelRef;
 import io.rendezvous.model.TensorSpec;
+import io.rendezvous.workers.WorkerDirectory;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -29,17 +32,20 @@ public final class InferenceRoutes extends AllDirectives {
   private final HttpEdge edge;
   private final InputDecoder decoder;
   private final RendezvousClient client;
-  private final Map<String, EndpointSettings> endpoints;
+  private final Endpoints endpoints;
   private final Map<String, ModelMetadata> models;
   private final BearerAuth auth;
+  private final WorkerDirectory directory;
 
   public InferenceRoutes(
       HttpEdge edge,
       InputDecoder decoder,
       RendezvousClient client,
-      Map<String, EndpointSettings> endpoints,
+      Endpoints endpoints,
       Map<String, ModelMetadata> models,
-      BearerAuth auth) {
+      BearerAuth auth,
+      WorkerDirectory directory) {
+    this.directory = directory;
     this.auth = auth;
     this.edge = edge;
     this.decoder = decoder;
@@ -58,66 +64,84 @@ public final class InferenceRoutes extends AllDirectives {
                     pathPrefix(
                         name ->
                             concat(
-                                pathEnd(() -> get(() -> complete(metadata(name)))),
-                                path(
-                                    "ready",
+                                pathPrefix(
+                                    "versions",
                                     () ->
-                                        get(
-                                            () ->
-                                                complete(
-                                                    endpoints.containsKey(name)
-                                                        ? HttpJson.response(
-                                                            200,
-                                                            Json.object()
-                                                                .put("name", name)
-                                                                .put("ready", true))
-                                                        : unknown(name)))),
-                                path(
-                                    "infer",
+                                        pathPrefix(
+                                            version ->
+                                                modelRoutes(name + "@" + version, name, version))),
+                                modelRoutes(name, name, null)))));
+  }
+
+  /**
+   * Metadata, readiness and inference of endpoint {@code endpoint}: a model or rendezvous by its
+   * name, or ({@code version} set) one version of a model, {@code m3@2}. Tokens are those of the
+   * model's name.
+   */
+  private Route modelRoutes(String endpoint, String authName, String version) {
+    return concat(
+        pathEnd(() -> get(() -> complete(metadata(endpoint, version)))),
+        path("ready", () -> get(() -> complete(ready(endpoint)))),
+        path(
+            "infer",
+            () ->
+                post(
+                    () ->
+                        optionalHeaderValueByName(
+                            "X-Request-Id",
+                            header ->
+                                auth.require(
+                                    authName,
+                                    edge.materializer(),
                                     () ->
-                                        post(
-                                            () ->
-                                                optionalHeaderValueByName(
-                                                    "X-Request-Id",
-                                                    header ->
-                                                        auth.require(
-                                                            name,
-                                                            edge.materializer(),
-                                                            () ->
-                                                                extractRequestEntity(
-                                                                    entity ->
-                                                                        completeWithFuture(
-                                                                            edge.admit(
-                                                                                "POST /v2/models/"
-                                                                                    + name
-                                                                                    + "/infer",
-                                                                                entity,
-                                                                                () ->
-                                                                                    infer(
-                                                                                        name,
-                                                                                        entity,
-                                                                                        header))))))))))));
+                                        extractRequestEntity(
+                                            entity ->
+                                                completeWithFuture(
+                                                    edge.admit(
+                                                        "POST /v2/models/" + endpoint + "/infer",
+                                                        entity,
+                                                        () ->
+                                                            infer(endpoint, entity, header)))))))));
+  }
+
+  /**
+   * Ready only where every live model of the endpoint has a pool (here or on another node): 200
+   * with {@code "ready": true}, else 503 with {@code false} and what is missing.
+   */
+  private HttpResponse ready(String name) {
+    EndpointSettings ep = endpoints.get(name);
+    if (ep == null) {
+      return unknown(name);
+    }
+    List<String> missing =
+        ep.schedule().stream()
+            .map(EndpointSettings.Stage::model)
+            .filter(m -> !directory.available().contains(m))
+            .toList();
+    ObjectNode o = Json.object().put("name", name).put("ready", missing.isEmpty());
+    if (!missing.isEmpty()) {
+      o.put("error", "no worker pool for " + String.join(", ", missing));
+    }
+    return HttpJson.response(missing.isEmpty() ? 200 : 503, o);
   }
 
   private HttpResponse unknown(String name) {
-    return HttpJson.error(
-        404,
-        "no model or endpoint '"
-            + name
-            + "'; known: "
-            + endpoints.keySet().stream().sorted().toList());
+    return HttpJson.error(404, "no model or endpoint '" + name + "'; known: " + endpoints.names());
   }
 
-  private HttpResponse metadata(String name) {
+  private HttpResponse metadata(String name, String version) {
     EndpointSettings ep = endpoints.get(name);
     if (ep == null) {
       return unknown(name);
     }
     ObjectNode o = Json.object();
-    o.put("name", name);
-    ModelMetadata model = models.get(name);
+    o.put("name", version == null ? name : ModelRef.parse(name).name());
+    ModelMetadata model = version == null ? models.get(name) : null;
     ArrayNode versions = o.putArray("versions");
-    if (model != null) {
+    if (version != null) {
+      versions.add(version);
+      o.put("platform", "tensorflow_savedmodel");
+    } else if (model != null) {
       versions.add(model.version());
       o.put("platform", "tensorflow_savedmodel");
       o.put("description", model.description());

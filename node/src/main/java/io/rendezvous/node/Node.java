@@ -5,7 +5,6 @@ import com.typesafe.config.ConfigFactory;
 import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
-import io.rendezvous.actors.RequestRouter;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.LocalShards;
@@ -18,7 +17,6 @@ import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.workers.InferenceThreads;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelLoadException;
-import io.rendezvous.workers.ModelManager;
 import io.rendezvous.workers.ModelSettings;
 import io.rendezvous.workers.PoolHealth;
 import io.rendezvous.workers.WorkerDirectory;
@@ -32,7 +30,6 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
-import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -109,9 +106,9 @@ public final class Node {
     PoolHealth poolHealth = new PoolHealth();
     RendezvousRuntime runtime =
         new RendezvousRuntime(name, endpoints, directory, journal)
-            .withDedupWindow(settings.dedupWindow());
-    CompletableFuture<ActorRef<RequestRouter.Command>> router = new CompletableFuture<>();
-    CompletableFuture<ActorRef<ModelManager.Command>> manager = new CompletableFuture<>();
+            .withDedupWindow(settings.dedupWindow())
+            .withCanaryWindow(settings.config().getInt("rendezvous.lifecycle.canary-window"));
+    RendezvousGuardian.Handles handles = new RendezvousGuardian.Handles();
     LocalShards localShards = new LocalShards(RendezvousEntity.shards(settings.config()));
     ActorSystem<Void> system;
     try {
@@ -125,8 +122,7 @@ public final class Node {
                   poolHealth,
                   runtime,
                   localShards,
-                  router,
-                  manager),
+                  handles),
               NodeSettings.SYSTEM_NAME,
               settings.config());
     } catch (RuntimeException e) {
@@ -140,7 +136,7 @@ public final class Node {
       RendezvousClient client =
           new RendezvousClient(
               system,
-              router.get(startupMillis, TimeUnit.MILLISECONDS),
+              handles.router().get(startupMillis, TimeUnit.MILLISECONDS),
               new RequestIds(name),
               settings.edge().askGrace(),
               settings.placesRequestsLocally() ? localShards : null,
@@ -151,7 +147,8 @@ public final class Node {
           .toCompletableFuture()
           .get(startupMillis, TimeUnit.MILLISECONDS);
       Readiness readiness =
-          new Readiness(system, directory, journal, endpoints.values()).withPools(poolHealth);
+          new Readiness(system, directory, journal, () -> runtime.endpoints().all().values())
+              .withPools(poolHealth);
       for (LoadedModel m : models) {
         // the version the node started with, under its model's name
         String model = m.name();
@@ -190,14 +187,26 @@ public final class Node {
                   });
       List<Route> routes = new ArrayList<>();
       BearerAuth auth = BearerAuth.fromConfig(settings.config());
-      routes.add(new PredictRoutes(edge, decoder, client, endpoints, auth).routes());
-      routes.add(new InferenceRoutes(edge, decoder, client, endpoints, metadata, auth).routes());
+      routes.add(new PredictRoutes(edge, decoder, client, runtime.endpoints(), auth).routes());
+      routes.add(
+          new InferenceRoutes(edge, decoder, client, runtime.endpoints(), metadata, auth, directory)
+              .routes());
       routes.add(new HealthRoutes(readiness, VERSION).routes());
       routes.add(
           new AdminRoutes(
                   system,
-                  directory,
-                  manager.get(startupMillis, TimeUnit.MILLISECONDS),
+                  new AdminRoutes.Parts(
+                      directory,
+                      handles.manager().get(startupMillis, TimeUnit.MILLISECONDS),
+                      runtime.endpoints(),
+                      handles.endpoints().get(startupMillis, TimeUnit.MILLISECONDS),
+                      runtime.canaries(),
+                      new io.rendezvous.model.ModelStore(settings.modelDefaults().store()),
+                      models.stream()
+                          .collect(
+                              java.util.stream.Collectors.toMap(
+                                  LoadedModel::name, LoadedModel::version)),
+                      settings::modelEndpoint),
                   auth,
                   AdminRoutes.Settings.fromConfig(settings.config()),
                   isLoopback(settings.http().host()))

@@ -143,22 +143,52 @@ public record NodeSettings(
       out.put(e.name(), e);
     }
     for (String model : names) {
-      Config single =
-          config
-              .getConfig("rendezvous.model-endpoint")
-              .withValue("models", ConfigValueFactory.fromIterable(List.of(model)))
-              .withValue(
-                  "schedule",
-                  ConfigValueFactory.fromIterable(List.of(Map.of("model", model, "after", "0ms"))));
-      out.put(model, EndpointSettings.fromConfig(model, single));
+      out.put(model, modelEndpoint(config, model, model));
     }
     return out;
+  }
+
+  /**
+   * The single-model endpoint {@code name} with {@code member} alone, live from the start, under
+   * {@code rendezvous.model-endpoint}'s settings (its input and labels still to be set).
+   */
+  static EndpointSettings modelEndpoint(Config config, String name, String member) {
+    Config single =
+        config
+            .getConfig("rendezvous.model-endpoint")
+            .withValue("models", ConfigValueFactory.fromIterable(List.of(member)))
+            .withValue(
+                "schedule",
+                ConfigValueFactory.fromIterable(List.of(Map.of("model", member, "after", "0ms"))));
+    return EndpointSettings.fromConfig(name, single);
+  }
+
+  /**
+   * The endpoint a model loaded at run time is served by under its own name: its one version live,
+   * its input and labels as its metadata says.
+   */
+  public EndpointSettings modelEndpoint(String name, String member, ModelMetadata metadata) {
+    EndpointSettings e = modelEndpoint(config, name, member);
+    return new EndpointSettings(
+        e.name(),
+        e.models(),
+        metadata.input(),
+        e.schedule(),
+        e.policy(),
+        e.sla(),
+        e.journalMargin(),
+        e.linger(),
+        metadata.labels(),
+        e.deliveryGrace(),
+        e.canaries(),
+        0);
   }
 
   private static EndpointSettings withModelLabels(
       EndpointSettings e, Map<String, ModelMetadata> models) {
     List<String> labels = null;
-    for (String m : e.models()) {
+    for (String member : e.models()) {
+      String m = io.rendezvous.model.ModelRef.parse(member).name();
       ModelMetadata meta = models.get(m);
       String where = "rendezvous.endpoints." + e.name() + ": ";
       if (meta == null) {

@@ -1,13 +1,13 @@
 package io.rendezvous.node;
 
 import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.Endpoints;
 import io.rendezvous.actors.Reply;
 import io.rendezvous.actors.edge.InputDecoder;
 import io.rendezvous.actors.edge.RendezvousClient;
 import io.rendezvous.actors.edge.ReplyRenderer;
 import io.rendezvous.model.TensorData;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -27,14 +27,14 @@ public final class PredictRoutes extends AllDirectives {
   private final HttpEdge edge;
   private final InputDecoder decoder;
   private final RendezvousClient client;
-  private final Map<String, EndpointSettings> endpoints;
+  private final Endpoints endpoints;
   private final BearerAuth auth;
 
   public PredictRoutes(
       HttpEdge edge,
       InputDecoder decoder,
       RendezvousClient client,
-      Map<String, EndpointSettings> endpoints,
+      Endpoints endpoints,
       BearerAuth auth) {
     this.edge = edge;
     this.decoder = decoder;
@@ -87,11 +87,7 @@ public final class PredictRoutes extends AllDirectives {
     try {
       if (endpoint == null) {
         throw new BadRequest(
-            404,
-            "no endpoint '"
-                + endpointName
-                + "'; known: "
-                + endpoints.keySet().stream().sorted().toList());
+            404, "no endpoint '" + endpointName + "'; known: " + endpoints.names());
       }
       clientId = edge.clientId(clientHeader, null);
     } catch (BadRequest e) {

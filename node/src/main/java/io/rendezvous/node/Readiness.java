@@ -18,7 +18,7 @@ public final class Readiness {
   private final Cluster cluster;
   private final WorkerDirectory directory;
   private final JournalWriter journal;
-  private final Collection<EndpointSettings> endpoints;
+  private final java.util.function.Supplier<Collection<EndpointSettings>> endpoints;
   private volatile boolean stopping;
   private volatile io.rendezvous.workers.PoolHealth pools = new io.rendezvous.workers.PoolHealth();
   private final Map<String, java.util.function.LongSupplier> figures =
@@ -29,6 +29,15 @@ public final class Readiness {
       WorkerDirectory directory,
       JournalWriter journal,
       Collection<EndpointSettings> endpoints) {
+    this(system, directory, journal, () -> endpoints);
+  }
+
+  /** Readiness over the endpoints as they are now ({@code endpoints} is asked at each check). */
+  public Readiness(
+      ActorSystem<?> system,
+      WorkerDirectory directory,
+      JournalWriter journal,
+      java.util.function.Supplier<Collection<EndpointSettings>> endpoints) {
     this.cluster = Cluster.get(system);
     this.directory = directory;
     this.journal = journal;
@@ -83,8 +92,9 @@ public final class Readiness {
     MemberStatus status = cluster.selfMember().status();
     out.put("cluster", status == MemberStatus.up() ? "ok" : "member status is " + status);
     String missing =
-        endpoints.stream()
-            .flatMap(e -> e.models().stream())
+        // live models only: a shadow or a canary being loaded does not make a node unready
+        endpoints.get().stream()
+            .flatMap(e -> e.schedule().stream().map(EndpointSettings.Stage::model))
             .distinct()
             .filter(m -> !directory.available().contains(m))
             .sorted()

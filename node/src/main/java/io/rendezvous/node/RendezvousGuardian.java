@@ -1,5 +1,6 @@
 package io.rendezvous.node;
 
+import io.rendezvous.actors.EndpointRegistry;
 import io.rendezvous.actors.RendezvousEntity;
 import io.rendezvous.actors.RendezvousRuntime;
 import io.rendezvous.actors.RequestRouter;
@@ -33,6 +34,23 @@ import org.apache.pekko.cluster.typed.Join;
 final class RendezvousGuardian {
   private RendezvousGuardian() {}
 
+  /** What the node waits on the guardian for: its router, model manager and endpoint owner. */
+  record Handles(
+      CompletableFuture<ActorRef<RequestRouter.Command>> router,
+      CompletableFuture<ActorRef<ModelManager.Command>> manager,
+      CompletableFuture<ActorRef<EndpointRegistry.Command>> endpoints) {
+    Handles() {
+      this(new CompletableFuture<>(), new CompletableFuture<>(), new CompletableFuture<>());
+    }
+
+    /** The guardian could not start: whoever waits hears why, not after a timeout. */
+    void failed(Throwable e) {
+      router.completeExceptionally(e);
+      manager.completeExceptionally(e);
+      endpoints.completeExceptionally(e);
+    }
+  }
+
   static Behavior<Void> create(
       NodeSettings settings,
       List<LoadedModel> models,
@@ -41,8 +59,7 @@ final class RendezvousGuardian {
       PoolHealth poolHealth,
       RendezvousRuntime runtime,
       LocalShards localShards,
-      CompletableFuture<ActorRef<RequestRouter.Command>> router,
-      CompletableFuture<ActorRef<ModelManager.Command>> manager) {
+      Handles handles) {
     return Behaviors.setup(
         ctx -> {
           try {
@@ -55,12 +72,10 @@ final class RendezvousGuardian {
                 poolHealth,
                 runtime,
                 localShards,
-                router,
-                manager);
+                handles);
           } catch (RuntimeException e) {
             // the node waits on the router: tell it why there is none, not after its timeout
-            router.completeExceptionally(e);
-            manager.completeExceptionally(e);
+            handles.failed(e);
             throw e;
           }
         });
@@ -75,20 +90,38 @@ final class RendezvousGuardian {
       PoolHealth poolHealth,
       RendezvousRuntime runtime,
       LocalShards localShards,
-      CompletableFuture<ActorRef<RequestRouter.Command>> router,
-      CompletableFuture<ActorRef<ModelManager.Command>> manager) {
-    manager.complete(
-        ctx.spawn(
-            ModelManager.create(
-                models,
-                settings.modelDefaults(),
-                ModelManager.Settings.fromConfig(settings.config()),
-                inferenceThreads,
-                poolHealth),
-            "models"));
-    ctx.spawn(
-        ModelDirectory.create(directory, models.stream().map(LoadedModel::name).toList()),
-        "model-directory");
+      Handles handles) {
+    handles
+        .manager()
+        .complete(
+            ctx.spawn(
+                ModelManager.create(
+                    models,
+                    settings.modelDefaults(),
+                    ModelManager.Settings.fromConfig(settings.config()),
+                    inferenceThreads,
+                    poolHealth),
+                "models"));
+    // the models of the endpoints the node starts with, and under their names the versions it
+    // serves
+    java.util.Set<String> watched = new java.util.TreeSet<>();
+    models.forEach(m -> watched.add(m.name()));
+    runtime.endpoints().all().values().forEach(e -> watched.addAll(e.models()));
+    ActorRef<ModelDirectory.Command> modelDirectory =
+        ctx.spawn(ModelDirectory.create(directory, watched), "model-directory");
+    java.util.Map<String, String> served = new java.util.HashMap<>();
+    models.forEach(m -> served.put(m.name(), m.version()));
+    handles
+        .endpoints()
+        .complete(
+            ctx.spawn(
+                EndpointRegistry.create(
+                    runtime.endpoints(),
+                    directory,
+                    modelDirectory,
+                    served,
+                    settings.config().getDuration("rendezvous.lifecycle.member-timeout")),
+                "endpoints"));
     Cluster cluster = Cluster.get(ctx.getSystem());
     if (!settings.clustered()) {
       cluster.manager().tell(Join.create(cluster.selfMember().address()));
@@ -101,29 +134,31 @@ final class RendezvousGuardian {
       ctx.spawn(
           LocalShardsPoller.create(localShards, settings.placement().refresh()), "local-shards");
     }
-    router.complete(
-        ctx.spawn(
-            RequestRouter.create(
-                region,
-                runtime,
-                edge,
-                new RequestRouter.FallbackPolicy() {
-                  @Override
-                  public Optional<Duration> waitBeforeFallback() {
-                    return !settings.clustered()
-                        ? Optional.empty()
-                        : Optional.of(
-                            inFlux(cluster) || changes.recentlyChanged()
-                                ? edge.fallbackAfter()
-                                : edge.stalledAfter());
-                  }
+    handles
+        .router()
+        .complete(
+            ctx.spawn(
+                RequestRouter.create(
+                    region,
+                    runtime,
+                    edge,
+                    new RequestRouter.FallbackPolicy() {
+                      @Override
+                      public Optional<Duration> waitBeforeFallback() {
+                        return !settings.clustered()
+                            ? Optional.empty()
+                            : Optional.of(
+                                inFlux(cluster) || changes.recentlyChanged()
+                                    ? edge.fallbackAfter()
+                                    : edge.stalledAfter());
+                      }
 
-                  @Override
-                  public boolean isOut(String address) {
-                    return settings.clustered() && changes.isOut(address);
-                  }
-                }),
-            "request-router"));
+                      @Override
+                      public boolean isOut(String address) {
+                        return settings.clustered() && changes.isOut(address);
+                      }
+                    }),
+                "request-router"));
     return Behaviors.empty();
   }
 

@@ -6,9 +6,9 @@ import java.util.Optional;
 import java.util.function.Supplier;
 
 /**
- * The policies an endpoint's {@code policy} setting can name. Only deadline-priority exists now;
- * highest confidence, ensemble average and Thompson sampling come in a later issue, each as one
- * more entry here.
+ * The policies an endpoint's {@code policy} setting (or the admin API) can name: the deadline
+ * schedule, highest confidence and ensemble average. Thompson sampling over feedback comes with the
+ * feedback issue, as one more entry here that learns through {@link DecisionPolicy#feedback}.
  */
 public final class DecisionPolicies {
 
@@ -17,7 +17,10 @@ public final class DecisionPolicies {
    * across requests (Thompson sampling) will need; a stateless one hands out its single instance.
    */
   private static final Map<String, Supplier<DecisionPolicy>> BY_NAME =
-      Map.of(DeadlinePriority.NAME, () -> DeadlinePriority.INSTANCE);
+      Map.of(
+          DeadlinePriority.NAME, () -> DeadlinePriority.INSTANCE,
+          HighestConfidence.NAME, () -> HighestConfidence.INSTANCE,
+          EnsembleAverage.NAME, () -> EnsembleAverage.INSTANCE);
 
   private DecisionPolicies() {}
 

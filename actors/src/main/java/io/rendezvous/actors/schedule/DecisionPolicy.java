@@ -15,4 +15,10 @@ public interface DecisionPolicy {
 
   /** The rules for one new request of {@code endpoint}. */
   Decider start(EndpointSettings endpoint);
+
+  /**
+   * What a user said of an answer {@code member} gave: right or wrong. A policy that learns from
+   * feedback (Thompson sampling) weighs its members by it; the others ignore it.
+   */
+  default void feedback(String member, boolean correct) {}
 }

@@ -174,7 +174,9 @@ class DeadlinePriorityTest {
   void policiesAreFoundByName() {
     assertEquals(DeadlinePriority.INSTANCE, DecisionPolicies.find("deadline-priority").get());
     assertEquals("deadline-priority", DecisionPolicies.find("deadline-priority").get().name());
-    assertEquals(List.of("deadline-priority"), DecisionPolicies.names());
+    assertEquals(
+        List.of("deadline-priority", "ensemble-average", "highest-confidence"),
+        DecisionPolicies.names());
     assertEquals(true, DecisionPolicies.find("thompson-sampling").isEmpty());
   }
 

@@ -1,0 +1,406 @@
+package io.rendezvous.node;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.actors.CanaryComparison;
+import io.rendezvous.actors.EndpointEdit;
+import io.rendezvous.actors.EndpointRegistry;
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.EndpointSettings.Role;
+import io.rendezvous.actors.EndpointSettings.Stage;
+import io.rendezvous.actors.Endpoints;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.actors.schedule.DecisionPolicies;
+import io.rendezvous.actors.schedule.DecisionPolicy;
+import io.rendezvous.model.ModelRef;
+import io.rendezvous.workers.ModelManager;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.ActorSystem;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.http.javadsl.model.HttpResponse;
+import org.apache.pekko.http.javadsl.server.AllDirectives;
+import org.apache.pekko.http.javadsl.server.Route;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin API's endpoints ({@code /admin/endpoints}, behind the admin tokens): what each endpoint
+ * is made of and how its canary compares, and every change to it, each published as a new
+ * generation of the node's endpoint table by {@link EndpointRegistry}:
+ *
+ * <ul>
+ *   <li>{@code GET /admin/endpoints}, {@code GET /admin/endpoints/{e}};
+ *   <li>{@code PUT /admin/endpoints/{e}}: create or replace, {@code {"models": [{"model": "m3@2",
+ *       "role": "live", "after_ms": 0}, ...], "policy": ..., "sla_ms": ..., "like": "rendezvous"}}
+ *       (input, labels and timings not given come from {@code like}, or the endpoint itself);
+ *   <li>{@code DELETE /admin/endpoints/{e}};
+ *   <li>{@code PUT /admin/endpoints/{e}/models/{model}} with {@code {"role": "shadow"}} (or {@code
+ *       canary}, or {@code live} with {@code after_ms}), {@code DELETE} to take it out;
+ *   <li>{@code POST /admin/endpoints/{e}/promote} and {@code .../demote} with {@code {"model":
+ *       "m3@2"}};
+ *   <li>{@code PUT /admin/endpoints/{e}/policy} with {@code {"policy": "highest-confidence"}}.
+ * </ul>
+ *
+ * A version an endpoint names that this node has not loaded is loaded and checked first (a new
+ * endpoint's versions go live once they pass); one that fails its check is 422 and the endpoint
+ * does not change.
+ */
+final class EndpointAdminRoutes extends AllDirectives {
+  private static final Logger log = LoggerFactory.getLogger(EndpointAdminRoutes.class);
+
+  private final ActorSystem<?> system;
+  private final Endpoints endpoints;
+  private final ActorRef<EndpointRegistry.Command> registry;
+  private final ActorRef<ModelManager.Command> manager;
+  private final CanaryComparison canaries;
+  private final AdminRoutes.Settings settings;
+  private final Function<Function<String, CompletionStage<HttpResponse>>, Route> withBody;
+
+  EndpointAdminRoutes(
+      ActorSystem<?> system,
+      Endpoints endpoints,
+      ActorRef<EndpointRegistry.Command> registry,
+      ActorRef<ModelManager.Command> manager,
+      CanaryComparison canaries,
+      AdminRoutes.Settings settings,
+      Function<Function<String, CompletionStage<HttpResponse>>, Route> withBody) {
+    this.system = system;
+    this.endpoints = endpoints;
+    this.registry = registry;
+    this.manager = manager;
+    this.canaries = canaries;
+    this.settings = settings;
+    this.withBody = withBody;
+  }
+
+  Route routes() {
+    return concat(
+        pathEnd(() -> get(() -> complete(list()))),
+        pathPrefix(
+            name ->
+                concat(
+                    pathEnd(
+                        () ->
+                            concat(
+                                get(() -> complete(one(name))),
+                                put(() -> withBody.apply(body -> put(name, body))),
+                                delete(
+                                    () ->
+                                        completeWithFuture(change(name, EndpointEdit.remove()))))),
+                    path("policy", () -> put(() -> withBody.apply(body -> policy(name, body)))),
+                    path(
+                        "promote",
+                        () ->
+                            post(
+                                () ->
+                                    withBody.apply(
+                                        body -> memberEdit(name, body, EndpointEdit::promote)))),
+                    path(
+                        "demote",
+                        () ->
+                            post(
+                                () ->
+                                    withBody.apply(
+                                        body -> memberEdit(name, body, EndpointEdit::demote)))),
+                    pathPrefix(
+                        "models",
+                        () ->
+                            path(
+                                member ->
+                                    concat(
+                                        put(() -> withBody.apply(body -> role(name, member, body))),
+                                        delete(
+                                            () ->
+                                                completeWithFuture(
+                                                    change(
+                                                        name,
+                                                        EndpointEdit.removeMember(member))))))))));
+  }
+
+  private HttpResponse list() {
+    Endpoints.Table t = endpoints.current();
+    ObjectNode o = Json.object();
+    o.put("generation", t.generation());
+    ArrayNode list = o.putArray("endpoints");
+    t.byName().keySet().stream().sorted().forEach(n -> list.add(json(t.byName().get(n))));
+    return HttpJson.response(200, o);
+  }
+
+  private HttpResponse one(String name) {
+    EndpointSettings e = endpoints.current().byName().get(name);
+    return e == null
+        ? HttpJson.error(404, "no endpoint '" + name + "'; known: " + endpoints.names())
+        : HttpJson.response(200, json(e));
+  }
+
+  ObjectNode json(EndpointSettings e) {
+    ObjectNode o = Json.object();
+    o.put("name", e.name());
+    o.put("generation", e.generation());
+    o.put("policy", e.policy().name());
+    o.put("sla_ms", e.sla().toMillis());
+    ArrayNode models = o.putArray("models");
+    for (String m : e.models()) {
+      ObjectNode mo = models.addObject().put("model", m).put("role", e.role(m).wireName());
+      int k = e.stageOf(m);
+      if (k >= 0) {
+        mo.put("after_ms", e.schedule().get(k).after().toMillis());
+        mo.put("stage", k);
+      }
+    }
+    ArrayNode comparisons = o.putArray("canary_comparison");
+    for (CanaryComparison.Figures f : canaries.figures(e.name())) {
+      ObjectNode c = comparisons.addObject();
+      c.put("canary", f.canary());
+      c.put("live", f.live());
+      c.put("compared", f.compared());
+      if (!Double.isNaN(f.agreement())) {
+        c.put("agreement", f.agreement());
+      }
+      c.put("psi", f.psi());
+      c.put("total", f.total());
+      c.put("current", e.role(f.canary()) == Role.CANARY);
+    }
+    return o;
+  }
+
+  private CompletionStage<HttpResponse> put(String name, String body) {
+    JsonNode json;
+    EndpointSettings next;
+    try {
+      ModelStoreNames.checkEndpoint(name);
+      json = parse(body);
+      next = endpointFrom(name, json);
+    } catch (IllegalArgumentException bad) {
+      return done(HttpJson.error(400, bad.getMessage()));
+    }
+    return loadAll(next.models())
+        .thenCompose(
+            failed -> failed != null ? done(failed) : change(name, EndpointEdit.put(next)));
+  }
+
+  /** The endpoint {@code json} describes; what it does not give comes from its base. */
+  private EndpointSettings endpointFrom(String name, JsonNode json) {
+    String likeName = json.path("like").asText(null);
+    EndpointSettings base =
+        likeName != null ? endpoints.get(likeName) : endpoints.current().byName().get(name);
+    if (base == null) {
+      base = endpoints.current().byName().get(PredictRoutes.DEFAULT_ENDPOINT);
+    }
+    if (base == null) {
+      throw new IllegalArgumentException(
+          "no endpoint to take input, labels and timings from: give \"like\": <endpoint>");
+    }
+    JsonNode members = json.path("models");
+    if (!members.isArray() || members.isEmpty()) {
+      throw new IllegalArgumentException(
+          "expected \"models\": [{\"model\": \"m3@2\", \"role\": \"live\", \"after_ms\": 0},"
+              + " ...]");
+    }
+    List<String> models = new ArrayList<>();
+    List<Stage> schedule = new ArrayList<>();
+    List<String> canaryList = new ArrayList<>();
+    for (JsonNode m : members) {
+      String member = m.path("model").asText(null);
+      if (member == null) {
+        throw new IllegalArgumentException("every entry of \"models\" needs a \"model\"");
+      }
+      ModelRef.parse(member);
+      Role role = Role.parse(m.path("role").asText("live"));
+      models.add(member);
+      switch (role) {
+        case LIVE -> schedule.add(new Stage(member, Duration.ofMillis(afterMs(m))));
+        case CANARY -> canaryList.add(member);
+        case SHADOW -> {}
+      }
+    }
+    DecisionPolicy policy = base.policy();
+    if (json.has("policy")) {
+      policy = policyNamed(json.get("policy").asText());
+    }
+    Duration sla = json.has("sla_ms") ? Duration.ofMillis(positive(json, "sla_ms")) : base.sla();
+    return new EndpointSettings(
+        name,
+        models,
+        base.input(),
+        schedule,
+        policy,
+        sla,
+        base.journalMargin(),
+        base.linger(),
+        base.labels(),
+        base.deliveryGrace(),
+        canaryList,
+        0);
+  }
+
+  private CompletionStage<HttpResponse> policy(String name, String body) {
+    String policy;
+    try {
+      policy = parse(body).path("policy").asText(null);
+      if (policy == null) {
+        throw new IllegalArgumentException(
+            "expected {\"policy\": " + DecisionPolicies.names() + "}");
+      }
+    } catch (IllegalArgumentException bad) {
+      return done(HttpJson.error(400, bad.getMessage()));
+    }
+    return change(name, EndpointEdit.policy(policy));
+  }
+
+  private CompletionStage<HttpResponse> role(String name, String member, String body) {
+    Role role;
+    Duration after;
+    try {
+      ModelRef.parse(member);
+      JsonNode json = parse(body);
+      role = Role.parse(json.path("role").asText(""));
+      after = json.has("after_ms") ? Duration.ofMillis(afterMs(json)) : null;
+    } catch (IllegalArgumentException bad) {
+      return done(HttpJson.error(400, bad.getMessage()));
+    }
+    return loadAll(List.of(member))
+        .thenCompose(
+            failed ->
+                failed != null
+                    ? done(failed)
+                    : change(name, EndpointEdit.role(member, role, after)));
+  }
+
+  private CompletionStage<HttpResponse> memberEdit(
+      String name, String body, Function<String, EndpointEdit> edit) {
+    String member;
+    try {
+      member = parse(body).path("model").asText(null);
+      if (member == null) {
+        throw new IllegalArgumentException("expected {\"model\": \"<name>@<version>\"}");
+      }
+      ModelRef.parse(member);
+    } catch (IllegalArgumentException bad) {
+      return done(HttpJson.error(400, bad.getMessage()));
+    }
+    return change(name, edit.apply(member));
+  }
+
+  /**
+   * Loads and checks every named version this node does not serve yet: null when all are served,
+   * else the answer saying which failed.
+   */
+  private CompletionStage<HttpResponse> loadAll(List<String> members) {
+    CompletionStage<HttpResponse> chain = CompletableFuture.completedFuture(null);
+    for (String m : members) {
+      ModelRef ref = ModelRef.parse(m);
+      if (!ref.versioned()) {
+        continue;
+      }
+      chain =
+          chain.thenCompose(
+              failed -> {
+                if (failed != null) {
+                  return done(failed);
+                }
+                return AskPattern.<ModelManager.Command, ModelManager.VersionState>ask(
+                        manager,
+                        replyTo -> new ModelManager.Load(ref.name(), ref.version(), replyTo),
+                        settings.loadTimeout(),
+                        system.scheduler())
+                    .thenApply(
+                        s ->
+                            s.state() == ModelManager.State.READY
+                                ? null
+                                : HttpJson.response(
+                                    s.state() == ModelManager.State.FAILED ? 422 : 409,
+                                    AdminRoutes.json(s)
+                                        .put(
+                                            "error",
+                                            m + " is not served on this node: " + s.detail())));
+              });
+    }
+    return chain;
+  }
+
+  private CompletionStage<HttpResponse> change(String name, EndpointEdit edit) {
+    return AskPattern.<EndpointRegistry.Command, EndpointRegistry.Changed>ask(
+            registry,
+            replyTo -> new EndpointRegistry.Change(name, edit, replyTo),
+            settings.loadTimeout(),
+            system.scheduler())
+        .thenApply(
+            c -> {
+              if (!c.ok()) {
+                ObjectNode o = Json.object().put("error", c.detail());
+                o.put("generation", c.generation());
+                return HttpJson.response(c.status(), o);
+              }
+              log.info("admin: endpoint {} changed: generation {}", name, c.generation());
+              if (c.endpoint() == null) {
+                return HttpJson.response(
+                    200, Json.object().put("removed", name).put("generation", c.generation()));
+              }
+              return HttpJson.response(200, json(c.endpoint()));
+            })
+        .exceptionally(e -> HttpJson.internalError(log, "changing endpoint " + name, e));
+  }
+
+  private static DecisionPolicy policyNamed(String name) {
+    return DecisionPolicies.find(name)
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "policy '" + name + "' is not one of " + DecisionPolicies.names()));
+  }
+
+  private static long afterMs(JsonNode m) {
+    JsonNode a = m.path("after_ms");
+    if (a.isMissingNode() || a.isNull()) {
+      return 0;
+    }
+    if (!a.canConvertToLong() || !a.isIntegralNumber() || a.asLong() < 0) {
+      throw new IllegalArgumentException("\"after_ms\" must be a whole number of ms >= 0");
+    }
+    return a.asLong();
+  }
+
+  private static long positive(JsonNode json, String field) {
+    JsonNode a = json.path(field);
+    if (!a.isIntegralNumber() || !a.canConvertToLong() || a.asLong() <= 0) {
+      throw new IllegalArgumentException("\"" + field + "\" must be a whole number > 0");
+    }
+    return a.asLong();
+  }
+
+  private static JsonNode parse(String body) {
+    try {
+      JsonNode json = Json.MAPPER.readTree(body.isBlank() ? "{}" : body);
+      if (json == null || !json.isObject()) {
+        throw new IllegalArgumentException("the body must be a JSON object");
+      }
+      return json;
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException("body is not JSON: " + e.getOriginalMessage());
+    }
+  }
+
+  private static CompletionStage<HttpResponse> done(HttpResponse r) {
+    return CompletableFuture.completedFuture(r);
+  }
+
+  /** Endpoint names: what a model's name may be, so that they fit a URL path and a log line. */
+  static final class ModelStoreNames {
+    private ModelStoreNames() {}
+
+    static void checkEndpoint(String name) {
+      if (!io.rendezvous.model.ModelStore.NAME.matcher(name).matches()) {
+        throw new IllegalArgumentException(
+            "endpoint name '" + name + "' must match " + io.rendezvous.model.ModelStore.NAME);
+      }
+    }
+  }
+}

@@ -1,0 +1,231 @@
+package io.rendezvous.node;
+
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.ModelStore;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.UUID;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+
+/**
+ * An uploaded model version: a gzipped tar of one SavedModel directory with its {@value
+ * ModelMetadata#FILE_NAME} (at the archive's root, or under one top-level directory), installed as
+ * the next version of a model in the store. Extracted safely: every entry is read and checked
+ * before it is written; only regular files and directories are taken, with relative names that stay
+ * inside the version (no {@code ..}, no absolute paths); a link, device or fifo refuses the whole
+ * archive; the bytes written and the entries are capped. It is extracted aside and moved in whole,
+ * so a version is never seen half-written, and never over an existing one.
+ */
+final class ModelArchive {
+
+  /** Why an archive is refused: the client's fault, a 4xx. */
+  static final class Refused extends Exception {
+    Refused(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** Caps on what one archive may hold once extracted. */
+  record Limits(long maxExtractedBytes, int maxEntries) {}
+
+  /** What was installed. */
+  record Installed(String name, String version, Path directory, ModelMetadata metadata) {}
+
+  private static final Object INSTALLING = new Object();
+
+  private ModelArchive() {}
+
+  /**
+   * Installs the archive read from {@code gzippedTar} as the next version of {@code name} in {@code
+   * store}. Blocking (disk): call it off the actor and HTTP threads.
+   */
+  static Installed install(ModelStore store, String name, InputStream gzippedTar, Limits limits)
+      throws Refused, IOException {
+    ModelStore.checkName(name);
+    Path modelDir = store.modelDir(name);
+    Files.createDirectories(modelDir);
+    Path staging = modelDir.resolve(".upload-" + UUID.randomUUID());
+    Files.createDirectory(staging);
+    try {
+      extract(gzippedTar, staging, limits);
+      Path root = versionRoot(staging);
+      ModelMetadata m;
+      try {
+        m = ModelMetadata.read(root);
+      } catch (IOException | RuntimeException e) {
+        throw new Refused("the archive's " + ModelMetadata.FILE_NAME + " is not readable: " + e);
+      }
+      if (!Files.isRegularFile(root.resolve("saved_model.pb"), LinkOption.NOFOLLOW_LINKS)) {
+        throw new Refused("the archive holds no saved_model.pb beside its metadata");
+      }
+      synchronized (INSTALLING) {
+        // one install at a time: the next version is taken and filled in one step
+        String version = store.nextVersion(name);
+        ModelMetadata installed = renamed(m, name, version);
+        installed.write(root);
+        Path target = store.versionDir(name, version);
+        Files.move(root, target, StandardCopyOption.ATOMIC_MOVE);
+        return new Installed(name, version, target, installed);
+      }
+    } finally {
+      deleteTree(staging);
+    }
+  }
+
+  /** The metadata as the store holds it: under the name and version it was installed as. */
+  private static ModelMetadata renamed(ModelMetadata m, String name, String version) {
+    return new ModelMetadata(
+        m.schemaVersion(),
+        name,
+        version,
+        m.description(),
+        m.labels(),
+        m.holdoutAccuracy(),
+        m.holdoutCount(),
+        m.trainingTimeMillis(),
+        m.trainedAt(),
+        m.buildHash(),
+        m.signature(),
+        m.input(),
+        m.output(),
+        m.trainingDataHash(),
+        m.seed(),
+        m.contentHash(),
+        m.reference());
+  }
+
+  private static void extract(InputStream in, Path into, Limits limits)
+      throws Refused, IOException {
+    long written = 0;
+    int entries = 0;
+    TarArchiveInputStream tar;
+    try {
+      tar = new TarArchiveInputStream(new GZIPInputStream(new BufferedInputStream(in)));
+    } catch (java.util.zip.ZipException | java.io.EOFException e) {
+      throw new Refused("the body is not a gzipped tar archive: " + e.getMessage());
+    }
+    try (tar) {
+      TarArchiveEntry e;
+      while ((e = nextEntry(tar)) != null) {
+        if (++entries > limits.maxEntries()) {
+          throw new Refused("the archive has more than " + limits.maxEntries() + " entries");
+        }
+        String entryName = e.getName();
+        if (e.isSymbolicLink() || e.isLink()) {
+          throw new Refused("entry '" + entryName + "' is a link; links are not taken");
+        }
+        if (!e.isDirectory() && !e.isFile()) {
+          throw new Refused("entry '" + entryName + "' is not a file or a directory");
+        }
+        Path target = inside(into, entryName);
+        if (target == null) {
+          continue;
+        }
+        if (e.isDirectory()) {
+          Files.createDirectories(target);
+          continue;
+        }
+        Files.createDirectories(target.getParent());
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+          throw new Refused("entry '" + entryName + "' is in the archive twice");
+        }
+        try (OutputStream out = Files.newOutputStream(target)) {
+          byte[] buf = new byte[64 * 1024];
+          int n;
+          while ((n = tar.read(buf)) > 0) {
+            written += n;
+            if (written > limits.maxExtractedBytes()) {
+              throw new Refused(
+                  "the archive extracts to more than " + limits.maxExtractedBytes() + " bytes");
+            }
+            out.write(buf, 0, n);
+          }
+        }
+      }
+    } catch (java.util.zip.ZipException | java.io.EOFException bad) {
+      throw new Refused("the archive is damaged or cut short: " + bad.getMessage());
+    }
+    if (entries == 0) {
+      throw new Refused("the archive is empty");
+    }
+  }
+
+  private static TarArchiveEntry nextEntry(TarArchiveInputStream tar) throws Refused, IOException {
+    try {
+      return tar.getNextEntry();
+    } catch (IllegalArgumentException bad) {
+      throw new Refused("the archive has an entry this server cannot read: " + bad.getMessage());
+    }
+  }
+
+  /**
+   * Where entry {@code name} goes under {@code root}; null for the archive's own root ({@code ./});
+   * refused when the name is absolute or climbs out.
+   */
+  static Path inside(Path root, String name) throws Refused {
+    String n = name.replace('\\', '/');
+    if (n.startsWith("/") || n.matches("^[A-Za-z]:.*") || n.indexOf('\0') >= 0) {
+      throw new Refused("entry '" + name + "' has an absolute path");
+    }
+    for (String part : n.split("/")) {
+      if (part.equals("..")) {
+        throw new Refused("entry '" + name + "' climbs out of the archive (..)");
+      }
+    }
+    while (n.startsWith("./")) {
+      n = n.substring(2);
+    }
+    if (n.isEmpty() || n.equals(".")) {
+      return null;
+    }
+    Path target = root.resolve(n).normalize();
+    if (!target.startsWith(root) || target.equals(root)) {
+      throw new Refused("entry '" + name + "' lands outside the archive's directory");
+    }
+    return target;
+  }
+
+  /** The directory holding the metadata: the archive's root, or its only top-level directory. */
+  private static Path versionRoot(Path staging) throws Refused, IOException {
+    if (Files.isRegularFile(staging.resolve(ModelMetadata.FILE_NAME), LinkOption.NOFOLLOW_LINKS)) {
+      return staging;
+    }
+    List<Path> top = new ArrayList<>();
+    try (Stream<Path> s = Files.list(staging)) {
+      s.forEach(top::add);
+    }
+    if (top.size() == 1
+        && Files.isDirectory(top.get(0), LinkOption.NOFOLLOW_LINKS)
+        && Files.isRegularFile(
+            top.get(0).resolve(ModelMetadata.FILE_NAME), LinkOption.NOFOLLOW_LINKS)) {
+      return top.get(0);
+    }
+    throw new Refused(
+        "the archive holds no "
+            + ModelMetadata.FILE_NAME
+            + " at its root or in its one top-level directory");
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+      return;
+    }
+    try (Stream<Path> all = Files.walk(p)) {
+      for (Path x : all.sorted(Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(x);
+      }
+    }
+  }
+}
