@@ -1,5 +1,7 @@
 package io.rendezvous.actors;
 
+import io.rendezvous.journal.Journal;
+import io.rendezvous.journal.JournalRecord;
 import io.rendezvous.workers.ModelDirectory;
 import io.rendezvous.workers.WorkerDirectory;
 import java.time.Duration;
@@ -50,6 +52,8 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
   private final ActorRef<ModelDirectory.Command> watcher;
   private final Map<String, String> served;
   private final Duration memberTimeout;
+  private final Journal journal;
+  private final String node;
   private final ArrayDeque<Change> waiting = new ArrayDeque<>();
   private boolean busy;
 
@@ -62,9 +66,13 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
       WorkerDirectory directory,
       ActorRef<ModelDirectory.Command> watcher,
       Map<String, String> served,
-      Duration memberTimeout) {
+      Duration memberTimeout,
+      Journal journal,
+      String node) {
     return Behaviors.setup(
-        ctx -> new EndpointRegistry(ctx, endpoints, directory, watcher, served, memberTimeout));
+        ctx ->
+            new EndpointRegistry(
+                ctx, endpoints, directory, watcher, served, memberTimeout, journal, node));
   }
 
   private EndpointRegistry(
@@ -73,8 +81,12 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
       WorkerDirectory directory,
       ActorRef<ModelDirectory.Command> watcher,
       Map<String, String> served,
-      Duration memberTimeout) {
+      Duration memberTimeout,
+      Journal journal,
+      String node) {
     super(ctx);
+    this.journal = journal;
+    this.node = node;
     this.endpoints = endpoints;
     this.directory = directory;
     this.watcher = watcher;
@@ -177,12 +189,25 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
     }
     endpoints.publish(Endpoints.stamped(generation, byName));
     EndpointSettings now = endpoints.current().byName().get(c.endpoint());
-    getContext()
-        .getLog()
-        .info(
-            "endpoints: generation {}: {}",
+    String what = now == null ? "endpoint " + c.endpoint() + " removed" : describe(now);
+    getContext().getLog().info("endpoints: generation {}: {}", generation, what);
+    // every answer names its generation: the journal says what each generation was
+    if (!journal.offerLazily(
+        new JournalRecord.Lifecycle(
+            "lifecycle-" + node + "-endpoints-" + generation,
+            node,
+            c.endpoint(),
+            JournalRecord.nowMicros(),
+            "endpoint-changed",
+            null,
+            null,
             generation,
-            now == null ? "endpoint " + c.endpoint() + " removed" : describe(now));
+            what),
+        null)) {
+      getContext()
+          .getLog()
+          .warn("endpoints: generation {} not journaled (journal refuses records)", generation);
+    }
     c.replyTo().tell(new Changed(200, "generation " + generation, generation, now));
   }
 

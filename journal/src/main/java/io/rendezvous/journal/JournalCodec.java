@@ -2,6 +2,7 @@ package io.rendezvous.journal;
 
 import io.rendezvous.journal.JournalRecord.Answer;
 import io.rendezvous.journal.JournalRecord.Input;
+import io.rendezvous.journal.JournalRecord.Lifecycle;
 import io.rendezvous.journal.JournalRecord.Outcome;
 import io.rendezvous.journal.JournalRecord.Score;
 import io.rendezvous.model.TensorData;
@@ -84,6 +85,13 @@ final class JournalCodec {
       w.write("error").text(orEmpty(a.error()));
       w.write("generation").int64(a.generation());
       w.write("policy").text(orEmpty(a.policy()));
+    } else if (r instanceof Lifecycle l) {
+      common(w, l);
+      w.write("event").text(l.event());
+      w.write("model").text(orEmpty(l.model()));
+      w.write("version").text(orEmpty(l.version()));
+      w.write("generation").int64(l.generation());
+      w.write("detail").text(orEmpty(l.detail()));
     }
   }
 
@@ -157,6 +165,17 @@ final class JournalCodec {
               nullIfEmpty(w.read("error").text()),
               w.read("generation").int64(),
               nullIfEmpty(w.read("policy").text()));
+      case JournalRecord.Lifecycle.TYPE ->
+          new Lifecycle(
+              id,
+              node,
+              nullIfEmpty(endpoint),
+              at,
+              w.read("event").text(),
+              nullIfEmpty(w.read("model").text()),
+              nullIfEmpty(w.read("version").text()),
+              w.read("generation").int64(),
+              nullIfEmpty(w.read("detail").text()));
       default -> throw new IllegalStateException("unknown journal record type '" + type + "'");
     };
   }
@@ -165,7 +184,7 @@ final class JournalCodec {
     w.write("type").text(r.type());
     w.write("id").text(r.requestId());
     w.write("node").text(r.node());
-    w.write("endpoint").text(r.endpoint());
+    w.write("endpoint").text(orEmpty(r.endpoint()));
     w.write("atMicros").int64(r.atMicros());
   }
 

@@ -78,6 +78,12 @@ public final class JournalJson {
       g.writeStringField("error", a.error());
       g.writeNumberField("generation", a.generation());
       g.writeStringField("policy", a.policy());
+    } else if (r instanceof JournalRecord.Lifecycle l) {
+      g.writeStringField("event", l.event());
+      g.writeStringField("model", l.model());
+      g.writeStringField("version", l.version());
+      g.writeNumberField("generation", l.generation());
+      g.writeStringField("detail", l.detail());
     }
     g.writeEndObject();
   }

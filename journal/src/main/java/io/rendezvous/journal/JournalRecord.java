@@ -222,4 +222,30 @@ public sealed interface JournalRecord {
       return probabilities == null ? null : probabilities.clone();
     }
   }
+
+  /**
+   * A change in what the node serves, so that every answer can be explained by the journal alone:
+   * {@code event} is {@code version-ready}, {@code version-failed}, {@code version-retired} (of
+   * {@code model} {@code version}) or {@code endpoint-changed} (of {@code endpoint}, in table
+   * generation {@code generation}); {@code detail} says what it became or why. Its {@code
+   * requestId} is the event's own id. Kept in the journal, not mirrored to the request topics.
+   */
+  record Lifecycle(
+      String requestId,
+      String node,
+      String endpoint,
+      long atMicros,
+      String event,
+      String model,
+      String version,
+      long generation,
+      String detail)
+      implements JournalRecord {
+    public static final String TYPE = "lifecycle";
+
+    @Override
+    public String type() {
+      return TYPE;
+    }
+  }
 }

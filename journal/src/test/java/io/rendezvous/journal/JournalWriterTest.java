@@ -99,7 +99,17 @@ class JournalWriterTest {
                 7,
                 "deadline-priority"),
             new JournalRecord.Answer(
-                "r2", null, "n1", "ep", 14, 504, null, null, -1, null, null, 45_000, "late"));
+                "r2", null, "n1", "ep", 14, 504, null, null, -1, null, null, 45_000, "late"),
+            new JournalRecord.Lifecycle(
+                "lifecycle-1",
+                "n1",
+                "ep",
+                15,
+                "endpoint-changed",
+                null,
+                null,
+                8,
+                "endpoint ep: m3@2 live from 0 ms"));
     try (JournalWriter w = JournalWriter.start(settings())) {
       for (JournalRecord r : written) {
         assertTrue(w.offer(r, ack.getRef()));
@@ -121,6 +131,7 @@ class JournalWriterTest {
     assertEquals(7, answered.generation());
     assertEquals("deadline-priority", answered.policy());
     assertEquals(0, ((JournalRecord.Answer) read.get(4)).generation());
+    assertEquals(written.get(5), read.get(5));
     assertArrayEquals(new float[] {0.1f, 0.9f}, s.probabilities());
     assertEquals(1500, s.arrivalMicros());
     JournalRecord.Score abandoned = (JournalRecord.Score) read.get(2);

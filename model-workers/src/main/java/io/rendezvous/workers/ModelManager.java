@@ -89,6 +89,17 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
       boolean atStart)
       implements CborSerializable {}
 
+  /**
+   * Where a version's changes are reported besides the log (the node journals them): {@code event}
+   * is {@code version-ready}, {@code version-failed} or {@code version-retired}.
+   */
+  @FunctionalInterface
+  public interface Reporter {
+    Reporter NONE = (event, name, version, detail) -> {};
+
+    void report(String event, String name, String version, String detail);
+  }
+
   /** What the sanity check asks of a version. */
   public record Settings(
       double minHoldoutAccuracy, int checkBatchSize, java.time.Duration drainGrace) {
@@ -102,6 +113,7 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
   }
 
   private final Settings settings;
+  private final Reporter reporter;
   private final InferenceThreads threads;
   private final PoolHealth health;
   private final ModelSettings defaults;
@@ -144,8 +156,19 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
       Settings settings,
       InferenceThreads threads,
       PoolHealth health) {
+    return create(atStart, defaults, settings, threads, health, Reporter.NONE);
+  }
+
+  /** The same, reporting each version's changes to {@code reporter}. */
+  public static Behavior<Command> create(
+      List<LoadedModel> atStart,
+      ModelSettings defaults,
+      Settings settings,
+      InferenceThreads threads,
+      PoolHealth health,
+      Reporter reporter) {
     return Behaviors.setup(
-        ctx -> new ModelManager(ctx, atStart, defaults, settings, threads, health));
+        ctx -> new ModelManager(ctx, atStart, defaults, settings, threads, health, reporter));
   }
 
   private ModelManager(
@@ -154,9 +177,11 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
       ModelSettings defaults,
       Settings settings,
       InferenceThreads threads,
-      PoolHealth health) {
+      PoolHealth health,
+      Reporter reporter) {
     super(ctx);
     this.settings = settings;
+    this.reporter = reporter;
     this.threads = threads;
     this.health = health;
     this.defaults = defaults;
@@ -338,6 +363,7 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
     e.detail = String.format("serving; hold-out accuracy %.4f measured here", e.measured);
     e.pool = spawnPool(e, false);
     getContext().getLog().info("model {} version {}: {}", e.name, e.version, e.detail);
+    reporter.report("version-ready", e.name, e.version, e.detail);
     settle(e);
     return this;
   }
@@ -353,6 +379,7 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
             e.name,
             e.version,
             e.detail);
+    reporter.report("version-failed", e.name, e.version, e.detail);
     settle(e);
     return this;
   }
@@ -404,6 +431,7 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
     e.model = null;
     e.pool = null;
     getContext().getLog().info("model {} version {}: retired", e.name, e.version);
+    reporter.report("version-retired", e.name, e.version, "retired");
     settle(e);
     return this;
   }

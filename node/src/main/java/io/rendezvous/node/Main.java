@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 
 /**
  * What operators run: {@code serve} (the default) runs a node; {@code journal-dump} prints
- * journals. The project's own Kafka broker runs in a JVM of its own with the broker's jars ({@code
+ * journals; {@code admin} drives a node's admin API; {@code train} trains a new model version into
+ * a store. The project's own Kafka broker runs in a JVM of its own with the broker's jars ({@code
  * node/bin/kafka-broker}, {@link io.rendezvous.kafka.KafkaBrokerMain}); the benchmark tooling has
  * its own entry point in the bench module.
  */
@@ -18,7 +19,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = Node.VERSION,
     description = "A rendezvous-architecture model server.",
-    subcommands = {Main.Serve.class, JournalDump.class})
+    subcommands = {Main.Serve.class, JournalDump.class, AdminCli.class, Main.Train.class})
 public final class Main implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
 
@@ -74,6 +75,50 @@ public final class Main implements Callable<Integer> {
               node.stop();
             });
       }
+      return 0;
+    }
+  }
+
+  /** Trains the default models' architectures into a store, as new versions. */
+  @Command(
+      name = "train",
+      mixinStandardHelpOptions = true,
+      description =
+          "Train new versions into a model store (the build's default models, or one with another"
+              + " seed).")
+  static final class Train implements Callable<Integer> {
+    @picocli.CommandLine.Option(
+        names = "--store",
+        description = "the model store (default: $RENDEZVOUS_MODELS_DIR or models)")
+    String store;
+
+    @picocli.CommandLine.Option(names = "--model", description = "m1, m2 or m3 (default: all)")
+    String model;
+
+    @picocli.CommandLine.Option(names = "--seed", description = "another seed: a new version")
+    Long seed;
+
+    @picocli.CommandLine.Option(names = "--force", description = "train even if up to date")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+      String dir = store;
+      if (dir == null) {
+        String env = System.getenv("RENDEZVOUS_MODELS_DIR");
+        dir = env == null || env.isBlank() ? "models" : env;
+      }
+      java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(dir));
+      if (force) {
+        args.add("--force");
+      }
+      if (model != null) {
+        args.addAll(java.util.List.of("--model", model));
+      }
+      if (seed != null) {
+        args.addAll(java.util.List.of("--seed", Long.toString(seed)));
+      }
+      io.rendezvous.workers.training.Trainer.main(args.toArray(String[]::new));
       return 0;
     }
   }

@@ -100,7 +100,31 @@ final class RendezvousGuardian {
                     settings.modelDefaults(),
                     ModelManager.Settings.fromConfig(settings.config()),
                     inferenceThreads,
-                    poolHealth),
+                    poolHealth,
+                    (event, model, version, detail) ->
+                        runtime
+                            .journal()
+                            .offerLazily(
+                                new io.rendezvous.journal.JournalRecord.Lifecycle(
+                                    "lifecycle-"
+                                        + runtime.node()
+                                        + "-"
+                                        + model
+                                        + "@"
+                                        + version
+                                        + "-"
+                                        + event
+                                        + "-"
+                                        + java.util.UUID.randomUUID(),
+                                    runtime.node(),
+                                    null,
+                                    io.rendezvous.journal.JournalRecord.nowMicros(),
+                                    event,
+                                    model,
+                                    version,
+                                    0,
+                                    detail),
+                                null)),
                 "models"));
     // the models of the endpoints the node starts with, and under their names the versions it
     // serves
@@ -120,7 +144,9 @@ final class RendezvousGuardian {
                     directory,
                     modelDirectory,
                     served,
-                    settings.config().getDuration("rendezvous.lifecycle.member-timeout")),
+                    settings.config().getDuration("rendezvous.lifecycle.member-timeout"),
+                    runtime.journal(),
+                    runtime.node()),
                 "endpoints"));
     Cluster cluster = Cluster.get(ctx.getSystem());
     if (!settings.clustered()) {

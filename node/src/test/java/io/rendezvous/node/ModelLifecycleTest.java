@@ -110,6 +110,15 @@ class ModelLifecycleTest {
     }
     JournalRecord.Answer last = lastAnswer();
     assertEquals(promotedIn, last.generation(), "the answer says which table served it");
+    assertTrue(
+        node.journal().stream()
+            .anyMatch(
+                x ->
+                    x instanceof JournalRecord.Lifecycle l
+                        && l.generation() == promotedIn
+                        && l.detail().contains("m3@2 live")
+                        && l.detail().contains("m3@1 canary")),
+        "the journal says what that generation was");
     assertEquals("deadline-priority", last.policy());
 
     // the canary, compared with the live answers: the same SavedModel agrees on every label
@@ -188,6 +197,16 @@ class ModelLifecycleTest {
         admin("PUT", "/admin/endpoints/rendezvous/models/m1@2", "{\"role\":\"shadow\"}");
     JsonNode failed = json(r, 422);
     assertTrue(failed.get("error").asText().contains("below"), failed.toString());
+    assertTrue(
+        node.journal().stream()
+            .anyMatch(
+                x ->
+                    x instanceof JournalRecord.Lifecycle l
+                        && "version-failed".equals(l.event())
+                        && "m1".equals(l.model())
+                        && "2".equals(l.version())
+                        && l.detail().contains("below")),
+        "the failed check is journaled");
     JsonNode after = endpoint();
     assertEquals(before, after.get("generation").asLong(), "the table did not change");
     assertTrue(
@@ -262,6 +281,28 @@ class ModelLifecycleTest {
                     .build(),
                 HttpResponse.BodyHandlers.ofString())
             .statusCode());
+  }
+
+  /** The operators' CLI drives the same API: 0 on success, 1 on a refusal. */
+  @Test
+  void theAdminCliWrapsTheApi() {
+    String url = node.uri("").toString();
+    java.util.function.Function<String[], Integer> cli =
+        args -> new picocli.CommandLine(new AdminCli()).execute(args);
+    assertEquals(
+        0, cli.apply(new String[] {"--url", url, "--token", ADMIN, "endpoints", "rendezvous"}));
+    assertEquals(0, cli.apply(new String[] {"--url", url, "--token", ADMIN, "models"}));
+    assertEquals(1, cli.apply(new String[] {"--url", url, "--token", "wrong", "models"}));
+    assertEquals(
+        1,
+        cli.apply(
+            new String[] {"--url", url, "--token", ADMIN, "policy", "rendezvous", "coin-toss"}));
+    assertEquals(
+        0,
+        cli.apply(
+            new String[] {
+              "--url", url, "--token", ADMIN, "policy", "rendezvous", "deadline-priority"
+            }));
   }
 
   // ---- helpers
