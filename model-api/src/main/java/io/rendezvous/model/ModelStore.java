@@ -152,7 +152,15 @@ public final class ModelStore {
     if (!real.startsWith(root.toRealPath())) {
       throw new IOException(dir + " leads out of the model store (" + real + ")");
     }
-    return dir;
+    // nothing inside a version may lead elsewhere either: a link in it is refused, not followed
+    try (Stream<Path> inside = Files.walk(real)) {
+      for (Path p : inside.toList()) {
+        if (Files.isSymbolicLink(p)) {
+          throw new IOException(p + " in version " + v + " of model '" + name + "' is a link");
+        }
+      }
+    }
+    return real;
   }
 
   private Path confined(Path p) {

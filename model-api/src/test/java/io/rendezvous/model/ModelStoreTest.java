@@ -33,8 +33,8 @@ class ModelStoreTest {
     assertEquals(List.of("2", "9", "10"), store.versions("m3"));
     assertEquals(Optional.of("10"), store.latest("m3"));
     assertEquals("12", store.nextVersion("m3"));
-    assertEquals(store.versionDir("m3", "10"), store.resolve("m3", ModelStore.LATEST));
-    assertEquals(store.versionDir("m3", "9"), store.resolve("m3", "9"));
+    assertEquals(store.versionDir("m3", "10").toRealPath(), store.resolve("m3", ModelStore.LATEST));
+    assertEquals(store.versionDir("m3", "9").toRealPath(), store.resolve("m3", "9"));
     assertEquals(List.of("m3"), store.names());
     IOException missing = assertThrows(IOException.class, () -> store.resolve("m3", "11"));
     assertTrue(missing.getMessage().contains("no version 11"), missing.getMessage());
@@ -62,5 +62,16 @@ class ModelStoreTest {
     assertEquals(List.of(), store.versions("m3"));
     IOException e = assertThrows(IOException.class, () -> store.resolve("m3", "1"));
     assertTrue(e.getMessage().contains("out of the model store"), e.getMessage());
+  }
+
+  @Test
+  void aLinkInsideAVersionIsRefused() throws IOException {
+    ModelStore store = new ModelStore(dir.resolve("store-inner-link"));
+    Path v = Files.createDirectories(store.versionDir("m3", "1"));
+    Files.writeString(v.resolve(ModelMetadata.FILE_NAME), "{}");
+    Path secret = Files.writeString(dir.resolve("secret.txt"), "not a model");
+    Files.createSymbolicLink(v.resolve("variables"), secret);
+    IOException e = assertThrows(IOException.class, () -> store.resolve("m3", "1"));
+    assertTrue(e.getMessage().contains("is a link"), e.getMessage());
   }
 }

@@ -38,9 +38,41 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
 
   public sealed interface Command extends CborSerializable {}
 
-  /** Load {@code version} of {@code name} from the store, check it, and serve it. */
-  public record Load(String name, String version, ActorRef<VersionState> replyTo)
-      implements Command {}
+  /**
+   * Load {@code version} of {@code name} from the store, check it, and serve it, its pool as {@code
+   * pool} says where it says anything (else as the model the node started with, else {@code
+   * rendezvous.model-defaults}).
+   */
+  public record Load(
+      String name, String version, PoolOverrides pool, ActorRef<VersionState> replyTo)
+      implements Command {
+    public Load(String name, String version, ActorRef<VersionState> replyTo) {
+      this(name, version, PoolOverrides.NONE, replyTo);
+    }
+  }
+
+  /** A version's own pool settings; null fields keep the defaults. */
+  public record PoolOverrides(
+      Integer workers,
+      Integer queueCapacity,
+      Integer maxBatchSize,
+      java.time.Duration maxBatchDelay)
+      implements CborSerializable {
+    public static final PoolOverrides NONE = new PoolOverrides(null, null, null, null);
+
+    ModelSettings applyTo(ModelSettings base, String name, String version) {
+      return new ModelSettings(
+          name,
+          base.store(),
+          version,
+          workers != null ? workers : base.workers(),
+          queueCapacity != null ? queueCapacity : base.queueCapacity(),
+          maxBatchSize != null ? maxBatchSize : base.maxBatchSize(),
+          maxBatchDelay != null ? maxBatchDelay : base.maxBatchDelay(),
+          base.fault(),
+          base.watchdog());
+    }
+  }
 
   /** Stop serving {@code version} of {@code name} and close it. */
   public record Retire(String name, String version, ActorRef<VersionState> replyTo)
@@ -252,17 +284,23 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
     versions.put(key, e);
     ModelSettings s;
     try {
-      s =
-          new ModelSettings(
-              m.name(),
-              defaults.store(),
-              m.version(),
-              defaults.workers(),
-              defaults.queueCapacity(),
-              defaults.maxBatchSize(),
-              defaults.maxBatchDelay(),
-              defaults.fault(),
-              defaults.watchdog());
+      // a new version of a model the node started with is served as that model is configured
+      ModelSettings base =
+          versions.values().stream()
+              .filter(v -> v.atStart && v.name.equals(m.name()) && v.model != null)
+              .map(v -> v.model.settings())
+              .findFirst()
+              .orElse(defaults);
+      s = (m.pool() == null ? PoolOverrides.NONE : m.pool()).applyTo(base, m.name(), m.version());
+      if (s.workers() >= threads.base() && versions.size() > 1) {
+        throw new IllegalArgumentException(
+            "workers "
+                + s.workers()
+                + " would let this version's hung calls hold every inference thread"
+                + " (rendezvous.inference.threads is "
+                + threads.base()
+                + ")");
+      }
     } catch (IllegalArgumentException bad) {
       return onLoadFailed(new LoadFailed(key, bad.getMessage()));
     }

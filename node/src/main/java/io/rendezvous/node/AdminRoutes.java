@@ -177,7 +177,7 @@ public final class AdminRoutes extends AllDirectives {
 
   private Route versionRoutes(String model, String version) {
     return concat(
-        path("load", () -> post(() -> completeWithFuture(load(model, version)))),
+        path("load", () -> post(() -> withBody(body -> load(model, version, body)))),
         path("retire", () -> post(() -> completeWithFuture(retire(model, version)))));
   }
 
@@ -205,14 +205,28 @@ public final class AdminRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> load(String model, String version) {
+    return load(model, version, "");
+  }
+
+  /**
+   * Loads a version; {@code body} may set its pool: {@code {"workers": n, "queue_capacity": n,
+   * "max_batch_size": n, "max_batch_delay_ms": n}}.
+   */
+  private CompletionStage<HttpResponse> load(String model, String version, String body) {
     String bad = badVersion(model, version);
     if (bad != null) {
       return done(HttpJson.error(400, bad));
     }
+    ModelManager.PoolOverrides pool;
+    try {
+      pool = poolOverrides(body);
+    } catch (IllegalArgumentException e) {
+      return done(HttpJson.error(400, e.getMessage()));
+    }
     log.info("admin: load model {} version {}", model, version);
     return AskPattern.<ModelManager.Command, ModelManager.VersionState>ask(
             manager,
-            replyTo -> new ModelManager.Load(model, version, replyTo),
+            replyTo -> new ModelManager.Load(model, version, pool, replyTo),
             settings.loadTimeout(),
             system.scheduler())
         .thenApply(
@@ -317,6 +331,49 @@ public final class AdminRoutes extends AllDirectives {
                         : "not on this node".equals(s.detail()) ? 404 : 409,
                     json(s)))
         .exceptionally(e -> HttpJson.internalError(log, "retiring " + model + " " + version, e));
+  }
+
+  static ModelManager.PoolOverrides poolOverrides(String body) {
+    if (body == null || body.isBlank()) {
+      return ModelManager.PoolOverrides.NONE;
+    }
+    JsonNode json;
+    try {
+      json = Json.MAPPER.readTree(body);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException("body is not JSON: " + e.getOriginalMessage());
+    }
+    if (json == null || !json.isObject()) {
+      throw new IllegalArgumentException("the body must be a JSON object");
+    }
+    java.util.Set<String> known =
+        java.util.Set.of("workers", "queue_capacity", "max_batch_size", "max_batch_delay_ms");
+    json.fieldNames()
+        .forEachRemaining(
+            f -> {
+              if (!known.contains(f)) {
+                throw new IllegalArgumentException(
+                    "unknown pool setting '" + f + "'; known: " + new java.util.TreeSet<>(known));
+              }
+            });
+    return new ModelManager.PoolOverrides(
+        wholeNumber(json, "workers", 1),
+        wholeNumber(json, "queue_capacity", 0),
+        wholeNumber(json, "max_batch_size", 1),
+        json.has("max_batch_delay_ms")
+            ? Duration.ofMillis(wholeNumber(json, "max_batch_delay_ms", 0))
+            : null);
+  }
+
+  private static Integer wholeNumber(JsonNode json, String field, int min) {
+    if (!json.has(field)) {
+      return null;
+    }
+    JsonNode v = json.get(field);
+    if (!v.isIntegralNumber() || !v.canConvertToInt() || v.asInt() < min) {
+      throw new IllegalArgumentException("\"" + field + "\" must be a whole number >= " + min);
+    }
+    return v.asInt();
   }
 
   /**

@@ -214,6 +214,13 @@ class ModelLifecycleTest {
         after.toString());
     assertEquals(200, get("/v2/health/ready").statusCode());
     assertEquals(200, predictResponse(SAMPLES.get(0)).statusCode());
+    // a version's own pool settings: checked before anything loads
+    assertEquals(
+        400,
+        admin("POST", "/admin/models/m2/versions/1/load", "{\"max_batch_size\": 0}")
+            .statusCode());
+    assertEquals(
+        400, admin("POST", "/admin/models/m2/versions/1/load", "{\"threads\": 4}").statusCode());
   }
 
   @Test
