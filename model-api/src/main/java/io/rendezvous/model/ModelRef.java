@@ -14,15 +14,31 @@ public record ModelRef(String name, String version) {
     }
   }
 
+  /** References already parsed: endpoints parse their members on every score. */
+  private static final java.util.concurrent.ConcurrentHashMap<String, ModelRef> PARSED =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Enough for every member of every endpoint; past it a reference is parsed each time. */
+  private static final int PARSED_KEPT = 4096;
+
   /** {@code m3@2} or {@code m3}; a name or version the store would not take is refused. */
   public static ModelRef parse(String ref) {
     if (ref == null) {
       throw new IllegalArgumentException("model reference must not be null");
     }
+    ModelRef known = PARSED.get(ref);
+    if (known != null) {
+      return known;
+    }
     int at = ref.indexOf('@');
-    return at < 0
-        ? new ModelRef(ref, null)
-        : new ModelRef(ref.substring(0, at), ref.substring(at + 1));
+    ModelRef parsed =
+        at < 0
+            ? new ModelRef(ref, null)
+            : new ModelRef(ref.substring(0, at), ref.substring(at + 1));
+    if (PARSED.size() < PARSED_KEPT) {
+      PARSED.put(ref, parsed);
+    }
+    return parsed;
   }
 
   /** The member {@code name@version}: a version named exactly. */

@@ -217,8 +217,7 @@ class ModelLifecycleTest {
     // a version's own pool settings: checked before anything loads
     assertEquals(
         400,
-        admin("POST", "/admin/models/m2/versions/1/load", "{\"max_batch_size\": 0}")
-            .statusCode());
+        admin("POST", "/admin/models/m2/versions/1/load", "{\"max_batch_size\": 0}").statusCode());
     assertEquals(
         400, admin("POST", "/admin/models/m2/versions/1/load", "{\"threads\": 4}").statusCode());
   }
