@@ -57,6 +57,22 @@ public final class CanaryComparison {
     }
   }
 
+  /**
+   * Forgets the comparisons of endpoints that are gone and of models no longer in their endpoint: a
+   * model that comes back starts afresh.
+   */
+  public void retainOnly(Map<String, EndpointSettings> endpoints) {
+    synchronized (byKey) {
+      byKey
+          .values()
+          .removeIf(
+              w -> {
+                EndpointSettings e = endpoints.get(w.endpoint);
+                return e == null || !e.models().contains(w.canary);
+              });
+    }
+  }
+
   /** Every endpoint's canaries, by endpoint then canary. */
   public List<Figures> figures() {
     synchronized (byKey) {

@@ -44,6 +44,17 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
     }
   }
 
+  /**
+   * About to retire {@code version} of {@code model}: answered 200 when no endpoint names it (by
+   * version, or by name while it is the version served under the name), and from then on no change
+   * may bring it into an endpoint until it is {@link Release}d; 409 with where it is named.
+   */
+  public record Reserve(String model, String version, ActorRef<Changed> replyTo)
+      implements Command {}
+
+  /** The retirement of {@code version} of {@code model} is over (whatever became of it). */
+  public record Release(String model, String version) implements Command {}
+
   private record Available(Change change, EndpointSettings next, Throwable failure)
       implements Command {}
 
@@ -54,7 +65,13 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
   private final Duration memberTimeout;
   private final Journal journal;
   private final String node;
-  private final ArrayDeque<Change> waiting = new ArrayDeque<>();
+  private final CanaryComparison canaries;
+
+  /** Tells this run's lifecycle records from an earlier run's: generations start at 1 each run. */
+  private final String run = Long.toString(System.currentTimeMillis(), 36);
+
+  private final ArrayDeque<Command> waiting = new ArrayDeque<>();
+  private final Set<String> retiring = new HashSet<>();
   private boolean busy;
 
   /**
@@ -68,11 +85,20 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
       Map<String, String> served,
       Duration memberTimeout,
       Journal journal,
-      String node) {
+      String node,
+      CanaryComparison canaries) {
     return Behaviors.setup(
         ctx ->
             new EndpointRegistry(
-                ctx, endpoints, directory, watcher, served, memberTimeout, journal, node));
+                ctx,
+                endpoints,
+                directory,
+                watcher,
+                served,
+                memberTimeout,
+                journal,
+                node,
+                canaries));
   }
 
   private EndpointRegistry(
@@ -83,15 +109,41 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
       Map<String, String> served,
       Duration memberTimeout,
       Journal journal,
-      String node) {
+      String node,
+      CanaryComparison canaries) {
     super(ctx);
     this.journal = journal;
     this.node = node;
+    this.canaries = canaries;
     this.endpoints = endpoints;
     this.directory = directory;
     this.watcher = watcher;
     this.served = Map.copyOf(served);
     this.memberTimeout = memberTimeout;
+    // the table the node starts with is a generation too: the journal explains its answers as well
+    Endpoints.Table first = endpoints.current();
+    first.byName().values().stream()
+        .sorted(java.util.Comparator.comparing(EndpointSettings::name))
+        .forEach(e -> journalGeneration(first.generation(), e.name(), describe(e)));
+  }
+
+  private void journalGeneration(long generation, String endpoint, String what) {
+    if (!journal.offerLazily(
+        new JournalRecord.Lifecycle(
+            "lifecycle-" + node + "-" + run + "-endpoints-" + generation + "-" + endpoint,
+            node,
+            endpoint,
+            JournalRecord.nowMicros(),
+            "endpoint-changed",
+            null,
+            null,
+            generation,
+            what),
+        null)) {
+      getContext()
+          .getLog()
+          .warn("endpoints: generation {} not journaled (journal refuses records)", generation);
+    }
   }
 
   @Override
@@ -99,6 +151,13 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
     return newReceiveBuilder()
         .onMessage(Change.class, this::onChange)
         .onMessage(Available.class, this::onAvailable)
+        .onMessage(Reserve.class, this::onReserve)
+        .onMessage(
+            Release.class,
+            r -> {
+              retiring.remove(io.rendezvous.model.ModelRef.of(r.model(), r.version()));
+              return this;
+            })
         .build();
   }
 
@@ -137,6 +196,13 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
     if (current != null) {
       joining.removeAll(current.models());
     }
+    for (String m : joining) {
+      if (retiring.contains(m) || retiring.contains(servedAs(m))) {
+        c.replyTo()
+            .tell(new Changed(409, m + " is being retired", endpoints.generation(), current));
+        return this;
+      }
+    }
     if (joining.isEmpty()) {
       publish(c, next);
       return this;
@@ -147,6 +213,44 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
         .pipeToSelf(
             directory.whenAvailable(joining, memberTimeout),
             (ok, failure) -> new Available(c, next, failure));
+    return this;
+  }
+
+  /** {@code m3@1} for a member {@code m3} the node serves as version 1; the member otherwise. */
+  private String servedAs(String member) {
+    io.rendezvous.model.ModelRef ref = io.rendezvous.model.ModelRef.parse(member);
+    String v = ref.versioned() ? null : served.get(ref.name());
+    return v == null ? member : io.rendezvous.model.ModelRef.of(ref.name(), v);
+  }
+
+  private Behavior<Command> onReserve(Reserve r) {
+    if (busy) {
+      waiting.add(r);
+      return this;
+    }
+    String member = io.rendezvous.model.ModelRef.of(r.model(), r.version());
+    for (EndpointSettings e : endpoints.current().byName().values()) {
+      for (String m : e.models()) {
+        if (m.equals(member) || servedAs(m).equals(member)) {
+          r.replyTo()
+              .tell(
+                  new Changed(
+                      409,
+                      member
+                          + " is "
+                          + e.role(m).wireName()
+                          + " in endpoint "
+                          + e.name()
+                          + (m.equals(member) ? "" : " (as " + m + ")")
+                          + "; take it out of the endpoint first",
+                      endpoints.generation(),
+                      e));
+          return this;
+        }
+      }
+    }
+    retiring.add(member);
+    r.replyTo().tell(new Changed(200, "reserved", endpoints.generation(), null));
     return this;
   }
 
@@ -173,7 +277,12 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
       publish(a.change(), a.next());
     }
     while (!busy && !waiting.isEmpty()) {
-      onChange(waiting.poll());
+      Command next = waiting.poll();
+      if (next instanceof Change c) {
+        onChange(c);
+      } else if (next instanceof Reserve r) {
+        onReserve(r);
+      }
     }
     return this;
   }
@@ -192,22 +301,8 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
     String what = now == null ? "endpoint " + c.endpoint() + " removed" : describe(now);
     getContext().getLog().info("endpoints: generation {}: {}", generation, what);
     // every answer names its generation: the journal says what each generation was
-    if (!journal.offerLazily(
-        new JournalRecord.Lifecycle(
-            "lifecycle-" + node + "-endpoints-" + generation,
-            node,
-            c.endpoint(),
-            JournalRecord.nowMicros(),
-            "endpoint-changed",
-            null,
-            null,
-            generation,
-            what),
-        null)) {
-      getContext()
-          .getLog()
-          .warn("endpoints: generation {} not journaled (journal refuses records)", generation);
-    }
+    journalGeneration(generation, c.endpoint(), what);
+    canaries.retainOnly(endpoints.current().byName());
     c.replyTo().tell(new Changed(200, "generation " + generation, generation, now));
   }
 

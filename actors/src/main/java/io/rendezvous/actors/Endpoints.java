@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * This node's endpoints: an immutable, versioned {@link Table} that a change replaces whole. One
@@ -27,9 +26,6 @@ public final class Endpoints {
   }
 
   private volatile Table table;
-
-  /** Versioned endpoints ({@code m3@2}) made from the current table, dropped when it changes. */
-  private final Map<String, EndpointSettings> versioned = new ConcurrentHashMap<>();
 
   /** The endpoints the node starts with: generation 1. */
   public Endpoints(Map<String, EndpointSettings> initial) {
@@ -57,7 +53,6 @@ public final class Endpoints {
           "generation " + next.generation() + " is not after " + table.generation());
     }
     table = next;
-    versioned.clear();
   }
 
   /**
@@ -70,15 +65,8 @@ public final class Endpoints {
     if (e != null || name == null || name.indexOf('@') < 0) {
       return e;
     }
-    EndpointSettings made = versioned.get(name);
-    if (made != null && made.generation() == t.generation()) {
-      return made;
-    }
-    made = versionOf(t, name);
-    if (made != null) {
-      versioned.put(name, made);
-    }
-    return made;
+    // made for each request: kept, any version a client names would be kept
+    return versionOf(t, name);
   }
 
   private static EndpointSettings versionOf(Table t, String name) {

@@ -131,9 +131,9 @@ public record RendezvousRuntime(
         long decisiveFor = Math.max(0, decider.decisiveUntilMicros(i) - waitedMicros);
         pool.get().tell(new ModelPool.Score(requestId, input, decisiveFor, wantedFor, replyTo));
       } else {
-        // no version: a result without one is "no worker", which the same request may get later
+        ModelRef ref = ModelRef.parse(member);
         String why = "no worker for model " + member + " on any node";
-        replyTo.tell(new ModelPool.Failed(requestId, ModelRef.parse(member).name(), null, why));
+        replyTo.tell(ModelPool.Failed.noWorker(requestId, ref.name(), ref.version(), why));
       }
     }
   }

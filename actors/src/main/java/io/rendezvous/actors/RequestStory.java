@@ -133,15 +133,6 @@ final class RequestStory {
    */
   int arrived(ModelPool.ScoreResult r) {
     int i = endpoint.memberIndex(r.model(), r.version());
-    if (i < 0 && r.version() == null) {
-      // no worker anywhere says only which model: the first of its versions still waiting
-      for (int k = 0; k < results.length && i < 0; k++) {
-        if (results[k] == null
-            && ModelRef.parse(endpoint.models().get(k)).name().equals(r.model())) {
-          i = k;
-        }
-      }
-    }
     if (i < 0 || results[i] != null) {
       return -1;
     }
@@ -411,8 +402,7 @@ final class RequestStory {
    */
   private boolean anyRefusedForLoad() {
     for (ModelPool.ScoreResult r : results) {
-      if (r instanceof ModelPool.Overloaded
-          || (r instanceof ModelPool.Failed f && f.version() == null)) {
+      if (r instanceof ModelPool.Overloaded || (r instanceof ModelPool.Failed f && f.noWorker())) {
         return true;
       }
     }

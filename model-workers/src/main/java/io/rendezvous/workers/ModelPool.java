@@ -48,7 +48,8 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   /** Pools serving {@code version} of {@code model}. */
   public static ServiceKey<Command> serviceKey(String model, String version) {
-    return ServiceKey.create(Command.class, "rendezvous-model-" + model + "-v" + version);
+    // '@' cannot be in a model's name: no version's key is another model's
+    return ServiceKey.create(Command.class, "rendezvous-model-" + model + "@" + version);
   }
 
   public sealed interface Command extends CborSerializable {}
@@ -156,8 +157,22 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   /**
    * The model could not score this request: bad input for it, an exception, or injected failure.
    */
-  public record Failed(String requestId, String model, String version, String reason)
-      implements ScoreResult {}
+  public record Failed(
+      String requestId, String model, String version, String reason, boolean noWorker)
+      implements ScoreResult {
+    /** The model could not score the request. */
+    public Failed(String requestId, String model, String version, String reason) {
+      this(requestId, model, version, reason, false);
+    }
+
+    /**
+     * No pool of this version anywhere: not scored, and the same request may be later (a node away,
+     * a version being loaded).
+     */
+    public static Failed noWorker(String requestId, String model, String version, String reason) {
+      return new Failed(requestId, model, version, reason, true);
+    }
+  }
 
   /** The model's queue was full: refused at once, not scored. */
   public record Overloaded(String requestId, String model, String version) implements ScoreResult {}
@@ -214,8 +229,14 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
 
   private boolean registered;
 
-  /** Who waits for the pool to drain (null while it serves). */
+  /** Who waits for the pool to drain (null while it serves), and any who asked after. */
   private ActorRef<Drained> drainedTo;
+
+  private final List<ActorRef<Drained>> alsoDrainedTo = new java.util.ArrayList<>();
+
+  /** Predictors of hung workers retired while draining: the model closes after them. */
+  private final List<java.util.concurrent.CompletableFuture<Void>> closingHung =
+      new java.util.ArrayList<>();
 
   private long drainGraceEndsNanos;
 
@@ -351,7 +372,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
       // its call returned at last: a replacement took its place, so it is retired
       long heldMillis = (System.nanoTime() - hung.remove(m.worker())) / 1_000_000;
       // (the thread added for it was given back by the worker as its call returned)
-      m.worker().retire(true);
+      closingHung.add(m.worker().closeNow());
       getContext()
           .getLog()
           .info(
@@ -472,7 +493,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
               running.size(),
               hung.size());
     } else if (!m.replyTo().equals(drainedTo)) {
-      m.replyTo().tell(new Drained(model.name(), model.version()));
+      alsoDrainedTo.add(m.replyTo());
     }
     return drainedIfDone();
   }
@@ -493,7 +514,8 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     }
     closingWorkers = true;
     List<java.util.concurrent.CompletableFuture<Void>> closed =
-        idle.stream().map(ModelWorker::closeNow).toList();
+        new java.util.ArrayList<>(idle.stream().map(ModelWorker::closeNow).toList());
+    closed.addAll(closingHung);
     idle.clear();
     getContext()
         .pipeToSelf(
@@ -507,7 +529,9 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     getContext()
         .getLog()
         .info("model {} v{}: drained, its workers are closed", model.name(), model.version());
-    drainedTo.tell(new Drained(model.name(), model.version()));
+    Drained d = new Drained(model.name(), model.version());
+    drainedTo.tell(d);
+    alsoDrainedTo.forEach(r -> r.tell(d));
     return Behaviors.stopped();
   }
 

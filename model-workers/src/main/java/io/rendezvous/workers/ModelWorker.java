@@ -136,8 +136,9 @@ final class ModelWorker {
    * its own. False (and nothing added) when the call had already returned with its answers.
    */
   boolean markHung(Run run) {
-    compensated.set(true);
+    // the thread is added before the flag says so: whoever clears the flag gives back an added one
     threads.compensate();
+    compensated.set(true);
     if (run.claim()) {
       return true;
     }

@@ -70,7 +70,6 @@ public final class AdminRoutes extends AllDirectives {
       ActorRef<EndpointRegistry.Command> registry,
       CanaryComparison canaries,
       ModelStore store,
-      java.util.Map<String, String> servedByName,
       RepositoryRoutes.ModelEndpoints modelEndpoints) {}
 
   private final ActorSystem<?> system;
@@ -78,7 +77,7 @@ public final class AdminRoutes extends AllDirectives {
   private final ActorRef<ModelManager.Command> manager;
   private final Endpoints endpoints;
   private final ModelStore store;
-  private final java.util.Map<String, String> servedByName;
+  private final Parts parts;
   private final EndpointAdminRoutes endpointRoutes;
   private final RepositoryRoutes repositoryRoutes;
   private final java.util.concurrent.Executor blocking;
@@ -99,7 +98,7 @@ public final class AdminRoutes extends AllDirectives {
     this.manager = parts.manager();
     this.endpoints = parts.endpoints();
     this.store = parts.store();
-    this.servedByName = java.util.Map.copyOf(parts.servedByName());
+    this.parts = parts;
     this.blocking =
         system
             .dispatchers()
@@ -153,13 +152,19 @@ public final class AdminRoutes extends AllDirectives {
             completeWithFuture(
                 entity
                     .toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), system)
-                    .thenCompose(
-                        strict ->
-                            handler.apply(
-                                strict
-                                    .getData()
-                                    .decodeString(java.nio.charset.StandardCharsets.UTF_8)))
-                    .exceptionally(AdminRoutes::unreadableBody)));
+                    .handle(
+                        (strict, unread) ->
+                            unread != null
+                                ? done(unreadableBody(unread))
+                                : handler
+                                    .apply(
+                                        strict
+                                            .getData()
+                                            .decodeString(java.nio.charset.StandardCharsets.UTF_8))
+                                    // a failure past the body is the server's, not the request's
+                                    .exceptionally(
+                                        e -> HttpJson.internalError(log, "an admin request", e)))
+                    .thenCompose(r -> r)));
   }
 
   private Route models() {
@@ -313,23 +318,20 @@ public final class AdminRoutes extends AllDirectives {
     if (bad != null) {
       return done(HttpJson.error(400, bad));
     }
-    String inUse = inUse(model, version);
-    if (inUse != null) {
-      return done(HttpJson.error(409, inUse));
-    }
     log.info("admin: retire model {} version {}", model, version);
-    return AskPattern.<ModelManager.Command, ModelManager.VersionState>ask(
-            manager,
-            replyTo -> new ModelManager.Retire(model, version, replyTo),
-            settings.loadTimeout(),
-            system.scheduler())
+    return Retirement.retire(system, parts, settings.loadTimeout(), model, version)
         .thenApply(
-            s ->
-                HttpJson.response(
-                    s.state() == ModelManager.State.RETIRED
-                        ? 200
-                        : "not on this node".equals(s.detail()) ? 404 : 409,
-                    json(s)))
+            r -> {
+              if (r.refusal() != null) {
+                return HttpJson.error(409, r.refusal());
+              }
+              ModelManager.VersionState s = r.state();
+              return HttpJson.response(
+                  s.state() == ModelManager.State.RETIRED
+                      ? 200
+                      : "not on this node".equals(s.detail()) ? 404 : 409,
+                  json(s));
+            })
         .exceptionally(e -> HttpJson.internalError(log, "retiring " + model + " " + version, e));
   }
 
@@ -374,32 +376,6 @@ public final class AdminRoutes extends AllDirectives {
       throw new IllegalArgumentException("\"" + field + "\" must be a whole number >= " + min);
     }
     return v.asInt();
-  }
-
-  /**
-   * Why {@code version} of {@code model} cannot be retired yet: an endpoint still names it (take it
-   * out first, so that no request is given to it once its pool drains). Null when none does.
-   */
-  private String inUse(String model, String version) {
-    String member = io.rendezvous.model.ModelRef.of(model, version);
-    // named exactly, or by the model's name while it is the version served under that name
-    boolean servedByThatName = version.equals(servedByName.get(model));
-    for (io.rendezvous.actors.EndpointSettings e : endpoints.all().values()) {
-      String named =
-          e.models().contains(member)
-              ? member
-              : servedByThatName && e.models().contains(model) ? model : null;
-      if (named != null) {
-        return member
-            + " is "
-            + e.role(named).wireName()
-            + " in endpoint "
-            + e.name()
-            + (named.equals(member) ? "" : " (as " + model + ")")
-            + "; take it out of the endpoint first";
-      }
-    }
-    return null;
   }
 
   private static String badName(String model) {

@@ -90,8 +90,11 @@ public final class BearerAuth {
     }
   }
 
+  /** A version of a model ({@code m3@2}) takes the model's tokens. */
   private List<byte[]> tokensFor(String endpoint) {
-    return digestsByEndpoint.getOrDefault(endpoint, allEndpoints);
+    int at = endpoint.indexOf('@');
+    String name = at < 0 ? endpoint : endpoint.substring(0, at);
+    return digestsByEndpoint.getOrDefault(name, allEndpoints);
   }
 
   /** Whether a request to {@code endpoint} with this Authorization header may go on. */

@@ -134,6 +134,11 @@ public final class InferenceRoutes extends AllDirectives {
     if (ep == null) {
       return unknown(name);
     }
+    if (version != null && !directory.available().contains(name)) {
+      return HttpJson.error(
+          404,
+          "no pool of version " + version + " of " + ModelRef.parse(name).name() + " is listed");
+    }
     ObjectNode o = Json.object();
     o.put("name", version == null ? name : ModelRef.parse(name).name());
     ModelMetadata model = version == null ? models.get(name) : null;

@@ -64,8 +64,20 @@ final class ModelArchive {
       ModelMetadata m;
       try {
         m = ModelMetadata.read(root);
+      } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        throw new Refused(
+            "the archive's "
+                + ModelMetadata.FILE_NAME
+                + " is not valid: "
+                + e.getOriginalMessage());
       } catch (IOException | RuntimeException e) {
-        throw new Refused("the archive's " + ModelMetadata.FILE_NAME + " is not readable: " + e);
+        // the message would name this server's paths
+        throw new Refused(
+            "the archive's "
+                + ModelMetadata.FILE_NAME
+                + " is not readable ("
+                + e.getClass().getSimpleName()
+                + ")");
       }
       if (!Files.isRegularFile(root.resolve("saved_model.pb"), LinkOption.NOFOLLOW_LINKS)) {
         throw new Refused("the archive holds no saved_model.pb beside its metadata");
@@ -80,7 +92,13 @@ final class ModelArchive {
         return new Installed(name, version, target, installed);
       }
     } finally {
-      deleteTree(staging);
+      try {
+        deleteTree(staging);
+      } catch (IOException e) {
+        // what was asked is done or refused either way; the leftover is only disk
+        org.slf4j.LoggerFactory.getLogger(ModelArchive.class)
+            .warn("could not remove the upload's staging directory {}: {}", staging, e.toString());
+      }
     }
   }
 
@@ -134,17 +152,17 @@ final class ModelArchive {
           continue;
         }
         if (e.isDirectory()) {
-          Files.createDirectories(target);
+          createDirectories(target, entryName);
           continue;
         }
-        Files.createDirectories(target.getParent());
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
           throw new Refused("entry '" + entryName + "' is in the archive twice");
         }
+        createDirectories(target.getParent(), entryName);
         try (OutputStream out = Files.newOutputStream(target)) {
           byte[] buf = new byte[64 * 1024];
           int n;
-          while ((n = tar.read(buf)) > 0) {
+          while ((n = read(tar, buf)) > 0) {
             written += n;
             if (written > limits.maxExtractedBytes()) {
               throw new Refused(
@@ -162,11 +180,32 @@ final class ModelArchive {
     }
   }
 
-  private static TarArchiveEntry nextEntry(TarArchiveInputStream tar) throws Refused, IOException {
+  /**
+   * The next entry; an archive the reader cannot parse (a bad header, cut short, not a tar, or its
+   * bytes not coming in time) is the sender's problem.
+   */
+  private static TarArchiveEntry nextEntry(TarArchiveInputStream tar) throws Refused {
     try {
       return tar.getNextEntry();
-    } catch (IllegalArgumentException bad) {
-      throw new Refused("the archive has an entry this server cannot read: " + bad.getMessage());
+    } catch (IOException | IllegalArgumentException bad) {
+      throw new Refused("the archive is damaged or cut short: " + bad.getMessage());
+    }
+  }
+
+  private static int read(TarArchiveInputStream tar, byte[] buf) throws Refused {
+    try {
+      return tar.read(buf);
+    } catch (IOException bad) {
+      throw new Refused("the archive is damaged or cut short: " + bad.getMessage());
+    }
+  }
+
+  /** A directory an entry needs; a file of the archive already in its place is a clash. */
+  private static void createDirectories(Path dir, String entryName) throws Refused, IOException {
+    try {
+      Files.createDirectories(dir);
+    } catch (java.nio.file.FileAlreadyExistsException clash) {
+      throw new Refused("entry '" + entryName + "' clashes with a file of the same name");
     }
   }
 

@@ -202,10 +202,6 @@ public final class Node {
                       handles.endpoints().get(startupMillis, TimeUnit.MILLISECONDS),
                       runtime.canaries(),
                       new io.rendezvous.model.ModelStore(settings.modelDefaults().store()),
-                      models.stream()
-                          .collect(
-                              java.util.stream.Collectors.toMap(
-                                  LoadedModel::name, LoadedModel::version)),
                       settings::modelEndpoint),
                   auth,
                   AdminRoutes.Settings.fromConfig(settings.config()),

@@ -91,6 +91,15 @@ final class RendezvousGuardian {
       RendezvousRuntime runtime,
       LocalShards localShards,
       Handles handles) {
+    // the models of the endpoints the node starts with, and under their names the versions it
+    // serves
+    java.util.Set<String> watched = new java.util.TreeSet<>();
+    models.forEach(m -> watched.add(m.name()));
+    // and each version by itself, for the versioned routes (/v2/models/m3/versions/1)
+    models.forEach(m -> watched.add(m.name() + "@" + m.version()));
+    runtime.endpoints().all().values().forEach(e -> watched.addAll(e.models()));
+    ActorRef<ModelDirectory.Command> modelDirectory =
+        ctx.spawn(ModelDirectory.create(directory, watched), "model-directory");
     handles
         .manager()
         .complete(
@@ -101,38 +110,36 @@ final class RendezvousGuardian {
                     ModelManager.Settings.fromConfig(settings.config()),
                     inferenceThreads,
                     poolHealth,
-                    (event, model, version, detail) ->
-                        runtime
-                            .journal()
-                            .offerLazily(
-                                new io.rendezvous.journal.JournalRecord.Lifecycle(
-                                    "lifecycle-"
-                                        + runtime.node()
-                                        + "-"
-                                        + model
-                                        + "@"
-                                        + version
-                                        + "-"
-                                        + event
-                                        + "-"
-                                        + java.util.UUID.randomUUID(),
-                                    runtime.node(),
-                                    null,
-                                    io.rendezvous.journal.JournalRecord.nowMicros(),
-                                    event,
-                                    model,
-                                    version,
-                                    0,
-                                    detail),
-                                null)),
+                    (event, model, version, detail) -> {
+                      if ("version-ready".equals(event)) {
+                        modelDirectory.tell(
+                            new ModelDirectory.Watch(java.util.List.of(model + "@" + version)));
+                      }
+                      runtime
+                          .journal()
+                          .offerLazily(
+                              new io.rendezvous.journal.JournalRecord.Lifecycle(
+                                  "lifecycle-"
+                                      + runtime.node()
+                                      + "-"
+                                      + model
+                                      + "@"
+                                      + version
+                                      + "-"
+                                      + event
+                                      + "-"
+                                      + java.util.UUID.randomUUID(),
+                                  runtime.node(),
+                                  null,
+                                  io.rendezvous.journal.JournalRecord.nowMicros(),
+                                  event,
+                                  model,
+                                  version,
+                                  0,
+                                  detail),
+                              null);
+                    }),
                 "models"));
-    // the models of the endpoints the node starts with, and under their names the versions it
-    // serves
-    java.util.Set<String> watched = new java.util.TreeSet<>();
-    models.forEach(m -> watched.add(m.name()));
-    runtime.endpoints().all().values().forEach(e -> watched.addAll(e.models()));
-    ActorRef<ModelDirectory.Command> modelDirectory =
-        ctx.spawn(ModelDirectory.create(directory, watched), "model-directory");
     java.util.Map<String, String> served = new java.util.HashMap<>();
     models.forEach(m -> served.put(m.name(), m.version()));
     handles
@@ -146,7 +153,8 @@ final class RendezvousGuardian {
                     served,
                     settings.config().getDuration("rendezvous.lifecycle.member-timeout"),
                     runtime.journal(),
-                    runtime.node()),
+                    runtime.node(),
+                    runtime.canaries()),
                 "endpoints"));
     Cluster cluster = Cluster.get(ctx.getSystem());
     if (!settings.clustered()) {

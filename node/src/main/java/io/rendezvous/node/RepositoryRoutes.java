@@ -260,16 +260,12 @@ final class RepositoryRoutes extends AllDirectives {
               return versions()
                   .thenCompose(
                       all -> {
-                        List<CompletionStage<ModelManager.VersionState>> retiring =
-                            new ArrayList<>();
+                        List<CompletionStage<Retirement.Result>> retiring = new ArrayList<>();
                         for (ModelManager.VersionState v : all.versions()) {
                           if (v.name().equals(name) && v.state() == ModelManager.State.READY) {
                             retiring.add(
-                                AskPattern.ask(
-                                    parts.manager(),
-                                    replyTo -> new ModelManager.Retire(name, v.version(), replyTo),
-                                    settings.loadTimeout(),
-                                    system.scheduler()));
+                                Retirement.retire(
+                                    system, parts, settings.loadTimeout(), name, v.version()));
                           }
                         }
                         return CompletableFuture.allOf(
@@ -282,12 +278,16 @@ final class RepositoryRoutes extends AllDirectives {
                                   ArrayNode r = o.putArray("retired");
                                   retiring.forEach(
                                       f -> {
-                                        ModelManager.VersionState s =
-                                            f.toCompletableFuture().join();
+                                        Retirement.Result res = f.toCompletableFuture().join();
                                         r.add(
-                                            s.version()
-                                                + " "
-                                                + s.state().name().toLowerCase(Locale.ROOT));
+                                            res.refusal() != null
+                                                ? res.refusal()
+                                                : res.state().version()
+                                                    + " "
+                                                    + res.state()
+                                                        .state()
+                                                        .name()
+                                                        .toLowerCase(Locale.ROOT));
                                       });
                                   return HttpJson.response(200, o);
                                 });

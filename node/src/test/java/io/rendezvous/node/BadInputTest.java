@@ -264,10 +264,10 @@ class BadInputTest {
     wait.awaitAssert(
         java.time.Duration.ofSeconds(10),
         () -> {
-          assertEquals(5, node.journal().size());
+          assertEquals(5, node.requestRecords().size());
           return null;
         });
-    assertTrue(node.journal().stream().allMatch(r -> r.requestId().equals(id)));
+    assertTrue(node.requestRecords().stream().allMatch(r -> r.requestId().equals(id)));
   }
 
   static byte[] bigPng(int w, int h) throws Exception {

@@ -71,6 +71,13 @@ class BearerAuthTest {
     refused(post("/v2/models/m1/infer", body, Optional.empty()));
     refused(post("/v2/models/m1/infer", body, Optional.of("Bearer wrong")));
     refused(post("/v2/models/m1/infer", body, Optional.of("Basic " + TOKEN)));
+    // a version of the model, by its route or by name, takes the model's tokens
+    refused(post("/v2/models/m1/versions/1/infer", body, Optional.empty()));
+    refused(post("/v2/models/m1@1/infer", body, Optional.empty()));
+    refused(post("/predict?endpoint=m1@1", body, Optional.empty()));
+    assertEquals(
+        200,
+        post("/v2/models/m1/versions/1/infer", body, Optional.of("Bearer " + TOKEN)).statusCode());
     refused(
         post(
             "/predict?endpoint=m1",
@@ -92,7 +99,8 @@ class BearerAuthTest {
             .filter(r -> r instanceof io.rendezvous.journal.JournalRecord.Input)
             .filter(r -> !io.rendezvous.actors.edge.RequestIds.isWarmUp(r.requestId()))
             .count();
-    assertEquals(4, inputs);
+    // four here, and the versioned route's answered request above
+    assertEquals(5, inputs);
   }
 
   @Test

@@ -64,7 +64,7 @@ class LifecycleTest {
     wait.awaitAssert(
         Duration.ofSeconds(10),
         () -> {
-          assertEquals(5, node.journal().size());
+          assertEquals(5, node.requestRecords().size());
           return null;
         });
     Path journal = node.journalDir();
@@ -78,7 +78,7 @@ class LifecycleTest {
       answered.add(p.get("request_id").asText());
     }
     clients.shutdown();
-    List<JournalRecord> records = JournalReader.readAll(journal);
+    List<JournalRecord> records = TestNode.requestRecords(JournalReader.readAll(journal));
     Set<String> answers =
         records.stream()
             .filter(r -> r instanceof JournalRecord.Answer)

@@ -79,7 +79,7 @@ class ScheduleConsistencyTest {
           Duration.ofMillis(200),
           () -> {
             records.clear();
-            records.addAll(node.journal());
+            records.addAll(node.requestRecords());
             // input, three scores and at least one answer per request (a second answer record
             // appears only when the journal confirmed an answer after the SLA and the client got a
             // 503 instead)

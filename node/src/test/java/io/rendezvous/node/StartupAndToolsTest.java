@@ -68,7 +68,9 @@ class StartupAndToolsTest {
   void journalDumpPrintsJsonLinesForAllOrOneRequest() throws Exception {
     String id;
     Path journal;
+    int endpoints;
     try (TestNode node = TestNode.start(dir, "")) {
+      endpoints = node.node.endpoints().size();
       HttpResponse<String> r =
           node.post(
               "/predict",
@@ -87,7 +89,7 @@ class StartupAndToolsTest {
       wait.awaitAssert(
           Duration.ofSeconds(10),
           () -> {
-            assertEquals(10, node.journal().size());
+            assertEquals(10, node.requestRecords().size());
             return null;
           });
     }
@@ -107,7 +109,12 @@ class StartupAndToolsTest {
     assertEquals(
         0,
         JournalDump.run(new String[] {journal.toString()}, new PrintStream(out, true), System.err));
-    assertEquals(10, out.toString(StandardCharsets.UTF_8).trim().split("\n").length);
+    String[] all = out.toString(StandardCharsets.UTF_8).trim().split("\n");
+    long lifecycle =
+        java.util.Arrays.stream(all).filter(l -> l.contains("\"type\":\"lifecycle\"")).count();
+    // two requests' records, and what each endpoint was in the table the node started with
+    assertEquals(10, all.length - lifecycle);
+    assertEquals(endpoints, lifecycle);
     assertEquals(
         1,
         JournalDump.run(

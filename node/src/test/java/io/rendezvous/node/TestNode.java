@@ -93,6 +93,15 @@ public final class TestNode implements AutoCloseable {
     return JournalReader.readAll(journalDir());
   }
 
+  /** The journal's requests' records: without the lifecycle records (endpoint tables, versions). */
+  public List<JournalRecord> requestRecords() {
+    return requestRecords(journal());
+  }
+
+  public static List<JournalRecord> requestRecords(List<JournalRecord> all) {
+    return all.stream().filter(r -> !(r instanceof JournalRecord.Lifecycle)).toList();
+  }
+
   @Override
   public void close() throws Exception {
     node.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
