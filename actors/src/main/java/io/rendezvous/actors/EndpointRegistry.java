@@ -52,6 +52,16 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
   public record Reserve(String model, String version, ActorRef<Changed> replyTo)
       implements Command {}
 
+  /**
+   * Replace the whole table with {@code endpoints}, as generation {@code generation} (the cluster's
+   * desired state, applied on this node); answered once published, or refused as a whole.
+   */
+  public record ReplaceAll(
+      long generation, Map<String, EndpointSettings> endpoints, ActorRef<Changed> replyTo)
+      implements Command {}
+
+  private record AllAvailable(ReplaceAll replace, Throwable failure) implements Command {}
+
   /** The retirement of {@code version} of {@code model} is over (whatever became of it). */
   public record Release(String model, String version) implements Command {}
 
@@ -152,6 +162,8 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
         .onMessage(Change.class, this::onChange)
         .onMessage(Available.class, this::onAvailable)
         .onMessage(Reserve.class, this::onReserve)
+        .onMessage(ReplaceAll.class, this::onReplaceAll)
+        .onMessage(AllAvailable.class, this::onAllAvailable)
         .onMessage(
             Release.class,
             r -> {
@@ -214,6 +226,108 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
             directory.whenAvailable(joining, memberTimeout),
             (ok, failure) -> new Available(c, next, failure));
     return this;
+  }
+
+  private Behavior<Command> onReplaceAll(ReplaceAll r) {
+    if (busy) {
+      waiting.add(r);
+      return this;
+    }
+    Set<String> joining = new HashSet<>();
+    Set<String> before = new HashSet<>();
+    endpoints.current().byName().values().forEach(e -> before.addAll(e.models()));
+    r.endpoints().values().forEach(e -> joining.addAll(e.models()));
+    joining.removeAll(before);
+    for (String m : joining) {
+      if (retiring.contains(m) || retiring.contains(servedAs(m))) {
+        r.replyTo().tell(new Changed(409, m + " is being retired", endpoints.generation(), null));
+        return this;
+      }
+    }
+    if (joining.isEmpty()) {
+      replaceAll(r);
+      return this;
+    }
+    watcher.tell(new ModelDirectory.Watch(joining));
+    busy = true;
+    getContext()
+        .pipeToSelf(
+            directory.whenAvailable(joining, memberTimeout),
+            (ok, failure) -> new AllAvailable(r, failure));
+    return this;
+  }
+
+  private Behavior<Command> onAllAvailable(AllAvailable a) {
+    busy = false;
+    if (a.failure() != null) {
+      a.replace()
+          .replyTo()
+          .tell(
+              new Changed(
+                  409,
+                  "no pool of a model the table names within " + memberTimeout.toMillis() + " ms",
+                  endpoints.generation(),
+                  null));
+    } else {
+      replaceAll(a.replace());
+    }
+    Behavior<Command> self = onAvailableDrain();
+    return self;
+  }
+
+  private Behavior<Command> onAvailableDrain() {
+    while (!busy && !waiting.isEmpty()) {
+      Command next = waiting.poll();
+      if (next instanceof Change c) {
+        onChange(c);
+      } else if (next instanceof Reserve r) {
+        onReserve(r);
+      } else if (next instanceof ReplaceAll r) {
+        onReplaceAll(r);
+      }
+    }
+    return this;
+  }
+
+  private void replaceAll(ReplaceAll r) {
+    Endpoints.Table before = endpoints.current();
+    // the cluster's generation when it is ahead of this node's, else the next one here
+    long generation = Math.max(r.generation(), before.generation() + 1);
+    if (r.generation() <= before.generation() && sameTable(before, r.endpoints())) {
+      r.replyTo().tell(new Changed(200, "unchanged", before.generation(), null));
+      return;
+    }
+    endpoints.publish(Endpoints.stamped(generation, r.endpoints()));
+    for (EndpointSettings e : endpoints.current().byName().values()) {
+      journalGeneration(generation, e.name(), describe(e));
+    }
+    for (String gone : before.byName().keySet()) {
+      if (!r.endpoints().containsKey(gone)) {
+        journalGeneration(generation, gone, "endpoint " + gone + " removed");
+      }
+    }
+    getContext()
+        .getLog()
+        .info(
+            "endpoints: generation {} from the cluster's desired state: {}",
+            generation,
+            endpoints.current().byName().values().stream()
+                .map(EndpointRegistry::describe)
+                .toList());
+    canaries.retainOnly(endpoints.current().byName());
+    r.replyTo().tell(new Changed(200, "generation " + generation, generation, null));
+  }
+
+  private static boolean sameTable(Endpoints.Table t, Map<String, EndpointSettings> next) {
+    if (!t.byName().keySet().equals(next.keySet())) {
+      return false;
+    }
+    for (Map.Entry<String, EndpointSettings> e : next.entrySet()) {
+      if (!sameMembersAndRules(t.byName().get(e.getKey()), e.getValue())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** {@code m3@1} for a member {@code m3} the node serves as version 1; the member otherwise. */
@@ -282,6 +396,8 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
         onChange(c);
       } else if (next instanceof Reserve r) {
         onReserve(r);
+      } else if (next instanceof ReplaceAll r) {
+        onReplaceAll(r);
       }
     }
     return this;

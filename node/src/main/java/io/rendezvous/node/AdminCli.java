@@ -15,13 +15,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
-import java.util.zip.GZIPOutputStream;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -157,20 +152,7 @@ final class AdminCli implements Callable<Integer> {
   /** A version directory as a tar.gz, its files at the archive's root. */
   static byte[] pack(Path dir) throws IOException {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-    try (TarArchiveOutputStream tar = new TarArchiveOutputStream(new GZIPOutputStream(bytes))) {
-      tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-      List<Path> files;
-      try (Stream<Path> walk = Files.walk(dir)) {
-        files = new ArrayList<>(walk.filter(Files::isRegularFile).sorted().toList());
-      }
-      for (Path f : files) {
-        TarArchiveEntry e =
-            new TarArchiveEntry(f.toFile(), dir.relativize(f).toString().replace('\\', '/'));
-        tar.putArchiveEntry(e);
-        Files.copy(f, tar);
-        tar.closeArchiveEntry();
-      }
-    }
+    ModelArchive.pack(dir, bytes);
     return bytes.toByteArray();
   }
 

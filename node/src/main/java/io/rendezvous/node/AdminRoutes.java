@@ -86,12 +86,16 @@ public final class AdminRoutes extends AllDirectives {
   private final boolean loopbackOnly;
 
   /** {@code loopbackOnly}: the node's HTTP binds a loopback address (see {@link BearerAuth}). */
+  private final ActorRef<ClusterModels.Command> clusterModels;
+
   AdminRoutes(
       ActorSystem<?> system,
       Parts parts,
+      ActorRef<ClusterModels.Command> clusterModels,
       BearerAuth auth,
       Settings settings,
       boolean loopbackOnly) {
+    this.clusterModels = clusterModels;
     this.loopbackOnly = loopbackOnly;
     this.system = system;
     this.directory = parts.directory();
@@ -109,14 +113,20 @@ public final class AdminRoutes extends AllDirectives {
         new EndpointAdminRoutes(
             system,
             parts.endpoints(),
-            parts.registry(),
+            clusterModels,
             parts.manager(),
             parts.canaries(),
             settings,
             this::withBody);
     this.repositoryRoutes =
         new RepositoryRoutes(
-            system, parts, settings, blocking, parts.modelEndpoints(), this::withBody);
+            system,
+            parts,
+            clusterModels,
+            settings,
+            blocking,
+            parts.modelEndpoints(),
+            this::withBody);
     this.auth = auth;
     this.settings = settings;
   }
@@ -234,17 +244,30 @@ public final class AdminRoutes extends AllDirectives {
             replyTo -> new ModelManager.Load(model, version, pool, replyTo),
             settings.loadTimeout(),
             system.scheduler())
-        .thenApply(
-            s ->
-                HttpJson.response(
-                    switch (s.state()) {
-                      case READY -> 200;
-                      case FAILED -> 422;
-                      // retiring (or retired meanwhile): not served, and not loaded again until
-                      // the retirement is over
-                      default -> 409;
-                    },
-                    json(s)))
+        .thenCompose(
+            s -> {
+              if (s.state() != ModelManager.State.READY) {
+                // failed its check (or retiring): not served here, and so asked of no other node
+                return done(
+                    HttpJson.response(s.state() == ModelManager.State.FAILED ? 422 : 409, json(s)));
+              }
+              // checked here: now on every node of the cluster
+              return AskPattern.<ClusterModels.Command, ClusterModels.Outcome>ask(
+                      clusterModels,
+                      replyTo -> new ClusterModels.LoadEverywhere(model, version, pool, replyTo),
+                      settings.loadTimeout().multipliedBy(2),
+                      system.scheduler())
+                  .thenApply(
+                      o -> {
+                        ObjectNode answer = json(s);
+                        if (o.status() / 100 != 2) {
+                          answer.put("error", o.detail());
+                        } else {
+                          answer.set("nodes", EndpointAdminRoutes.nodes(o));
+                        }
+                        return HttpJson.response(o.status(), answer);
+                      });
+            })
         .exceptionally(e -> HttpJson.internalError(log, "loading " + model + " " + version, e));
   }
 
@@ -319,18 +342,24 @@ public final class AdminRoutes extends AllDirectives {
       return done(HttpJson.error(400, bad));
     }
     log.info("admin: retire model {} version {}", model, version);
-    return Retirement.retire(system, parts, settings.loadTimeout(), model, version)
+    // retired on every node, each once no endpoint of its names it
+    return AskPattern.<ClusterModels.Command, ClusterModels.Outcome>ask(
+            clusterModels,
+            replyTo -> new ClusterModels.RetireEverywhere(model, version, replyTo),
+            settings.loadTimeout().multipliedBy(2),
+            system.scheduler())
         .thenApply(
-            r -> {
-              if (r.refusal() != null) {
-                return HttpJson.error(409, r.refusal());
+            o -> {
+              if (o.status() / 100 != 2) {
+                return HttpJson.error(o.status(), o.detail());
               }
-              ModelManager.VersionState s = r.state();
-              return HttpJson.response(
-                  s.state() == ModelManager.State.RETIRED
-                      ? 200
-                      : "not on this node".equals(s.detail()) ? 404 : 409,
-                  json(s));
+              ObjectNode body = Json.object();
+              body.put("name", model);
+              body.put("version", version);
+              body.put("state", o.status() == 200 ? "retired" : "retiring");
+              body.put("generation", o.generation());
+              body.set("nodes", EndpointAdminRoutes.nodes(o));
+              return HttpJson.response(o.status(), body);
             })
         .exceptionally(e -> HttpJson.internalError(log, "retiring " + model + " " + version, e));
   }

@@ -31,17 +31,34 @@ public final class BearerAuth {
   private final Map<String, List<byte[]>> digestsByEndpoint;
   private final List<byte[]> allEndpoints;
   private final List<byte[]> admin;
+  private final List<byte[]> internal;
+  private final List<String> internalTokens;
 
   BearerAuth(Map<String, List<String>> byEndpoint, List<String> allEndpoints) {
     this(byEndpoint, allEndpoints, List.of());
   }
 
   BearerAuth(Map<String, List<String>> byEndpoint, List<String> allEndpoints, List<String> admin) {
+    this(byEndpoint, allEndpoints, admin, List.of());
+  }
+
+  BearerAuth(
+      Map<String, List<String>> byEndpoint,
+      List<String> allEndpoints,
+      List<String> admin,
+      List<String> internal) {
     Map<String, List<byte[]>> m = new HashMap<>();
     byEndpoint.forEach((endpoint, tokens) -> m.put(endpoint, digests(tokens)));
     this.digestsByEndpoint = Map.copyOf(m);
     this.allEndpoints = digests(allEndpoints);
     this.admin = digests(admin);
+    this.internal = digests(internal);
+    this.internalTokens = List.copyOf(internal);
+  }
+
+  /** The tokens this node sends to other nodes' internal routes (the first is used). */
+  List<String> internalTokens() {
+    return internalTokens;
   }
 
   /**
@@ -58,7 +75,8 @@ public final class BearerAuth {
     return new BearerAuth(
         byEndpoint,
         tokens(c.getValue("all-endpoints"), "rendezvous.auth.all-endpoints"),
-        tokens(c.getValue("admin"), "rendezvous.auth.admin"));
+        tokens(c.getValue("admin"), "rendezvous.auth.admin"),
+        tokens(c.getValue("internal"), "rendezvous.auth.internal"));
   }
 
   private static List<String> tokens(ConfigValue v, String key) {
@@ -145,6 +163,26 @@ public final class BearerAuth {
           });
     }
     return require("the admin API", admin, materializer, inner);
+  }
+
+  /**
+   * The same for the routes nodes call on each other, with {@code rendezvous.auth.internal}'s
+   * tokens: without any, open only on a loopback bind.
+   */
+  Route requireInternal(Materializer materializer, boolean loopbackOnly, Supplier<Route> inner) {
+    if (internal.isEmpty() && !loopbackOnly) {
+      return Directives.extractRequestEntity(
+          entity -> {
+            entity.discardBytes(materializer);
+            return Directives.complete(
+                HttpJson.error(
+                    403,
+                    "the internal routes are off: this node binds a non-loopback address and has no"
+                        + " internal token (set rendezvous.auth.internal or"
+                        + " RENDEZVOUS_INTERNAL_TOKENS)"));
+          });
+    }
+    return require("this node's internal routes", internal, materializer, inner);
   }
 
   private static Route require(

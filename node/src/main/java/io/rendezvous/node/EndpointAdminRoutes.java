@@ -57,7 +57,7 @@ final class EndpointAdminRoutes extends AllDirectives {
 
   private final ActorSystem<?> system;
   private final Endpoints endpoints;
-  private final ActorRef<EndpointRegistry.Command> registry;
+  private final ActorRef<ClusterModels.Command> clusterModels;
   private final ActorRef<ModelManager.Command> manager;
   private final CanaryComparison canaries;
   private final AdminRoutes.Settings settings;
@@ -66,14 +66,14 @@ final class EndpointAdminRoutes extends AllDirectives {
   EndpointAdminRoutes(
       ActorSystem<?> system,
       Endpoints endpoints,
-      ActorRef<EndpointRegistry.Command> registry,
+      ActorRef<ClusterModels.Command> clusterModels,
       ActorRef<ModelManager.Command> manager,
       CanaryComparison canaries,
       AdminRoutes.Settings settings,
       Function<Function<String, CompletionStage<HttpResponse>>, Route> withBody) {
     this.system = system;
     this.endpoints = endpoints;
-    this.registry = registry;
+    this.clusterModels = clusterModels;
     this.manager = manager;
     this.canaries = canaries;
     this.settings = settings;
@@ -326,27 +326,55 @@ final class EndpointAdminRoutes extends AllDirectives {
     return chain;
   }
 
+  /**
+   * The change as the cluster's next desired state: answered once every node applied it (200), or
+   * with where each node stands after the apply timeout (202), or refused.
+   */
   private CompletionStage<HttpResponse> change(String name, EndpointEdit edit) {
-    return AskPattern.<EndpointRegistry.Command, EndpointRegistry.Changed>ask(
-            registry,
-            replyTo -> new EndpointRegistry.Change(name, edit, replyTo),
-            settings.loadTimeout(),
+    return AskPattern.<ClusterModels.Command, ClusterModels.Outcome>ask(
+            clusterModels,
+            replyTo -> new ClusterModels.Edit(name, edit, replyTo),
+            settings.loadTimeout().multipliedBy(2),
             system.scheduler())
         .thenApply(
-            c -> {
-              if (!c.ok()) {
-                ObjectNode o = Json.object().put("error", c.detail());
-                o.put("generation", c.generation());
-                return HttpJson.response(c.status(), o);
+            o -> {
+              if (o.status() / 100 != 2) {
+                ObjectNode err = Json.object().put("error", o.detail());
+                err.put("generation", o.generation());
+                return HttpJson.response(o.status(), err);
               }
-              log.info("admin: endpoint {} changed: generation {}", name, c.generation());
-              if (c.endpoint() == null) {
-                return HttpJson.response(
-                    200, Json.object().put("removed", name).put("generation", c.generation()));
-              }
-              return HttpJson.response(200, json(c.endpoint()));
+              log.info(
+                  "admin: endpoint {} changed: generation {} ({})",
+                  name,
+                  o.generation(),
+                  o.detail());
+              ObjectNode body =
+                  o.endpoint() == null
+                      ? Json.object().put("removed", name).put("generation", o.generation())
+                      : json(o.endpoint());
+              body.set("nodes", nodes(o));
+              return HttpJson.response(o.status(), body);
             })
         .exceptionally(e -> HttpJson.internalError(log, "changing endpoint " + name, e));
+  }
+
+  /** Where each node stands on a change, by cluster address. */
+  static ObjectNode nodes(ClusterModels.Outcome o) {
+    ObjectNode nodes = Json.object();
+    o.nodes()
+        .forEach(
+            (address, a) -> {
+              ObjectNode n = nodes.putObject(address);
+              n.put("applied", a.generation() >= o.generation());
+              n.put("generation", a.generation());
+              if (a.url() != null) {
+                n.put("url", a.url());
+              }
+              if (a.problem() != null) {
+                n.put("problem", a.problem());
+              }
+            });
+    return nodes;
   }
 
   private static DecisionPolicy policyNamed(String name) {

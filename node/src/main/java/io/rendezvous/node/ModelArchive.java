@@ -2,6 +2,7 @@ package io.rendezvous.node;
 
 import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.model.ModelStore;
+import io.rendezvous.workers.training.ContentHash;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -53,7 +54,27 @@ final class ModelArchive {
    */
   static Installed install(ModelStore store, String name, InputStream gzippedTar, Limits limits)
       throws Refused, IOException {
+    return install(store, name, null, gzippedTar, limits, null);
+  }
+
+  /**
+   * The same, as {@code version} exactly when it is given (a version fetched from another node
+   * keeps its number; one already there with the same content is taken as it is), and only if its
+   * files hash to {@code expectedHash} when that is given. Either way the files must hash to what
+   * their metadata says.
+   */
+  static Installed install(
+      ModelStore store,
+      String name,
+      String version,
+      InputStream gzippedTar,
+      Limits limits,
+      String expectedHash)
+      throws Refused, IOException {
     ModelStore.checkName(name);
+    if (version != null) {
+      ModelStore.checkVersion(version);
+    }
     Path modelDir = store.modelDir(name);
     Files.createDirectories(modelDir);
     Path staging = modelDir.resolve(".upload-" + UUID.randomUUID());
@@ -82,14 +103,35 @@ final class ModelArchive {
       if (!Files.isRegularFile(root.resolve("saved_model.pb"), LinkOption.NOFOLLOW_LINKS)) {
         throw new Refused("the archive holds no saved_model.pb beside its metadata");
       }
+      String hash = ContentHash.of(root);
+      if (m.contentHash() != null && !m.contentHash().equals(hash)) {
+        throw new Refused(
+            "the archive's files hash to "
+                + hash
+                + ", not to the content hash its metadata gives ("
+                + m.contentHash()
+                + ")");
+      }
+      if (expectedHash != null && !expectedHash.equals(hash)) {
+        throw new Refused(
+            "the archive's files hash to " + hash + ", not to the expected " + expectedHash);
+      }
       synchronized (INSTALLING) {
-        // one install at a time: the next version is taken and filled in one step
-        String version = store.nextVersion(name);
-        ModelMetadata installed = renamed(m, name, version);
+        // one install at a time: the version is taken and filled in one step
+        String v = version != null ? version : store.nextVersion(name);
+        Path target = store.versionDir(name, v);
+        if (version != null && Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+          ModelMetadata there = ModelMetadata.read(target);
+          if (hash.equals(there.contentHash())) {
+            return new Installed(name, v, target, there);
+          }
+          throw new Refused(
+              "version " + v + " of " + name + " is here already, with other content");
+        }
+        ModelMetadata installed = renamed(m, name, v);
         installed.write(root);
-        Path target = store.versionDir(name, version);
         Files.move(root, target, StandardCopyOption.ATOMIC_MOVE);
-        return new Installed(name, version, target, installed);
+        return new Installed(name, v, target, installed);
       }
     } finally {
       try {
@@ -122,6 +164,30 @@ final class ModelArchive {
         m.seed(),
         m.contentHash(),
         m.reference());
+  }
+
+  /**
+   * Writes the version directory {@code dir} as a gzipped tar to {@code out}, its files at the
+   * root.
+   */
+  static void pack(Path dir, java.io.OutputStream out) throws IOException {
+    try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
+        new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
+            new java.util.zip.GZIPOutputStream(out))) {
+      tar.setLongFileMode(
+          org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+      List<Path> files;
+      try (Stream<Path> walk = Files.walk(dir)) {
+        files = new ArrayList<>(walk.filter(Files::isRegularFile).sorted().toList());
+      }
+      for (Path f : files) {
+        TarArchiveEntry e =
+            new TarArchiveEntry(f.toFile(), dir.relativize(f).toString().replace('\\', '/'));
+        tar.putArchiveEntry(e);
+        Files.copy(f, tar);
+        tar.closeArchiveEntry();
+      }
+    }
   }
 
   private static void extract(InputStream in, Path into, Limits limits)

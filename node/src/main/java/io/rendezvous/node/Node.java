@@ -17,6 +17,7 @@ import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.workers.InferenceThreads;
 import io.rendezvous.workers.LoadedModel;
 import io.rendezvous.workers.ModelLoadException;
+import io.rendezvous.workers.ModelManager;
 import io.rendezvous.workers.ModelSettings;
 import io.rendezvous.workers.PoolHealth;
 import io.rendezvous.workers.WorkerDirectory;
@@ -30,6 +31,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.apache.pekko.Done;
 import org.apache.pekko.actor.CoordinatedShutdown;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.DispatcherSelector;
 import org.apache.pekko.http.javadsl.server.Route;
@@ -83,6 +85,15 @@ public final class Node {
 
   /** Starts a node whose HTTP API also serves the routes {@code extensions} build. */
   public static Node start(Config config, List<RouteExtension> extensions) throws Exception {
+    // the cluster's desired model state is kept under the node's own data directory
+    config =
+        com.typesafe.config.ConfigFactory.parseMap(
+                Map.of(
+                    "pekko.cluster.distributed-data.durable.lmdb.dir",
+                    java.nio.file.Path.of(config.getString("rendezvous.data-dir"))
+                        .resolve("ddata")
+                        .toString()))
+            .withFallback(config);
     NodeSettings settings = NodeSettings.fromConfig(config);
     // decode images in memory: ImageIO's default disk cache would write a temp file per request
     javax.imageio.ImageIO.setUseCache(false);
@@ -192,25 +203,56 @@ public final class Node {
           new InferenceRoutes(edge, decoder, client, runtime.endpoints(), metadata, auth, directory)
               .routes());
       routes.add(new HealthRoutes(readiness, VERSION).routes());
+      AdminRoutes.Parts adminParts =
+          new AdminRoutes.Parts(
+              directory,
+              handles.manager().get(startupMillis, TimeUnit.MILLISECONDS),
+              runtime.endpoints(),
+              handles.endpoints().get(startupMillis, TimeUnit.MILLISECONDS),
+              runtime.canaries(),
+              new io.rendezvous.model.ModelStore(settings.modelDefaults().store()),
+              settings::modelEndpoint);
+      AdminRoutes.Settings adminSettings = AdminRoutes.Settings.fromConfig(settings.config());
+      boolean loopback = isLoopback(settings.http().host());
+      // the cluster's model lifecycle on this node: ready only once it stands where the cluster
+      // does
+      ClusterModels.Status modelState = new ClusterModels.Status();
+      Map<String, String> served = new LinkedHashMap<>();
+      models.forEach(m -> served.put(m.name(), m.version()));
+      ActorRef<ClusterModels.Command> clusterModels =
+          system.systemActorOf(
+              ClusterModels.create(
+                  runtime.endpoints(),
+                  adminParts,
+                  served,
+                  ClusterModels.Settings.fromConfig(settings.config()),
+                  adminSettings,
+                  auth.internalTokens(),
+                  modelState,
+                  name),
+              "cluster-models",
+              org.apache.pekko.actor.typed.Props.empty());
+      readiness.gate("model-state", modelState::problem);
       routes.add(
-          new AdminRoutes(
-                  system,
-                  new AdminRoutes.Parts(
-                      directory,
-                      handles.manager().get(startupMillis, TimeUnit.MILLISECONDS),
-                      runtime.endpoints(),
-                      handles.endpoints().get(startupMillis, TimeUnit.MILLISECONDS),
-                      runtime.canaries(),
-                      new io.rendezvous.model.ModelStore(settings.modelDefaults().store()),
-                      settings::modelEndpoint),
+          new AdminRoutes(system, adminParts, clusterModels, auth, adminSettings, loopback)
+              .routes());
+      routes.add(
+          new InternalRoutes(
+                  adminParts.store(),
                   auth,
-                  AdminRoutes.Settings.fromConfig(settings.config()),
-                  isLoopback(settings.http().host()))
+                  org.apache.pekko.stream.Materializer.matFromSystem(system),
+                  loopback,
+                  system
+                      .dispatchers()
+                      .lookup(
+                          org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
+                              ModelManager.BLOCKING_DISPATCHER)))
               .routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
       extensions.forEach(extension -> routes.add(extension.route(parts)));
       HttpServer.Bound http =
           HttpServer.start(system, settings.http(), routes, readiness, settings.startupTimeout());
+      clusterModels.tell(new ClusterModels.Bound(advertisedUrl(settings, http)));
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
       closeOnShutdown(system, journal, inferenceThreads, models);
       KafkaWiring.start(
@@ -242,6 +284,18 @@ public final class Node {
       system.getWhenTerminated().thenRun(() -> closeModels(inferenceThreads, models));
       throw e;
     }
+  }
+
+  /**
+   * How other nodes reach this one's HTTP: its bound address, or its cluster hostname on 0.0.0.0.
+   */
+  private static String advertisedUrl(NodeSettings settings, HttpServer.Bound http) {
+    java.net.InetSocketAddress a = http.binding().localAddress();
+    String host =
+        a.getAddress() != null && a.getAddress().isAnyLocalAddress()
+            ? settings.config().getString("pekko.remote.artery.canonical.hostname")
+            : a.getHostString();
+    return "http://" + host + ":" + a.getPort();
   }
 
   /** Whether {@code host} is a loopback address (an unresolvable one is not). */

@@ -16,12 +16,12 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.function.Function;
+import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.ActorSystem;
 import org.apache.pekko.actor.typed.javadsl.AskPattern;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -49,6 +49,7 @@ final class RepositoryRoutes extends AllDirectives {
 
   private final ActorSystem<?> system;
   private final AdminRoutes.Parts parts;
+  private final ActorRef<ClusterModels.Command> clusterModels;
   private final AdminRoutes.Settings settings;
   private final Executor blocking;
   private final ModelEndpoints modelEndpoints;
@@ -63,12 +64,14 @@ final class RepositoryRoutes extends AllDirectives {
   RepositoryRoutes(
       ActorSystem<?> system,
       AdminRoutes.Parts parts,
+      ActorRef<ClusterModels.Command> clusterModels,
       AdminRoutes.Settings settings,
       Executor blocking,
       ModelEndpoints modelEndpoints,
       Function<Function<String, CompletionStage<HttpResponse>>, Route> withBody) {
     this.system = system;
     this.parts = parts;
+    this.clusterModels = clusterModels;
     this.settings = settings;
     this.blocking = blocking;
     this.modelEndpoints = modelEndpoints;
@@ -217,9 +220,9 @@ final class RepositoryRoutes extends AllDirectives {
     return change(name, EndpointEdit.put(e))
         .thenApply(
             c ->
-                c.ok()
+                c.status() / 100 == 2
                     ? HttpJson.response(
-                        200,
+                        c.status(),
                         ok.put("state", "READY")
                             .put("endpoint", name)
                             .put("generation", c.generation()))
@@ -247,25 +250,36 @@ final class RepositoryRoutes extends AllDirectives {
                     + "); take it out of that endpoint first"));
       }
     }
-    CompletionStage<EndpointRegistry.Changed> removed =
+    CompletionStage<ClusterModels.Outcome> removed =
         parts.endpoints().current().byName().containsKey(name)
             ? change(name, EndpointEdit.remove())
-            : done(new EndpointRegistry.Changed(200, "no endpoint", 0, null));
+            : done(new ClusterModels.Outcome(200, "no endpoint", 0, null, Map.of()));
     return removed
         .thenCompose(
             c -> {
-              if (!c.ok()) {
+              if (c.status() / 100 != 2) {
                 return done(HttpJson.error(c.status(), c.detail()));
               }
               return versions()
                   .thenCompose(
                       all -> {
-                        List<CompletionStage<Retirement.Result>> retiring = new ArrayList<>();
+                        // retired on every node, one version after the other
+                        List<CompletionStage<ClusterModels.Outcome>> retiring = new ArrayList<>();
+                        CompletionStage<ClusterModels.Outcome> chain = done(null);
                         for (ModelManager.VersionState v : all.versions()) {
                           if (v.name().equals(name) && v.state() == ModelManager.State.READY) {
-                            retiring.add(
-                                Retirement.retire(
-                                    system, parts, settings.loadTimeout(), name, v.version()));
+                            chain =
+                                chain.thenCompose(
+                                    before ->
+                                        AskPattern
+                                            .<ClusterModels.Command, ClusterModels.Outcome>ask(
+                                                clusterModels,
+                                                replyTo ->
+                                                    new ClusterModels.RetireEverywhere(
+                                                        name, v.version(), replyTo),
+                                                settings.loadTimeout().multipliedBy(2),
+                                                system.scheduler()));
+                            retiring.add(chain);
                           }
                         }
                         return CompletableFuture.allOf(
@@ -278,16 +292,11 @@ final class RepositoryRoutes extends AllDirectives {
                                   ArrayNode r = o.putArray("retired");
                                   retiring.forEach(
                                       f -> {
-                                        Retirement.Result res = f.toCompletableFuture().join();
+                                        ClusterModels.Outcome res = f.toCompletableFuture().join();
                                         r.add(
-                                            res.refusal() != null
-                                                ? res.refusal()
-                                                : res.state().version()
-                                                    + " "
-                                                    + res.state()
-                                                        .state()
-                                                        .name()
-                                                        .toLowerCase(Locale.ROOT));
+                                            res.status() / 100 != 2
+                                                ? res.detail()
+                                                : res.status() == 200 ? "retired" : "retiring");
                                       });
                                   return HttpJson.response(200, o);
                                 });
@@ -301,11 +310,11 @@ final class RepositoryRoutes extends AllDirectives {
         parts.manager(), ModelManager.ListVersions::new, settings.askTimeout(), system.scheduler());
   }
 
-  private CompletionStage<EndpointRegistry.Changed> change(String name, EndpointEdit edit) {
+  private CompletionStage<ClusterModels.Outcome> change(String name, EndpointEdit edit) {
     return AskPattern.ask(
-        parts.registry(),
-        replyTo -> new EndpointRegistry.Change(name, edit, replyTo),
-        settings.loadTimeout(),
+        clusterModels,
+        replyTo -> new ClusterModels.Edit(name, edit, replyTo),
+        settings.loadTimeout().multipliedBy(2),
         system.scheduler());
   }
 

@@ -1,0 +1,864 @@
+package io.rendezvous.node;
+
+import io.rendezvous.actors.EndpointEdit;
+import io.rendezvous.actors.EndpointRegistry;
+import io.rendezvous.actors.EndpointSettings;
+import io.rendezvous.actors.Endpoints;
+import io.rendezvous.actors.lifecycle.DesiredState;
+import io.rendezvous.actors.lifecycle.DesiredState.Applied;
+import io.rendezvous.actors.lifecycle.DesiredState.EndpointSpec;
+import io.rendezvous.actors.lifecycle.DesiredState.VersionSpec;
+import io.rendezvous.config.CborSerializable;
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.ModelRef;
+import io.rendezvous.model.ModelStore;
+import io.rendezvous.workers.ModelManager;
+import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.stream.Collectors;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.AskPattern;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.cluster.MemberStatus;
+import org.apache.pekko.cluster.ddata.Key;
+import org.apache.pekko.cluster.ddata.LWWMap;
+import org.apache.pekko.cluster.ddata.LWWMapKey;
+import org.apache.pekko.cluster.ddata.SelfUniqueAddress;
+import org.apache.pekko.cluster.ddata.typed.javadsl.DistributedData;
+import org.apache.pekko.cluster.ddata.typed.javadsl.Replicator;
+import org.apache.pekko.cluster.ddata.typed.javadsl.ReplicatorMessageAdapter;
+import org.apache.pekko.cluster.typed.Cluster;
+
+/**
+ * The cluster's model lifecycle on this node. It keeps the {@link DesiredState}, replicated with
+ * Distributed Data (durable on the node's disk), and brings this node to it: versions it lacks are
+ * fetched from a node that has them (over HTTP, with the inter-node token, their content hash
+ * checked), loaded and checked here, then the endpoint table is replaced, versions to retire are
+ * retired, and where this node stands is published ({@link Applied}, per node). Admin changes taken
+ * on this node are written as the next desired state, and answered once every Up member has applied
+ * it (or, after {@code apply-timeout}, with where each one stands).
+ */
+final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
+
+  /**
+   * One replicated map: the desired state under {@value #DESIRED}, and each node's {@link Applied}
+   * under {@value #APPLIED_PREFIX} and its address (one map, so one subscription sees both).
+   */
+  static final String STATE_KEY = "rendezvous-lifecycle";
+
+  private static final String DESIRED = "desired";
+  private static final String APPLIED_PREFIX = "applied:";
+
+  interface Command {}
+
+  /** An endpoint change, as the admin API asks for it. */
+  record Edit(String endpoint, EndpointEdit edit, ActorRef<Outcome> replyTo) implements Command {}
+
+  /** {@code version} of {@code name} (loaded and checked here) to be loaded on every node. */
+  record LoadEverywhere(
+      String name, String version, ModelManager.PoolOverrides pool, ActorRef<Outcome> replyTo)
+      implements Command {}
+
+  /** {@code version} of {@code name} to be retired on every node. */
+  record RetireEverywhere(String name, String version, ActorRef<Outcome> replyTo)
+      implements Command {}
+
+  /** This node's HTTP address, once bound: other nodes fetch versions from it. */
+  record Bound(String url) implements Command {}
+
+  /**
+   * What became of a change: {@code status} 200 once every Up member applied {@code generation},
+   * 202 when some had not within the timeout, or the refusal; {@code nodes}: where each stands.
+   */
+  record Outcome(
+      int status,
+      String detail,
+      long generation,
+      EndpointSettings endpoint,
+      Map<String, Applied> nodes) {}
+
+  /**
+   * The replicated map as read at start; {@code settled}: the read got an answer (found or not).
+   */
+  private record StateRead(Map<String, CborSerializable> entries, boolean settled)
+      implements Command {}
+
+  private record StateChanged(Map<String, CborSerializable> entries) implements Command {}
+
+  private record Prepared(Command request, DesiredState next, String refusal, int status)
+      implements Command {}
+
+  private record Written(DesiredState state, Command request, boolean everyone)
+      implements Command {}
+
+  private record Reconciled(long generation, String problem) implements Command {}
+
+  private enum Tick implements Command {
+    INSTANCE
+  }
+
+  private record Waiter(
+      long generation, Command request, EndpointSettings endpoint, long deadlineNanos) {}
+
+  /** Settings of the cluster lifecycle ({@code rendezvous.lifecycle}). */
+  record Settings(
+      Duration writeTimeout,
+      Duration readTimeout,
+      Duration applyTimeout,
+      Duration fetchTimeout,
+      Duration checkEvery) {
+    static Settings fromConfig(com.typesafe.config.Config root) {
+      com.typesafe.config.Config c = root.getConfig("rendezvous.lifecycle");
+      return new Settings(
+          c.getDuration("write-timeout"),
+          c.getDuration("state-read-timeout"),
+          c.getDuration("apply-timeout"),
+          c.getDuration("fetch-timeout"),
+          c.getDuration("check-every"));
+    }
+  }
+
+  /** Where this node stands, for readiness (read from any thread). */
+  static final class Status {
+    private volatile String problem = "reading the cluster's desired model state";
+
+    String problem() {
+      return problem;
+    }
+  }
+
+  private static final Key<LWWMap<String, CborSerializable>> STATE = LWWMapKey.create(STATE_KEY);
+
+  private final ReplicatorMessageAdapter<Command, LWWMap<String, CborSerializable>> state;
+  private final SelfUniqueAddress self;
+  private final String selfKey;
+  private final String nodeName;
+  private final Endpoints endpoints;
+  private final ActorRef<EndpointRegistry.Command> registry;
+  private final ActorRef<ModelManager.Command> manager;
+  private final ModelStore store;
+  private final Map<String, String> served;
+  private final Settings settings;
+  private final AdminRoutes.Settings admin;
+  private final AdminRoutes.Parts parts;
+  private final List<String> internalTokens;
+  private final Status status;
+  private final Executor blocking;
+  private final HttpClient http;
+
+  private DesiredState desired = DesiredState.EMPTY;
+  private boolean read;
+  private Map<String, Applied> applied = Map.of();
+  private String url;
+  private long appliedHere;
+  private boolean reconciling;
+  private boolean changing;
+  private final ArrayDeque<Command> queued = new ArrayDeque<>();
+  private final List<Waiter> waiters = new ArrayList<>();
+
+  static Behavior<Command> create(
+      Endpoints endpoints,
+      AdminRoutes.Parts parts,
+      Map<String, String> served,
+      Settings settings,
+      AdminRoutes.Settings admin,
+      List<String> internalTokens,
+      Status status,
+      String nodeName) {
+    return Behaviors.setup(
+        ctx ->
+            Behaviors.withTimers(
+                timers ->
+                    DistributedData
+                        .<Command, LWWMap<String, CborSerializable>>withReplicatorMessageAdapter(
+                            adapter ->
+                                new ClusterModels(
+                                    ctx,
+                                    timers,
+                                    adapter,
+                                    endpoints,
+                                    parts,
+                                    served,
+                                    settings,
+                                    admin,
+                                    internalTokens,
+                                    status,
+                                    nodeName))));
+  }
+
+  private ClusterModels(
+      ActorContext<Command> ctx,
+      TimerScheduler<Command> timers,
+      ReplicatorMessageAdapter<Command, LWWMap<String, CborSerializable>> state,
+      Endpoints endpoints,
+      AdminRoutes.Parts parts,
+      Map<String, String> served,
+      Settings settings,
+      AdminRoutes.Settings admin,
+      List<String> internalTokens,
+      Status status,
+      String nodeName) {
+    super(ctx);
+    this.state = state;
+    this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
+    this.selfKey = Cluster.get(ctx.getSystem()).selfMember().address().toString();
+    this.nodeName = nodeName;
+    this.endpoints = endpoints;
+    this.registry = parts.registry();
+    this.manager = parts.manager();
+    this.store = parts.store();
+    this.parts = parts;
+    this.served = Map.copyOf(served);
+    this.settings = settings;
+    this.admin = admin;
+    this.internalTokens = List.copyOf(internalTokens);
+    this.status = status;
+    this.blocking =
+        ctx.getSystem()
+            .dispatchers()
+            .lookup(DispatcherSelector.fromConfig(ModelManager.BLOCKING_DISPATCHER));
+    this.http = HttpClient.newBuilder().connectTimeout(settings.fetchTimeout()).build();
+    state.subscribe(
+        STATE,
+        r ->
+            r instanceof Replicator.Changed<LWWMap<String, CborSerializable>> c
+                ? new StateChanged(c.get(STATE).getEntries())
+                : Tick.INSTANCE);
+    // what the others hold, not only this node's disk: a node that joins late starts from the
+    // cluster's state
+    state.askGet(
+        replyTo ->
+            new Replicator.Get<>(
+                STATE, new Replicator.ReadMajority(settings.readTimeout()), replyTo),
+        r ->
+            r instanceof Replicator.GetSuccess<LWWMap<String, CborSerializable>> ok
+                ? new StateRead(ok.get(STATE).getEntries(), true)
+                : new StateRead(Map.of(), r instanceof Replicator.NotFound));
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.checkEvery());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(StateRead.class, this::onStateRead)
+        .onMessage(StateChanged.class, m -> onEntries(m.entries()))
+        .onMessage(Bound.class, this::onBound)
+        .onMessage(Edit.class, this::onRequest)
+        .onMessage(LoadEverywhere.class, this::onRequest)
+        .onMessage(RetireEverywhere.class, this::onRequest)
+        .onMessage(Prepared.class, this::onPrepared)
+        .onMessage(Written.class, this::onWritten)
+        .onMessage(Reconciled.class, this::onReconciled)
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .build();
+  }
+
+  private Behavior<Command> onStateRead(StateRead m) {
+    if (!read) {
+      read = true;
+      DesiredState found = m.entries().get(DESIRED) instanceof DesiredState d ? d : null;
+      getContext()
+          .getLog()
+          .info(
+              "cluster model state: {}",
+              found != null
+                  ? "generation " + found.generation() + " read from the cluster"
+                  : m.settled()
+                      ? "none yet; this node's configuration stands"
+                      : "not read from a majority in time; this node's own copy stands");
+    }
+    return onEntries(m.entries());
+  }
+
+  private Behavior<Command> onEntries(Map<String, CborSerializable> entries) {
+    Map<String, Applied> nodes = new HashMap<>();
+    entries.forEach(
+        (k, v) -> {
+          if (k.startsWith(APPLIED_PREFIX) && v instanceof Applied a) {
+            nodes.put(k.substring(APPLIED_PREFIX.length()), a);
+          }
+        });
+    if (!nodes.isEmpty()) {
+      applied = nodes;
+    }
+    if (entries.get(DESIRED) instanceof DesiredState d && d.generation() > desired.generation()) {
+      desired = d;
+    }
+    reconcile();
+    settleWaiters();
+    return this;
+  }
+
+  private Behavior<Command> onBound(Bound b) {
+    url = b.url();
+    reconcile();
+    return this;
+  }
+
+  private Behavior<Command> onTick() {
+    settleWaiters();
+    reconcile();
+    return this;
+  }
+
+  // ---- bringing this node to the desired state
+
+  private void reconcile() {
+    updateStatus();
+    if (reconciling || !read || url == null) {
+      return;
+    }
+    if (desired.isEmpty() || appliedHere >= desired.generation()) {
+      return;
+    }
+    reconciling = true;
+    DesiredState target = desired;
+    getContext()
+        .getLog()
+        .info(
+            "cluster model state: applying generation {} ({})",
+            target.generation(),
+            target.change());
+    CompletionStage<String> done =
+        loadVersions(target)
+            .thenCompose(p -> p != null ? done(p) : applyTable(target))
+            .thenCompose(p -> p != null ? done(p) : retireVersions(target));
+    getContext()
+        .pipeToSelf(
+            done,
+            (problem, failure) ->
+                new Reconciled(
+                    target.generation(),
+                    failure != null ? "failed: " + rootMessage(failure) : problem));
+  }
+
+  private Behavior<Command> onReconciled(Reconciled r) {
+    reconciling = false;
+    if (r.problem() == null) {
+      appliedHere = Math.max(appliedHere, r.generation());
+      getContext().getLog().info("cluster model state: generation {} applied here", r.generation());
+    } else {
+      getContext()
+          .getLog()
+          .error(
+              "cluster model state: generation {} not applied here: {}",
+              r.generation(),
+              r.problem());
+    }
+    Applied mine =
+        new Applied(r.problem() == null ? r.generation() : appliedHere, url, r.problem());
+    state.askUpdate(
+        replyTo ->
+            new Replicator.Update<>(
+                STATE,
+                LWWMap.create(),
+                new Replicator.WriteAll(settings.writeTimeout()),
+                replyTo,
+                map -> map.put(self, APPLIED_PREFIX + selfKey, mine)),
+        response -> Tick.INSTANCE);
+    updateStatus();
+    if (r.problem() == null) {
+      reconcile();
+    }
+    return this;
+  }
+
+  private void updateStatus() {
+    String problem;
+    if (!read) {
+      problem = "reading the cluster's desired model state";
+    } else if (!desired.isEmpty() && appliedHere < desired.generation()) {
+      problem =
+          "bringing this node to the cluster's model state, generation "
+              + desired.generation()
+              + " (applied: "
+              + appliedHere
+              + ")";
+    } else {
+      problem = null;
+    }
+    status.problem = problem;
+  }
+
+  /** Every desired version ready here: fetched when missing from the store, then loaded. */
+  private CompletionStage<String> loadVersions(DesiredState target) {
+    CompletionStage<String> chain = done(null);
+    for (VersionSpec v : target.versions().values()) {
+      chain =
+          chain.thenCompose(
+              problem ->
+                  problem != null
+                      ? done(problem)
+                      : inStore(v)
+                          .thenCompose(
+                              p ->
+                                  p != null
+                                      ? done(p)
+                                      : AskPattern
+                                          .<ModelManager.Command, ModelManager.VersionState>ask(
+                                              manager,
+                                              replyTo ->
+                                                  new ModelManager.Load(
+                                                      v.name(), v.version(), overrides(v), replyTo),
+                                              admin.loadTimeout(),
+                                              getContext().getSystem().scheduler())
+                                          .thenApply(
+                                              s ->
+                                                  s.state() == ModelManager.State.READY
+                                                      ? null
+                                                      : v.member()
+                                                          + " is "
+                                                          + s.state()
+                                                          + ": "
+                                                          + s.detail())));
+    }
+    return chain;
+  }
+
+  private static ModelManager.PoolOverrides overrides(VersionSpec v) {
+    return new ModelManager.PoolOverrides(
+        v.workers(),
+        v.queueCapacity(),
+        v.maxBatchSize(),
+        v.maxBatchDelayMicros() == null ? null : Duration.ofNanos(v.maxBatchDelayMicros() * 1_000));
+  }
+
+  /**
+   * The version in this node's store, with the desired content: fetched from another node if not.
+   */
+  private CompletionStage<String> inStore(VersionSpec v) {
+    return CompletableFuture.supplyAsync(
+            () -> {
+              try {
+                java.nio.file.Path dir = store.versionDir(v.name(), v.version());
+                if (java.nio.file.Files.isRegularFile(dir.resolve(ModelMetadata.FILE_NAME))) {
+                  String hash = ModelMetadata.read(dir).contentHash();
+                  return v.contentHash() == null || v.contentHash().equals(hash)
+                      ? "here"
+                      : v.member() + " is in this node's store with other content (" + hash + ")";
+                }
+                return null;
+              } catch (java.io.IOException | RuntimeException e) {
+                return v.member() + ": " + e.getMessage();
+              }
+            },
+            blocking)
+        .thenCompose(
+            found -> {
+              if ("here".equals(found)) {
+                return done(null);
+              }
+              if (found != null) {
+                return done(found);
+              }
+              return fetch(v, sourcesOf(v), new ArrayList<>());
+            });
+  }
+
+  /** Where a version can be fetched from: where it was first, then every node that applied it. */
+  private List<String> sourcesOf(VersionSpec v) {
+    List<String> out = new ArrayList<>(v.sources());
+    applied.values().stream()
+        .map(Applied::url)
+        .filter(u -> u != null && !u.equals(url) && !out.contains(u))
+        .forEach(out::add);
+    out.remove(url);
+    return out;
+  }
+
+  private CompletionStage<String> fetch(VersionSpec v, List<String> sources, List<String> tried) {
+    if (sources.isEmpty()) {
+      return done(
+          "no node could give "
+              + v.member()
+              + (tried.isEmpty() ? " (none known to have it)" : ": " + String.join("; ", tried)));
+    }
+    String from = sources.get(0);
+    List<String> rest = sources.subList(1, sources.size());
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(
+                URI.create(
+                    from
+                        + "/internal/models/"
+                        + v.name()
+                        + "/versions/"
+                        + v.version()
+                        + "/archive"))
+            .timeout(settings.fetchTimeout())
+            .GET();
+    if (!internalTokens.isEmpty()) {
+      b.header("Authorization", "Bearer " + internalTokens.get(0));
+    }
+    getContext().getLog().info("cluster model state: fetching {} from {}", v.member(), from);
+    return http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray())
+        .thenApplyAsync(
+            r -> {
+              if (r.statusCode() != 200) {
+                return from + " answered " + r.statusCode();
+              }
+              try {
+                ModelArchive.install(
+                    store,
+                    v.name(),
+                    v.version(),
+                    new ByteArrayInputStream(r.body()),
+                    admin.archiveLimits(),
+                    v.contentHash());
+                return null;
+              } catch (ModelArchive.Refused refused) {
+                return from + ": " + refused.getMessage();
+              } catch (java.io.IOException e) {
+                return from + ": " + e.getMessage();
+              }
+            },
+            blocking)
+        .exceptionally(e -> from + ": " + rootMessage(e))
+        .thenCompose(
+            problem -> {
+              if (problem == null) {
+                return done(null);
+              }
+              getContext()
+                  .getSystem()
+                  .log()
+                  .warn("cluster model state: fetch of {} failed: {}", v.member(), problem);
+              List<String> t = new ArrayList<>(tried);
+              t.add(problem);
+              return fetch(v, rest, t);
+            });
+  }
+
+  /** The desired endpoints as this node's table. */
+  private CompletionStage<String> applyTable(DesiredState target) {
+    Map<String, EndpointSettings> table;
+    try {
+      table = target.endpointSettings();
+    } catch (IllegalArgumentException e) {
+      return done(e.getMessage());
+    }
+    return AskPattern.<EndpointRegistry.Command, EndpointRegistry.Changed>ask(
+            registry,
+            replyTo -> new EndpointRegistry.ReplaceAll(target.generation(), table, replyTo),
+            admin.loadTimeout(),
+            getContext().getSystem().scheduler())
+        .thenApply(c -> c.ok() ? null : c.detail());
+  }
+
+  /** Versions to retire that this node still serves. */
+  private CompletionStage<String> retireVersions(DesiredState target) {
+    if (target.retired().isEmpty()) {
+      return done(null);
+    }
+    return AskPattern.<ModelManager.Command, ModelManager.Versions>ask(
+            manager,
+            ModelManager.ListVersions::new,
+            admin.askTimeout(),
+            getContext().getSystem().scheduler())
+        .thenCompose(
+            all -> {
+              CompletionStage<String> chain = done(null);
+              for (ModelManager.VersionState v : all.versions()) {
+                String member = ModelRef.of(v.name(), v.version());
+                if (v.state() == ModelManager.State.READY && target.retired().contains(member)) {
+                  chain =
+                      chain.thenCompose(
+                          p ->
+                              Retirement.retire(
+                                      getContext().getSystem(),
+                                      parts,
+                                      admin.loadTimeout(),
+                                      v.name(),
+                                      v.version())
+                                  .thenApply(
+                                      r ->
+                                          r.refusal() != null
+                                              ? r.refusal()
+                                              : r.state().state() == ModelManager.State.RETIRED
+                                                  ? p
+                                                  : member + ": " + r.state().detail()));
+                }
+              }
+              return chain;
+            });
+  }
+
+  // ---- changes asked of this node
+
+  private Behavior<Command> onRequest(Command request) {
+    if (changing) {
+      queued.add(request);
+      return this;
+    }
+    if (!read) {
+      refuse(request, 503, "this node has not read the cluster's model state yet");
+      return this;
+    }
+    changing = true;
+    DesiredState base = desired.isEmpty() ? fromLocalTable() : desired;
+    getContext()
+        .pipeToSelf(
+            CompletableFuture.supplyAsync(() -> prepare(request, base), blocking),
+            (prepared, failure) ->
+                failure != null
+                    ? new Prepared(request, null, "failed: " + rootMessage(failure), 500)
+                    : prepared);
+    return this;
+  }
+
+  /** Blocking (it reads the store): the next desired state for {@code request}, or the refusal. */
+  private Prepared prepare(Command request, DesiredState base) {
+    Map<String, EndpointSpec> eps = new TreeMap<>(base.endpoints());
+    Map<String, VersionSpec> versions = new TreeMap<>(base.versions());
+    List<String> retired = new ArrayList<>(base.retired());
+    String change;
+    if (request instanceof Edit e) {
+      EndpointSettings current =
+          eps.containsKey(e.endpoint())
+              ? eps.get(e.endpoint()).toSettings(base.generation())
+              : null;
+      EndpointSettings next;
+      try {
+        next = e.edit().apply(current, served);
+      } catch (EndpointEdit.Refused r) {
+        return new Prepared(request, null, r.getMessage(), r.status());
+      } catch (IllegalArgumentException bad) {
+        return new Prepared(request, null, bad.getMessage(), 400);
+      }
+      if (next == null) {
+        eps.remove(e.endpoint());
+        change = "endpoint " + e.endpoint() + " removed";
+      } else {
+        eps.put(e.endpoint(), EndpointSpec.of(next));
+        change = EndpointRegistry.describe(next);
+        for (String m : next.models()) {
+          ModelRef ref = ModelRef.parse(m);
+          if (ref.versioned() && !versions.containsKey(m)) {
+            VersionSpec spec =
+                specFromStore(ref.name(), ref.version(), ModelManager.PoolOverrides.NONE);
+            if (spec == null) {
+              return new Prepared(
+                  request,
+                  null,
+                  m + " is not in this node's model store: upload it here first",
+                  409);
+            }
+            versions.put(m, spec);
+          }
+          retired.remove(m);
+        }
+      }
+    } else if (request instanceof LoadEverywhere l) {
+      String m = ModelRef.of(l.name(), l.version());
+      VersionSpec spec = specFromStore(l.name(), l.version(), l.pool());
+      if (spec == null) {
+        return new Prepared(request, null, m + " is not in this node's model store", 404);
+      }
+      versions.put(m, spec);
+      retired.remove(m);
+      change = "load " + m;
+    } else if (request instanceof RetireEverywhere r) {
+      String m = ModelRef.of(r.name(), r.version());
+      for (EndpointSpec e : eps.values()) {
+        for (String member : e.models()) {
+          String as =
+              ModelRef.parse(member).versioned() ? member : ModelRef.of(member, served.get(member));
+          if (m.equals(as)) {
+            return new Prepared(
+                request,
+                null,
+                m
+                    + " is in endpoint "
+                    + e.name()
+                    + (member.equals(m) ? "" : " (as " + member + ")")
+                    + "; take it out of the endpoint first",
+                409);
+          }
+        }
+      }
+      if (!versions.containsKey(m)
+          && specFromStore(r.name(), r.version(), ModelManager.PoolOverrides.NONE) == null) {
+        return new Prepared(request, null, "no version " + r.version() + " of " + r.name(), 404);
+      }
+      versions.remove(m);
+      if (!retired.contains(m)) {
+        retired.add(m);
+      }
+      change = "retire " + m;
+    } else {
+      return new Prepared(request, null, "unknown request", 500);
+    }
+    DesiredState next = base.next(eps, versions, retired, nodeName, change);
+    return new Prepared(request, next, null, 200);
+  }
+
+  private VersionSpec specFromStore(String name, String version, ModelManager.PoolOverrides pool) {
+    try {
+      java.nio.file.Path dir = store.resolve(name, version);
+      ModelMetadata m = ModelMetadata.read(dir);
+      return new VersionSpec(
+          name,
+          version,
+          m.contentHash(),
+          url == null ? List.of() : List.of(url),
+          pool.workers(),
+          pool.queueCapacity(),
+          pool.maxBatchSize(),
+          pool.maxBatchDelay() == null ? null : pool.maxBatchDelay().toNanos() / 1_000);
+    } catch (java.io.IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** The first desired state: this node's table as it is, at a generation after it. */
+  private DesiredState fromLocalTable() {
+    Endpoints.Table t = endpoints.current();
+    Map<String, EndpointSpec> eps = new LinkedHashMap<>();
+    t.byName().forEach((n, e) -> eps.put(n, EndpointSpec.of(e)));
+    return new DesiredState(t.generation(), Map.of(), List.of(), eps, nodeName, "configuration");
+  }
+
+  private Behavior<Command> onPrepared(Prepared p) {
+    if (p.next() == null) {
+      refuse(p.request(), p.status(), p.refusal());
+      changing = false;
+      return next();
+    }
+    DesiredState next = p.next();
+    state.askUpdate(
+        replyTo ->
+            new Replicator.Update<>(
+                STATE,
+                LWWMap.create(),
+                new Replicator.WriteAll(settings.writeTimeout()),
+                replyTo,
+                map -> map.put(self, DESIRED, next)),
+        r -> new Written(next, p.request(), r instanceof Replicator.UpdateSuccess));
+    return this;
+  }
+
+  private Behavior<Command> onWritten(Written w) {
+    changing = false;
+    getContext()
+        .getLog()
+        .info(
+            "cluster model state: generation {} written ({}){}",
+            w.state().generation(),
+            w.state().change(),
+            w.everyone() ? "" : "; not every node has acknowledged it yet");
+    if (w.state().generation() > desired.generation()) {
+      desired = w.state();
+    }
+    EndpointSettings endpoint = null;
+    if (w.request() instanceof Edit e && w.state().endpoints().containsKey(e.endpoint())) {
+      endpoint = w.state().endpoints().get(e.endpoint()).toSettings(w.state().generation());
+    }
+    waiters.add(
+        new Waiter(
+            w.state().generation(),
+            w.request(),
+            endpoint,
+            System.nanoTime() + settings.applyTimeout().toNanos()));
+    reconcile();
+    settleWaiters();
+    return next();
+  }
+
+  private Behavior<Command> next() {
+    while (!changing && !queued.isEmpty()) {
+      onRequest(queued.poll());
+    }
+    return this;
+  }
+
+  /** Answers every change that every Up member has applied, or whose time is up. */
+  private void settleWaiters() {
+    if (waiters.isEmpty()) {
+      return;
+    }
+    Set<String> up =
+        java.util.stream.StreamSupport.stream(
+                Cluster.get(getContext().getSystem()).state().getMembers().spliterator(), false)
+            .filter(m -> m.status() == MemberStatus.up())
+            .map(m -> m.address().toString())
+            .collect(Collectors.toSet());
+    long now = System.nanoTime();
+    for (var it = waiters.iterator(); it.hasNext(); ) {
+      Waiter w = it.next();
+      Map<String, Applied> nodes = new TreeMap<>();
+      boolean all = true;
+      for (String member : up) {
+        Applied a =
+            member.equals(selfKey) ? new Applied(appliedHere, url, null) : applied.get(member);
+        nodes.put(member, a == null ? new Applied(0, null, "no report yet") : a);
+        all &= a != null && a.generation() >= w.generation();
+      }
+      if (all || now - w.deadlineNanos() >= 0) {
+        it.remove();
+        reply(
+            w.request(),
+            new Outcome(
+                all ? 200 : 202,
+                all
+                    ? "applied on every node"
+                    : "not applied on every node within "
+                        + settings.applyTimeout().toSeconds()
+                        + " s",
+                w.generation(),
+                w.endpoint(),
+                nodes));
+      }
+    }
+  }
+
+  private void refuse(Command request, int status, String why) {
+    reply(request, new Outcome(status, why, desired.generation(), null, Map.of()));
+  }
+
+  private static void reply(Command request, Outcome o) {
+    if (request instanceof Edit e) {
+      e.replyTo().tell(o);
+    } else if (request instanceof LoadEverywhere l) {
+      l.replyTo().tell(o);
+    } else if (request instanceof RetireEverywhere r) {
+      r.replyTo().tell(o);
+    }
+  }
+
+  private static <T> CompletionStage<T> done(T value) {
+    return CompletableFuture.completedFuture(value);
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getClass().getSimpleName() + ": " + t.getMessage();
+  }
+
+  /** Used by tests: the versions each node has applied, as last seen here. */
+  Map<String, Applied> applied() {
+    return new HashMap<>(applied);
+  }
+}
