@@ -44,10 +44,18 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
    * rendezvous.model-defaults}).
    */
   public record Load(
-      String name, String version, PoolOverrides pool, ActorRef<VersionState> replyTo)
+      String name,
+      String version,
+      PoolOverrides pool,
+      double checkedElsewhere,
+      ActorRef<VersionState> replyTo)
       implements Command {
     public Load(String name, String version, ActorRef<VersionState> replyTo) {
-      this(name, version, PoolOverrides.NONE, replyTo);
+      this(name, version, PoolOverrides.NONE, Double.NaN, replyTo);
+    }
+
+    public Load(String name, String version, PoolOverrides pool, ActorRef<VersionState> replyTo) {
+      this(name, version, pool, Double.NaN, replyTo);
     }
   }
 
@@ -307,7 +315,7 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
     getContext().getLog().info("model {} version {}: loading", m.name(), m.version());
     getContext()
         .pipeToSelf(
-            CompletableFuture.supplyAsync(() -> loadAndCheck(s), blocking),
+            CompletableFuture.supplyAsync(() -> loadAndCheck(s, m.checkedElsewhere()), blocking),
             (loaded, failure) -> {
               if (failure != null) {
                 Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
@@ -319,7 +327,11 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
   }
 
   /** Blocking: loads the version and measures it on the hold-out set. */
-  private Loaded loadAndCheck(ModelSettings s) {
+  /**
+   * {@code checkedElsewhere}: the hold-out accuracy another node measured on these very files (the
+   * caller has checked their content hash); NaN to measure it here.
+   */
+  private Loaded loadAndCheck(ModelSettings s, double checkedElsewhere) {
     LoadedModel model;
     try {
       model = LoadedModel.load(s);
@@ -331,7 +343,8 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
       if (problem != null) {
         throw new IllegalStateException(problem);
       }
-      double accuracy = holdoutAccuracy(model);
+      // files proven identical to ones already checked need no second check on a busy node
+      double accuracy = Double.isNaN(checkedElsewhere) ? holdoutAccuracy(model) : checkedElsewhere;
       if (accuracy < settings.minHoldoutAccuracy()) {
         throw new IllegalStateException(
             String.format(

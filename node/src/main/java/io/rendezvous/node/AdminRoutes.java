@@ -49,7 +49,8 @@ public final class AdminRoutes extends AllDirectives {
       Duration loadTimeout,
       long maxBodyBytes,
       long maxUploadBytes,
-      ModelArchive.Limits archiveLimits) {
+      ModelArchive.Limits archiveLimits,
+      Duration requestTimeout) {
     static Settings fromConfig(com.typesafe.config.Config root) {
       com.typesafe.config.Config c = root.getConfig("rendezvous.admin");
       return new Settings(
@@ -58,7 +59,8 @@ public final class AdminRoutes extends AllDirectives {
           c.getDuration("load-timeout"),
           c.getBytes("max-body"),
           c.getBytes("max-upload"),
-          new ModelArchive.Limits(c.getBytes("max-extracted"), c.getInt("max-upload-entries")));
+          new ModelArchive.Limits(c.getBytes("max-extracted"), c.getInt("max-upload-entries")),
+          c.getDuration("request-timeout"));
     }
   }
 
@@ -132,27 +134,57 @@ public final class AdminRoutes extends AllDirectives {
   }
 
   public Route routes() {
+    // a change waits for every node to apply it (loading and checking a version there): longer
+    // than the server's request timeout allows a user's request
     return concat(
         pathPrefix(
             "admin",
             () ->
-                auth.requireAdmin(
-                    Materializer.matFromSystem(system),
-                    loopbackOnly,
+                withRequestTimeout(
+                    settings.requestTimeout(),
                     () ->
-                        concat(
-                            pathPrefix("models", this::models),
-                            pathPrefix("endpoints", endpointRoutes::routes)))),
+                        auth.requireAdmin(
+                            Materializer.matFromSystem(system),
+                            loopbackOnly,
+                            () ->
+                                concat(
+                                    pathPrefix("models", this::models),
+                                    pathPrefix("endpoints", endpointRoutes::routes),
+                                    path(
+                                        "cluster",
+                                        () -> get(() -> completeWithFuture(cluster()))))))),
         pathPrefix(
             "v2",
             () ->
                 pathPrefix(
                     "repository",
                     () ->
-                        auth.requireAdmin(
-                            Materializer.matFromSystem(system),
-                            loopbackOnly,
-                            repositoryRoutes::routes))));
+                        withRequestTimeout(
+                            settings.requestTimeout(),
+                            () ->
+                                auth.requireAdmin(
+                                    Materializer.matFromSystem(system),
+                                    loopbackOnly,
+                                    repositoryRoutes::routes)))));
+  }
+
+  /**
+   * {@code GET /admin/cluster}: the cluster's desired model state (its generation and last change)
+   * and the generation each Up node has applied: 200 when all stand there, 202 while some do not.
+   */
+  private CompletionStage<HttpResponse> cluster() {
+    return AskPattern.<ClusterModels.Command, ClusterModels.Outcome>ask(
+            clusterModels, ClusterModels.GetStatus::new, settings.askTimeout(), system.scheduler())
+        .thenApply(
+            o -> {
+              ObjectNode body = Json.object();
+              body.put("generation", o.generation());
+              body.put("change", o.detail());
+              body.put("applied_everywhere", o.status() == 200);
+              body.set("nodes", EndpointAdminRoutes.nodes(o));
+              return HttpJson.response(o.status(), body);
+            })
+        .exceptionally(e -> HttpJson.internalError(log, "reading the cluster's model state", e));
   }
 
   /** {@code handler} given the request's body as text, read up to {@code max-body} (413 past). */

@@ -84,6 +84,9 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   record RetireEverywhere(String name, String version, ActorRef<Outcome> replyTo)
       implements Command {}
 
+  /** Where the cluster stands: the desired generation and what each Up member has applied. */
+  record GetStatus(ActorRef<Outcome> replyTo) implements Command {}
+
   /** This node's HTTP address, once bound: other nodes fetch versions from it. */
   record Bound(String url) implements Command {}
 
@@ -151,6 +154,15 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   private static final Key<LWWMap<String, CborSerializable>> STATE = LWWMapKey.create(STATE_KEY);
 
   private final ReplicatorMessageAdapter<Command, LWWMap<String, CborSerializable>> state;
+
+  /**
+   * For what runs off the actor's thread (fetches, loads): the context's logger may not be used
+   * there.
+   */
+  private static final org.slf4j.Logger LOG =
+      org.slf4j.LoggerFactory.getLogger(ClusterModels.class);
+
+  private final org.apache.pekko.actor.typed.ActorSystem<?> system;
   private final SelfUniqueAddress self;
   private final String selfKey;
   private final String nodeName;
@@ -221,6 +233,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
       String nodeName) {
     super(ctx);
     this.state = state;
+    this.system = ctx.getSystem();
     this.self = DistributedData.get(ctx.getSystem()).selfUniqueAddress();
     this.selfKey = Cluster.get(ctx.getSystem()).selfMember().address().toString();
     this.nodeName = nodeName;
@@ -264,6 +277,22 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
         .onMessage(StateRead.class, this::onStateRead)
         .onMessage(StateChanged.class, m -> onEntries(m.entries()))
         .onMessage(Bound.class, this::onBound)
+        .onMessage(
+            GetStatus.class,
+            g -> {
+              Map<String, Applied> nodes = nodesNow();
+              boolean all =
+                  nodes.values().stream().allMatch(a -> a.generation() >= desired.generation());
+              g.replyTo()
+                  .tell(
+                      new Outcome(
+                          all ? 200 : 202,
+                          desired.isEmpty() ? "configuration" : desired.change(),
+                          desired.generation(),
+                          null,
+                          nodes));
+              return this;
+            })
         .onMessage(Edit.class, this::onRequest)
         .onMessage(LoadEverywhere.class, this::onRequest)
         .onMessage(RetireEverywhere.class, this::onRequest)
@@ -341,7 +370,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
             target.generation(),
             target.change());
     CompletionStage<String> done =
-        loadVersions(target)
+        loadVersions(target, sourcesOf(target))
             .thenCompose(p -> p != null ? done(p) : applyTable(target))
             .thenCompose(p -> p != null ? done(p) : retireVersions(target));
     getContext()
@@ -402,7 +431,8 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   }
 
   /** Every desired version ready here: fetched when missing from the store, then loaded. */
-  private CompletionStage<String> loadVersions(DesiredState target) {
+  private CompletionStage<String> loadVersions(
+      DesiredState target, Map<String, List<String>> sources) {
     CompletionStage<String> chain = done(null);
     for (VersionSpec v : target.versions().values()) {
       chain =
@@ -410,7 +440,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
               problem ->
                   problem != null
                       ? done(problem)
-                      : inStore(v)
+                      : inStore(v, sources.getOrDefault(v.member(), List.of()))
                           .thenCompose(
                               p ->
                                   p != null
@@ -420,9 +450,13 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
                                               manager,
                                               replyTo ->
                                                   new ModelManager.Load(
-                                                      v.name(), v.version(), overrides(v), replyTo),
+                                                      v.name(),
+                                                      v.version(),
+                                                      overrides(v),
+                                                      checked(v),
+                                                      replyTo),
                                               admin.loadTimeout(),
-                                              getContext().getSystem().scheduler())
+                                              system.scheduler())
                                           .thenApply(
                                               s ->
                                                   s.state() == ModelManager.State.READY
@@ -436,6 +470,11 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
     return chain;
   }
 
+  /** The accuracy measured where the version was first checked, trusted for the same files. */
+  private static double checked(VersionSpec v) {
+    return v.checkedAccuracy() == null ? Double.NaN : v.checkedAccuracy();
+  }
+
   private static ModelManager.PoolOverrides overrides(VersionSpec v) {
     return new ModelManager.PoolOverrides(
         v.workers(),
@@ -447,7 +486,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   /**
    * The version in this node's store, with the desired content: fetched from another node if not.
    */
-  private CompletionStage<String> inStore(VersionSpec v) {
+  private CompletionStage<String> inStore(VersionSpec v, List<String> sources) {
     return CompletableFuture.supplyAsync(
             () -> {
               try {
@@ -472,11 +511,20 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
               if (found != null) {
                 return done(found);
               }
-              return fetch(v, sourcesOf(v), new ArrayList<>());
+              return fetch(v, sources, new ArrayList<>());
             });
   }
 
-  /** Where a version can be fetched from: where it was first, then every node that applied it. */
+  /**
+   * Where each version can be fetched from, read on the actor's thread (the fetches run on others):
+   * where it was first, then every node that reported its standing.
+   */
+  private Map<String, List<String>> sourcesOf(DesiredState target) {
+    Map<String, List<String>> out = new HashMap<>();
+    target.versions().values().forEach(v -> out.put(v.member(), sourcesOf(v)));
+    return out;
+  }
+
   private List<String> sourcesOf(VersionSpec v) {
     List<String> out = new ArrayList<>(v.sources());
     applied.values().stream()
@@ -510,7 +558,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
     if (!internalTokens.isEmpty()) {
       b.header("Authorization", "Bearer " + internalTokens.get(0));
     }
-    getContext().getLog().info("cluster model state: fetching {} from {}", v.member(), from);
+    LOG.info("cluster model state: fetching {} from {}", v.member(), from);
     return http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofByteArray())
         .thenApplyAsync(
             r -> {
@@ -539,10 +587,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
               if (problem == null) {
                 return done(null);
               }
-              getContext()
-                  .getSystem()
-                  .log()
-                  .warn("cluster model state: fetch of {} failed: {}", v.member(), problem);
+              LOG.warn("cluster model state: fetch of {} failed: {}", v.member(), problem);
               List<String> t = new ArrayList<>(tried);
               t.add(problem);
               return fetch(v, rest, t);
@@ -561,7 +606,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
             registry,
             replyTo -> new EndpointRegistry.ReplaceAll(target.generation(), table, replyTo),
             admin.loadTimeout(),
-            getContext().getSystem().scheduler())
+            system.scheduler())
         .thenApply(c -> c.ok() ? null : c.detail());
   }
 
@@ -571,10 +616,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
       return done(null);
     }
     return AskPattern.<ModelManager.Command, ModelManager.Versions>ask(
-            manager,
-            ModelManager.ListVersions::new,
-            admin.askTimeout(),
-            getContext().getSystem().scheduler())
+            manager, ModelManager.ListVersions::new, admin.askTimeout(), system.scheduler())
         .thenCompose(
             all -> {
               CompletionStage<String> chain = done(null);
@@ -585,11 +627,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
                       chain.thenCompose(
                           p ->
                               Retirement.retire(
-                                      getContext().getSystem(),
-                                      parts,
-                                      admin.loadTimeout(),
-                                      v.name(),
-                                      v.version())
+                                      system, parts, admin.loadTimeout(), v.name(), v.version())
                                   .thenApply(
                                       r ->
                                           r.refusal() != null
@@ -724,7 +762,8 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
           pool.workers(),
           pool.queueCapacity(),
           pool.maxBatchSize(),
-          pool.maxBatchDelay() == null ? null : pool.maxBatchDelay().toNanos() / 1_000);
+          pool.maxBatchDelay() == null ? null : pool.maxBatchDelay().toNanos() / 1_000,
+          m.holdoutAccuracy());
     } catch (java.io.IOException | RuntimeException e) {
       return null;
     }
@@ -789,6 +828,22 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
       onRequest(queued.poll());
     }
     return this;
+  }
+
+  /** Where each Up member stands, by cluster address (this node's own from here). */
+  private Map<String, Applied> nodesNow() {
+    Map<String, Applied> nodes = new TreeMap<>();
+    for (org.apache.pekko.cluster.Member m :
+        Cluster.get(getContext().getSystem()).state().getMembers()) {
+      if (m.status() != MemberStatus.up()) {
+        continue;
+      }
+      String member = m.address().toString();
+      Applied a =
+          member.equals(selfKey) ? new Applied(appliedHere, url, null) : applied.get(member);
+      nodes.put(member, a == null ? new Applied(0, null, "no report yet") : a);
+    }
+    return nodes;
   }
 
   /** Answers every change that every Up member has applied, or whose time is up. */

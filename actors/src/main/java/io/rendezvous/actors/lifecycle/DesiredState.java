@@ -42,7 +42,11 @@ public record DesiredState(
     return generation == 0;
   }
 
-  /** A version to be loaded on every node; {@code sources}: nodes' HTTP addresses that had it. */
+  /**
+   * A version to be loaded on every node; {@code sources}: nodes' HTTP addresses that had it;
+   * {@code checkedAccuracy}: its hold-out accuracy as measured where it was first loaded (a node
+   * with files of the same content hash need not measure it again).
+   */
   public record VersionSpec(
       String name,
       String version,
@@ -51,7 +55,8 @@ public record DesiredState(
       Integer workers,
       Integer queueCapacity,
       Integer maxBatchSize,
-      Long maxBatchDelayMicros)
+      Long maxBatchDelayMicros,
+      Double checkedAccuracy)
       implements CborSerializable {
     public VersionSpec {
       sources = sources == null ? List.of() : List.copyOf(sources);
