@@ -85,13 +85,15 @@ public final class Node {
 
   /** Starts a node whose HTTP API also serves the routes {@code extensions} build. */
   public static Node start(Config config, List<RouteExtension> extensions) throws Exception {
-    // the cluster's desired model state is kept under the node's own data directory
+    // the cluster's desired model state is kept under the node's own data directory, under a name
+    // that does not end in "ddata" (Pekko would append the Artery port, and a node restarted on
+    // another port would not find its copy)
     config =
         com.typesafe.config.ConfigFactory.parseMap(
                 Map.of(
                     "pekko.cluster.distributed-data.durable.lmdb.dir",
                     java.nio.file.Path.of(config.getString("rendezvous.data-dir"))
-                        .resolve("ddata")
+                        .resolve("model-state")
                         .toString()))
             .withFallback(config);
     NodeSettings settings = NodeSettings.fromConfig(config);
