@@ -115,7 +115,14 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   private record Written(DesiredState state, Command request, boolean everyone)
       implements Command {}
 
-  private record Reconciled(long generation, String problem) implements Command {}
+  /** The change was made from a state the map had moved past: made again from the map's. */
+  private record Stale(Command request) implements Command {}
+
+  private record Reconciled(DesiredState state, String problem) implements Command {
+    long generation() {
+      return state.generation();
+    }
+  }
 
   private enum Tick implements Command {
     INSTANCE
@@ -184,6 +191,24 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   private Map<String, Applied> applied = Map.of();
   private String url;
   private long appliedHere;
+
+  /**
+   * The state last applied here, whole: one of the same generation but other content is applied
+   * too.
+   */
+  private DesiredState appliedState = DesiredState.EMPTY;
+
+  /** Caught up once since start: from then on readiness no longer waits on model changes. */
+  private boolean caughtUp;
+
+  /** A failed attempt is tried again after this, doubling up to a minute. */
+  private long retryAtNanos;
+
+  private long retryDelayMillis;
+
+  /** The read that counts: one made once this node is Up, so it reaches the others. */
+  private boolean readWhileUp;
+
   private boolean reconciling;
   private boolean changing;
   private final ArrayDeque<Command> queued = new ArrayDeque<>();
@@ -275,7 +300,6 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(StateRead.class, this::onStateRead)
-        .onMessage(StateChanged.class, m -> onEntries(m.entries()))
         .onMessage(Bound.class, this::onBound)
         .onMessage(
             GetStatus.class,
@@ -298,12 +322,35 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
         .onMessage(RetireEverywhere.class, this::onRequest)
         .onMessage(Prepared.class, this::onPrepared)
         .onMessage(Written.class, this::onWritten)
+        .onMessage(StateChanged.class, m -> next(onEntries(m.entries())))
+        .onMessage(
+            Stale.class,
+            st -> {
+              changing = false;
+              getContext()
+                  .getLog()
+                  .info("cluster model state: a change was made from a stale state; made again");
+              queued.addFirst(st.request());
+              // the map's newer state first (a local read), then the change again
+              state.askGet(
+                  replyTo -> new Replicator.Get<>(STATE, Replicator.readLocal(), replyTo),
+                  r ->
+                      r instanceof Replicator.GetSuccess<LWWMap<String, CborSerializable>> ok
+                          ? new StateChanged(ok.get(STATE).getEntries())
+                          : Tick.INSTANCE);
+              return this;
+            })
         .onMessage(Reconciled.class, this::onReconciled)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .build();
   }
 
   private Behavior<Command> onStateRead(StateRead m) {
+    if (!readWhileUp) {
+      // read before this node knew its peers: only its own copy; the read that counts comes later
+      onEntries(m.entries());
+      return this;
+    }
     if (!read) {
       read = true;
       DesiredState found = m.entries().get(DESIRED) instanceof DesiredState d ? d : null;
@@ -331,7 +378,11 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
     if (!nodes.isEmpty()) {
       applied = nodes;
     }
-    if (entries.get(DESIRED) instanceof DesiredState d && d.generation() > desired.generation()) {
+    // the map's value wins over what this node holds, unless it is older: two writes of one
+    // generation are settled by the map (last writer wins), and every node takes the same one
+    if (entries.get(DESIRED) instanceof DesiredState d
+        && d.generation() >= desired.generation()
+        && !d.equals(desired)) {
       desired = d;
     }
     reconcile();
@@ -346,6 +397,18 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   }
 
   private Behavior<Command> onTick() {
+    if (!readWhileUp && Cluster.get(system).selfMember().status() == MemberStatus.up()) {
+      // Up: the others are known now, and a majority read reaches them
+      readWhileUp = true;
+      state.askGet(
+          replyTo ->
+              new Replicator.Get<>(
+                  STATE, new Replicator.ReadMajority(settings.readTimeout()), replyTo),
+          r ->
+              r instanceof Replicator.GetSuccess<LWWMap<String, CborSerializable>> ok
+                  ? new StateRead(ok.get(STATE).getEntries(), true)
+                  : new StateRead(Map.of(), r instanceof Replicator.NotFound));
+    }
     settleWaiters();
     reconcile();
     return this;
@@ -358,7 +421,10 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
     if (reconciling || !read || url == null) {
       return;
     }
-    if (desired.isEmpty() || appliedHere >= desired.generation()) {
+    if (desired.isEmpty() || desired.equals(appliedState)) {
+      return;
+    }
+    if (System.nanoTime() - retryAtNanos < 0) {
       return;
     }
     reconciling = true;
@@ -369,6 +435,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
             "cluster model state: applying generation {} ({})",
             target.generation(),
             target.change());
+    DesiredState applying = target;
     CompletionStage<String> done =
         loadVersions(target, sourcesOf(target))
             .thenCompose(p -> p != null ? done(p) : applyTable(target))
@@ -378,22 +445,26 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
             done,
             (problem, failure) ->
                 new Reconciled(
-                    target.generation(),
-                    failure != null ? "failed: " + rootMessage(failure) : problem));
+                    applying, failure != null ? "failed: " + rootMessage(failure) : problem));
   }
 
   private Behavior<Command> onReconciled(Reconciled r) {
     reconciling = false;
     if (r.problem() == null) {
       appliedHere = Math.max(appliedHere, r.generation());
+      appliedState = r.state();
+      caughtUp = true;
+      retryDelayMillis = 0;
       getContext().getLog().info("cluster model state: generation {} applied here", r.generation());
     } else {
       getContext()
           .getLog()
           .error(
-              "cluster model state: generation {} not applied here: {}",
+              "cluster model state: generation {} not applied here (tried again in {} ms): {}",
               r.generation(),
+              nextRetryMillis(),
               r.problem());
+      retryAtNanos = System.nanoTime() + retryDelayMillis * 1_000_000;
     }
     Applied mine =
         new Applied(r.problem() == null ? r.generation() : appliedHere, url, r.problem());
@@ -413,11 +484,22 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
     return this;
   }
 
+  /** Doubles the wait before the next attempt, from 1 s to a minute. */
+  private long nextRetryMillis() {
+    retryDelayMillis = retryDelayMillis == 0 ? 1_000 : Math.min(60_000, retryDelayMillis * 2);
+    return retryDelayMillis;
+  }
+
+  /**
+   * Readiness waits for the first catch-up only: a node that has served the cluster's state once
+   * stays ready while later changes are applied (all nodes apply them at once; being taken out of
+   * service together for each one would be worse than serving the previous state a little longer).
+   */
   private void updateStatus() {
     String problem;
     if (!read) {
       problem = "reading the cluster's desired model state";
-    } else if (!desired.isEmpty() && appliedHere < desired.generation()) {
+    } else if (!caughtUp && !desired.isEmpty() && !desired.equals(appliedState)) {
       problem =
           "bringing this node to the cluster's model state, generation "
               + desired.generation()
@@ -425,6 +507,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
               + appliedHere
               + ")";
     } else {
+      caughtUp = true;
       problem = null;
     }
     status.problem = problem;
@@ -654,9 +737,10 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
     }
     changing = true;
     DesiredState base = desired.isEmpty() ? fromLocalTable() : desired;
+    String source = url;
     getContext()
         .pipeToSelf(
-            CompletableFuture.supplyAsync(() -> prepare(request, base), blocking),
+            CompletableFuture.supplyAsync(() -> prepare(request, base, source), blocking),
             (prepared, failure) ->
                 failure != null
                     ? new Prepared(request, null, "failed: " + rootMessage(failure), 500)
@@ -665,7 +749,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
   }
 
   /** Blocking (it reads the store): the next desired state for {@code request}, or the refusal. */
-  private Prepared prepare(Command request, DesiredState base) {
+  private Prepared prepare(Command request, DesiredState base, String source) {
     Map<String, EndpointSpec> eps = new TreeMap<>(base.endpoints());
     Map<String, VersionSpec> versions = new TreeMap<>(base.versions());
     List<String> retired = new ArrayList<>(base.retired());
@@ -693,7 +777,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
           ModelRef ref = ModelRef.parse(m);
           if (ref.versioned() && !versions.containsKey(m)) {
             VersionSpec spec =
-                specFromStore(ref.name(), ref.version(), ModelManager.PoolOverrides.NONE);
+                specFromStore(ref.name(), ref.version(), ModelManager.PoolOverrides.NONE, source);
             if (spec == null) {
               return new Prepared(
                   request,
@@ -708,7 +792,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
       }
     } else if (request instanceof LoadEverywhere l) {
       String m = ModelRef.of(l.name(), l.version());
-      VersionSpec spec = specFromStore(l.name(), l.version(), l.pool());
+      VersionSpec spec = specFromStore(l.name(), l.version(), l.pool(), source);
       if (spec == null) {
         return new Prepared(request, null, m + " is not in this node's model store", 404);
       }
@@ -735,7 +819,8 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
         }
       }
       if (!versions.containsKey(m)
-          && specFromStore(r.name(), r.version(), ModelManager.PoolOverrides.NONE) == null) {
+          && specFromStore(r.name(), r.version(), ModelManager.PoolOverrides.NONE, source)
+              == null) {
         return new Prepared(request, null, "no version " + r.version() + " of " + r.name(), 404);
       }
       versions.remove(m);
@@ -750,21 +835,58 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
     return new Prepared(request, next, null, 200);
   }
 
-  private VersionSpec specFromStore(String name, String version, ModelManager.PoolOverrides pool) {
+  /**
+   * Blocking: the version as the desired state names it: its content hash (computed when its
+   * metadata has none), this node as its source, and the hold-out accuracy measured here when this
+   * node has loaded it (other nodes with the same files trust it; without it they measure).
+   */
+  private VersionSpec specFromStore(
+      String name, String version, ModelManager.PoolOverrides pool, String source) {
     try {
       java.nio.file.Path dir = store.resolve(name, version);
       ModelMetadata m = ModelMetadata.read(dir);
+      String hash =
+          m.contentHash() != null
+              ? m.contentHash()
+              : io.rendezvous.workers.training.ContentHash.of(dir);
+      Double measured = measuredHere(name, version);
       return new VersionSpec(
           name,
           version,
-          m.contentHash(),
-          url == null ? List.of() : List.of(url),
+          hash,
+          source == null ? List.of() : List.of(source),
           pool.workers(),
           pool.queueCapacity(),
           pool.maxBatchSize(),
           pool.maxBatchDelay() == null ? null : pool.maxBatchDelay().toNanos() / 1_000,
-          m.holdoutAccuracy());
+          measured);
     } catch (java.io.IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** Blocking: the accuracy this node's manager measured for the version, or null. */
+  private Double measuredHere(String name, String version) {
+    try {
+      ModelManager.Versions all =
+          AskPattern.<ModelManager.Command, ModelManager.Versions>ask(
+                  manager, ModelManager.ListVersions::new, admin.askTimeout(), system.scheduler())
+              .toCompletableFuture()
+              .get(admin.askTimeout().toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      return all.versions().stream()
+          .filter(
+              v ->
+                  v.name().equals(name)
+                      && v.version().equals(version)
+                      && v.state() == ModelManager.State.READY
+                      && !Double.isNaN(v.measuredAccuracy()))
+          .map(ModelManager.VersionState::measuredAccuracy)
+          .findFirst()
+          .orElse(null);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       return null;
     }
   }
@@ -791,8 +913,19 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
                 LWWMap.create(),
                 new Replicator.WriteAll(settings.writeTimeout()),
                 replyTo,
-                map -> map.put(self, DESIRED, next)),
-        r -> new Written(next, p.request(), r instanceof Replicator.UpdateSuccess));
+                map -> {
+                  // written over a state newer than the one it was made from: refused, and made
+                  // again from what the map holds now
+                  if (map.getEntries().get(DESIRED) instanceof DesiredState now
+                      && now.generation() >= next.generation()) {
+                    throw new IllegalStateException("the desired state moved on");
+                  }
+                  return map.put(self, DESIRED, next);
+                }),
+        r ->
+            r instanceof Replicator.ModifyFailure<?>
+                ? new Stale(p.request())
+                : new Written(next, p.request(), r instanceof Replicator.UpdateSuccess));
     return this;
   }
 
@@ -820,6 +953,10 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
             System.nanoTime() + settings.applyTimeout().toNanos()));
     reconcile();
     settleWaiters();
+    return next();
+  }
+
+  private Behavior<Command> next(Behavior<Command> ignored) {
     return next();
   }
 
