@@ -137,6 +137,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
       Duration readTimeout,
       Duration applyTimeout,
       Duration fetchTimeout,
+      Duration connectTimeout,
       Duration checkEvery) {
     static Settings fromConfig(com.typesafe.config.Config root) {
       com.typesafe.config.Config c = root.getConfig("rendezvous.lifecycle");
@@ -145,6 +146,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
           c.getDuration("state-read-timeout"),
           c.getDuration("apply-timeout"),
           c.getDuration("fetch-timeout"),
+          c.getDuration("connect-timeout"),
           c.getDuration("check-every"));
     }
   }
@@ -276,7 +278,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
         ctx.getSystem()
             .dispatchers()
             .lookup(DispatcherSelector.fromConfig(ModelManager.BLOCKING_DISPATCHER));
-    this.http = HttpClient.newBuilder().connectTimeout(settings.fetchTimeout()).build();
+    this.http = HttpClient.newBuilder().connectTimeout(settings.connectTimeout()).build();
     state.subscribe(
         STATE,
         r ->
@@ -610,7 +612,8 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
 
   private List<String> sourcesOf(VersionSpec v) {
     List<String> out = new ArrayList<>(v.sources());
-    applied.values().stream()
+    // the nodes Up now, not every node that ever reported: a gone one would only cost a timeout
+    nodesNow().values().stream()
         .map(Applied::url)
         .filter(u -> u != null && !u.equals(url) && !out.contains(u))
         .forEach(out::add);
