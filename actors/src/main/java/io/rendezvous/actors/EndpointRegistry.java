@@ -271,10 +271,10 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
     } else {
       replaceAll(a.replace());
     }
-    Behavior<Command> self = onAvailableDrain();
-    return self;
+    return onAvailableDrain();
   }
 
+  /** The changes that waited while one was being made, in order, until one has to wait again. */
   private Behavior<Command> onAvailableDrain() {
     while (!busy && !waiting.isEmpty()) {
       Command next = waiting.poll();
@@ -390,17 +390,7 @@ public final class EndpointRegistry extends AbstractBehavior<EndpointRegistry.Co
     } else {
       publish(a.change(), a.next());
     }
-    while (!busy && !waiting.isEmpty()) {
-      Command next = waiting.poll();
-      if (next instanceof Change c) {
-        onChange(c);
-      } else if (next instanceof Reserve r) {
-        onReserve(r);
-      } else if (next instanceof ReplaceAll r) {
-        onReplaceAll(r);
-      }
-    }
-    return this;
+    return onAvailableDrain();
   }
 
   private void publish(Change c, EndpointSettings next) {

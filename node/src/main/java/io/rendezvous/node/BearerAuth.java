@@ -152,15 +152,10 @@ public final class BearerAuth {
    */
   Route requireAdmin(Materializer materializer, boolean loopbackOnly, Supplier<Route> inner) {
     if (admin.isEmpty() && !loopbackOnly) {
-      return Directives.extractRequestEntity(
-          entity -> {
-            entity.discardBytes(materializer);
-            return Directives.complete(
-                HttpJson.error(
-                    403,
-                    "the admin API is off: this node binds a non-loopback address and has no"
-                        + " admin token (set rendezvous.auth.admin or RENDEZVOUS_ADMIN_TOKENS)"));
-          });
+      return shut(
+          materializer,
+          "the admin API is off: this node binds a non-loopback address and has no admin token"
+              + " (set rendezvous.auth.admin or RENDEZVOUS_ADMIN_TOKENS)");
     }
     return require("the admin API", admin, materializer, inner);
   }
@@ -171,16 +166,10 @@ public final class BearerAuth {
    */
   Route requireInternal(Materializer materializer, boolean loopbackOnly, Supplier<Route> inner) {
     if (internal.isEmpty() && !loopbackOnly) {
-      return Directives.extractRequestEntity(
-          entity -> {
-            entity.discardBytes(materializer);
-            return Directives.complete(
-                HttpJson.error(
-                    403,
-                    "the internal routes are off: this node binds a non-loopback address and has no"
-                        + " internal token (set rendezvous.auth.internal or"
-                        + " RENDEZVOUS_INTERNAL_TOKENS)"));
-          });
+      return shut(
+          materializer,
+          "the internal routes are off: this node binds a non-loopback address and has no"
+              + " internal token (set rendezvous.auth.internal or RENDEZVOUS_INTERNAL_TOKENS)");
     }
     return require("this node's internal routes", internal, materializer, inner);
   }
@@ -200,6 +189,15 @@ public final class BearerAuth {
                       entity.discardBytes(materializer);
                       return Directives.complete(unauthorized(what, header.isPresent()));
                     }));
+  }
+
+  /** Routes that fail closed: 403 with why, the body discarded unread. */
+  private static Route shut(Materializer materializer, String why) {
+    return Directives.extractRequestEntity(
+        entity -> {
+          entity.discardBytes(materializer);
+          return Directives.complete(HttpJson.error(403, why));
+        });
   }
 
   static HttpResponse unauthorized(String what, boolean tokenGiven) {

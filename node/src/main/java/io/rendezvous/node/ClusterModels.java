@@ -287,6 +287,12 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
                 : Tick.INSTANCE);
     // what the others hold, not only this node's disk: a node that joins late starts from the
     // cluster's state
+    readFromMajority();
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.checkEvery());
+  }
+
+  /** Asks a majority of the nodes for the state (this node's own copy alone, before it is Up). */
+  private void readFromMajority() {
     state.askGet(
         replyTo ->
             new Replicator.Get<>(
@@ -295,7 +301,6 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
             r instanceof Replicator.GetSuccess<LWWMap<String, CborSerializable>> ok
                 ? new StateRead(ok.get(STATE).getEntries(), true)
                 : new StateRead(Map.of(), r instanceof Replicator.NotFound));
-    timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.checkEvery());
   }
 
   @Override
@@ -402,14 +407,7 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
     if (!readWhileUp && Cluster.get(system).selfMember().status() == MemberStatus.up()) {
       // Up: the others are known now, and a majority read reaches them
       readWhileUp = true;
-      state.askGet(
-          replyTo ->
-              new Replicator.Get<>(
-                  STATE, new Replicator.ReadMajority(settings.readTimeout()), replyTo),
-          r ->
-              r instanceof Replicator.GetSuccess<LWWMap<String, CborSerializable>> ok
-                  ? new StateRead(ok.get(STATE).getEntries(), true)
-                  : new StateRead(Map.of(), r instanceof Replicator.NotFound));
+      readFromMajority();
     }
     settleWaiters();
     reconcile();
