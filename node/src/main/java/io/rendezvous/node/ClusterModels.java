@@ -371,7 +371,9 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
                       ? "none yet; this node's configuration stands"
                       : "not read from a majority in time; this node's own copy stands");
     }
-    return onEntries(m.entries());
+    onEntries(m.entries());
+    // the changes asked for while the state was being read
+    return next();
   }
 
   private Behavior<Command> onEntries(Map<String, CborSerializable> entries) {
@@ -733,7 +735,8 @@ final class ClusterModels extends AbstractBehavior<ClusterModels.Command> {
       return this;
     }
     if (!read) {
-      refuse(request, 503, "this node has not read the cluster's model state yet");
+      // made once this node has read the cluster's state (moments after it is Up), not refused
+      queued.add(request);
       return this;
     }
     changing = true;
