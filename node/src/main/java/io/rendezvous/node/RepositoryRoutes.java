@@ -263,43 +263,35 @@ final class RepositoryRoutes extends AllDirectives {
               return versions()
                   .thenCompose(
                       all -> {
-                        // retired on every node, one version after the other
-                        List<CompletionStage<ClusterModels.Outcome>> retiring = new ArrayList<>();
-                        CompletionStage<ClusterModels.Outcome> chain = done(null);
+                        // retired on every node, one version after the other, each outcome said
+                        ObjectNode o = Json.object().put("name", name);
+                        ArrayNode retired = o.putArray("retired");
+                        CompletionStage<Void> chain = done(null);
                         for (ModelManager.VersionState v : all.versions()) {
                           if (v.name().equals(name) && v.state() == ModelManager.State.READY) {
                             chain =
-                                chain.thenCompose(
-                                    before ->
-                                        AskPattern
-                                            .<ClusterModels.Command, ClusterModels.Outcome>ask(
-                                                clusterModels,
-                                                replyTo ->
-                                                    new ClusterModels.RetireEverywhere(
-                                                        name, v.version(), replyTo),
-                                                settings.loadTimeout().multipliedBy(2),
-                                                system.scheduler()));
-                            retiring.add(chain);
+                                chain
+                                    .thenCompose(
+                                        before ->
+                                            AskPattern
+                                                .<ClusterModels.Command, ClusterModels.Outcome>ask(
+                                                    clusterModels,
+                                                    replyTo ->
+                                                        new ClusterModels.RetireEverywhere(
+                                                            name, v.version(), replyTo),
+                                                    settings.loadTimeout().multipliedBy(2),
+                                                    system.scheduler()))
+                                    .thenAccept(
+                                        res ->
+                                            retired.add(
+                                                res.status() / 100 != 2
+                                                    ? res.detail()
+                                                    : res.status() == 200
+                                                        ? "retired"
+                                                        : "retiring"));
                           }
                         }
-                        return CompletableFuture.allOf(
-                                retiring.stream()
-                                    .map(CompletionStage::toCompletableFuture)
-                                    .toArray(CompletableFuture[]::new))
-                            .thenApply(
-                                ignored -> {
-                                  ObjectNode o = Json.object().put("name", name);
-                                  ArrayNode r = o.putArray("retired");
-                                  retiring.forEach(
-                                      f -> {
-                                        ClusterModels.Outcome res = f.toCompletableFuture().join();
-                                        r.add(
-                                            res.status() / 100 != 2
-                                                ? res.detail()
-                                                : res.status() == 200 ? "retired" : "retiring");
-                                      });
-                                  return HttpJson.response(200, o);
-                                });
+                        return chain.thenApply(ignored -> HttpJson.response(200, o));
                       });
             })
         .exceptionally(e -> HttpJson.internalError(log, "unloading " + name, e));
