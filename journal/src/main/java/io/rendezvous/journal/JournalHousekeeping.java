@@ -39,6 +39,14 @@ final class JournalHousekeeping implements AutoCloseable {
   /** Why the disk cannot take writes now (free space); null when it can. */
   private volatile String diskProblem;
 
+  /** Free bytes on the journal's disk at the last check; -1 before the first. */
+  private volatile long freeBytes = -1;
+
+  private final java.util.concurrent.atomic.AtomicLong removedFiles =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong removedBytes =
+      new java.util.concurrent.atomic.AtomicLong();
+
   /** The first journal index a consumer of the journal (the Kafka outbox) still needs; -1: none. */
   private volatile LongSupplier retainFrom = () -> -1;
 
@@ -97,6 +105,7 @@ final class JournalHousekeeping implements AutoCloseable {
     String problem;
     try {
       long free = freeSpace.of(settings.dir());
+      freeBytes = free;
       problem =
           free >= settings.minFreeBytes()
               ? null
@@ -117,6 +126,18 @@ final class JournalHousekeeping implements AutoCloseable {
     } else if (problem == null && before != null) {
       log.info("journal {} is writable again", settings.dir());
     }
+  }
+
+  long freeBytes() {
+    return freeBytes;
+  }
+
+  long removedFiles() {
+    return removedFiles.get();
+  }
+
+  long removedBytes() {
+    return removedBytes.get();
   }
 
   /**
@@ -160,6 +181,8 @@ final class JournalHousekeeping implements AutoCloseable {
         Files.delete(p);
         total -= size;
         deleted = true;
+        removedFiles.incrementAndGet();
+        removedBytes.addAndGet(size);
         log.info(
             "journal retention removed {} ({} bytes, {})",
             p.getFileName(),

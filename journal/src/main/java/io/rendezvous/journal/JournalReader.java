@@ -93,6 +93,15 @@ public final class JournalReader {
       return out;
     }
 
+    /**
+     * Lets the next thread that reads take the tailer over (it was positioned on another one, as a
+     * tailer from the end is, so that nothing written after it was made is missed).
+     */
+    public Tail handOver() {
+      tailer.singleThreadedCheckReset();
+      return this;
+    }
+
     @Override
     public void close() {
       tailer.close();
@@ -102,6 +111,13 @@ public final class JournalReader {
 
   public static Tail tail(Path dir, long from) {
     return new Tail(dir, from);
+  }
+
+  /** A tailer that follows a live journal from its current end: only records written from now. */
+  public static Tail tailFromEnd(Path dir) {
+    Tail tail = new Tail(dir, -1);
+    tail.tailer.toEnd();
+    return tail;
   }
 
   public static List<JournalRecord> readAll(Path dir) {

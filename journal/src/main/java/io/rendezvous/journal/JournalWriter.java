@@ -83,6 +83,9 @@ public final class JournalWriter implements Journal, AutoCloseable {
   /** How long each batch took to append, for the part of the hand-off that is the writer's own. */
   private final Lateness batchAppend = new Lateness();
 
+  /** Append time of every batch since start, never reset (for metrics that only grow). */
+  private final Lateness batchAppendTotal = new Lateness();
+
   /** Records accepted and then not written; raised before any later record is acknowledged. */
   private final AtomicLong failures = new AtomicLong();
 
@@ -222,6 +225,26 @@ public final class JournalWriter implements Journal, AutoCloseable {
     return batchAppend;
   }
 
+  /** Append time per batch since the journal opened (never reset, unlike {@link #batchAppend}). */
+  public Lateness batchAppendTotal() {
+    return batchAppendTotal;
+  }
+
+  /** Free bytes on the journal's disk at the last housekeeping check; -1 before it or disabled. */
+  public long freeBytes() {
+    return housekeeping == null ? -1 : housekeeping.freeBytes();
+  }
+
+  /** Cycle files retention has removed since the journal opened. */
+  public long retentionRemovedFiles() {
+    return housekeeping == null ? 0 : housekeeping.removedFiles();
+  }
+
+  /** Bytes of the cycle files retention has removed since the journal opened. */
+  public long retentionRemovedBytes() {
+    return housekeeping == null ? 0 : housekeeping.removedBytes();
+  }
+
   public long refused() {
     return refused.get();
   }
@@ -335,7 +358,9 @@ public final class JournalWriter implements Journal, AutoCloseable {
       appendProblem = "append to " + settings.dir() + " failed: " + ex;
       log.error("journal refuses writes: {}", appendProblem, ex);
     }
-    batchAppend.record((System.nanoTime() - appendStart) / 1_000);
+    long appendMicros = (System.nanoTime() - appendStart) / 1_000;
+    batchAppend.record(appendMicros);
+    batchAppendTotal.record(appendMicros);
     appended.addAndGet(done);
     appendedBytes.addAndGet(bytes);
     long failedSoFar = failures.addAndGet(batch.size() - done);

@@ -258,15 +258,10 @@ public final class Trainer {
     double[] mean = new double[train.size()];
     double[] nonZero = new double[train.size()];
     for (int i = 0; i < train.size(); i++) {
+      // the same statistics the monitor takes of live inputs, by the same code
       float[] px = train.get(i).scaled();
-      double sum = 0;
-      int lit = 0;
-      for (float p : px) {
-        sum += p;
-        lit += p > 0 ? 1 : 0;
-      }
-      mean[i] = sum / px.length;
-      nonZero[i] = (double) lit / px.length;
+      mean[i] = io.rendezvous.model.InputStatistics.mean(px);
+      nonZero[i] = io.rendezvous.model.InputStatistics.nonZeroShare(px);
     }
     return new ReferenceSummary(
         java.util.Arrays.stream(truth).boxed().toList(),
