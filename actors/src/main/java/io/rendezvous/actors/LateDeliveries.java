@@ -24,6 +24,11 @@ public final class LateDeliveries {
     byEndpoint.computeIfAbsent(endpoint, e -> new Lateness()).record(lateMicros);
   }
 
+  /** The endpoints that have had a late delivery. */
+  public java.util.Set<String> endpoints() {
+    return java.util.Set.copyOf(byEndpoint.keySet());
+  }
+
   /** Answers to {@code endpoint} delivered after its SLA so far. */
   public long count(String endpoint) {
     Lateness l = byEndpoint.get(endpoint);

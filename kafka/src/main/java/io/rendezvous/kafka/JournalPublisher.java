@@ -192,6 +192,14 @@ public final class JournalPublisher implements AutoCloseable {
     return published.get();
   }
 
+  /** Times publishing failed (the broker unreachable, a send refused) and started again. */
+  public long failures() {
+    return failures.get();
+  }
+
+  private final java.util.concurrent.atomic.AtomicLong failures =
+      new java.util.concurrent.atomic.AtomicLong();
+
   /** Journal records skipped because they could not be decoded (poison records). */
   public long unreadable() {
     return unreadable.get();
@@ -216,6 +224,7 @@ public final class JournalPublisher implements AutoCloseable {
         if (!running) {
           return;
         }
+        failures.incrementAndGet();
         // never stop for good: the journal keeps what is not published (retention waits for this
         // position), so the next attempt resumes from the last acknowledged record
         log.error(

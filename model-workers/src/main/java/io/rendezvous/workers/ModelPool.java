@@ -225,6 +225,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
   private final Map<ModelWorker, Long> hung = new HashMap<>();
 
   private final PoolHealth health;
+  private final PoolHealth.Load load;
   private final InferenceThreads threads;
 
   private boolean registered;
@@ -279,6 +280,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     this.settings = model.settings();
     this.timers = timers;
     this.health = health;
+    this.load = health.load(PoolHealth.key(model.name(), model.version()));
     this.hangAfterNanos = settings.watchdog().hangAfter().toNanos();
     this.batchDelayNanos = settings.maxBatchDelay().toNanos();
     this.pending =
@@ -352,6 +354,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     } else {
       pending.offer(s, now, backlog);
     }
+    load.set(pending.size(), inService);
     return this;
   }
 
@@ -387,6 +390,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     Running done = running.remove(m.worker());
     if (done != null) {
       inService -= done.requests();
+      load.set(pending.size(), inService);
       if (m.overran()) {
         // past hang-after, but back before the watchdog took it: answered, and counted, but not
         // a pace to admit requests by
@@ -720,6 +724,8 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     ModelWorker.Run job = new ModelWorker.Run(jobs, nowNanos, nextHold());
     running.put(worker, new Running(nowNanos, job));
     inService += jobs.size();
+    load.batch(jobs.size());
+    load.set(pending.size(), inService);
     worker.submit(job);
   }
 }

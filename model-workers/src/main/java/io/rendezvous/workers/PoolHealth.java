@@ -10,6 +10,57 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class PoolHealth {
   private final Map<String, Status> byModel = new ConcurrentHashMap<>();
+  private final Map<String, Load> loads = new ConcurrentHashMap<>();
+
+  /**
+   * How busy one pool is, for metrics: requests waiting for a worker and in service (as of the
+   * pool's last change), and the batches it has handed to workers. Written by the pool's actor
+   * only; read at any time.
+   */
+  public static final class Load {
+    private volatile int waiting;
+    private volatile int inService;
+    private final java.util.concurrent.atomic.LongAdder batches =
+        new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder batchedRequests =
+        new java.util.concurrent.atomic.LongAdder();
+
+    void set(int waiting, int inService) {
+      this.waiting = waiting;
+      this.inService = inService;
+    }
+
+    void batch(int size) {
+      batches.increment();
+      batchedRequests.add(size);
+    }
+
+    public int waiting() {
+      return waiting;
+    }
+
+    public int inService() {
+      return inService;
+    }
+
+    public long batches() {
+      return batches.sum();
+    }
+
+    public long batchedRequests() {
+      return batchedRequests.sum();
+    }
+  }
+
+  /** The load figures of pool {@code key}, made when first asked for. */
+  Load load(String key) {
+    return loads.computeIfAbsent(key, k -> new Load());
+  }
+
+  /** Every running pool's load, by {@link #key}. */
+  public Map<String, Load> loads() {
+    return new TreeMap<>(loads);
+  }
 
   /**
    * One pool ({@code model} is its version's {@link #key}): workers that take work, hung workers
@@ -53,6 +104,7 @@ public final class PoolHealth {
   /** A pool that stopped: it is no longer part of the node's standing. */
   void remove(String key) {
     byModel.remove(key);
+    loads.remove(key);
   }
 
   /** The pool of {@code model} (a {@link #key}) on this node; all zero before it has started. */

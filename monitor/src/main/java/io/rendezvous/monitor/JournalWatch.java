@@ -41,6 +41,7 @@ public final class JournalWatch implements AutoCloseable {
 
   private final WatchSettings settings;
   private final MetadataLookup metadata;
+  private final java.util.function.Predicate<String> ignored;
   private final PredictionWindows windows;
   private final Drift drift;
   private final Thread thread;
@@ -75,9 +76,11 @@ public final class JournalWatch implements AutoCloseable {
       Path journalDir,
       WatchSettings settings,
       MetadataLookup metadata,
+      java.util.function.Predicate<String> ignored,
       PrometheusRegistry registry) {
     this.settings = settings;
     this.metadata = metadata;
+    this.ignored = ignored;
     this.windows = new PredictionWindows(settings.window(), settings.horizon());
     this.drift = new Drift(settings.driftWindow(), settings.driftMinimum());
     this.scores =
@@ -178,13 +181,17 @@ public final class JournalWatch implements AutoCloseable {
     this.thread.setDaemon(true);
   }
 
-  /** Starts watching the journal in {@code journalDir} from its current end. */
+  /**
+   * Starts watching the journal in {@code journalDir} from its current end. The records of requests
+   * {@code ignored} names (the node's own warm-up) are passed over: they are not traffic.
+   */
   public static JournalWatch start(
       Path journalDir,
       WatchSettings settings,
       MetadataLookup metadata,
+      java.util.function.Predicate<String> ignored,
       PrometheusRegistry registry) {
-    JournalWatch watch = new JournalWatch(journalDir, settings, metadata, registry);
+    JournalWatch watch = new JournalWatch(journalDir, settings, metadata, ignored, registry);
     watch.thread.start();
     return watch;
   }
@@ -320,6 +327,9 @@ public final class JournalWatch implements AutoCloseable {
 
   private void take(JournalRecord record) {
     lastRecordMicros = record.atMicros();
+    if (!(record instanceof JournalRecord.Lifecycle) && ignored.test(record.requestId())) {
+      return;
+    }
     recordCounts.computeIfAbsent(record.type(), t -> records.labelValues(t)).inc();
     if (record instanceof JournalRecord.Input in) {
       input(in);

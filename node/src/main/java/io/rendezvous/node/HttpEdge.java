@@ -3,6 +3,7 @@ package io.rendezvous.node;
 import io.rendezvous.actors.edge.Futures;
 import io.rendezvous.actors.edge.InvalidInput;
 import io.rendezvous.journal.Lateness;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -12,6 +13,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
@@ -135,6 +137,7 @@ public final class HttpEdge {
             entity.discardBytes(materializer);
             return CompletableFuture.completedFuture(
                 busy(
+                    REFUSED_BODY_BYTES,
                     "node holds "
                         + (now - declared)
                         + " bytes of request bodies, and this one's "
@@ -173,6 +176,7 @@ public final class HttpEdge {
       queued.decrementAndGet();
       return CompletableFuture.completedFuture(
           busy(
+              REFUSED_QUEUE_FULL,
               "node is at its limit of "
                   + limit.current()
                   + " requests in flight and "
@@ -221,6 +225,7 @@ public final class HttpEdge {
         w.response()
             .complete(
                 busy(
+                    REFUSED_QUEUE_WAIT,
                     "waited "
                         + waitedNanos / 1_000_000
                         + " ms for one of the node's "
@@ -258,7 +263,27 @@ public final class HttpEdge {
             });
   }
 
-  private static HttpResponse busy(String why) {
+  /** Refusal reasons, as the metrics name them. */
+  static final String REFUSED_QUEUE_FULL = "queue-full";
+
+  static final String REFUSED_QUEUE_WAIT = "queue-wait";
+  static final String REFUSED_BODY_BYTES = "body-bytes";
+
+  private final Map<String, LongAdder> refusals =
+      Map.of(
+          REFUSED_QUEUE_FULL, new LongAdder(),
+          REFUSED_QUEUE_WAIT, new LongAdder(),
+          REFUSED_BODY_BYTES, new LongAdder());
+
+  /** Requests the edge refused (503 with Retry-After) since start, by reason. */
+  public Map<String, Long> refusals() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    refusals.forEach((reason, n) -> out.put(reason, n.sum()));
+    return out;
+  }
+
+  private HttpResponse busy(String reason, String why) {
+    refusals.get(reason).increment();
     return HttpJson.error(503, why).addHeader(RetryAfter.create(1L));
   }
 

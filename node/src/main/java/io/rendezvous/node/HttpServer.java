@@ -38,6 +38,7 @@ final class HttpServer {
       ActorSystem<?> system,
       HttpSettings http,
       List<Route> routes,
+      java.util.function.UnaryOperator<Route> measured,
       Readiness readiness,
       Duration startupTimeout)
       throws Exception {
@@ -45,7 +46,7 @@ final class HttpServer {
     ServerBinding binding =
         Http.get(system)
             .newServerAt(http.host(), http.port())
-            .bind(new Api(routes).route())
+            .bind(measured.apply(new Api(routes).route()))
             .toCompletableFuture()
             .get(timeout, TimeUnit.MILLISECONDS);
     Uri management =

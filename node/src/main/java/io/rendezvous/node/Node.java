@@ -183,6 +183,20 @@ public final class Node {
       readiness.report("journal_batch_append_max_us", journal.batchAppend()::maxMicros);
       HttpEdge edge = new HttpEdge(system, settings.http());
       InputDecoder decoder = new InputDecoder(Json.MAPPER, settings.http().inputLimits());
+      io.rendezvous.model.ModelStore store =
+          new io.rendezvous.model.ModelStore(settings.modelDefaults().store());
+      NodeMetrics metrics =
+          new NodeMetrics(
+              n -> runtime.endpoints().all().containsKey(n) || metadata.containsKey(n),
+              name,
+              VERSION);
+      metrics.journal(journal);
+      metrics.edge(edge);
+      metrics.pools(poolHealth);
+      metrics.requests(runtime.lateDeliveries(), runtime.canaries());
+      metrics.cluster(system, localShards);
+      io.rendezvous.monitor.JournalWatch watch =
+          startWatch(system, settings, journal, store, metrics);
       readiness.report("edge_queued", edge::queued);
       readiness.report("edge_limit", edge::limit);
       readiness.report("edge_body_bytes_in_flight", edge::bodyBytesInFlight);
@@ -212,7 +226,7 @@ public final class Node {
               runtime.endpoints(),
               handles.endpoints().get(startupMillis, TimeUnit.MILLISECONDS),
               runtime.canaries(),
-              new io.rendezvous.model.ModelStore(settings.modelDefaults().store()),
+              store,
               settings::modelEndpoint);
       AdminRoutes.Settings adminSettings = AdminRoutes.Settings.fromConfig(settings.config());
       boolean loopback = isLoopback(settings.http().host());
@@ -250,10 +264,22 @@ public final class Node {
                           org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
                               ModelManager.BLOCKING_DISPATCHER)))
               .routes());
+      if (settings.config().getBoolean("rendezvous.metrics.enabled")) {
+        routes.add(metrics.route());
+      }
+      routes.add(new WatchRoutes(watch, metrics, runtime, name).routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
       extensions.forEach(extension -> routes.add(extension.route(parts)));
       HttpServer.Bound http =
-          HttpServer.start(system, settings.http(), routes, readiness, settings.startupTimeout());
+          HttpServer.start(
+              system,
+              settings.http(),
+              routes,
+              settings.config().getBoolean("rendezvous.metrics.enabled")
+                  ? metrics::measured
+                  : java.util.function.UnaryOperator.identity(),
+              readiness,
+              settings.startupTimeout());
       clusterModels.tell(new ClusterModels.Bound(advertisedUrl(settings, http)));
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
       closeOnShutdown(system, journal, inferenceThreads, models);
@@ -269,6 +295,7 @@ public final class Node {
           .outbox()
           .ifPresent(
               outbox -> {
+                metrics.outbox(outbox);
                 readiness.report("kafka_outbox_lag", outbox::lag);
                 readiness.report("kafka_outbox_unreadable_skipped", outbox::unreadable);
               });
@@ -286,6 +313,41 @@ public final class Node {
       system.getWhenTerminated().thenRun(() -> closeModels(inferenceThreads, models));
       throw e;
     }
+  }
+
+  /**
+   * Starts watching the models (the journal watch of module {@code monitor}) when {@code
+   * rendezvous.watch.enabled} and the journal is on; null otherwise. It closes with the node.
+   */
+  private static io.rendezvous.monitor.JournalWatch startWatch(
+      ActorSystem<?> system,
+      NodeSettings settings,
+      JournalWriter journal,
+      io.rendezvous.model.ModelStore store,
+      NodeMetrics metrics) {
+    io.rendezvous.monitor.WatchSettings watchSettings =
+        io.rendezvous.monitor.WatchSettings.fromConfig(settings.config());
+    if (!watchSettings.enabled() || !journal.settings().enabled()) {
+      log.info(
+          "models are not watched: {}",
+          watchSettings.enabled() ? "the journal is off" : "rendezvous.watch.enabled is off");
+      return null;
+    }
+    io.rendezvous.monitor.JournalWatch watch =
+        io.rendezvous.monitor.JournalWatch.start(
+            journal.settings().dir(),
+            watchSettings,
+            (model, version) -> {
+              try {
+                return java.util.Optional.of(ModelMetadata.read(store.resolve(model, version)));
+              } catch (java.io.IOException e) {
+                return java.util.Optional.empty();
+              }
+            },
+            RequestIds::isWarmUp,
+            metrics.registry());
+    system.getWhenTerminated().thenRun(watch::close);
+    return watch;
   }
 
   /**
