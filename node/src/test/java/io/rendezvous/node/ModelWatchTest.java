@@ -265,6 +265,26 @@ class ModelWatchTest {
             > 0.25);
   }
 
+  @Test
+  @Order(4)
+  void theAlertingRulesAreValidAndTheirTestsPass() throws Exception {
+    Assumptions.assumeTrue(
+        Files.isExecutable(PROMTOOL),
+        "promtool is not installed (Debian's prometheus package; .ci/run installs it)");
+    Path rules = Path.of(System.getProperty("rendezvous.root"), "docker", "prometheus");
+    for (List<String> command :
+        List.of(
+            List.of(PROMTOOL.toString(), "check", "rules", "alerts.yml"),
+            List.of(PROMTOOL.toString(), "check", "config", "prometheus.yml"),
+            List.of(PROMTOOL.toString(), "test", "rules", "alerts.test.yml"))) {
+      Process p =
+          new ProcessBuilder(command).directory(rules.toFile()).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+      assertEquals(0, p.exitValue(), String.join(" ", command) + ":\n" + out);
+    }
+  }
+
   static FashionMnist.Sample inverted(FashionMnist.Sample s) {
     byte[] px = s.pixels().clone();
     for (int i = 0; i < px.length; i++) {
