@@ -76,8 +76,21 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       TensorData input,
       String source,
       String sourceSha256,
-      long acceptedAtMicros)
-      implements CborSerializable {}
+      long acceptedAtMicros,
+      String traceparent)
+      implements CborSerializable {
+    /** A request with no trace context. */
+    public Request(
+        String requestId,
+        String clientId,
+        String endpoint,
+        TensorData input,
+        String source,
+        String sourceSha256,
+        long acceptedAtMicros) {
+      this(requestId, clientId, endpoint, input, source, sourceSha256, acceptedAtMicros, null);
+    }
+  }
 
   /**
    * Predict {@code request}. {@code startOffsetMicros} is how long the request already waited

@@ -124,7 +124,8 @@ final class RequestStory {
         request.acceptedAtMicros(),
         request.source(),
         request.sourceSha256(),
-        request.input());
+        request.input(),
+        request.traceparent());
   }
 
   /**

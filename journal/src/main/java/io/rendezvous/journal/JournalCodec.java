@@ -60,6 +60,8 @@ final class JournalCodec {
               });
       w.write("encoding").text(packed == null ? RAW : packed.encoding());
       w.write("data").bytes(packed == null ? i.tensor().data() : packed.bytes());
+      // added since: an older build skips it, this one reads it as absent from older records
+      w.write("traceparent").text(orEmpty(i.traceparent()));
     } else if (r instanceof Score s) {
       common(w, s);
       w.write("model").text(s.model());
@@ -131,8 +133,17 @@ final class JournalCodec {
               "input " + id + " has data in an unknown encoding '" + encoding + "'");
         }
         long[] dims = shape.stream().mapToLong(Long::longValue).toArray();
+        String traceparent = nullIfEmpty(w.read("traceparent").text());
         yield new Input(
-            id, clientId, node, endpoint, at, source, sha, new TensorData(dtype, dims, data));
+            id,
+            clientId,
+            node,
+            endpoint,
+            at,
+            source,
+            sha,
+            new TensorData(dtype, dims, data),
+            traceparent);
       }
       case JournalRecord.Score.TYPE ->
           new Score(

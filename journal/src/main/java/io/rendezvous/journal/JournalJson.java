@@ -57,6 +57,7 @@ public final class JournalJson {
       // standard Base64 with padding, no line breaks: what java.util.Base64.getEncoder() writes
       byte[] data = i.tensor().data();
       g.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, data, 0, data.length);
+      g.writeStringField("traceparent", i.traceparent());
     } else if (r instanceof JournalRecord.Score s) {
       g.writeStringField("model", s.model());
       g.writeStringField("version", s.version());

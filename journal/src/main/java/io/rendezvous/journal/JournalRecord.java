@@ -21,7 +21,11 @@ public sealed interface JournalRecord {
   /** "input", "score" or "answer": the record's kind on disk and in acknowledgements. */
   String type();
 
-  /** The input exactly as the models saw it, accepted at {@code atMicros}. */
+  /**
+   * The input exactly as the models saw it, accepted at {@code atMicros}. {@code traceparent}: the
+   * request's W3C trace context as this node continued it (null in records written before traces
+   * were kept).
+   */
   record Input(
       String requestId,
       String clientId,
@@ -30,9 +34,23 @@ public sealed interface JournalRecord {
       long atMicros,
       String source,
       String sourceSha256,
-      TensorData tensor)
+      TensorData tensor,
+      String traceparent)
       implements JournalRecord {
     public static final String TYPE = "input";
+
+    /** An input with no trace context. */
+    public Input(
+        String requestId,
+        String clientId,
+        String node,
+        String endpoint,
+        long atMicros,
+        String source,
+        String sourceSha256,
+        TensorData tensor) {
+      this(requestId, clientId, node, endpoint, atMicros, source, sourceSha256, tensor, null);
+    }
 
     @Override
     public String type() {

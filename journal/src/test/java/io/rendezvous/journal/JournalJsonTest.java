@@ -56,7 +56,8 @@ class JournalJsonTest {
             at,
             maybe("image/png"),
             maybe("ab12"),
-            new TensorData("uint8", new long[] {1, data.length}, data));
+            new TensorData("uint8", new long[] {1, data.length}, data),
+            maybe("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
       }
       case 1 ->
           new JournalRecord.Score(
@@ -108,6 +109,7 @@ class JournalJsonTest {
         shape.add(d);
       }
       o.put("data_base64", Base64.getEncoder().encodeToString(i.tensor().data()));
+      o.put("traceparent", i.traceparent());
     } else if (r instanceof JournalRecord.Score s) {
       o.put("model", s.model());
       o.put("version", s.version());

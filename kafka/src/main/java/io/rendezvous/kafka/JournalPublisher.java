@@ -1,6 +1,7 @@
 package io.rendezvous.kafka;
 
 import io.rendezvous.actors.edge.RequestIds;
+import io.rendezvous.actors.edge.TraceContext;
 import io.rendezvous.journal.JournalJson;
 import io.rendezvous.journal.JournalReader;
 import io.rendezvous.journal.JournalRecord;
@@ -192,6 +193,42 @@ public final class JournalPublisher implements AutoCloseable {
     return published.get();
   }
 
+  /**
+   * The trace context of the requests whose input was read last: an input record keeps its
+   * request's traceparent, and the request's scores and answer (written after it) go out with it
+   * too. Bounded: a request's records are written within its linger, long before this many requests
+   * more.
+   */
+  private final RecentTraces traces = new RecentTraces(TRACES_KEPT);
+
+  private static final int TRACES_KEPT = 65_536;
+
+  /** Request id to traceparent, for the last {@code capacity} inputs that had one. */
+  static final class RecentTraces {
+    private final java.util.LinkedHashMap<String, String> byRequest;
+
+    RecentTraces(int capacity) {
+      this.byRequest =
+          new java.util.LinkedHashMap<>(1024, 0.75f, false) {
+            @Override
+            protected boolean removeEldestEntry(java.util.Map.Entry<String, String> eldest) {
+              return size() > capacity;
+            }
+          };
+    }
+
+    /** The traceparent of {@code record}'s request, if its input had one and is still known. */
+    String of(JournalRecord record) {
+      if (record instanceof JournalRecord.Input in) {
+        if (in.traceparent() != null) {
+          byRequest.put(in.requestId(), in.traceparent());
+        }
+        return in.traceparent();
+      }
+      return byRequest.get(record.requestId());
+    }
+  }
+
   /** Times publishing failed (the broker unreachable, a send refused) and started again. */
   public long failures() {
     return failures.get();
@@ -272,6 +309,10 @@ public final class JournalPublisher implements AutoCloseable {
                   JournalJson.toBytes(record));
           pr.headers().add(NODE_HEADER, node.getBytes(StandardCharsets.UTF_8));
           pr.headers().add(INDEX_HEADER, Long.toString(r.index()).getBytes(StandardCharsets.UTF_8));
+          String traceparent = traces.of(record);
+          if (traceparent != null) {
+            pr.headers().add(TraceContext.HEADER, traceparent.getBytes(StandardCharsets.UTF_8));
+          }
           producer.send(pr);
         }
         long now = System.nanoTime();

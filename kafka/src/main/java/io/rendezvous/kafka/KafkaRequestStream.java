@@ -7,6 +7,7 @@ import io.rendezvous.actors.edge.InvalidInput;
 import io.rendezvous.actors.edge.Json;
 import io.rendezvous.actors.edge.RendezvousClient;
 import io.rendezvous.actors.edge.ReplyRenderer;
+import io.rendezvous.actors.edge.TraceContext;
 import io.rendezvous.model.TensorData;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -109,6 +110,14 @@ public final class KafkaRequestStream {
           KafkaRequestsSettings c) {
     String key = msg.record().key();
     ConsumerMessage.Committable offset = msg.committableOffset();
+    // the producer's trace continued (or a new one): kept with the request, sent on with its answer
+    org.apache.kafka.common.header.Header incoming =
+        msg.record().headers().lastHeader(TraceContext.HEADER);
+    String traceparent =
+        TraceContext.continueOrStart(
+            incoming == null
+                ? null
+                : new String(incoming.value(), java.nio.charset.StandardCharsets.UTF_8));
     List<TensorData> instances;
     try {
       instances = decoder.instances(msg.record().value(), endpoint.input());
@@ -118,7 +127,7 @@ public final class KafkaRequestStream {
     }
     return new RetryRefusedForLoad(
             system,
-            asked -> client.predict(endpoint, asked, key, "kafka", null),
+            asked -> client.predict(endpoint, asked, key, "kafka", null, traceparent),
             key,
             c.retryMinBackoff(),
             c.retryMaxBackoff(),
@@ -133,8 +142,13 @@ public final class KafkaRequestStream {
                     deadLetter(c, msg, ReplyRenderer.firstError(replies), body), offset);
               }
               String outKey = key != null ? key : replies.get(0).requestId();
-              return ProducerMessage.single(
-                  new ProducerRecord<>(c.outputTopic(), outKey, body.toString()), offset);
+              ProducerRecord<String, String> out =
+                  new ProducerRecord<>(c.outputTopic(), outKey, body.toString());
+              out.headers()
+                  .add(
+                      TraceContext.HEADER,
+                      traceparent.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+              return ProducerMessage.single(out, offset);
             });
   }
 

@@ -87,21 +87,29 @@ public final class InferenceRoutes extends AllDirectives {
             () ->
                 post(
                     () ->
-                        optionalHeaderValueByName(
-                            "X-Request-Id",
-                            header ->
-                                auth.require(
-                                    authName,
-                                    edge.materializer(),
-                                    () ->
-                                        extractRequestEntity(
-                                            entity ->
-                                                completeWithFuture(
-                                                    edge.admit(
-                                                        "POST /v2/models/" + endpoint + "/infer",
-                                                        entity,
-                                                        () ->
-                                                            infer(endpoint, entity, header)))))))));
+                        Traced.traced(
+                            traceparent ->
+                                optionalHeaderValueByName(
+                                    "X-Request-Id",
+                                    header ->
+                                        auth.require(
+                                            authName,
+                                            edge.materializer(),
+                                            () ->
+                                                extractRequestEntity(
+                                                    entity ->
+                                                        completeWithFuture(
+                                                            edge.admit(
+                                                                "POST /v2/models/"
+                                                                    + endpoint
+                                                                    + "/infer",
+                                                                entity,
+                                                                () ->
+                                                                    infer(
+                                                                        endpoint,
+                                                                        entity,
+                                                                        header,
+                                                                        traceparent))))))))));
   }
 
   /**
@@ -179,7 +187,7 @@ public final class InferenceRoutes extends AllDirectives {
   }
 
   private CompletionStage<HttpResponse> infer(
-      String name, RequestEntity entity, Optional<String> header) {
+      String name, RequestEntity entity, Optional<String> header, String traceparent) {
     EndpointSettings ep = endpoints.get(name);
     if (ep == null) {
       entity.discardBytes(edge.materializer());
@@ -206,7 +214,7 @@ public final class InferenceRoutes extends AllDirectives {
         .thenCompose(
             req ->
                 client
-                    .predict(ep, req.instances(), req.clientId(), "oip-v2", null)
+                    .predict(ep, req.instances(), req.clientId(), "oip-v2", null, traceparent)
                     .thenApply(replies -> render(ep, req.clientId(), replies)));
   }
 

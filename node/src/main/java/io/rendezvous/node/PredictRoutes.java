@@ -49,39 +49,47 @@ public final class PredictRoutes extends AllDirectives {
         () ->
             post(
                 () ->
-                    parameterOptional(
-                        "detail",
-                        detail ->
+                    Traced.traced(
+                        traceparent ->
                             parameterOptional(
-                                "endpoint",
-                                endpoint ->
-                                    optionalHeaderValueByName(
-                                        "X-Request-Id",
-                                        clientHeader ->
-                                            auth.require(
-                                                endpoint.orElse(DEFAULT_ENDPOINT),
-                                                edge.materializer(),
-                                                () ->
-                                                    extractRequestEntity(
-                                                        entity ->
-                                                            completeWithFuture(
-                                                                edge.admit(
-                                                                    "POST /predict",
-                                                                    entity,
-                                                                    () ->
-                                                                        predict(
+                                "detail",
+                                detail ->
+                                    parameterOptional(
+                                        "endpoint",
+                                        endpoint ->
+                                            optionalHeaderValueByName(
+                                                "X-Request-Id",
+                                                clientHeader ->
+                                                    auth.require(
+                                                        endpoint.orElse(DEFAULT_ENDPOINT),
+                                                        edge.materializer(),
+                                                        () ->
+                                                            extractRequestEntity(
+                                                                entity ->
+                                                                    completeWithFuture(
+                                                                        edge.admit(
+                                                                            "POST /predict",
                                                                             entity,
-                                                                            endpoint.orElse(
-                                                                                DEFAULT_ENDPOINT),
-                                                                            "all"
-                                                                                .equals(
-                                                                                    detail.orElse(
-                                                                                        null)),
-                                                                            clientHeader))))))))));
+                                                                            () ->
+                                                                                predict(
+                                                                                    entity,
+                                                                                    endpoint.orElse(
+                                                                                        DEFAULT_ENDPOINT),
+                                                                                    "all"
+                                                                                        .equals(
+                                                                                            detail
+                                                                                                .orElse(
+                                                                                                    null)),
+                                                                                    clientHeader,
+                                                                                    traceparent)))))))))));
   }
 
   private CompletionStage<HttpResponse> predict(
-      RequestEntity entity, String endpointName, boolean detail, Optional<String> clientHeader) {
+      RequestEntity entity,
+      String endpointName,
+      boolean detail,
+      Optional<String> clientHeader,
+      String traceparent) {
     EndpointSettings endpoint = endpoints.get(endpointName);
     String clientId;
     try {
@@ -98,7 +106,8 @@ public final class PredictRoutes extends AllDirectives {
     if (media.equals(MediaTypes.APPLICATION_JSON)) {
       return edge.body(entity)
           .thenCompose(body -> HttpEdge.inline(() -> decoder.instances(body, endpoint.input())))
-          .thenCompose(instances -> client.predict(endpoint, instances, clientId, "json", null))
+          .thenCompose(
+              instances -> client.predict(endpoint, instances, clientId, "json", null, traceparent))
           .thenApply(replies -> render(endpoint, clientId, replies, detail));
     }
     if (media.equals(MediaTypes.IMAGE_PNG) || media.equals(MediaTypes.IMAGE_JPEG)) {
@@ -112,7 +121,12 @@ public final class PredictRoutes extends AllDirectives {
           .thenCompose(
               d ->
                   client.predict(
-                      endpoint, List.of(d.tensor()), clientId, media.toString(), d.sha256()))
+                      endpoint,
+                      List.of(d.tensor()),
+                      clientId,
+                      media.toString(),
+                      d.sha256(),
+                      traceparent))
           .thenApply(replies -> render(endpoint, clientId, replies, detail));
     }
     entity.discardBytes(edge.materializer());

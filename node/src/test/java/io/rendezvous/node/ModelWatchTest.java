@@ -285,6 +285,44 @@ class ModelWatchTest {
     }
   }
 
+  @Test
+  @Order(5)
+  void aRequestsTraceIsContinuedReturnedAndKeptInTheJournal() throws Exception {
+    String caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    var r =
+        node.http.send(
+            java.net.http.HttpRequest.newBuilder(node.uri("/v2/models/m1/infer"))
+                .header("Content-Type", "application/json")
+                .header("traceparent", caller)
+                .POST(
+                    java.net.http.HttpRequest.BodyPublishers.ofString(
+                        HoldoutBodies.oip(holdout.get(7))))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, r.statusCode(), r.body());
+    String ours = r.headers().firstValue("traceparent").orElseThrow();
+    assertTrue(ours.startsWith("00-0af7651916cd43dd8448eb211c80319c-"), ours);
+    assertTrue(!ours.contains("b7ad6b7169203331") && ours.endsWith("-01"), ours);
+    // without one, a new trace; and an error is traced too
+    var fresh = node.post("/v2/models/m1/infer", "application/json", "{}".getBytes());
+    assertEquals(400, fresh.statusCode());
+    assertTrue(
+        fresh
+            .headers()
+            .firstValue("traceparent")
+            .orElseThrow()
+            .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-00"));
+    List<JournalRecord.Input> traced =
+        node.journal().stream()
+            .filter(x -> x instanceof JournalRecord.Input)
+            .map(x -> (JournalRecord.Input) x)
+            .filter(in -> ours.equals(in.traceparent()))
+            .toList();
+    assertEquals(
+        1, traced.size(), "the request's input record keeps the traceparent it was answered with");
+    assertEquals("m1", traced.get(0).endpoint());
+  }
+
   static FashionMnist.Sample inverted(FashionMnist.Sample s) {
     byte[] px = s.pixels().clone();
     for (int i = 0; i < px.length; i++) {

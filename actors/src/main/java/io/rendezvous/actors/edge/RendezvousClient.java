@@ -73,7 +73,21 @@ public final class RendezvousClient {
       String clientId,
       String source,
       String sourceSha256) {
-    return predict(endpoint, instances, clientId, source, sourceSha256, this::nextId);
+    return predict(endpoint, instances, clientId, source, sourceSha256, null, this::nextId);
+  }
+
+  /**
+   * As {@link #predict}, in the trace {@code traceparent} (this node's span of the request, see
+   * {@link TraceContext}): every instance's records keep it.
+   */
+  public CompletionStage<List<Reply>> predict(
+      EndpointSettings endpoint,
+      List<TensorData> instances,
+      String clientId,
+      String source,
+      String sourceSha256,
+      String traceparent) {
+    return predict(endpoint, instances, clientId, source, sourceSha256, traceparent, this::nextId);
   }
 
   /**
@@ -82,7 +96,7 @@ public final class RendezvousClient {
    */
   public CompletionStage<List<Reply>> warmUp(
       EndpointSettings endpoint, List<TensorData> instances) {
-    return predict(endpoint, instances, null, WARM_UP_SOURCE, null, ids::nextWarmUp);
+    return predict(endpoint, instances, null, WARM_UP_SOURCE, null, null, ids::nextWarmUp);
   }
 
   public static final String WARM_UP_SOURCE = "warm-up";
@@ -93,6 +107,7 @@ public final class RendezvousClient {
       String clientId,
       String source,
       String sourceSha256,
+      String traceparent,
       Supplier<String> nextId) {
     long accepted = JournalRecord.nowMicros();
     Duration timeout = endpoint.sla().plus(grace);
@@ -112,7 +127,8 @@ public final class RendezvousClient {
                                   input,
                                   source,
                                   sourceSha256,
-                                  accepted),
+                                  accepted,
+                                  traceparent),
                               replyTo),
                       timeout,
                       system.scheduler()))

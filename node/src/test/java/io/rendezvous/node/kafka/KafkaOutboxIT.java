@@ -71,6 +71,10 @@ class KafkaOutboxIT {
       }
       assertCounts(seen, ids, 40);
       assertEquals(0, duplicates[0], "no (node, journal index) pair published twice");
+      // every record of a request (input, scores, answer) went out in the trace its client got back
+      for (String id : ids) {
+        assertEquals(Set.of(traces.get(id)), tracesSeen.get(id), id);
+      }
       // the consumer may see the last batch a moment before the publisher counts its
       // acknowledgement
       long lagAfter = -1;
@@ -91,16 +95,39 @@ class KafkaOutboxIT {
     }
   }
 
+  /** The traceparent each request's reply carried, by request id. */
+  static final Map<String, String> traces = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** The traceparent headers the topics' records carried, by request id. */
+  static final Map<String, Set<String>> tracesSeen = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Sends requests {@code from} to {@code from + n}, every other one in a caller's trace. */
   static List<String> send(TestNode node, int from, int n) throws Exception {
     List<String> ids = new java.util.ArrayList<>();
     for (int i = from; i < from + n; i++) {
+      java.net.http.HttpRequest.Builder request =
+          java.net.http.HttpRequest.newBuilder(node.uri("/predict"))
+              .header("Content-Type", "application/json")
+              .POST(
+                  java.net.http.HttpRequest.BodyPublishers.ofString(
+                      HoldoutBodies.json(holdout.get(i))));
+      String callerTrace = String.format("%032x", 0xabc000L + i);
+      if (i % 2 == 0) {
+        request.header("traceparent", "00-" + callerTrace + "-00f067aa0ba902b7-01");
+      }
       HttpResponse<String> r =
-          node.post(
-              "/predict",
-              "application/json",
-              HoldoutBodies.json(holdout.get(i)).getBytes(StandardCharsets.UTF_8));
+          node.http.send(request.build(), HttpResponse.BodyHandlers.ofString());
       assertEquals(200, r.statusCode(), r.body());
-      ids.add(Json.MAPPER.readTree(r.body()).get("predictions").get(0).get("request_id").asText());
+      String id =
+          Json.MAPPER.readTree(r.body()).get("predictions").get(0).get("request_id").asText();
+      String traceparent = r.headers().firstValue("traceparent").orElseThrow();
+      if (i % 2 == 0) {
+        // the caller's trace, continued in a span of the node's
+        assertTrue(traceparent.startsWith("00-" + callerTrace + "-"), traceparent);
+        assertTrue(traceparent.endsWith("-01"), traceparent);
+      }
+      traces.put(id, traceparent);
+      ids.add(id);
     }
     return ids;
   }
@@ -150,6 +177,10 @@ class KafkaOutboxIT {
         if (!nodeIndexPairs.add(pair)) {
           duplicates[0]++;
         }
+        var trace = r.headers().lastHeader("traceparent");
+        tracesSeen
+            .computeIfAbsent(r.key(), k -> java.util.concurrent.ConcurrentHashMap.newKeySet())
+            .add(trace == null ? "none" : new String(trace.value(), StandardCharsets.UTF_8));
         assertTrue(r.value().contains("\"id\":\"" + r.key() + "\""));
       }
     }

@@ -1,5 +1,6 @@
 package io.rendezvous.node.kafka;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -52,11 +53,14 @@ class KafkaRequestsIT {
           KafkaConsumer<String, String> out = consumer(kafka)) {
         TestNode first = TestNode.start(dir.resolve("node-a"), overrides);
         for (int i = 0; i < 30; i++) {
-          producer
-              .send(
-                  new ProducerRecord<>(
-                      "rendezvous-requests", "req-" + i, HoldoutBodies.json(holdout.get(i))))
-              .get();
+          ProducerRecord<String, String> request =
+              new ProducerRecord<>(
+                  "rendezvous-requests", "req-" + i, HoldoutBodies.json(holdout.get(i)));
+          // the producer's trace, continued by the node and sent on with the answer
+          request
+              .headers()
+              .add("traceparent", (TRACE_PREFIX + "-00f067aa0ba902b7-01").getBytes(UTF_8));
+          producer.send(request).get();
         }
         producer
             .send(new ProducerRecord<>("rendezvous-requests", "bad-1", "{\"instances\": [[1, 2]]}"))
@@ -90,11 +94,24 @@ class KafkaRequestsIT {
                 assertEquals(
                     "rendezvous-stream", a.get("predictions").get(0).get("endpoint").asText());
               });
+      for (int i = 0; i < 60; i++) {
+        String trace = traces.get("req-" + i);
+        assertTrue(
+            trace != null && trace.matches("00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"), trace);
+        if (i < 30) {
+          assertTrue(trace.startsWith(TRACE_PREFIX + "-") && trace.endsWith("-01"), trace);
+        } else {
+          assertTrue(!trace.startsWith(TRACE_PREFIX), "a new trace for a record without one");
+        }
+      }
       assertEquals(1, dead.stream().map(ConsumerRecord::key).distinct().count());
       assertEquals("bad-1", dead.get(0).key());
       assertTrue(dead.get(0).value().contains("has 2 values"), dead.get(0).value());
     }
   }
+
+  static final String TRACE_PREFIX = "00-5a7e0000c0ffee0000000000000000aa";
+  static final Map<String, String> traces = new java.util.concurrent.ConcurrentHashMap<>();
 
   static void poll(
       KafkaConsumer<String, String> out,
@@ -109,6 +126,10 @@ class KafkaRequestsIT {
           dead.add(r);
         } else {
           answers.put(r.key(), Json.MAPPER.readTree(r.value()));
+          var trace = r.headers().lastHeader("traceparent");
+          if (trace != null) {
+            traces.put(r.key(), new String(trace.value(), UTF_8));
+          }
         }
       }
     }
