@@ -18,14 +18,22 @@ import net.openhft.chronicle.wire.WireOut;
  */
 final class JournalCodec {
   /**
-   * The on-disk format, in each record's "schema" field. 3: an input's data may also be stored as
-   * 8-bit pixels ({@link InputPacking#PIXELS}). 2 (still read): an input's data may be stored
-   * without its all-zero words, as its "encoding" says. 1 (still read): the data as it was. The
-   * records themselves ({@link JournalRecord#SCHEMA_VERSION}) are unchanged. A build that knows an
-   * older format refuses a newer record by this number instead of misreading it, so each record
-   * carries the lowest format that reads it: only an input stored as pixels says 3.
+   * The on-disk format, in each record's "schema" field. 4: probabilities are stored as the bytes
+   * of their float32 values (little-endian), not as a sequence of numbers (which the wire wrote as
+   * text, costing a conversion each way per value). 3: an input's data may also be stored as 8-bit
+   * pixels ({@link InputPacking#PIXELS}). 2 (still read): an input's data may be stored without its
+   * all-zero words, as its "encoding" says. 1 (still read): the data as it was. The records
+   * themselves ({@link JournalRecord#SCHEMA_VERSION}) are unchanged. A build that knows an older
+   * format refuses a newer record by this number instead of misreading it, so each record carries
+   * the lowest format that reads it: an input stored as pixels says 3, a score or answer 4.
    */
-  static final int FORMAT_VERSION = 3;
+  static final int FORMAT_VERSION = 4;
+
+  /** What an input stored as pixels is written as. */
+  private static final int PIXELS_FORMAT = 3;
+
+  /** What a score or answer is written as (their probabilities as float32 bytes). */
+  private static final int PROBABILITY_BYTES_FORMAT = 4;
 
   /** What every record but a pixel-packed input is written as. */
   private static final int WORDS_FORMAT = 2;
@@ -41,9 +49,11 @@ final class JournalCodec {
         r instanceof Input in ? InputPacking.pack(in.tensor().dataView()) : null;
     w.write("schema")
         .int32(
-            packed != null && InputPacking.PIXELS.equals(packed.encoding())
-                ? FORMAT_VERSION
-                : WORDS_FORMAT);
+            r instanceof Score || r instanceof Answer
+                ? PROBABILITY_BYTES_FORMAT
+                : packed != null && InputPacking.PIXELS.equals(packed.encoding())
+                    ? PIXELS_FORMAT
+                    : WORDS_FORMAT);
     if (r instanceof Input i) {
       common(w, i);
       w.write("clientId").text(orEmpty(i.clientId()));
@@ -98,6 +108,14 @@ final class JournalCodec {
   }
 
   static JournalRecord read(WireIn w) {
+    return read(w, () -> true);
+  }
+
+  /**
+   * As {@link #read(WireIn)}; an input's data is read only when {@code inputData} says so when the
+   * input comes (else its tensor is null): who only counts inputs saves their decoding.
+   */
+  static JournalRecord read(WireIn w, java.util.function.BooleanSupplier inputData) {
     int schema = w.read("schema").int32();
     if (schema < 1 || schema > FORMAT_VERSION) {
       throw new IllegalStateException(
@@ -113,6 +131,18 @@ final class JournalCodec {
         String clientId = nullIfEmpty(w.read("clientId").text());
         String source = nullIfEmpty(w.read("source").text());
         String sha = nullIfEmpty(w.read("sourceSha256").text());
+        if (!inputData.getAsBoolean()) {
+          yield new Input(
+              id,
+              clientId,
+              node,
+              endpoint,
+              at,
+              source,
+              sha,
+              null,
+              nullIfEmpty(w.read("traceparent").text()));
+        }
         String dtype = w.read("dtype").text();
         List<Long> shape = new ArrayList<>();
         w.read("shape")
@@ -156,7 +186,7 @@ final class JournalCodec {
               Outcome.valueOf(w.read("outcome").text().toUpperCase(java.util.Locale.ROOT)),
               w.read("arrivalMicros").int64(),
               w.read("inferenceMicros").int64(),
-              floats(w.read("probabilities")),
+              floats(w.read("probabilities"), schema),
               nullIfEmpty(w.read("error").text()),
               nullIfEmpty(w.read("role").text()));
       case JournalRecord.Answer.TYPE ->
@@ -171,7 +201,7 @@ final class JournalCodec {
               nullIfEmpty(w.read("version").text()),
               w.read("stage").int32(),
               nullIfEmpty(w.read("label").text()),
-              floats(w.read("probabilities")),
+              floats(w.read("probabilities"), schema),
               w.read("decidedMicros").int64(),
               nullIfEmpty(w.read("error").text()),
               w.read("generation").int64(),
@@ -199,18 +229,29 @@ final class JournalCodec {
     w.write("atMicros").int64(r.atMicros());
   }
 
+  /** Float32 values as their little-endian bytes (format 4). */
   private static void floats(WireOut w, String key, float[] values) {
-    w.write(key)
-        .sequence(
-            values == null ? new float[0] : values,
-            (v, out) -> {
-              for (float f : v) {
-                out.float32(f);
-              }
-            });
+    float[] v = values == null ? new float[0] : values;
+    byte[] bytes = new byte[v.length * Float.BYTES];
+    java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(v);
+    w.write(key).bytes(bytes);
   }
 
-  private static float[] floats(ValueIn in) {
+  private static float[] floats(ValueIn in, int schema) {
+    if (schema < PROBABILITY_BYTES_FORMAT) {
+      return floatSequence(in);
+    }
+    byte[] bytes = in.bytes();
+    if (bytes == null || bytes.length == 0) {
+      return null;
+    }
+    float[] v = new float[bytes.length / Float.BYTES];
+    java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+    return v;
+  }
+
+  /** Formats 1-3: a sequence of float32 numbers. */
+  private static float[] floatSequence(ValueIn in) {
     List<Float> values = new ArrayList<>();
     in.sequence(
         values,

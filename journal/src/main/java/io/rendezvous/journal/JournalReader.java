@@ -75,6 +75,14 @@ public final class JournalReader {
      * Indexed}); empty when caught up.
      */
     public List<Indexed> next(int max) {
+      return next(max, () -> true);
+    }
+
+    /**
+     * As {@link #next(int)}; an input's data is decoded only when {@code inputData} says so as the
+     * input is read (else its tensor is null).
+     */
+    public List<Indexed> next(int max, java.util.function.BooleanSupplier inputData) {
       List<Indexed> out = new ArrayList<>();
       while (out.size() < max) {
         try (DocumentContext dc = tailer.readingDocument()) {
@@ -82,7 +90,7 @@ public final class JournalReader {
             break;
           }
           try {
-            out.add(new Indexed(dc.index(), JournalCodec.read(dc.wire())));
+            out.add(new Indexed(dc.index(), JournalCodec.read(dc.wire(), inputData)));
           } catch (RuntimeException e) {
             // one excerpt that cannot be decoded must not stop whoever follows the journal: it is
             // returned as unreadable and the tailer moves past it

@@ -246,6 +246,61 @@ class JournalWriterTest {
   }
 
   @Test
+  void scoresWithProbabilitiesAsNumbersAreStillRead() {
+    JournalRecord.Score score =
+        new JournalRecord.Score(
+            "s2",
+            "n1",
+            "ep",
+            11,
+            "m3",
+            "1",
+            JournalRecord.Outcome.OK,
+            1500,
+            900,
+            new float[] {0.125f, 0.75f, 0.125f},
+            null,
+            "live");
+    try (net.openhft.chronicle.queue.ChronicleQueue q =
+            net.openhft.chronicle.queue.impl.single.SingleChronicleQueueBuilder.binary(
+                    dir.resolve("journal"))
+                .rollCycle(settings().rollCycle())
+                .build();
+        net.openhft.chronicle.queue.ExcerptAppender a = q.createAppender();
+        net.openhft.chronicle.wire.DocumentContext dc = a.writingDocument()) {
+      // format 2, as builds before format 4 wrote a score: its probabilities a sequence of numbers
+      net.openhft.chronicle.wire.WireOut w = dc.wire();
+      w.write("schema").int32(2);
+      w.write("type").text("score");
+      w.write("id").text(score.requestId());
+      w.write("node").text(score.node());
+      w.write("endpoint").text(score.endpoint());
+      w.write("atMicros").int64(score.atMicros());
+      w.write("model").text(score.model());
+      w.write("version").text(score.version());
+      w.write("outcome").text("ok");
+      w.write("arrivalMicros").int64(score.arrivalMicros());
+      w.write("inferenceMicros").int64(score.inferenceMicros());
+      w.write("probabilities")
+          .sequence(
+              score.probabilities(),
+              (v, out) -> {
+                for (float f : v) {
+                  out.float32(f);
+                }
+              });
+      w.write("error").text("");
+      w.write("role").text("live");
+    }
+    List<JournalRecord> read = JournalReader.readAll(dir.resolve("journal"));
+    assertEquals(1, read.size());
+    JournalRecord.Score back = (JournalRecord.Score) read.get(0);
+    assertEquals(score.requestId(), back.requestId());
+    assertEquals("live", back.role());
+    org.junit.jupiter.api.Assertions.assertArrayEquals(score.probabilities(), back.probabilities());
+  }
+
+  @Test
   void lazyRecordsAreWrittenInOrderWithTheNextWaitedOnRecordOrByThemselves() throws Exception {
     TestProbe<Journal.Ack> ack = testKit.createTestProbe();
     try (JournalWriter w = JournalWriter.start(settings())) {

@@ -81,6 +81,8 @@ public final class JournalWatch implements AutoCloseable {
     this.settings = settings;
     this.metadata = metadata;
     this.ignored = ignored;
+    this.sampleEveryNanos = 1_000_000_000L / Math.max(1, settings.driftSampleRate());
+    this.lastSampleNanos = System.nanoTime() - sampleEveryNanos;
     this.windows = new PredictionWindows(settings.window(), settings.horizon());
     this.drift = new Drift(settings.driftWindow(), settings.driftMinimum());
     this.scores =
@@ -288,7 +290,7 @@ public final class JournalWatch implements AutoCloseable {
       while (running) {
         List<JournalReader.Indexed> batch;
         try {
-          batch = tail.next(settings.batch());
+          batch = tail.next(settings.batch(), this::sampleInput);
         } catch (RuntimeException e) {
           log.error("watch: cannot read the journal; trying again", e);
           java.util.concurrent.locks.LockSupport.parkNanos(idleNanos);
@@ -323,6 +325,19 @@ public final class JournalWatch implements AutoCloseable {
     } catch (RuntimeException e) {
       log.error("watch: stopped by an unexpected failure; models are no longer watched", e);
     }
+  }
+
+  private final long sampleEveryNanos;
+  private long lastSampleNanos;
+
+  /** Whether the input being read is one the drift sample takes (its data is decoded if so). */
+  private boolean sampleInput() {
+    long now = System.nanoTime();
+    if (now - lastSampleNanos < sampleEveryNanos) {
+      return false;
+    }
+    lastSampleNanos = now;
+    return true;
   }
 
   private void take(JournalRecord record) {

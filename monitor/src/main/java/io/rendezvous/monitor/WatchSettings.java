@@ -14,6 +14,7 @@ public record WatchSettings(
     Duration horizon,
     int driftWindow,
     int driftMinimum,
+    int driftSampleRate,
     Duration answerSettle,
     Duration idlePoll,
     int batch) {
@@ -25,6 +26,7 @@ public record WatchSettings(
         c.getDuration("horizon"),
         c.getInt("drift-window"),
         c.getInt("drift-minimum"),
+        c.getInt("drift-sample-rate"),
         c.getDuration("answer-settle"),
         c.getDuration("idle-poll"),
         c.getInt("batch"));

@@ -100,6 +100,7 @@ class JournalWatchTest {
             Duration.ofMinutes(60),
             200,
             100,
+            1_000_000,
             Duration.ofMillis(200),
             Duration.ofMillis(10),
             512);

@@ -121,9 +121,34 @@ final class NodeMetrics extends AllDirectives {
   private static final String NONE = "";
   private static final String OTHER = "other";
 
+  /**
+   * Routes of the paths seen, so that a request's path is parsed once; bounded, since a client may
+   * send any path (those beyond the bound are parsed each time).
+   */
+  private final Map<String, RouteKey> routesByPath = new ConcurrentHashMap<>();
+
+  private static final int ROUTES_CACHED = 1024;
+
   /** The route a request is for, and the endpoint or model it names (a known one only). */
   RouteKey classify(HttpRequest request) {
     String path = request.getUri().path();
+    if (path.startsWith("/predict")) {
+      // the endpoint is in the query
+      return parse(request, path);
+    }
+    RouteKey known = routesByPath.get(path);
+    if (known != null) {
+      return known;
+    }
+    RouteKey parsed = parse(request, path);
+    // a name not yet an endpoint may become one: only known names are kept
+    if (routesByPath.size() < ROUTES_CACHED && !parsed.endpoint.equals(OTHER)) {
+      routesByPath.put(path, parsed);
+    }
+    return parsed;
+  }
+
+  private RouteKey parse(HttpRequest request, String path) {
     String[] parts = path.split("/");
     // parts[0] is empty: the path starts with "/"
     String first = parts.length > 1 ? parts[1] : "";

@@ -49,7 +49,8 @@ class DashboardBrowserTest {
     node =
         TestNode.start(
             dir.resolve("data"),
-            "rendezvous.watch.drift-window = 100\nrendezvous.watch.drift-minimum = 50\n");
+            "rendezvous.watch.drift-window = 100\nrendezvous.watch.drift-minimum = 50\n"
+                + "rendezvous.watch.drift-sample-rate = 1000000\n");
     List<FashionMnist.Sample> holdout = FashionMnist.load().holdout();
     for (int i = 0; i < 60; i++) {
       post("/v2/models/rendezvous/infer", HoldoutBodies.oip(holdout.get(i)), 200);

@@ -48,7 +48,9 @@ class ModelWatchTest {
         TestNode.start(
             dir.resolve("data"),
             // drift over the last 200 inputs, judged from 100
-            "rendezvous.watch.drift-window = 200\nrendezvous.watch.drift-minimum = 100\n");
+            "rendezvous.watch.drift-window = 200\nrendezvous.watch.drift-minimum = 100\n"
+                // every input in the drift sample
+                + "rendezvous.watch.drift-sample-rate = 1000000\n");
   }
 
   @AfterAll

@@ -1,6 +1,5 @@
 package io.rendezvous.actors.edge;
 
-import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.regex.Pattern;
 
@@ -20,7 +19,6 @@ public final class TraceContext {
 
   private static final String INVALID_TRACE = "0".repeat(32);
   private static final String INVALID_SPAN = "0".repeat(16);
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private TraceContext() {}
 
@@ -49,8 +47,9 @@ public final class TraceContext {
   }
 
   private static String randomHex(int bytes) {
+    // ids, not secrets: the per-thread generator is enough and costs no lock
     byte[] b = new byte[bytes];
-    RANDOM.nextBytes(b);
+    java.util.concurrent.ThreadLocalRandom.current().nextBytes(b);
     return HexFormat.of().formatHex(b);
   }
 }
