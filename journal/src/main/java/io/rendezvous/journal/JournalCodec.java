@@ -108,14 +108,6 @@ final class JournalCodec {
   }
 
   static JournalRecord read(WireIn w) {
-    return read(w, () -> true);
-  }
-
-  /**
-   * As {@link #read(WireIn)}; an input's data is read only when {@code inputData} says so when the
-   * input comes (else its tensor is null): who only counts inputs saves their decoding.
-   */
-  static JournalRecord read(WireIn w, java.util.function.BooleanSupplier inputData) {
     int schema = w.read("schema").int32();
     if (schema < 1 || schema > FORMAT_VERSION) {
       throw new IllegalStateException(
@@ -131,18 +123,6 @@ final class JournalCodec {
         String clientId = nullIfEmpty(w.read("clientId").text());
         String source = nullIfEmpty(w.read("source").text());
         String sha = nullIfEmpty(w.read("sourceSha256").text());
-        if (!inputData.getAsBoolean()) {
-          yield new Input(
-              id,
-              clientId,
-              node,
-              endpoint,
-              at,
-              source,
-              sha,
-              null,
-              nullIfEmpty(w.read("traceparent").text()));
-        }
         String dtype = w.read("dtype").text();
         List<Long> shape = new ArrayList<>();
         w.read("shape")

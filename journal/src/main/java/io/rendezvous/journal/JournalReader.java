@@ -75,14 +75,6 @@ public final class JournalReader {
      * Indexed}); empty when caught up.
      */
     public List<Indexed> next(int max) {
-      return next(max, () -> true);
-    }
-
-    /**
-     * As {@link #next(int)}; an input's data is decoded only when {@code inputData} says so as the
-     * input is read (else its tensor is null).
-     */
-    public List<Indexed> next(int max, java.util.function.BooleanSupplier inputData) {
       List<Indexed> out = new ArrayList<>();
       while (out.size() < max) {
         try (DocumentContext dc = tailer.readingDocument()) {
@@ -90,7 +82,7 @@ public final class JournalReader {
             break;
           }
           try {
-            out.add(new Indexed(dc.index(), JournalCodec.read(dc.wire(), inputData)));
+            out.add(new Indexed(dc.index(), JournalCodec.read(dc.wire())));
           } catch (RuntimeException e) {
             // one excerpt that cannot be decoded must not stop whoever follows the journal: it is
             // returned as unreadable and the tailer moves past it
@@ -99,15 +91,6 @@ public final class JournalReader {
         }
       }
       return out;
-    }
-
-    /**
-     * Lets the next thread that reads take the tailer over (it was positioned on another one, as a
-     * tailer from the end is, so that nothing written after it was made is missed).
-     */
-    public Tail handOver() {
-      tailer.singleThreadedCheckReset();
-      return this;
     }
 
     @Override
@@ -119,13 +102,6 @@ public final class JournalReader {
 
   public static Tail tail(Path dir, long from) {
     return new Tail(dir, from);
-  }
-
-  /** A tailer that follows a live journal from its current end: only records written from now. */
-  public static Tail tailFromEnd(Path dir) {
-    Tail tail = new Tail(dir, -1);
-    tail.tailer.toEnd();
-    return tail;
   }
 
   public static List<JournalRecord> readAll(Path dir) {

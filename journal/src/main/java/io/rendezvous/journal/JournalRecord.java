@@ -22,9 +22,9 @@ public sealed interface JournalRecord {
   String type();
 
   /**
-   * The input exactly as the models saw it, accepted at {@code atMicros} ({@code tensor} is null
-   * only when a reader asked not to decode it). {@code traceparent}: the request's W3C trace
-   * context as this node continued it (null in records written before traces were kept).
+   * The input exactly as the models saw it, accepted at {@code atMicros}. {@code traceparent}: the
+   * request's W3C trace context as this node continued it (null in records written before traces
+   * were kept).
    */
   record Input(
       String requestId,

@@ -91,6 +91,20 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   private volatile boolean running = true;
 
+  /** Who hears of every batch once it is appended (see {@link #onAppended}). */
+  private final java.util.concurrent.CopyOnWriteArrayList<
+          java.util.function.Consumer<List<JournalRecord>>>
+      appendedListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /**
+   * {@code listener} hears, on the writer's thread and in journal order, the records of each batch
+   * once they are appended (never those that failed): what the journal holds, without reading it
+   * back. It must return at once (hand the list on); it is never called with an empty list.
+   */
+  public void onAppended(java.util.function.Consumer<List<JournalRecord>> listener) {
+    appendedListeners.add(listener);
+  }
+
   /** Why the last append failed; cleared when housekeeping finds the disk fine again. */
   private volatile String appendProblem;
 
@@ -359,6 +373,20 @@ public final class JournalWriter implements Journal, AutoCloseable {
       log.error("journal refuses writes: {}", appendProblem, ex);
     }
     long appendMicros = (System.nanoTime() - appendStart) / 1_000;
+    if (done > 0 && !appendedListeners.isEmpty()) {
+      List<JournalRecord> records = new ArrayList<>(done);
+      for (int i = 0; i < done; i++) {
+        records.add(batch.get(i).record());
+      }
+      List<JournalRecord> appendedRecords = java.util.Collections.unmodifiableList(records);
+      for (java.util.function.Consumer<List<JournalRecord>> l : appendedListeners) {
+        try {
+          l.accept(appendedRecords);
+        } catch (RuntimeException ex) {
+          log.error("a listener of the journal's appends failed; the journal goes on", ex);
+        }
+      }
+    }
     batchAppend.record(appendMicros);
     batchAppendTotal.record(appendMicros);
     appended.addAndGet(done);

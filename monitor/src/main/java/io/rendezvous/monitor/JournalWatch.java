@@ -7,13 +7,12 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
-import io.rendezvous.journal.JournalReader;
 import io.rendezvous.journal.JournalRecord;
+import io.rendezvous.journal.JournalWriter;
 import io.rendezvous.model.InputStatistics;
 import io.rendezvous.model.ModelMetadata;
 import io.rendezvous.model.Probabilities;
 import io.rendezvous.model.ReferenceSummary;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -25,18 +24,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Watches this node's models off the request path: one thread follows the node's journal from its
- * end when the node starts and turns every record into what an operator watches. Scores give the
- * scores by outcome, inference times, what each version predicts ({@link PredictionWindows}) and
- * its prediction drift; inputs give the input drift ({@link Drift}); answers, once their story is
- * settled (a second answer record may follow the first), give the answers by choice and the
- * decision times; a retired version's series are removed when its lifecycle record comes by. The
- * journal is where these figures come from, so they count exactly what the journal holds, and what
- * the watch costs is paid on its own thread, never by a request.
+ * Watches this node's models off the request path: the journal's writer hands it each batch of
+ * records once appended (objects already in memory: nothing is read back or decoded), and one
+ * thread of its own turns every record into what an operator watches, from the node's start. Scores
+ * give the scores by outcome, inference times, what each version predicts ({@link
+ * PredictionWindows}) and its prediction drift; inputs give the input drift ({@link Drift});
+ * answers, once their story is settled (a second answer record may follow the first), give the
+ * answers by choice and the decision times; a retired version's series are removed when its
+ * lifecycle record comes by. The journal is where these figures come from, so they count exactly
+ * what the journal holds, and what the watch costs is paid on its own thread, never by a request.
  */
 public final class JournalWatch implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JournalWatch.class);
-  static final String THREAD_NAME = "rendezvous-journal-watch";
+  static final String THREAD_NAME = "rendezvous-watch";
   private static final String NO_STAGE = "none";
 
   private final WatchSettings settings;
@@ -66,14 +66,19 @@ public final class JournalWatch implements AutoCloseable {
   private final Counter answers;
   private final Histogram decisions;
   private final Counter records;
-  private final Counter unreadable;
+  private final Counter dropped;
+
+  /** Batches appended and not yet taken, and how many records they hold. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<List<JournalRecord>> inbox =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private final java.util.concurrent.atomic.AtomicLong backlog =
+      new java.util.concurrent.atomic.AtomicLong();
 
   private volatile long lastRecordMicros;
-  private volatile boolean caughtUp;
   private volatile long processed;
 
   private JournalWatch(
-      Path journalDir,
       WatchSettings settings,
       MetadataLookup metadata,
       java.util.function.Predicate<String> ignored,
@@ -143,10 +148,12 @@ public final class JournalWatch implements AutoCloseable {
             .help("Journal records the watch has read, by type")
             .labelNames("type")
             .register(registry);
-    this.unreadable =
+    this.dropped =
         Counter.builder()
-            .name("rendezvous_watch_unreadable_records")
-            .help("Journal records the watch could not decode and skipped")
+            .name("rendezvous_watch_dropped_records")
+            .help(
+                "Journal records the watch passed over because it was max-backlog records behind"
+                    + " (its figures then miss them)")
             .register(registry);
     GaugeWithCallback.builder()
         .name("rendezvous_watch_lag_seconds")
@@ -177,35 +184,57 @@ public final class JournalWatch implements AutoCloseable {
                 forEachPredictionDrift(
                     (s, f) -> cb.call(f.psi(), s.endpoint(), s.model(), s.version())))
         .register(registry);
-    // positioned here, so that every record written once start() returns is read
-    JournalReader.Tail tail = JournalReader.tailFromEnd(journalDir).handOver();
-    this.thread = new Thread(() -> run(tail), THREAD_NAME);
+    this.thread = new Thread(this::run, THREAD_NAME);
     this.thread.setDaemon(true);
   }
 
   /**
-   * Starts watching the journal in {@code journalDir} from its current end. The records of requests
-   * {@code ignored} names (the node's own warm-up) are passed over: they are not traffic.
+   * Starts watching what {@code journal} appends from now on. The records of requests {@code
+   * ignored} names (the node's own warm-up) are passed over: they are not traffic.
    */
   public static JournalWatch start(
-      Path journalDir,
+      JournalWriter journal,
       WatchSettings settings,
       MetadataLookup metadata,
       java.util.function.Predicate<String> ignored,
       PrometheusRegistry registry) {
-    JournalWatch watch = new JournalWatch(journalDir, settings, metadata, ignored, registry);
+    JournalWatch watch = new JournalWatch(settings, metadata, ignored, registry);
     watch.thread.start();
+    journal.onAppended(watch::appended);
     return watch;
   }
+
+  /**
+   * A batch the journal appended, on the journal writer's thread: queued for the watch's own
+   * thread, or passed over (and counted) when the watch is max-backlog records behind, so that a
+   * stalled watch never holds the journal up nor fills the heap.
+   */
+  private void appended(List<JournalRecord> batch) {
+    if (backlog.get() + batch.size() > settings.maxBacklog()) {
+      dropped.inc(batch.size());
+      if (droppedLogged.compareAndSet(false, true)) {
+        log.warn(
+            "watch: {} records behind the journal (max-backlog); records are passed over until"
+                + " it catches up (rendezvous_watch_dropped_records_total)",
+            backlog.get());
+      }
+      return;
+    }
+    backlog.addAndGet(batch.size());
+    inbox.add(batch);
+  }
+
+  private final java.util.concurrent.atomic.AtomicBoolean droppedLogged =
+      new java.util.concurrent.atomic.AtomicBoolean();
 
   /** What the models predicted, over time. */
   public PredictionWindows windows() {
     return windows;
   }
 
-  /** Whether the watch has read every record written so far (as of its last look). */
+  /** Whether the watch has taken every record appended so far, and counted every answer. */
   public boolean caughtUp() {
-    return caughtUp && unsettledCount() == 0;
+    return backlog.get() == 0 && unsettledCount() == 0;
   }
 
   /** Records read since start. */
@@ -219,8 +248,9 @@ public final class JournalWatch implements AutoCloseable {
     }
   }
 
+  /** How long ago the last record the watch took was written, while records wait; else 0. */
   public double lagSeconds() {
-    if (caughtUp || lastRecordMicros == 0) {
+    if (backlog.get() == 0 || lastRecordMicros == 0) {
       return 0;
     }
     return Math.max(0, (JournalRecord.nowMicros() - lastRecordMicros) / 1e6);
@@ -284,46 +314,38 @@ public final class JournalWatch implements AutoCloseable {
     return found;
   }
 
-  private void run(JournalReader.Tail tail) {
+  private void run() {
     long idleNanos = settings.idlePoll().toNanos();
-    try (tail) {
-      while (running) {
-        List<JournalReader.Indexed> batch;
-        try {
-          batch = tail.next(settings.batch(), this::sampleInput);
-        } catch (RuntimeException e) {
-          log.error("watch: cannot read the journal; trying again", e);
-          java.util.concurrent.locks.LockSupport.parkNanos(idleNanos);
-          continue;
-        }
-        for (JournalReader.Indexed indexed : batch) {
-          if (indexed.record() == null) {
-            unreadable.inc();
-            continue;
-          }
+    while (running) {
+      List<JournalRecord> batch;
+      boolean took = false;
+      while ((batch = inbox.poll()) != null) {
+        took = true;
+        for (JournalRecord record : batch) {
           try {
-            take(indexed.record());
+            take(record);
           } catch (RuntimeException e) {
             log.warn(
-                "watch: skipped journal record {} ({} of request {}): {}",
-                indexed.index(),
-                indexed.record().type(),
-                indexed.record().requestId(),
+                "watch: passed over a {} record of request {}: {}",
+                record.type(),
+                record.requestId(),
                 e.toString());
           }
           processed++;
         }
-        if (batch.isEmpty()) {
-          settle(JournalRecord.nowMicros());
-          caughtUp = true;
-          java.util.concurrent.locks.LockSupport.parkNanos(idleNanos);
-        } else {
-          caughtUp = false;
-          settle(lastRecordMicros);
-        }
+        backlog.addAndGet(-batch.size());
+        settle(lastRecordMicros);
       }
-    } catch (RuntimeException e) {
-      log.error("watch: stopped by an unexpected failure; models are no longer watched", e);
+      if (backlog.get() == 0) {
+        droppedLogged.set(false);
+      }
+      // the answers of a quiet journal settle by the clock
+      settle(JournalRecord.nowMicros());
+      if (!took) {
+        // a batch every idle-poll, not a wake-up per append: a woken thread costs the cores the
+        // requests are served on
+        java.util.concurrent.locks.LockSupport.parkNanos(idleNanos);
+      }
     }
   }
 

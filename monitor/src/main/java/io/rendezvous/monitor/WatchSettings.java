@@ -5,8 +5,8 @@ import java.time.Duration;
 
 /**
  * {@code rendezvous.watch}: whether the node watches its models (the journal watch and the metrics
- * of what models predict), the windows of the prediction view, the drift windows, and how the watch
- * follows the journal.
+ * of what models predict), the windows of the prediction view, the drift windows, and how far
+ * behind the journal the watch may fall.
  */
 public record WatchSettings(
     boolean enabled,
@@ -16,8 +16,8 @@ public record WatchSettings(
     int driftMinimum,
     int driftSampleRate,
     Duration answerSettle,
-    Duration idlePoll,
-    int batch) {
+    long maxBacklog,
+    Duration idlePoll) {
   public static WatchSettings fromConfig(Config config) {
     Config c = config.getConfig("rendezvous.watch");
     return new WatchSettings(
@@ -28,7 +28,7 @@ public record WatchSettings(
         c.getInt("drift-minimum"),
         c.getInt("drift-sample-rate"),
         c.getDuration("answer-settle"),
-        c.getDuration("idle-poll"),
-        c.getInt("batch"));
+        c.getLong("max-backlog"),
+        c.getDuration("idle-poll"));
   }
 }

@@ -92,7 +92,7 @@ class JournalWatchTest {
         JournalSettings.fromConfig(ConfigFactory.load()).withDir(dir.resolve("journal")));
   }
 
-  private JournalWatch watch(PrometheusRegistry registry) {
+  private JournalWatch watch(JournalWriter journal, PrometheusRegistry registry) {
     WatchSettings settings =
         new WatchSettings(
             true,
@@ -102,10 +102,10 @@ class JournalWatchTest {
             100,
             1_000_000,
             Duration.ofMillis(200),
-            Duration.ofMillis(10),
-            512);
+            1_000_000,
+            Duration.ofMillis(10));
     return JournalWatch.start(
-        dir.resolve("journal"),
+        journal,
         settings,
         (m, v) -> Optional.of(metadata(m, v)),
         id -> id.startsWith("warm"),
@@ -212,7 +212,7 @@ class JournalWatchTest {
   void windowsAndCountersMatchACountDoneFromTheJournal() throws Exception {
     PrometheusRegistry registry = new PrometheusRegistry();
     try (JournalWriter j = journal();
-        JournalWatch watch = watch(registry)) {
+        JournalWatch watch = watch(j, registry)) {
       long base = (JournalRecord.nowMicros() / MINUTE - 3) * MINUTE;
       int n = 0;
       for (int minute = 0; minute < 3; minute++) {
@@ -314,7 +314,7 @@ class JournalWatchTest {
   void driftedInputsRaiseTheDriftMetricAndUndriftedOnesDoNot() throws Exception {
     PrometheusRegistry registry = new PrometheusRegistry();
     try (JournalWriter j = journal();
-        JournalWatch watch = watch(registry)) {
+        JournalWatch watch = watch(j, registry)) {
       long at = JournalRecord.nowMicros();
       int n = 0;
       // like training: statistics spread over [0, 0.5)
@@ -357,7 +357,7 @@ class JournalWatchTest {
   void aRetiredVersionsSeriesAreRemoved() throws Exception {
     PrometheusRegistry registry = new PrometheusRegistry();
     try (JournalWriter j = journal();
-        JournalWatch watch = watch(registry)) {
+        JournalWatch watch = watch(j, registry)) {
       long at = JournalRecord.nowMicros();
       for (int i = 0; i < 5; i++) {
         request(j, "x" + i, at + i, 0.2, i % 4);

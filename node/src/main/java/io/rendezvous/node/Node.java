@@ -335,7 +335,7 @@ public final class Node {
     }
     io.rendezvous.monitor.JournalWatch watch =
         io.rendezvous.monitor.JournalWatch.start(
-            journal.settings().dir(),
+            journal,
             watchSettings,
             (model, version) -> {
               try {
