@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Modules depend one way: cluster-config, model-api &lt;- journal, model-workers &lt;- actors &lt;-
- * kafka &lt;- node &lt;- bench. Checked here, in the bench module, the one that sees every other.
+ * kafka &lt;- node &lt;- bench; monitor (watching models) sees only the journal and model-api, and
+ * only the node sees it. Checked here, in the bench module, the one that sees every other.
  */
 class LayeringTest {
   private static final String CONFIG = "io.rendezvous.config..";
@@ -20,6 +21,7 @@ class LayeringTest {
   private static final String WORKERS = "io.rendezvous.workers..";
   private static final String ACTORS = "io.rendezvous.actors..";
   private static final String KAFKA = "io.rendezvous.kafka..";
+  private static final String MONITOR = "io.rendezvous.monitor..";
   private static final String NODE = "io.rendezvous.node..";
   private static final String BENCH = "io.rendezvous.bench..";
   private static final String PEKKO_HTTP = "org.apache.pekko.http..";
@@ -103,6 +105,24 @@ class LayeringTest {
         .should()
         .dependOnClassesThat()
         .resideInAnyPackage(KAFKA, NODE, BENCH, PEKKO_HTTP)
+        .check(classes);
+  }
+
+  @Test
+  void theMonitorSeesOnlyTheJournalAndModelTypes() {
+    noClasses()
+        .that()
+        .resideInAPackage(MONITOR)
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(WORKERS, ACTORS, KAFKA, NODE, BENCH, "org.apache.pekko..", "ai.djl..")
+        .check(classes);
+    noClasses()
+        .that()
+        .resideInAnyPackage(CONFIG, MODEL_API, JOURNAL, WORKERS, ACTORS, KAFKA)
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage(MONITOR)
         .check(classes);
   }
 

@@ -54,7 +54,13 @@ public final class KafkaRequestStream {
 
   private KafkaRequestStream() {}
 
-  public static UniqueKillSwitch start(
+  /**
+   * A running stream: its kill switch, and the consumer's lag (records on the topic's partitions
+   * not yet consumed, summed; -1 until the consumer has fetched), as of the previous call.
+   */
+  public record Running(UniqueKillSwitch killSwitch, java.util.function.LongSupplier lag) {}
+
+  public static Running start(
       ActorSystem<?> system,
       KafkaRequestsSettings c,
       KafkaSettings kafka,
@@ -86,17 +92,51 @@ public final class KafkaRequestStream {
         endpoint.name(),
         c.outputTopic(),
         c.deadLetterTopic());
-    return RestartSource.onFailuresWithBackoff(
-            restart,
-            () ->
-                Consumer.committableSource(consumer, Subscriptions.topics(c.topic()))
-                    .mapAsync(parallelism, msg -> answer(system, msg, decoder, client, endpoint, c))
-                    .via(Producer.flexiFlow(producer))
-                    .map(ProducerMessage.Results::passThrough)
-                    .via(Committer.flow(committer)))
-        .viaMat(KillSwitches.single(), Keep.right())
-        .toMat(Sink.ignore(), Keep.left())
-        .run(system);
+    // the consumer of the current incarnation (the stream restarts on failures): its client's
+    // metrics give the lag
+    java.util.concurrent.atomic.AtomicReference<Consumer.Control> control =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    java.util.concurrent.atomic.AtomicLong lastLag = new java.util.concurrent.atomic.AtomicLong(-1);
+    java.util.function.LongSupplier lag =
+        () -> {
+          Consumer.Control current = control.get();
+          if (current != null) {
+            current
+                .getMetrics()
+                .thenAccept(
+                    metrics -> {
+                      double total = -1;
+                      for (var e : metrics.entrySet()) {
+                        if ("records-lag".equals(e.getKey().name())
+                            && e.getValue().metricValue() instanceof Number n
+                            && !Double.isNaN(n.doubleValue())) {
+                          total = Math.max(total, 0) + n.doubleValue();
+                        }
+                      }
+                      lastLag.set((long) total);
+                    });
+          }
+          return lastLag.get();
+        };
+    UniqueKillSwitch killSwitch =
+        RestartSource.onFailuresWithBackoff(
+                restart,
+                () ->
+                    Consumer.committableSource(consumer, Subscriptions.topics(c.topic()))
+                        .mapMaterializedValue(
+                            m -> {
+                              control.set(m);
+                              return m;
+                            })
+                        .mapAsync(
+                            parallelism, msg -> answer(system, msg, decoder, client, endpoint, c))
+                        .via(Producer.flexiFlow(producer))
+                        .map(ProducerMessage.Results::passThrough)
+                        .via(Committer.flow(committer)))
+            .viaMat(KillSwitches.single(), Keep.right())
+            .toMat(Sink.ignore(), Keep.left())
+            .run(system);
+    return new Running(killSwitch, lag);
   }
 
   private static CompletionStage<

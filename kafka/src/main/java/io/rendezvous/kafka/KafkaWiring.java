@@ -23,7 +23,8 @@ public final class KafkaWiring {
   private KafkaWiring() {}
 
   /** What a node's other parts need from a node's Kafka features once they are started. */
-  public record Started(Optional<JournalPublisher> outbox) {}
+  public record Started(
+      Optional<JournalPublisher> outbox, Optional<java.util.function.LongSupplier> streamLag) {}
 
   public static Started start(
       ActorSystem<?> system,
@@ -36,6 +37,7 @@ public final class KafkaWiring {
       RendezvousClient client)
       throws IOException {
     Optional<JournalPublisher> outbox = Optional.empty();
+    Optional<java.util.function.LongSupplier> streamLag = Optional.empty();
     if (kafka.enabled()) {
       JournalPublisher.createTopics(kafka);
       JournalPublisher publisher =
@@ -53,8 +55,10 @@ public final class KafkaWiring {
       }
       JournalPublisher.createTopics(
           kafka, List.of(requests.topic(), requests.outputTopic(), requests.deadLetterTopic()));
-      UniqueKillSwitch stream =
+      KafkaRequestStream.Running running =
           KafkaRequestStream.start(system, requests, kafka, decoder, client, endpoint);
+      UniqueKillSwitch stream = running.killSwitch();
+      streamLag = Optional.of(running.lag());
       // stop taking records from the topic when the node starts to leave: in-flight ones finish
       CoordinatedShutdown.get(system)
           .addTask(
@@ -65,6 +69,6 @@ public final class KafkaWiring {
                 return CompletableFuture.completedFuture(Done.getInstance());
               });
     }
-    return new Started(outbox);
+    return new Started(outbox, streamLag);
   }
 }

@@ -38,7 +38,7 @@ final class HttpServer {
       ActorSystem<?> system,
       HttpSettings http,
       List<Route> routes,
-      java.util.function.UnaryOperator<Route> measured,
+      java.util.function.UnaryOperator<NodeMetrics.Handler> measured,
       Readiness readiness,
       Duration startupTimeout)
       throws Exception {
@@ -46,7 +46,7 @@ final class HttpServer {
     ServerBinding binding =
         Http.get(system)
             .newServerAt(http.host(), http.port())
-            .bind(measured.apply(new Api(routes).route()))
+            .bind(measured.apply(new Api(routes).route().handler(system)::apply))
             .toCompletableFuture()
             .get(timeout, TimeUnit.MILLISECONDS);
     Uri management =

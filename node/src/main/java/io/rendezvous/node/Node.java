@@ -283,7 +283,8 @@ public final class Node {
       clusterModels.tell(new ClusterModels.Bound(advertisedUrl(settings, http)));
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
       closeOnShutdown(system, journal, inferenceThreads, models);
-      KafkaWiring.start(
+      KafkaWiring.Started kafka =
+          KafkaWiring.start(
               system,
               settings.kafka(),
               settings.kafkaRequests(),
@@ -291,7 +292,9 @@ public final class Node {
               name,
               endpoints,
               decoder,
-              client)
+              client);
+      kafka.streamLag().ifPresent(metrics::streamLag);
+      kafka
           .outbox()
           .ifPresent(
               outbox -> {

@@ -92,31 +92,45 @@ final class NodeMetrics extends AllDirectives {
     return registry;
   }
 
-  /** Wraps {@code inner} so that every request it answers is counted and timed. */
-  Route measured(Route inner) {
-    return extractRequest(
-        request -> {
-          RouteKey key = classify(request);
-          long start = System.nanoTime();
-          httpInFlight.inc();
-          return mapResponse(
-              response -> {
-                httpInFlight.dec();
-                durations
-                    .computeIfAbsent(key, k -> httpDuration.labelValues(k.route, k.endpoint))
-                    .observe((System.nanoTime() - start) / 1e9);
-                codes
-                    .computeIfAbsent(
-                        new CodeKey(key, response.status().intValue()),
-                        k ->
-                            httpRequests.labelValues(
-                                k.route.route, k.route.endpoint, Integer.toString(k.code)))
-                    .inc();
-                return response;
-              },
-              () -> inner);
-        });
+  /**
+   * Wraps the server's request handler so that every request it answers is counted and timed. At
+   * the handler, not in the route tree: mapping a route's result would put every response through
+   * one more task on the dispatcher, while this runs on the thread that completes the response.
+   */
+  Handler measured(Handler inner) {
+    return request -> {
+      RouteKey key = classify(request);
+      long start = System.nanoTime();
+      httpInFlight.inc();
+      java.util.concurrent.CompletionStage<HttpResponse> response;
+      try {
+        response = inner.apply(request);
+      } catch (Exception | Error e) {
+        answered(key, start, 500);
+        throw e;
+      }
+      return response.whenComplete(
+          (r, failure) -> answered(key, start, failure != null ? 500 : r.status().intValue()));
+    };
   }
+
+  private void answered(RouteKey key, long startNanos, int code) {
+    httpInFlight.dec();
+    durations
+        .computeIfAbsent(key, k -> httpDuration.labelValues(k.route, k.endpoint))
+        .observe((System.nanoTime() - startNanos) / 1e9);
+    codes
+        .computeIfAbsent(
+            new CodeKey(key, code),
+            k ->
+                httpRequests.labelValues(k.route.route, k.route.endpoint, Integer.toString(k.code)))
+        .inc();
+  }
+
+  /** The server's request handler, as Pekko HTTP takes it. */
+  interface Handler
+      extends org.apache.pekko.japi.function.Function<
+          HttpRequest, java.util.concurrent.CompletionStage<HttpResponse>> {}
 
   private static final String NONE = "";
   private static final String OTHER = "other";
@@ -438,6 +452,23 @@ final class NodeMetrics extends AllDirectives {
         .name("rendezvous_kafka_publish_errors")
         .help("Times publishing failed and started again from the last acknowledged record")
         .callback(cb -> cb.call(outbox.failures()))
+        .register(registry);
+  }
+
+  /** Stream mode's consumer: records on the requests topic not yet consumed. */
+  void streamLag(java.util.function.LongSupplier lag) {
+    GaugeWithCallback.builder()
+        .name("rendezvous_kafka_stream_consumer_lag_records")
+        .help(
+            "Stream mode: records on the requests topic's partitions this node's consumer has not yet"
+                + " consumed (as of the previous scrape)")
+        .callback(
+            cb -> {
+              long n = lag.getAsLong();
+              if (n >= 0) {
+                cb.call(n);
+              }
+            })
         .register(registry);
   }
 
