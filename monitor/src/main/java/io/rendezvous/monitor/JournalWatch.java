@@ -95,12 +95,14 @@ public final class JournalWatch implements AutoCloseable {
             .name("rendezvous_scores")
             .help("Scores of each model version for each request, by what became of them")
             .labelNames("endpoint", "model", "version", "role", "outcome")
+            .withoutExemplars()
             .register(registry);
     this.predictions =
         Counter.builder()
             .name("rendezvous_predictions")
             .help("Scores that predicted each label (ok and late ones), per model version")
             .labelNames("endpoint", "model", "version", "label")
+            .withoutExemplars()
             .register(registry);
     this.confidence =
         Counter.builder()
@@ -109,6 +111,7 @@ public final class JournalWatch implements AutoCloseable {
                 "Sum of the confidence of the predicted label; over rendezvous_predictions_total,"
                     + " the mean confidence")
             .labelNames("endpoint", "model", "version", "label")
+            .withoutExemplars()
             .register(registry);
     this.inference =
         Histogram.builder()
@@ -129,6 +132,7 @@ public final class JournalWatch implements AutoCloseable {
                 "Answers of each endpoint by the model version chosen, the schedule stage and the"
                     + " policy that chose it, and the status the client got")
             .labelNames("endpoint", "model", "version", "stage", "policy", "status")
+            .withoutExemplars()
             .register(registry);
     this.decisions =
         Histogram.builder()
@@ -147,6 +151,7 @@ public final class JournalWatch implements AutoCloseable {
             .name("rendezvous_watch_records")
             .help("Journal records the watch has read, by type")
             .labelNames("type")
+            .withoutExemplars()
             .register(registry);
     this.dropped =
         Counter.builder()
@@ -154,6 +159,7 @@ public final class JournalWatch implements AutoCloseable {
             .help(
                 "Journal records the watch passed over because it was max-backlog records behind"
                     + " (its figures then miss them)")
+            .withoutExemplars()
             .register(registry);
     GaugeWithCallback.builder()
         .name("rendezvous_watch_lag_seconds")

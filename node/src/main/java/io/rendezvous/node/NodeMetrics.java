@@ -68,6 +68,7 @@ final class NodeMetrics extends AllDirectives {
             .name("rendezvous_http_requests")
             .help("HTTP requests answered, by route, endpoint and status")
             .labelNames("route", "endpoint", "code")
+            .withoutExemplars()
             .register(registry);
     httpDuration =
         Histogram.builder()
@@ -94,8 +95,8 @@ final class NodeMetrics extends AllDirectives {
 
   /**
    * Wraps the server's request handler so that every request it answers is counted and timed. At
-   * the handler, not in the route tree: mapping a route's result would put every response through
-   * one more task on the dispatcher, while this runs on the thread that completes the response.
+   * the handler, not in the route tree (mapping a route's result puts every response through one
+   * more task on the dispatcher), and on the thread that completes the response.
    */
   Handler measured(Handler inner) {
     return request -> {
@@ -109,8 +110,10 @@ final class NodeMetrics extends AllDirectives {
         answered(key, start, 500);
         throw e;
       }
-      return response.whenComplete(
-          (r, failure) -> answered(key, start, failure != null ? 500 : r.status().intValue()));
+      // Pekko's stage would run a plain whenComplete on the common pool: a task per request
+      return io.rendezvous.actors.edge.Futures.here(response)
+          .whenComplete(
+              (r, failure) -> answered(key, start, failure != null ? 500 : r.status().intValue()));
     };
   }
 
