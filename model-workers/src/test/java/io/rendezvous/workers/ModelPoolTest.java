@@ -99,9 +99,16 @@ class ModelPoolTest {
             new ModelSettings(
                 "m2", s.store(), 2, 16, 3, Duration.ofSeconds(30), ModelSettings.Fault.NONE));
     try (Predictor<TensorData, float[][]> direct = m2.newPredictor()) {
-      ActorRef<ModelPool.Command> pool =
-          testKit.spawn(ModelPool.create(holding, THREADS, new PoolHealth()));
+      PoolHealth health = new PoolHealth();
+      ActorRef<ModelPool.Command> pool = testKit.spawn(ModelPool.create(holding, THREADS, health));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
+      // both workers started: else the second arrival could find none idle, queue behind the
+      // first, and go to it as soon as it is back instead of being held
+      long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (health.status(PoolHealth.key("m2", holding.version())).serving() < 2
+          && System.nanoTime() < until) {
+        Thread.sleep(10);
+      }
       // the first request after a quiet spell goes straight to the idle worker
       pool.tell(new ModelPool.Score("alone", instance(0), probe.getRef()));
       assertEquals("alone", probe.expectMessageClass(ModelPool.Scored.class).requestId());

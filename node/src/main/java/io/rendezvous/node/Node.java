@@ -267,7 +267,16 @@ public final class Node {
       if (settings.config().getBoolean("rendezvous.metrics.enabled")) {
         routes.add(metrics.route());
       }
-      routes.add(new WatchRoutes(watch, metrics, runtime, name).routes());
+      routes.add(
+          new WatchRoutes(
+                  watch,
+                  metrics,
+                  runtime,
+                  name,
+                  auth,
+                  loopback,
+                  org.apache.pekko.stream.Materializer.matFromSystem(system))
+              .routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
       extensions.forEach(extension -> routes.add(extension.route(parts)));
       HttpServer.Bound http =

@@ -100,6 +100,9 @@ final class NodeMetrics extends AllDirectives {
    */
   Handler measured(Handler inner) {
     return request -> {
+      if (!counting) {
+        return inner.apply(request);
+      }
       RouteKey key = classify(request);
       long start = System.nanoTime();
       httpInFlight.inc();
@@ -128,6 +131,17 @@ final class NodeMetrics extends AllDirectives {
             k ->
                 httpRequests.labelValues(k.route.route, k.route.endpoint, Integer.toString(k.code)))
         .inc();
+  }
+
+  /** Whether HTTP requests are counted now (an operator may pause it at run time). */
+  private volatile boolean counting = true;
+
+  void counting(boolean on) {
+    counting = on;
+  }
+
+  boolean counting() {
+    return counting;
   }
 
   /** The server's request handler, as Pekko HTTP takes it. */

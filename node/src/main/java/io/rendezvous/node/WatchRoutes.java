@@ -66,8 +66,22 @@ final class WatchRoutes extends AllDirectives {
   private final String node;
   private final byte[] page;
 
+  private final BearerAuth auth;
+  private final boolean loopbackOnly;
+  private final org.apache.pekko.stream.Materializer materializer;
+
   /** {@code watch}: null when the models are not watched. */
-  WatchRoutes(JournalWatch watch, NodeMetrics metrics, RendezvousRuntime runtime, String node) {
+  WatchRoutes(
+      JournalWatch watch,
+      NodeMetrics metrics,
+      RendezvousRuntime runtime,
+      String node,
+      BearerAuth auth,
+      boolean loopbackOnly,
+      org.apache.pekko.stream.Materializer materializer) {
+    this.auth = auth;
+    this.loopbackOnly = loopbackOnly;
+    this.materializer = materializer;
     this.watch = watch;
     this.metrics = metrics;
     this.runtime = runtime;
@@ -99,7 +113,51 @@ final class WatchRoutes extends AllDirectives {
                                 .addHeader(CacheControl.create(CacheDirectives.NO_CACHE))))),
         path(
             segment("watch").slash("api").slash("overview"),
-            () -> get(() -> complete(HttpJson.response(200, overview())))));
+            () -> get(() -> complete(HttpJson.response(200, overview())))),
+        path(
+            segment("admin").slash("watch"),
+            () ->
+                auth.requireAdmin(
+                    materializer,
+                    loopbackOnly,
+                    () ->
+                        concat(
+                            get(() -> complete(HttpJson.response(200, watching()))),
+                            put(
+                                () ->
+                                    entity(
+                                        org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller
+                                            .entityToString(),
+                                        body -> complete(setWatching(body))))))));
+  }
+
+  /** Whether HTTP requests are counted and the models watched now. */
+  private ObjectNode watching() {
+    return Json.object()
+        .put("metrics", metrics.counting())
+        .put("watch", watch != null && !watch.paused());
+  }
+
+  /**
+   * {@code PUT /admin/watch {"enabled": false}}: stops counting HTTP requests and pauses the watch
+   * (its figures miss what comes meanwhile); {@code true} resumes both. What was configured off
+   * stays off.
+   */
+  private org.apache.pekko.http.javadsl.model.HttpResponse setWatching(String body) {
+    com.fasterxml.jackson.databind.JsonNode enabled;
+    try {
+      enabled = Json.MAPPER.readTree(body).get("enabled");
+    } catch (java.io.IOException e) {
+      return HttpJson.error(400, "body is not JSON: " + e.getMessage());
+    }
+    if (enabled == null || !enabled.isBoolean()) {
+      return HttpJson.error(400, "send {\"enabled\": true} or {\"enabled\": false}");
+    }
+    metrics.counting(enabled.asBoolean());
+    if (watch != null) {
+      watch.paused(!enabled.asBoolean());
+    }
+    return HttpJson.response(200, watching());
   }
 
   /** Everything the page shows, as of now. */

@@ -325,6 +325,59 @@ class ModelWatchTest {
     assertEquals("m1", traced.get(0).endpoint());
   }
 
+  @Test
+  @Order(6)
+  void watchingCanBePausedAndResumedAtRunTime() throws Exception {
+    Map<String, String> m1 = Map.of("route", "infer", "endpoint", "m1", "code", "200");
+    String before = awaitMetrics(t -> true);
+    var off =
+        node.http.send(
+            java.net.http.HttpRequest.newBuilder(node.uri("/admin/watch"))
+                .header("Content-Type", "application/json")
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"enabled\": false}"))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, off.statusCode(), off.body());
+    assertEquals(
+        "{\"metrics\":false,\"watch\":false}", Json.MAPPER.readTree(off.body()).toString());
+    for (int i = 0; i < 5; i++) {
+      infer("m1", holdout.get(500 + i));
+    }
+    String paused = awaitMetrics(t -> true);
+    assertEquals(
+        sum(before, "rendezvous_http_requests_total", m1),
+        sum(paused, "rendezvous_http_requests_total", m1));
+    assertEquals(
+        sum(before, "rendezvous_answers_total", Map.of("endpoint", "m1")),
+        sum(paused, "rendezvous_answers_total", Map.of("endpoint", "m1")));
+    var bad =
+        node.http.send(
+            java.net.http.HttpRequest.newBuilder(node.uri("/admin/watch"))
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"enabled\": 1}"))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(400, bad.statusCode());
+    var on =
+        node.http.send(
+            java.net.http.HttpRequest.newBuilder(node.uri("/admin/watch"))
+                .PUT(java.net.http.HttpRequest.BodyPublishers.ofString("{\"enabled\": true}"))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, on.statusCode(), on.body());
+    for (int i = 0; i < 5; i++) {
+      infer("m1", holdout.get(600 + i));
+    }
+    double answered = sum(paused, "rendezvous_answers_total", Map.of("endpoint", "m1"));
+    String resumed =
+        awaitMetrics(
+            t -> sum(t, "rendezvous_answers_total", Map.of("endpoint", "m1")) >= answered + 5);
+    assertEquals(
+        5,
+        sum(resumed, "rendezvous_http_requests_total", m1)
+            - sum(paused, "rendezvous_http_requests_total", m1));
+    assertEquals(answered + 5, sum(resumed, "rendezvous_answers_total", Map.of("endpoint", "m1")));
+  }
+
   static FashionMnist.Sample inverted(FashionMnist.Sample s) {
     byte[] px = s.pixels().clone();
     for (int i = 0; i < px.length; i++) {
