@@ -354,7 +354,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     } else {
       pending.offer(s, now, backlog);
     }
-    load.set(pending.size(), inService);
+    noteLoad();
     return this;
   }
 
@@ -390,7 +390,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     Running done = running.remove(m.worker());
     if (done != null) {
       inService -= done.requests();
-      load.set(pending.size(), inService);
+      noteLoad();
       if (m.overran()) {
         // past hang-after, but back before the watchdog took it: answered, and counted, but not
         // a pace to admit requests by
@@ -590,8 +590,14 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     } else {
       dispatch(m.worker(), System.nanoTime());
     }
+    noteLoad();
     publishHealth();
     return drainedIfDone();
+  }
+
+  /** The figures of {@link PoolHealth.Load}, as of now. */
+  private void noteLoad() {
+    load.set(pending.size(), inService, idle.size() + running.size());
   }
 
   private Behavior<Command> onWorkerFailedToStart(WorkerFailedToStart m) {
@@ -725,7 +731,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
     running.put(worker, new Running(nowNanos, job));
     inService += jobs.size();
     load.batch(jobs.size());
-    load.set(pending.size(), inService);
+    noteLoad();
     worker.submit(job);
   }
 }

@@ -13,21 +13,28 @@ public final class PoolHealth {
   private final Map<String, Load> loads = new ConcurrentHashMap<>();
 
   /**
-   * How busy one pool is, for metrics: requests waiting for a worker and in service (as of the
-   * pool's last change), and the batches it has handed to workers. Written by the pool's actor
-   * only; read at any time.
+   * How busy one pool is, for metrics: requests waiting for a worker and in service, workers ready
+   * (as of the pool's last change), and the batches it has handed to workers. Written by the pool's
+   * actor only; read at any time.
    */
   public static final class Load {
     private volatile int waiting;
     private volatile int inService;
+    private volatile int ready;
     private final java.util.concurrent.atomic.LongAdder batches =
         new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder batchedRequests =
         new java.util.concurrent.atomic.LongAdder();
 
-    void set(int waiting, int inService) {
+    void set(int waiting, int inService, int ready) {
       this.waiting = waiting;
       this.inService = inService;
+      this.ready = ready;
+    }
+
+    /** Workers started and taking work (idle or scoring), as of the pool's last change. */
+    public int ready() {
+      return ready;
     }
 
     void batch(int size) {

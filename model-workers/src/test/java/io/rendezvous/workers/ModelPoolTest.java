@@ -105,7 +105,7 @@ class ModelPoolTest {
       // both workers started: else the second arrival could find none idle, queue behind the
       // first, and go to it as soon as it is back instead of being held
       long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (health.status(PoolHealth.key("m2", holding.version())).serving() < 2
+      while (health.load(PoolHealth.key("m2", holding.version())).ready() < 2
           && System.nanoTime() < until) {
         Thread.sleep(10);
       }
