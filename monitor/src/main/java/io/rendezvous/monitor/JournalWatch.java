@@ -57,7 +57,10 @@ public final class JournalWatch implements AutoCloseable {
   private final Map<VersionKey, Optional<ModelMetadata>> metadataCache = new HashMap<>();
 
   /** Answers not yet counted: the request's story may still add a second answer record. */
-  private final LinkedHashMap<String, JournalRecord.Answer> unsettled = new LinkedHashMap<>();
+  private final LinkedHashMap<String, Unsettled> unsettled = new LinkedHashMap<>();
+
+  /** An answer record, and when the watch took its request's first one. */
+  private record Unsettled(JournalRecord.Answer answer, long takenNanos) {}
 
   private final Counter scores;
   private final Counter predictions;
@@ -358,13 +361,13 @@ public final class JournalWatch implements AutoCloseable {
           processed++;
         }
         backlog.addAndGet(-batch.size());
-        settle(lastRecordMicros);
+        settle();
       }
       if (backlog.get() == 0) {
         droppedLogged.set(false);
       }
       // the answers of a quiet journal settle by the clock
-      settle(JournalRecord.nowMicros());
+      settle();
       if (!took) {
         // a batch every idle-poll, not a wake-up per append: a woken thread costs the cores the
         // requests are served on
@@ -399,7 +402,10 @@ public final class JournalWatch implements AutoCloseable {
     } else if (record instanceof JournalRecord.Answer a) {
       synchronized (unsettled) {
         // a second record of the same request replaces the first: the last is what the client got
-        unsettled.put(a.requestId(), a);
+        Unsettled first = unsettled.get(a.requestId());
+        unsettled.put(
+            a.requestId(),
+            new Unsettled(a, first == null ? System.nanoTime() : first.takenNanos()));
       }
     } else if (record instanceof JournalRecord.Lifecycle l) {
       lifecycle(l);
@@ -463,19 +469,28 @@ public final class JournalWatch implements AutoCloseable {
   /**
    * Counts the answers whose story is settled: written more than answer-settle before {@code now}.
    */
-  private void settle(long nowMicros) {
-    long settleMicros = settings.answerSettle().toNanos() / 1_000;
+  /**
+   * Counts the answers whose story is settled: the journal has gone answer-settle past them (by its
+   * records' times), or the watch took them answer-settle ago. Either way a second answer record of
+   * the request would have come: it is written within the SLA and the delivery grace.
+   */
+  private void settle() {
+    long settleNanos = settings.answerSettle().toNanos();
+    long journalNow = lastRecordMicros;
+    long now = System.nanoTime();
     while (true) {
       JournalRecord.Answer a;
       synchronized (unsettled) {
-        Iterator<JournalRecord.Answer> it = unsettled.values().iterator();
+        Iterator<Unsettled> it = unsettled.values().iterator();
         if (!it.hasNext()) {
           return;
         }
-        a = it.next();
-        if (a.atMicros() > nowMicros - settleMicros) {
+        Unsettled u = it.next();
+        if (u.answer().atMicros() > journalNow - settleNanos / 1_000
+            && now - u.takenNanos() < settleNanos) {
           return;
         }
+        a = u.answer();
         it.remove();
       }
       answer(a);
