@@ -113,10 +113,10 @@ final class NodeMetrics extends AllDirectives {
         answered(key, start, 500);
         throw e;
       }
-      // Pekko's stage would run a plain whenComplete on the common pool: a task per request
-      return io.rendezvous.actors.edge.Futures.here(response)
-          .whenComplete(
-              (r, failure) -> answered(key, start, failure != null ? 500 : r.status().intValue()));
+      // on the completing thread: Pekko's stage would run a plain whenComplete on the common pool
+      return response.whenCompleteAsync(
+          (r, failure) -> answered(key, start, failure != null ? 500 : r.status().intValue()),
+          Runnable::run);
     };
   }
 
