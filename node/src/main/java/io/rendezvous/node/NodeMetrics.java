@@ -318,76 +318,78 @@ final class NodeMetrics extends AllDirectives {
 
   /** Each model version's pool: workers serving and hung, queue depth, batches. */
   void pools(PoolHealth health) {
+    poolGauge(
+        "rendezvous_model_workers_serving",
+        "Workers of the version's pool that take work",
+        () -> health.statuses(),
+        PoolHealth.Status::serving);
+    poolGauge(
+        "rendezvous_model_workers_hung",
+        "Workers of the version's pool held by calls past the watchdog's hang-after",
+        () -> health.statuses(),
+        PoolHealth.Status::hung);
+    poolCounter(
+        "rendezvous_model_hung_calls",
+        "Calls the watchdog found hung since the pool started",
+        () -> health.statuses(),
+        PoolHealth.Status::hungTotal);
+    poolGauge(
+        "rendezvous_model_queue_depth",
+        "Requests waiting for a worker of the version's pool",
+        () -> health.loads(),
+        PoolHealth.Load::waiting);
+    poolGauge(
+        "rendezvous_model_in_service",
+        "Requests being scored by the version's workers",
+        () -> health.loads(),
+        PoolHealth.Load::inService);
+    poolCounter(
+        "rendezvous_model_batches",
+        "Batches handed to the version's workers",
+        () -> health.loads(),
+        PoolHealth.Load::batches);
+    poolCounter(
+        "rendezvous_model_batched_requests",
+        "Requests in those batches; over rendezvous_model_batches_total, the mean batch size",
+        () -> health.loads(),
+        PoolHealth.Load::batchedRequests);
+  }
+
+  /** A gauge with a series per pool (model and version), read from {@code pools} at each scrape. */
+  private <T> void poolGauge(
+      String name,
+      String help,
+      java.util.function.Supplier<Map<String, T>> pools,
+      java.util.function.ToDoubleFunction<T> value) {
     GaugeWithCallback.builder()
-        .name("rendezvous_model_workers_serving")
-        .help("Workers of the version's pool that take work")
+        .name(name)
+        .help(help)
         .labelNames("model", "version")
         .callback(
             cb ->
-                health
-                    .statuses()
-                    .forEach((key, s) -> cb.call(s.serving(), modelOf(key), versionOf(key))))
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("rendezvous_model_workers_hung")
-        .help("Workers of the version's pool held by calls past the watchdog's hang-after")
-        .labelNames("model", "version")
-        .callback(
-            cb ->
-                health
-                    .statuses()
-                    .forEach((key, s) -> cb.call(s.hung(), modelOf(key), versionOf(key))))
-        .register(registry);
-    CounterWithCallback.builder()
-        .name("rendezvous_model_hung_calls")
-        .help("Calls the watchdog found hung since the pool started")
-        .labelNames("model", "version")
-        .callback(
-            cb ->
-                health
-                    .statuses()
-                    .forEach((key, s) -> cb.call(s.hungTotal(), modelOf(key), versionOf(key))))
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("rendezvous_model_queue_depth")
-        .help("Requests waiting for a worker of the version's pool")
-        .labelNames("model", "version")
-        .callback(
-            cb ->
-                health
-                    .loads()
-                    .forEach((key, l) -> cb.call(l.waiting(), modelOf(key), versionOf(key))))
-        .register(registry);
-    GaugeWithCallback.builder()
-        .name("rendezvous_model_in_service")
-        .help("Requests being scored by the version's workers")
-        .labelNames("model", "version")
-        .callback(
-            cb ->
-                health
-                    .loads()
-                    .forEach((key, l) -> cb.call(l.inService(), modelOf(key), versionOf(key))))
-        .register(registry);
-    CounterWithCallback.builder()
-        .name("rendezvous_model_batches")
-        .help("Batches handed to the version's workers")
-        .labelNames("model", "version")
-        .callback(
-            cb ->
-                health
-                    .loads()
-                    .forEach((key, l) -> cb.call(l.batches(), modelOf(key), versionOf(key))))
-        .register(registry);
-    CounterWithCallback.builder()
-        .name("rendezvous_model_batched_requests")
-        .help("Requests in those batches; over rendezvous_model_batches_total, the mean batch size")
-        .labelNames("model", "version")
-        .callback(
-            cb ->
-                health
-                    .loads()
+                pools
+                    .get()
                     .forEach(
-                        (key, l) -> cb.call(l.batchedRequests(), modelOf(key), versionOf(key))))
+                        (key, p) -> cb.call(value.applyAsDouble(p), modelOf(key), versionOf(key))))
+        .register(registry);
+  }
+
+  /** As {@link #poolGauge}, for a figure that only grows. */
+  private <T> void poolCounter(
+      String name,
+      String help,
+      java.util.function.Supplier<Map<String, T>> pools,
+      java.util.function.ToDoubleFunction<T> value) {
+    CounterWithCallback.builder()
+        .name(name)
+        .help(help)
+        .labelNames("model", "version")
+        .callback(
+            cb ->
+                pools
+                    .get()
+                    .forEach(
+                        (key, p) -> cb.call(value.applyAsDouble(p), modelOf(key), versionOf(key))))
         .register(registry);
   }
 
