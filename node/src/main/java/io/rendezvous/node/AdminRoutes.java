@@ -90,13 +90,18 @@ public final class AdminRoutes extends AllDirectives {
   /** {@code loopbackOnly}: the node's HTTP binds a loopback address (see {@link BearerAuth}). */
   private final ActorRef<ClusterModels.Command> clusterModels;
 
+  /** {@code /admin/watch}: watching paused and resumed ({@link WatchRoutes#adminRoute}). */
+  private final Route watchAdmin;
+
   AdminRoutes(
       ActorSystem<?> system,
       Parts parts,
       ActorRef<ClusterModels.Command> clusterModels,
       BearerAuth auth,
       Settings settings,
-      boolean loopbackOnly) {
+      boolean loopbackOnly,
+      Route watchAdmin) {
+    this.watchAdmin = watchAdmin;
     this.clusterModels = clusterModels;
     this.loopbackOnly = loopbackOnly;
     this.system = system;
@@ -150,6 +155,7 @@ public final class AdminRoutes extends AllDirectives {
                                 concat(
                                     pathPrefix("models", this::models),
                                     pathPrefix("endpoints", endpointRoutes::routes),
+                                    watchAdmin,
                                     path(
                                         "cluster",
                                         () -> get(() -> completeWithFuture(cluster()))))))),

@@ -232,6 +232,7 @@ public final class Node {
       boolean loopback = isLoopback(settings.http().host());
       // the cluster's model lifecycle on this node: ready only once it stands where the cluster
       // does
+      WatchRoutes watchRoutes = new WatchRoutes(watch, metrics, runtime, name);
       ClusterModels.Status modelState = new ClusterModels.Status();
       Map<String, String> served = new LinkedHashMap<>();
       models.forEach(m -> served.put(m.name(), m.version()));
@@ -250,7 +251,14 @@ public final class Node {
               org.apache.pekko.actor.typed.Props.empty());
       readiness.gate("model-state", modelState::problem);
       routes.add(
-          new AdminRoutes(system, adminParts, clusterModels, auth, adminSettings, loopback)
+          new AdminRoutes(
+                  system,
+                  adminParts,
+                  clusterModels,
+                  auth,
+                  adminSettings,
+                  loopback,
+                  watchRoutes.adminRoute())
               .routes());
       routes.add(
           new InternalRoutes(
@@ -267,16 +275,7 @@ public final class Node {
       if (settings.config().getBoolean("rendezvous.metrics.enabled")) {
         routes.add(metrics.route());
       }
-      routes.add(
-          new WatchRoutes(
-                  watch,
-                  metrics,
-                  runtime,
-                  name,
-                  auth,
-                  loopback,
-                  org.apache.pekko.stream.Materializer.matFromSystem(system))
-              .routes());
+      routes.add(watchRoutes.routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
       extensions.forEach(extension -> routes.add(extension.route(parts)));
       HttpServer.Bound http =

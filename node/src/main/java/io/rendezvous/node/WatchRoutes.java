@@ -66,22 +66,8 @@ final class WatchRoutes extends AllDirectives {
   private final String node;
   private final byte[] page;
 
-  private final BearerAuth auth;
-  private final boolean loopbackOnly;
-  private final org.apache.pekko.stream.Materializer materializer;
-
   /** {@code watch}: null when the models are not watched. */
-  WatchRoutes(
-      JournalWatch watch,
-      NodeMetrics metrics,
-      RendezvousRuntime runtime,
-      String node,
-      BearerAuth auth,
-      boolean loopbackOnly,
-      org.apache.pekko.stream.Materializer materializer) {
-    this.auth = auth;
-    this.loopbackOnly = loopbackOnly;
-    this.materializer = materializer;
+  WatchRoutes(JournalWatch watch, NodeMetrics metrics, RendezvousRuntime runtime, String node) {
     this.watch = watch;
     this.metrics = metrics;
     this.runtime = runtime;
@@ -113,22 +99,25 @@ final class WatchRoutes extends AllDirectives {
                                 .addHeader(CacheControl.create(CacheDirectives.NO_CACHE))))),
         path(
             segment("watch").slash("api").slash("overview"),
-            () -> get(() -> complete(HttpJson.response(200, overview())))),
-        path(
-            segment("admin").slash("watch"),
-            () ->
-                auth.requireAdmin(
-                    materializer,
-                    loopbackOnly,
+            () -> get(() -> complete(HttpJson.response(200, overview())))));
+  }
+
+  /**
+   * {@code /admin/watch} below the admin API's prefix, which authenticates it ({@link
+   * AdminRoutes}).
+   */
+  Route adminRoute() {
+    return path(
+        "watch",
+        () ->
+            concat(
+                get(() -> complete(HttpJson.response(200, watching()))),
+                put(
                     () ->
-                        concat(
-                            get(() -> complete(HttpJson.response(200, watching()))),
-                            put(
-                                () ->
-                                    entity(
-                                        org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller
-                                            .entityToString(),
-                                        body -> complete(setWatching(body))))))));
+                        entity(
+                            org.apache.pekko.http.javadsl.unmarshalling.Unmarshaller
+                                .entityToString(),
+                            body -> complete(setWatching(body))))));
   }
 
   /** Whether HTTP requests are counted and the models watched now. */
