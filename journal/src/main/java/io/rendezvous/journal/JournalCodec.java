@@ -1,6 +1,7 @@
 package io.rendezvous.journal;
 
 import io.rendezvous.journal.JournalRecord.Answer;
+import io.rendezvous.journal.JournalRecord.Feedback;
 import io.rendezvous.journal.JournalRecord.Input;
 import io.rendezvous.journal.JournalRecord.Lifecycle;
 import io.rendezvous.journal.JournalRecord.Outcome;
@@ -8,9 +9,11 @@ import io.rendezvous.journal.JournalRecord.Score;
 import io.rendezvous.model.TensorData;
 import java.util.ArrayList;
 import java.util.List;
+import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.wire.ValueIn;
 import net.openhft.chronicle.wire.WireIn;
 import net.openhft.chronicle.wire.WireOut;
+import net.openhft.chronicle.wire.WireType;
 
 /**
  * The journal's on-disk format: self-describing Chronicle wire (field names stored), so Chronicle's
@@ -18,16 +21,20 @@ import net.openhft.chronicle.wire.WireOut;
  */
 final class JournalCodec {
   /**
-   * The on-disk format, in each record's "schema" field. 4: probabilities are stored as the bytes
-   * of their float32 values (little-endian), not as a sequence of numbers (which the wire wrote as
-   * text, costing a conversion each way per value). 3: an input's data may also be stored as 8-bit
-   * pixels ({@link InputPacking#PIXELS}). 2 (still read): an input's data may be stored without its
-   * all-zero words, as its "encoding" says. 1 (still read): the data as it was. The records
-   * themselves ({@link JournalRecord#SCHEMA_VERSION}) are unchanged. A build that knows an older
-   * format refuses a newer record by this number instead of misreading it, so each record carries
-   * the lowest format that reads it: an input stored as pixels says 3, a score or answer 4.
+   * The on-disk format, in each record's "schema" field. 5: the feedback record (its story's
+   * records nested in it, each in the format it would have on its own). 4: probabilities are stored
+   * as the bytes of their float32 values (little-endian), not as a sequence of numbers (which the
+   * wire wrote as text, costing a conversion each way per value). 3: an input's data may also be
+   * stored as 8-bit pixels ({@link InputPacking#PIXELS}). 2 (still read): an input's data may be
+   * stored without its all-zero words, as its "encoding" says. 1 (still read): the data as it was.
+   * The records themselves ({@link JournalRecord#SCHEMA_VERSION}) are unchanged. A build that knows
+   * an older format refuses a newer record by this number instead of misreading it, so each record
+   * carries the lowest format that reads it: an input stored as pixels says 3, a score or answer 4.
    */
-  static final int FORMAT_VERSION = 4;
+  static final int FORMAT_VERSION = 5;
+
+  /** What a feedback record is written as (a record type older builds do not know). */
+  private static final int FEEDBACK_FORMAT = 5;
 
   /** What an input stored as pixels is written as. */
   private static final int PIXELS_FORMAT = 3;
@@ -49,11 +56,13 @@ final class JournalCodec {
         r instanceof Input in ? InputPacking.pack(in.tensor().dataView()) : null;
     w.write("schema")
         .int32(
-            r instanceof Score || r instanceof Answer
-                ? PROBABILITY_BYTES_FORMAT
-                : packed != null && InputPacking.PIXELS.equals(packed.encoding())
-                    ? PIXELS_FORMAT
-                    : WORDS_FORMAT);
+            r instanceof Feedback
+                ? FEEDBACK_FORMAT
+                : r instanceof Score || r instanceof Answer
+                    ? PROBABILITY_BYTES_FORMAT
+                    : packed != null && InputPacking.PIXELS.equals(packed.encoding())
+                        ? PIXELS_FORMAT
+                        : WORDS_FORMAT);
     if (r instanceof Input i) {
       common(w, i);
       w.write("clientId").text(orEmpty(i.clientId()));
@@ -97,6 +106,22 @@ final class JournalCodec {
       w.write("error").text(orEmpty(a.error()));
       w.write("generation").int64(a.generation());
       w.write("policy").text(orEmpty(a.policy()));
+    } else if (r instanceof Feedback f) {
+      common(w, f);
+      w.write("source").text(f.source());
+      w.write("label").text(f.label());
+      w.write("labelIndex").int32(f.labelIndex());
+      w.write("receivedBy").text(orEmpty(f.receivedBy()));
+      w.write("input").bytes(encode(f.input()));
+      w.write("scores")
+          .sequence(
+              f.scores(),
+              (list, out) -> {
+                for (Score s : list) {
+                  out.bytes(encode(s));
+                }
+              });
+      w.write("answer").bytes(f.answer() == null ? new byte[0] : encode(f.answer()));
     } else if (r instanceof Lifecycle l) {
       common(w, l);
       w.write("event").text(l.event());
@@ -107,17 +132,39 @@ final class JournalCodec {
     }
   }
 
-  static JournalRecord read(WireIn w) {
+  /**
+   * The fields every record starts with, read without its body: enough to tell whose record it is
+   * and when it was written ({@link JournalLookup} reads only these for most records it passes).
+   */
+  record Header(int schema, String type, String id, String node, String endpoint, long atMicros) {}
+
+  static Header readHeader(WireIn w) {
     int schema = w.read("schema").int32();
     if (schema < 1 || schema > FORMAT_VERSION) {
       throw new IllegalStateException(
           "journal record schema " + schema + " is not readable by this build");
     }
-    String type = w.read("type").text();
-    String id = w.read("id").text();
-    String node = w.read("node").text();
-    String endpoint = w.read("endpoint").text();
-    long at = w.read("atMicros").int64();
+    return new Header(
+        schema,
+        w.read("type").text(),
+        w.read("id").text(),
+        w.read("node").text(),
+        w.read("endpoint").text(),
+        w.read("atMicros").int64());
+  }
+
+  static JournalRecord read(WireIn w) {
+    return readBody(readHeader(w), w);
+  }
+
+  /** The rest of the record whose {@code header} was just read from {@code w}. */
+  static JournalRecord readBody(Header h, WireIn w) {
+    int schema = h.schema();
+    String type = h.type();
+    String id = h.id();
+    String node = h.node();
+    String endpoint = h.endpoint();
+    long at = h.atMicros();
     return switch (type) {
       case JournalRecord.Input.TYPE -> {
         String clientId = nullIfEmpty(w.read("clientId").text());
@@ -186,6 +233,35 @@ final class JournalCodec {
               nullIfEmpty(w.read("error").text()),
               w.read("generation").int64(),
               nullIfEmpty(w.read("policy").text()));
+      case JournalRecord.Feedback.TYPE -> {
+        String source = w.read("source").text();
+        String label = w.read("label").text();
+        int labelIndex = w.read("labelIndex").int32();
+        String receivedBy = nullIfEmpty(w.read("receivedBy").text());
+        Input input = (Input) decode(w.read("input").bytes());
+        List<Score> scores = new ArrayList<>();
+        w.read("scores")
+            .sequence(
+                scores,
+                (l, in) -> {
+                  while (in.hasNextSequenceItem()) {
+                    l.add((Score) decode(in.bytes()));
+                  }
+                });
+        byte[] answer = w.read("answer").bytes();
+        yield new Feedback(
+            id,
+            node,
+            endpoint,
+            at,
+            source,
+            label,
+            labelIndex,
+            receivedBy,
+            input,
+            scores,
+            answer == null || answer.length == 0 ? null : (Answer) decode(answer));
+      }
       case JournalRecord.Lifecycle.TYPE ->
           new Lifecycle(
               id,
@@ -199,6 +275,26 @@ final class JournalCodec {
               nullIfEmpty(w.read("detail").text()));
       default -> throw new IllegalStateException("unknown journal record type '" + type + "'");
     };
+  }
+
+  /** A record on its own, as the journal would hold it: a feedback record nests its story so. */
+  static byte[] encode(JournalRecord r) {
+    Bytes<byte[]> bytes = Bytes.allocateElasticOnHeap(r instanceof Input ? 2048 : 256);
+    try {
+      write(r, WireType.BINARY.apply(bytes));
+      return bytes.toByteArray();
+    } finally {
+      bytes.releaseLast();
+    }
+  }
+
+  static JournalRecord decode(byte[] encoded) {
+    Bytes<byte[]> bytes = Bytes.wrapForRead(encoded);
+    try {
+      return read(WireType.BINARY.apply(bytes));
+    } finally {
+      bytes.releaseLast();
+    }
   }
 
   private static void common(WireOut w, JournalRecord r) {

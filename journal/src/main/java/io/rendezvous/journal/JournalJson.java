@@ -26,7 +26,9 @@ public final class JournalJson {
    * (JournalJsonTest holds them to the tree encoder this replaced).
    */
   public static byte[] toBytes(JournalRecord r) {
-    ByteArrayBuilder out = new ByteArrayBuilder(r instanceof JournalRecord.Input ? 6144 : 512);
+    ByteArrayBuilder out =
+        new ByteArrayBuilder(
+            r instanceof JournalRecord.Input || r instanceof JournalRecord.Feedback ? 6144 : 512);
     try (JsonGenerator g = JSON.getFactory().createGenerator(out)) {
       write(g, r);
     } catch (IOException e) {
@@ -79,6 +81,23 @@ public final class JournalJson {
       g.writeStringField("error", a.error());
       g.writeNumberField("generation", a.generation());
       g.writeStringField("policy", a.policy());
+    } else if (r instanceof JournalRecord.Feedback f) {
+      g.writeStringField("source", f.source());
+      g.writeStringField("label", f.label());
+      g.writeNumberField("label_index", f.labelIndex());
+      g.writeStringField("received_by", f.receivedBy());
+      // the story as its own records would be on their topics
+      g.writeFieldName("input");
+      write(g, f.input());
+      g.writeArrayFieldStart("scores");
+      for (JournalRecord.Score s : f.scores()) {
+        write(g, s);
+      }
+      g.writeEndArray();
+      if (f.answer() != null) {
+        g.writeFieldName("answer");
+        write(g, f.answer());
+      }
     } else if (r instanceof JournalRecord.Lifecycle l) {
       g.writeStringField("event", l.event());
       g.writeStringField("model", l.model());

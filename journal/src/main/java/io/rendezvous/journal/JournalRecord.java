@@ -18,7 +18,10 @@ public sealed interface JournalRecord {
 
   long atMicros();
 
-  /** "input", "score" or "answer": the record's kind on disk and in acknowledgements. */
+  /**
+   * "input", "score", "answer", "feedback" or "lifecycle": the record's kind on disk and in
+   * acknowledgements.
+   */
   String type();
 
   /**
@@ -238,6 +241,40 @@ public sealed interface JournalRecord {
     @Override
     public float[] probabilities() {
       return probabilities == null ? null : probabilities.clone();
+    }
+  }
+
+  /**
+   * A correction ("that answer was wrong, it is {@code label}") joined to the request's story as
+   * this node's journal held it: the input exactly as the models saw it, every model's score (late
+   * and abandoned ones too) and the answer the client got (null when no answer record was found).
+   * {@code requestId} is the corrected request's; {@code node} the node whose journal held the
+   * story and wrote this record; {@code receivedBy} the node the client sent the correction to;
+   * {@code source} who said it (one correction per request and source); {@code labelIndex} the
+   * label's index among the answering model's labels; {@code atMicros} when it was joined.
+   */
+  record Feedback(
+      String requestId,
+      String node,
+      String endpoint,
+      long atMicros,
+      String source,
+      String label,
+      int labelIndex,
+      String receivedBy,
+      Input input,
+      java.util.List<Score> scores,
+      Answer answer)
+      implements JournalRecord {
+    public static final String TYPE = "feedback";
+
+    public Feedback {
+      scores = java.util.List.copyOf(scores);
+    }
+
+    @Override
+    public String type() {
+      return TYPE;
     }
   }
 

@@ -111,7 +111,7 @@ public final class JournalPublisher implements AutoCloseable {
    * refuse to start).
    */
   public static void createTopics(KafkaSettings s) {
-    createTopics(s, List.of(s.inputsTopic(), s.scoresTopic(), s.answersTopic()));
+    createTopics(s, List.of(s.inputsTopic(), s.scoresTopic(), s.answersTopic(), s.feedbackTopic()));
   }
 
   /**

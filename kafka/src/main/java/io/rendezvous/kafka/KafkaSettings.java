@@ -15,6 +15,7 @@ public record KafkaSettings(
     String inputsTopic,
     String scoresTopic,
     String answersTopic,
+    String feedbackTopic,
     int partitions,
     short replicationFactor,
     Duration retention,
@@ -26,7 +27,7 @@ public record KafkaSettings(
     Set<String> published,
     Map<String, Object> producerOverrides) {
 
-  private static final Set<String> RECORD_TYPES = Set.of("input", "score", "answer");
+  private static final Set<String> RECORD_TYPES = Set.of("input", "score", "answer", "feedback");
 
   public static KafkaSettings fromConfig(Config root) {
     Config c = root.getConfig("rendezvous.kafka");
@@ -37,7 +38,8 @@ public record KafkaSettings(
     Set<String> published = Set.copyOf(c.getStringList("outbox.publish"));
     if (!RECORD_TYPES.containsAll(published)) {
       throw new IllegalArgumentException(
-          "rendezvous.kafka.outbox.publish: record types are input, score and answer; got "
+          "rendezvous.kafka.outbox.publish: record types are input, score, answer and feedback;"
+              + " got "
               + published);
     }
     Duration acknowledgeEvery = c.getDuration("outbox.acknowledge-every");
@@ -53,6 +55,7 @@ public record KafkaSettings(
         c.getString("topics.inputs"),
         c.getString("topics.scores"),
         c.getString("topics.answers"),
+        c.getString("topics.feedback"),
         c.getInt("topics.partitions"),
         (short) c.getInt("topics.replication-factor"),
         c.getDuration("topics.retention"),
@@ -74,6 +77,7 @@ public record KafkaSettings(
     return switch (recordType) {
       case "input" -> inputsTopic;
       case "score" -> scoresTopic;
+      case "feedback" -> feedbackTopic;
       default -> answersTopic;
     };
   }

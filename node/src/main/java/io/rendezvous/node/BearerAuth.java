@@ -33,6 +33,7 @@ public final class BearerAuth {
   private final List<byte[]> admin;
   private final List<byte[]> internal;
   private final List<String> internalTokens;
+  private final List<byte[]> feedback;
 
   BearerAuth(Map<String, List<String>> byEndpoint, List<String> allEndpoints) {
     this(byEndpoint, allEndpoints, List.of());
@@ -47,6 +48,15 @@ public final class BearerAuth {
       List<String> allEndpoints,
       List<String> admin,
       List<String> internal) {
+    this(byEndpoint, allEndpoints, admin, internal, List.of());
+  }
+
+  BearerAuth(
+      Map<String, List<String>> byEndpoint,
+      List<String> allEndpoints,
+      List<String> admin,
+      List<String> internal,
+      List<String> feedback) {
     Map<String, List<byte[]>> m = new HashMap<>();
     byEndpoint.forEach((endpoint, tokens) -> m.put(endpoint, digests(tokens)));
     this.digestsByEndpoint = Map.copyOf(m);
@@ -54,6 +64,7 @@ public final class BearerAuth {
     this.admin = digests(admin);
     this.internal = digests(internal);
     this.internalTokens = List.copyOf(internal);
+    this.feedback = digests(feedback);
   }
 
   /** The tokens this node sends to other nodes' internal routes (the first is used). */
@@ -76,7 +87,8 @@ public final class BearerAuth {
         byEndpoint,
         tokens(c.getValue("all-endpoints"), "rendezvous.auth.all-endpoints"),
         tokens(c.getValue("admin"), "rendezvous.auth.admin"),
-        tokens(c.getValue("internal"), "rendezvous.auth.internal"));
+        tokens(c.getValue("internal"), "rendezvous.auth.internal"),
+        tokens(c.getValue("feedback"), "rendezvous.auth.feedback"));
   }
 
   private static List<String> tokens(ConfigValue v, String key) {
@@ -172,6 +184,21 @@ public final class BearerAuth {
               + " internal token (set rendezvous.auth.internal or RENDEZVOUS_INTERNAL_TOKENS)");
     }
     return require("this node's internal routes", internal, materializer, inner);
+  }
+
+  /**
+   * The same for corrections ({@code /feedback}, Slack's {@code /fix}), with {@code
+   * rendezvous.auth.feedback}'s tokens: whoever can write feedback can steer what the models are
+   * retrained on, so without tokens it is open only on a loopback bind, like the admin API.
+   */
+  Route requireFeedback(Materializer materializer, boolean loopbackOnly, Supplier<Route> inner) {
+    if (feedback.isEmpty() && !loopbackOnly) {
+      return shut(
+          materializer,
+          "feedback is off: this node binds a non-loopback address and has no feedback token"
+              + " (set rendezvous.auth.feedback or RENDEZVOUS_FEEDBACK_TOKENS)");
+    }
+    return require("feedback", feedback, materializer, inner);
   }
 
   private static Route require(

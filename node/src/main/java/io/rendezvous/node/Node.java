@@ -214,6 +214,7 @@ public final class Node {
                   });
       List<Route> routes = new ArrayList<>();
       BearerAuth auth = BearerAuth.fromConfig(settings.config());
+      startFeedback(system, settings, journal, runtime, store, auth, name).ifPresent(routes::add);
       routes.add(new PredictRoutes(edge, decoder, client, runtime.endpoints(), auth).routes());
       routes.add(
           new InferenceRoutes(edge, decoder, client, runtime.endpoints(), metadata, auth, directory)
@@ -324,6 +325,86 @@ public final class Node {
       system.getWhenTerminated().thenRun(() -> closeModels(inferenceThreads, models));
       throw e;
     }
+  }
+
+  /**
+   * Starts taking corrections (this node's {@link FeedbackKeeper}, and the routes that send any
+   * client's to the keeper of the node holding the request) when {@code
+   * rendezvous.feedback.enabled} and the journal is on: a correction is joined to what the journal
+   * holds.
+   */
+  private static java.util.Optional<Route> startFeedback(
+      ActorSystem<?> system,
+      NodeSettings settings,
+      JournalWriter journal,
+      RendezvousRuntime runtime,
+      io.rendezvous.model.ModelStore store,
+      BearerAuth auth,
+      String name) {
+    FeedbackRoutes.Settings feedback = FeedbackRoutes.Settings.fromConfig(settings.config());
+    if (!feedback.enabled() || !journal.settings().enabled()) {
+      log.info(
+          "corrections are not taken: {}",
+          feedback.enabled() ? "the journal is off" : "rendezvous.feedback.enabled is off");
+      return java.util.Optional.empty();
+    }
+    io.rendezvous.journal.JournalLookup lookup =
+        io.rendezvous.journal.JournalLookup.open(
+            journal.settings().dir(),
+            journal.settings().rollCycle(),
+            io.rendezvous.journal.JournalLookup.Window.fromConfig(settings.config()));
+    system.getWhenTerminated().thenRun(lookup::close);
+    FeedbackLedger ledger =
+        FeedbackLedger.open(feedback.ledger(), journal.settings().retentionMaxAge());
+    java.util.concurrent.Executor blocking =
+        system
+            .dispatchers()
+            .lookup(
+                org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
+                    ModelManager.BLOCKING_DISPATCHER));
+    system.systemActorOf(
+        FeedbackKeeper.create(
+            name,
+            lookup,
+            journal,
+            ledger,
+            (endpoint, story) -> labelsOf(runtime, store, endpoint, story),
+            blocking),
+        "feedback-keeper",
+        org.apache.pekko.actor.typed.Props.empty());
+    FeedbackClient client = new FeedbackClient(system, feedback.askTimeout(), name);
+    log.info("node {}: taking corrections ({} already joined here)", name, ledger.size());
+    return java.util.Optional.of(
+        new FeedbackRoutes(client, auth, feedback, system, isLoopback(settings.http().host()))
+            .routes());
+  }
+
+  /**
+   * The labels a correction of a request to {@code endpoint} may give: the endpoint's, or when it
+   * is gone, those of the model version that answered (or scored) the request.
+   */
+  private static List<String> labelsOf(
+      RendezvousRuntime runtime,
+      io.rendezvous.model.ModelStore store,
+      String endpoint,
+      io.rendezvous.journal.JournalLookup.Story story) {
+    io.rendezvous.actors.EndpointSettings e = runtime.endpoints().all().get(endpoint);
+    if (e != null && !e.labels().isEmpty()) {
+      return e.labels();
+    }
+    List<String[]> candidates = new ArrayList<>();
+    if (story.answer() != null && story.answer().model() != null) {
+      candidates.add(new String[] {story.answer().model(), story.answer().version()});
+    }
+    story.scores().forEach(sc -> candidates.add(new String[] {sc.model(), sc.version()}));
+    for (String[] mv : candidates) {
+      try {
+        return ModelMetadata.read(store.resolve(mv[0], mv[1])).labels();
+      } catch (java.io.IOException | IllegalArgumentException unknown) {
+        // try the next model of the story
+      }
+    }
+    return List.of();
   }
 
   /**
