@@ -59,6 +59,20 @@ class KafkaOutboxIT {
 
         kafka.stop();
         ids.addAll(send(node, 20, 20)); // answered while the broker is down
+        // corrections of five of the first requests, joined while the broker is down (twice
+        // each: the second is the same correction, not a second record)
+        List<String> corrected = new java.util.ArrayList<>(ids).subList(0, 5);
+        for (String id : corrected) {
+          for (int twice = 0; twice < 2; twice++) {
+            HttpResponse<String> f =
+                node.post(
+                    "/feedback",
+                    "application/json",
+                    ("{\"request_id\":\"" + id + "\",\"label\":\"Bag\"}")
+                        .getBytes(StandardCharsets.UTF_8));
+            assertEquals(200, f.statusCode(), f.body());
+          }
+        }
         long lag =
             Json.MAPPER
                 .readTree(node.get("/v2/health/ready").body())
@@ -67,7 +81,14 @@ class KafkaOutboxIT {
                 .asLong();
         assertTrue(lag > 0, "the outbox lag shows the records not yet in Kafka: " + lag);
         kafka.start();
-        consume(consumer, seen, nodeIndexPairs, duplicates, 200);
+        consume(consumer, seen, nodeIndexPairs, duplicates, 205);
+        assertEquals(
+            new HashSet<>(corrected),
+            seen.get("rendezvous-feedback").keySet(),
+            "every correction on the feedback topic");
+        assertTrue(
+            seen.get("rendezvous-feedback").values().stream().allMatch(c -> c == 1),
+            "each once: " + seen.get("rendezvous-feedback"));
       }
       assertCounts(seen, ids, 40);
       assertEquals(0, duplicates[0], "no (node, journal index) pair published twice");
@@ -151,7 +172,9 @@ class KafkaOutboxIT {
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     KafkaConsumer<String, String> c =
         new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
-    c.subscribe(List.of("rendezvous-inputs", "rendezvous-scores", "rendezvous-answers"));
+    c.subscribe(
+        List.of(
+            "rendezvous-inputs", "rendezvous-scores", "rendezvous-answers", "rendezvous-feedback"));
     return c;
   }
 

@@ -1,0 +1,118 @@
+package io.rendezvous.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.journal.JournalRecord;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Corrections across a cluster of two real nodes: a correction sent to one node of a request the
+ * other served is joined, on the node whose journal holds it, to that request's input and every
+ * model's score; the same correction sent to the other node is the same one record.
+ */
+@Tag("integration")
+class FeedbackClusterIT {
+  @TempDir static Path dir;
+  static TestNode a;
+  static TestNode b;
+
+  @AfterAll
+  static void stop() throws Exception {
+    for (TestNode n : new TestNode[] {b, a}) {
+      if (n != null) {
+        n.close();
+      }
+    }
+  }
+
+  static TestNode start(int i, int seedPort, int ownPort) throws Exception {
+    return TestNode.start(
+        dir.resolve("node-" + i),
+        String.join(
+            "\n",
+            "rendezvous.node-name = \"node-" + i + "\"",
+            "pekko.remote.artery.canonical.port = " + ownPort,
+            "rendezvous.seed-nodes = \"127.0.0.1:" + seedPort + "\"",
+            "pekko.cluster.seed-node-timeout = 2s",
+            "pekko.cluster.retry-unsuccessful-join-after = 1s",
+            "rendezvous.auth.feedback = \"fb\""));
+  }
+
+  static HttpResponse<String> correct(TestNode n, String id, String label) throws Exception {
+    return FeedbackTest.feedback(
+        n, "/feedback", "fb", "{\"request_id\":\"" + id + "\",\"label\":\"" + label + "\"}");
+  }
+
+  @Test
+  void aCorrectionSentToAnyNodeJoinsTheStoryWhereItIsJournaled() throws Exception {
+    int portA = TcpProxy.freePort();
+    a = start(1, portA, portA);
+    b = start(2, portA, TcpProxy.freePort());
+    ClusterLifecycleIT.await(
+        "two members up",
+        Duration.ofSeconds(60),
+        () -> ClusterLifecycleIT.upMembers(a) == 2 && ClusterLifecycleIT.upMembers(b) == 2);
+
+    for (TestNode[] servedAndCorrected : new TestNode[][] {{b, a}, {a, b}}) {
+      TestNode served = servedAndCorrected[0];
+      TestNode corrected = servedAndCorrected[1];
+      String id = FeedbackTest.predict(served, 3);
+      // the node holding the story: where the request was served (its own shard, or another's)
+      TestNode holder =
+          served.requestRecords().stream().anyMatch(r -> r.requestId().equals(id))
+              ? served
+              : corrected;
+      HttpResponse<String> r = null;
+      // the other node learns of the keepers through the Receptionist within a moment of joining
+      for (long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+          System.nanoTime() < until; ) {
+        r = correct(corrected, id, "Dress");
+        if (r.statusCode() != 503) {
+          break;
+        }
+        Thread.sleep(200);
+      }
+      assertEquals(200, r.statusCode(), r.body());
+      JsonNode taken = Json.MAPPER.readTree(r.body());
+      assertEquals(holder.node.name(), taken.get("joined_on").asText());
+      assertEquals(3, taken.get("scores").asInt());
+
+      List<JournalRecord.Feedback> records = FeedbackTest.feedbackRecords(holder);
+      JournalRecord.Feedback f =
+          records.stream().filter(x -> x.requestId().equals(id)).findFirst().orElseThrow();
+      JournalRecord.Input input =
+          holder.journal().stream()
+              .filter(x -> x instanceof JournalRecord.Input && x.requestId().equals(id))
+              .map(x -> (JournalRecord.Input) x)
+              .findFirst()
+              .orElseThrow();
+      assertEquals(input, f.input(), "the input as the models saw it, from the other node");
+      assertEquals(
+          List.of("m1", "m2", "m3"),
+          f.scores().stream().map(JournalRecord.Score::model).sorted().toList());
+      assertEquals(corrected.node.name(), f.receivedBy());
+      assertEquals("Dress", f.label());
+
+      // the same correction, sent to the node that served it this time: the same record
+      HttpResponse<String> again = correct(served, id, "Dress");
+      assertEquals(200, again.statusCode(), again.body());
+      assertTrue(Json.MAPPER.readTree(again.body()).get("duplicate").asBoolean(), again.body());
+      assertEquals(
+          1,
+          FeedbackTest.feedbackRecords(a).stream().filter(x -> x.requestId().equals(id)).count()
+              + FeedbackTest.feedbackRecords(b).stream()
+                  .filter(x -> x.requestId().equals(id))
+                  .count());
+    }
+  }
+}
