@@ -214,7 +214,32 @@ public final class Node {
                   });
       List<Route> routes = new ArrayList<>();
       BearerAuth auth = BearerAuth.fromConfig(settings.config());
-      startFeedback(system, settings, journal, runtime, store, auth, name).ifPresent(routes::add);
+      FeedbackClient feedback = startFeedback(system, settings, journal, runtime, store, name);
+      if (feedback != null) {
+        routes.add(
+            new FeedbackRoutes(
+                    feedback,
+                    auth,
+                    FeedbackRoutes.Settings.fromConfig(settings.config()),
+                    system,
+                    isLoopback(settings.http().host()))
+                .routes());
+      }
+      routes.add(
+          new SlackRoutes(
+                  SlackRoutes.Settings.fromConfig(settings.config()),
+                  java.time.Clock.systemUTC(),
+                  decoder,
+                  client,
+                  runtime.endpoints(),
+                  feedback,
+                  system,
+                  system
+                      .dispatchers()
+                      .lookup(
+                          org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
+                              ModelManager.BLOCKING_DISPATCHER)))
+              .routes());
       routes.add(new PredictRoutes(edge, decoder, client, runtime.endpoints(), auth).routes());
       routes.add(
           new InferenceRoutes(edge, decoder, client, runtime.endpoints(), metadata, auth, directory)
@@ -333,20 +358,19 @@ public final class Node {
    * rendezvous.feedback.enabled} and the journal is on: a correction is joined to what the journal
    * holds.
    */
-  private static java.util.Optional<Route> startFeedback(
+  private static FeedbackClient startFeedback(
       ActorSystem<?> system,
       NodeSettings settings,
       JournalWriter journal,
       RendezvousRuntime runtime,
       io.rendezvous.model.ModelStore store,
-      BearerAuth auth,
       String name) {
     FeedbackRoutes.Settings feedback = FeedbackRoutes.Settings.fromConfig(settings.config());
     if (!feedback.enabled() || !journal.settings().enabled()) {
       log.info(
           "corrections are not taken: {}",
           feedback.enabled() ? "the journal is off" : "rendezvous.feedback.enabled is off");
-      return java.util.Optional.empty();
+      return null;
     }
     io.rendezvous.journal.JournalLookup lookup =
         io.rendezvous.journal.JournalLookup.open(
@@ -374,9 +398,7 @@ public final class Node {
         org.apache.pekko.actor.typed.Props.empty());
     FeedbackClient client = new FeedbackClient(system, feedback.askTimeout(), name);
     log.info("node {}: taking corrections ({} already joined here)", name, ledger.size());
-    return java.util.Optional.of(
-        new FeedbackRoutes(client, auth, feedback, system, isLoopback(settings.http().host()))
-            .routes());
+    return client;
   }
 
   /**
