@@ -10,15 +10,21 @@ import picocli.CommandLine.Spec;
 
 /**
  * The bench's entry point ({@code bench/bin/rendezvous-bench}): {@code harness}, {@code
- * cluster-proof}, {@code kafka}, {@code decode}. A bad command line exits 2 with the usage; a
- * failed run exits 1.
+ * cluster-proof}, {@code kafka}, {@code decode}, {@code feedback-proof}. A bad command line exits 2
+ * with the usage; a failed run exits 1.
  */
 @Command(
     name = "rendezvous-bench",
     mixinStandardHelpOptions = true,
     version = "rendezvous-bench " + Node.VERSION,
     description = "The benchmark and proof tooling of Rendezvous.",
-    subcommands = {HarnessCommand.class, ClusterProof.class, KafkaBench.class, DecodeBench.class})
+    subcommands = {
+      HarnessCommand.class,
+      ClusterProof.class,
+      KafkaBench.class,
+      DecodeBench.class,
+      FeedbackProof.class
+    })
 public final class BenchMain implements Callable<Integer> {
   @Spec CommandSpec spec;
 

@@ -33,6 +33,17 @@ public final class FashionMnist {
   public static final String IMAGES_RESOURCE = "/fashion-mnist/t10k-images-idx3-ubyte.gz";
   public static final String LABELS_RESOURCE = "/fashion-mnist/t10k-labels-idx1-ubyte.gz";
 
+  /**
+   * The first 3,000 images of Fashion-MNIST's training split (Debian's dataset-fashion-mnist), for
+   * corrections: the t10k file above is all training data and hold-out already, and a correction
+   * must not reuse either.
+   */
+  public static final String CORRECTION_IMAGES_RESOURCE =
+      "/fashion-mnist/train-first3000-images-idx3-ubyte.gz";
+
+  public static final String CORRECTION_LABELS_RESOURCE =
+      "/fashion-mnist/train-first3000-labels-idx1-ubyte.gz";
+
   /** Size of the training part; the rest of the 10,000 is the hold-out. */
   public static final int TRAIN_COUNT = 8_000;
 
@@ -67,6 +78,19 @@ public final class FashionMnist {
       return new FashionMnist(read(images, labels));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the shipped Fashion-MNIST split", e);
+    }
+  }
+
+  /**
+   * Images with their true labels that neither the models' training nor their hold-out saw: what
+   * feedback simulations and tests send as corrections.
+   */
+  public static List<Sample> corrections() {
+    try (InputStream images = open(CORRECTION_IMAGES_RESOURCE);
+        InputStream labels = open(CORRECTION_LABELS_RESOURCE)) {
+      return List.copyOf(read(images, labels));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the shipped correction images", e);
     }
   }
 
