@@ -48,8 +48,19 @@ final class FeedbackProof implements Callable<Integer> {
   @Option(names = "--corrections", defaultValue = "1000")
   int corrections;
 
-  @Option(names = "--rate", defaultValue = "100", description = "predictions per second")
-  int rate;
+  @Option(
+      names = "--rate",
+      defaultValue = "100",
+      description = "requests per second in all: half predictions, half corrections of them")
+  int totalRate;
+
+  private int rate;
+
+  @Option(
+      names = "--warm-seconds",
+      defaultValue = "20",
+      description = "predictions only, at the rate, before the counted run (their statuses apart)")
+  int warmSeconds;
 
   @Option(names = "--token", defaultValue = "", description = "a feedback bearer token")
   String token;
@@ -62,71 +73,47 @@ final class FeedbackProof implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    rate = Math.max(1, totalRate / 2);
     List<FashionMnist.Sample> samples = FashionMnist.corrections();
     String source = "proof-" + Long.toHexString(System.nanoTime());
-    Map<Integer, Integer> predictStatuses = new ConcurrentHashMap<>();
-    Map<Integer, Integer> feedbackStatuses = new ConcurrentHashMap<>();
-    ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
-    Map<String, Boolean> corrected = new ConcurrentHashMap<>();
-    AtomicInteger sent = new AtomicInteger();
+    int warmTicks = warmSeconds * rate;
     List<CompletableFuture<?>> inFlight = new ArrayList<>();
     long periodNanos = 1_000_000_000L / rate;
     long start = System.nanoTime();
     long correctionsStart = 0;
     long correctionsEnd = 0;
-    for (int i = 0; sent.get() < corrections; i++) {
+    // the warm-up is the same traffic (predictions and their corrections, the latter under a source
+    // of their own): the nodes compile the feedback path before anything is counted
+    Phase warm = new Phase(source + "-warm", Integer.MAX_VALUE);
+    Phase counted = new Phase(source, corrections);
+    for (int i = 0; counted.sent.get() < corrections; i++) {
       long due = start + i * periodNanos;
       long wait = due - System.nanoTime();
       if (wait > 0) {
         Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
       }
-      if (i > corrections * 3) {
+      if (i > warmTicks + corrections * 3) {
         break; // predictions are failing: stop, the figures say why
       }
-      FashionMnist.Sample s = samples.get(i % samples.size());
-      String served = nodes.get(i % nodes.size());
-      String correctOn = nodes.get((i + 1) % nodes.size());
-      if (correctionsStart == 0) {
+      boolean warming = i < warmTicks;
+      if (!warming && correctionsStart == 0) {
         correctionsStart = System.nanoTime();
       }
-      CompletableFuture<?> f =
-          post(served + "/predict", body(s), null)
-              .thenCompose(
-                  r -> {
-                    predictStatuses.merge(r.statusCode(), 1, Integer::sum);
-                    if (r.statusCode() != 200 || sent.incrementAndGet() > corrections) {
-                      return CompletableFuture.completedFuture(null);
-                    }
-                    String id = requestId(r.body());
-                    long t0 = System.nanoTime();
-                    return post(
-                            correctOn + "/feedback",
-                            "{\"request_id\":\""
-                                + id
-                                + "\",\"label\":"
-                                + s.label()
-                                + ",\"source\":\""
-                                + source
-                                + "\"}",
-                            token)
-                        .thenAccept(
-                            fr -> {
-                              latencies.add(System.nanoTime() - t0);
-                              feedbackStatuses.merge(fr.statusCode(), 1, Integer::sum);
-                              if (fr.statusCode() == 200) {
-                                corrected.put(id, true);
-                              } else if (feedbackStatuses.get(fr.statusCode()) <= 5) {
-                                System.out.println(
-                                    "correction " + fr.statusCode() + ": " + fr.body());
-                              }
-                            });
-                  });
-      inFlight.add(f);
+      inFlight.add(
+          round(
+              samples.get(i % samples.size()),
+              nodes.get(i % nodes.size()),
+              nodes.get((i + 1) % nodes.size()),
+              warming ? warm : counted));
     }
     CompletableFuture.allOf(inFlight.toArray(CompletableFuture[]::new)).join();
     correctionsEnd = System.nanoTime();
     double seconds = (correctionsEnd - correctionsStart) / 1e9;
 
+    Map<Integer, Integer> predictStatuses = counted.predictions;
+    Map<Integer, Integer> feedbackStatuses = counted.feedback;
+    ConcurrentLinkedQueue<Long> latencies = counted.latencies;
+    Map<String, Boolean> corrected = counted.corrected;
     Map<String, Integer> onTopic = consume(source, corrected.size());
     int once = 0;
     int twice = 0;
@@ -144,8 +131,9 @@ final class FeedbackProof implements Callable<Integer> {
     List<Long> sorted = new ArrayList<>(latencies);
     sorted.sort(null);
     System.out.printf(
-        "%d nodes, predictions at %d/s, each answered one corrected on the next node:%n",
-        nodes.size(), rate);
+        "%d nodes, %d requests/s: predictions at %d/s, each answered one corrected on the next"
+            + " node:%n",
+        nodes.size(), 2 * rate, rate);
     System.out.printf(
         "  corrections: %d sent in %.1f s (%.0f/s), statuses %s%n",
         latencies.size(), seconds, latencies.size() / seconds, feedbackStatuses);
@@ -156,7 +144,11 @@ final class FeedbackProof implements Callable<Integer> {
     System.out.printf(
         "  on topic %s: %d of %d corrections once, %d more than once, %d missing (lost)%n",
         topic, once, corrected.size(), twice, missing);
-    System.out.printf("  predictions meanwhile: statuses %s%n", predictStatuses);
+    System.out.printf(
+        "  predictions meanwhile: statuses %s%n"
+            + "  the %d s of warm-up before (the same traffic, not counted): predictions %s,"
+            + " corrections %s%n",
+        predictStatuses, warmSeconds, warm.predictions, warm.feedback);
     boolean ok =
         missing == 0
             && twice == 0
@@ -164,6 +156,57 @@ final class FeedbackProof implements Callable<Integer> {
             && predictStatuses.keySet().stream().allMatch(c -> c == 200);
     System.out.println(ok ? "PASS" : "FAIL");
     return ok ? 0 : 1;
+  }
+
+  /** The figures of one phase of the run; {@code limit}: corrections it sends at most. */
+  private static final class Phase {
+    final String source;
+    final int limit;
+    final Map<Integer, Integer> predictions = new ConcurrentHashMap<>();
+    final Map<Integer, Integer> feedback = new ConcurrentHashMap<>();
+    final ConcurrentLinkedQueue<Long> latencies = new ConcurrentLinkedQueue<>();
+    final Map<String, Boolean> corrected = new ConcurrentHashMap<>();
+    final AtomicInteger sent = new AtomicInteger();
+
+    Phase(String source, int limit) {
+      this.source = source;
+      this.limit = limit;
+    }
+  }
+
+  /** A prediction on {@code served} and, once answered, its correction on {@code correctOn}. */
+  private CompletableFuture<?> round(
+      FashionMnist.Sample s, String served, String correctOn, Phase phase) {
+    return post(served + "/predict", body(s), null)
+        .thenCompose(
+            r -> {
+              phase.predictions.merge(r.statusCode(), 1, Integer::sum);
+              if (r.statusCode() != 200 || phase.sent.incrementAndGet() > phase.limit) {
+                return CompletableFuture.completedFuture(null);
+              }
+              String id = requestId(r.body());
+              long t0 = System.nanoTime();
+              return post(
+                      correctOn + "/feedback",
+                      "{\"request_id\":\""
+                          + id
+                          + "\",\"label\":"
+                          + s.label()
+                          + ",\"source\":\""
+                          + phase.source
+                          + "\"}",
+                      token)
+                  .thenAccept(
+                      fr -> {
+                        phase.latencies.add(System.nanoTime() - t0);
+                        int n = phase.feedback.merge(fr.statusCode(), 1, Integer::sum);
+                        if (fr.statusCode() == 200) {
+                          phase.corrected.put(id, true);
+                        } else if (n <= 5) {
+                          System.out.println("correction " + fr.statusCode() + ": " + fr.body());
+                        }
+                      });
+            });
   }
 
   private static double pct(List<Long> sorted, double p) {

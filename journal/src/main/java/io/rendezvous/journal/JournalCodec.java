@@ -157,6 +157,23 @@ final class JournalCodec {
     return readBody(readHeader(w), w);
   }
 
+  /**
+   * A scan's look at a record: its id into {@code id} (reused: no string per record) and its time;
+   * {@code Long.MIN_VALUE} when its format is newer than this build's. The wire is left past the
+   * header.
+   */
+  static long scanHeader(WireIn w, StringBuilder id) {
+    int schema = w.read("schema").int32();
+    if (schema < 1 || schema > FORMAT_VERSION) {
+      return Long.MIN_VALUE;
+    }
+    w.read("type").skipValue();
+    w.read("id").textTo(id);
+    w.read("node").skipValue();
+    w.read("endpoint").skipValue();
+    return w.read("atMicros").int64();
+  }
+
   /** The rest of the record whose {@code header} was just read from {@code w}. */
   static JournalRecord readBody(Header h, WireIn w) {
     int schema = h.schema();

@@ -96,6 +96,16 @@ public final class JournalLookup implements AutoCloseable {
 
   /** The story of {@code requestId}, looked for around the time in the id. Blocking (disk). */
   public Result find(String requestId) {
+    return find(requestId, endpoint -> 0);
+  }
+
+  /**
+   * As {@link #find(String)}; {@code modelsOf} says how many models an endpoint scores each request
+   * with (0: not known), so that the scan ends as soon as the answer and a score of every model are
+   * in, instead of {@code after-answer} later (every model has a score record once its entity
+   * stops: a missing one is recorded as abandoned).
+   */
+  public Result find(String requestId, java.util.function.ToIntFunction<String> modelsOf) {
     long idMillis = millisOf(requestId);
     long fromMicros = (idMillis - window.before.toMillis()) * 1_000;
     long toMicros = (idMillis + window.after.toMillis()) * 1_000;
@@ -148,39 +158,53 @@ public final class JournalLookup implements AutoCloseable {
       }
       JournalRecord.Input input = null;
       List<JournalRecord.Score> scores = new ArrayList<>();
+      java.util.Set<String> scored = new java.util.HashSet<>();
+      int models = 0;
       JournalRecord.Answer answer = null;
       long stopMicros = toMicros;
+      StringBuilder id = new StringBuilder(36);
       while (true) {
         try (DocumentContext dc = tailer.readingDocument()) {
           if (!dc.isPresent()) {
             break;
           }
           examined++;
-          JournalCodec.Header h;
+          long headerAt = dc.wire().bytes().readPosition();
+          long at;
           try {
-            h = JournalCodec.readHeader(dc.wire());
+            id.setLength(0);
+            at = JournalCodec.scanHeader(dc.wire(), id);
           } catch (RuntimeException unreadable) {
-            continue; // a record of a newer build or a damaged one: not this story's to judge
+            continue; // a damaged record: not this story's to judge
           }
-          if (h.atMicros() > stopMicros) {
+          if (at == Long.MIN_VALUE) {
+            continue; // a record of a newer build
+          }
+          if (at > stopMicros) {
             break;
           }
-          if (!requestId.equals(h.id())) {
+          if (!requestId.contentEquals(id)) {
             continue;
           }
           JournalRecord r;
           try {
-            r = JournalCodec.readBody(h, dc.wire());
+            dc.wire().bytes().readPosition(headerAt);
+            r = JournalCodec.read(dc.wire());
           } catch (RuntimeException unreadable) {
             continue;
           }
           if (r instanceof JournalRecord.Input in && input == null) {
             input = in;
+            models = modelsOf.applyAsInt(in.endpoint());
           } else if (r instanceof JournalRecord.Score s) {
             scores.add(s);
+            scored.add(s.model() + "@" + s.version());
           } else if (r instanceof JournalRecord.Answer a) {
             answer = a;
             stopMicros = Math.min(toMicros, a.atMicros() + window.afterAnswer.toMillis() * 1_000);
+          }
+          if (input != null && answer != null && models > 0 && scored.size() >= models) {
+            break; // the whole story: nothing of it can come later
           }
         }
       }

@@ -151,6 +151,12 @@ class JournalLookupTest {
               r.examined() < count * 5 / 2,
               "read " + r.examined() + " of " + count * 5 + " record headers");
         }
+        // told the endpoint's three models, the scan ends with the story's last score
+        JournalLookup.Result early = lookup.find(ids.get(1234), endpoint -> 3);
+        assertEquals(3, early.story().scores().size());
+        assertTrue(
+            early.examined() < lookup.find(ids.get(1234)).examined(),
+            "stops at the last score, not after-answer later");
         JournalLookup.Result unknown = lookup.find(idAt(System.currentTimeMillis() - 3_000));
         assertFalse(unknown.found());
         assertFalse(unknown.pastRetention());

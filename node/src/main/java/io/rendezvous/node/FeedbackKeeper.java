@@ -31,6 +31,8 @@ import org.apache.pekko.actor.typed.receptionist.ServiceKey;
  * one. Registered with the Receptionist; any node's {@link FeedbackClient} asks it.
  */
 final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(FeedbackKeeper.class);
 
   static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "rendezvous-feedback");
 
@@ -102,6 +104,7 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
   private final Journal journal;
   private final FeedbackLedger ledger;
   private final BiFunction<String, JournalLookup.Story, List<String>> labels;
+  private final java.util.function.ToIntFunction<String> modelsOf;
   private final Executor blocking;
   private final ActorRef<Journal.Ack> ackTo;
   // corrections being looked up or written, by key: every Take of the same key waits on the first
@@ -117,11 +120,12 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
       Journal journal,
       FeedbackLedger ledger,
       BiFunction<String, JournalLookup.Story, List<String>> labels,
+      java.util.function.ToIntFunction<String> modelsOf,
       Executor blocking) {
     return Behaviors.setup(
         ctx -> {
           ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
-          return new FeedbackKeeper(ctx, node, lookup, journal, ledger, labels, blocking);
+          return new FeedbackKeeper(ctx, node, lookup, journal, ledger, labels, modelsOf, blocking);
         });
   }
 
@@ -132,6 +136,7 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
       Journal journal,
       FeedbackLedger ledger,
       BiFunction<String, JournalLookup.Story, List<String>> labels,
+      java.util.function.ToIntFunction<String> modelsOf,
       Executor blocking) {
     super(ctx);
     this.node = node;
@@ -139,6 +144,7 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
     this.journal = journal;
     this.ledger = ledger;
     this.labels = labels;
+    this.modelsOf = modelsOf;
     this.blocking = blocking;
     this.ackTo = ctx.messageAdapter(Journal.Ack.class, Acked::new);
   }
@@ -164,7 +170,7 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
   private Behavior<Command> onFind(Find f) {
     getContext()
         .pipeToSelf(
-            CompletableFuture.supplyAsync(() -> lookup.find(f.requestId()), blocking),
+            CompletableFuture.supplyAsync(() -> find(f.requestId()), blocking),
             (r, failure) -> new Probed(f, r, failure));
     return this;
   }
@@ -199,9 +205,22 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
     inFlight.put(key, first);
     getContext()
         .pipeToSelf(
-            CompletableFuture.supplyAsync(() -> lookup.find(t.requestId()), blocking),
+            CompletableFuture.supplyAsync(() -> find(t.requestId()), blocking),
             (r, failure) -> new Looked(t, r, failure));
     return this;
+  }
+
+  /** The story of {@code requestId} in this node's journal (on the blocking dispatcher). */
+  private JournalLookup.Result find(String requestId) {
+    long start = System.nanoTime();
+    JournalLookup.Result r = lookup.find(requestId, modelsOf);
+    log.debug(
+        "feedback: request {} {} after reading {} record headers in {} us",
+        requestId,
+        r.found() ? "found" : "not found",
+        r.examined(),
+        (System.nanoTime() - start) / 1_000);
+    return r;
   }
 
   /** The answer to a correction already taken: the same, or 409 when it says another label. */

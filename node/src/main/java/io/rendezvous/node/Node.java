@@ -393,6 +393,10 @@ public final class Node {
             journal,
             ledger,
             (endpoint, story) -> labelsOf(runtime, store, endpoint, story),
+            endpoint -> {
+              io.rendezvous.actors.EndpointSettings e = runtime.endpoints().all().get(endpoint);
+              return e == null ? 0 : e.models().size();
+            },
             blocking),
         "feedback-keeper",
         org.apache.pekko.actor.typed.Props.empty());
