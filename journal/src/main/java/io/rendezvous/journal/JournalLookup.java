@@ -20,7 +20,7 @@ import net.openhft.chronicle.wire.DocumentContext;
  * finds the first record of the window {@code before} the id's time; a scan reads only each
  * record's header until {@code after} past it, or {@code afterAnswer} past the answer (late scores
  * and the abandoned ones come within the entity's linger). Safe beside a running writer and from
- * several threads at once (a tailer per lookup).
+ * several threads at once (a tailer per thread).
  */
 public final class JournalLookup implements AutoCloseable {
 
@@ -64,12 +64,17 @@ public final class JournalLookup implements AutoCloseable {
   }
 
   private final SingleChronicleQueue queue;
+  // A tailer per thread that looks, kept: creating and closing one per lookup maps and unmaps the
+  // queue's files each time, and an unmap stalls every thread of the process that touches memory
+  // (the journal's writer among them) while the kernel changes the mappings.
+  private final ThreadLocal<ExcerptTailer> tailers;
   private final RollCycle rollCycle;
   private final Window window;
 
   private JournalLookup(Path dir, RollCycle rollCycle, Window window) {
     this.queue =
         SingleChronicleQueueBuilder.binary(dir).rollCycle(rollCycle).readOnly(true).build();
+    this.tailers = ThreadLocal.withInitial(queue::createTailer);
     this.rollCycle = rollCycle;
     this.window = window;
   }
@@ -122,97 +127,96 @@ public final class JournalLookup implements AutoCloseable {
     if (fromCycle > last) {
       return new Result(null, false, 0);
     }
-    try (ExcerptTailer tailer = queue.createTailer()) {
-      int examined = 0;
-      long start = -1;
-      for (int c = Math.max(fromCycle, first); c <= Math.min(toCycle, last) && start < 0; c++) {
-        long n = tailer.excerptsInCycle(c);
-        if (n <= 0) {
+    ExcerptTailer tailer = tailers.get();
+    int examined = 0;
+    long start = -1;
+    for (int c = Math.max(fromCycle, first); c <= Math.min(toCycle, last) && start < 0; c++) {
+      long n = tailer.excerptsInCycle(c);
+      if (n <= 0) {
+        continue;
+      }
+      long seq = 0;
+      if (c == fromCycle) {
+        // the first record at or after the window's start: records are appended in time order,
+        // up to the writer's queue wait, which the window's margin covers
+        long lo = 0;
+        long hi = n;
+        while (lo < hi) {
+          long mid = (lo + hi) >>> 1;
+          long at = atMicros(tailer, rollCycle.toIndex(c, mid));
+          examined++;
+          if (at < fromMicros) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+          }
+        }
+        if (lo == n) {
+          continue; // the whole cycle lies before the window
+        }
+        seq = lo;
+      }
+      start = rollCycle.toIndex(c, seq);
+    }
+    if (start < 0 || !tailer.moveToIndex(start)) {
+      return new Result(null, false, examined);
+    }
+    JournalRecord.Input input = null;
+    List<JournalRecord.Score> scores = new ArrayList<>();
+    java.util.Set<String> scored = new java.util.HashSet<>();
+    int models = 0;
+    JournalRecord.Answer answer = null;
+    long stopMicros = toMicros;
+    StringBuilder id = new StringBuilder(36);
+    while (true) {
+      try (DocumentContext dc = tailer.readingDocument()) {
+        if (!dc.isPresent()) {
+          break;
+        }
+        examined++;
+        long headerAt = dc.wire().bytes().readPosition();
+        long at;
+        try {
+          id.setLength(0);
+          at = JournalCodec.scanHeader(dc.wire(), id);
+        } catch (RuntimeException unreadable) {
+          continue; // a damaged record: not this story's to judge
+        }
+        if (at == Long.MIN_VALUE) {
+          continue; // a record of a newer build
+        }
+        if (at > stopMicros) {
+          break;
+        }
+        if (!requestId.contentEquals(id)) {
           continue;
         }
-        long seq = 0;
-        if (c == fromCycle) {
-          // the first record at or after the window's start: records are appended in time order,
-          // up to the writer's queue wait, which the window's margin covers
-          long lo = 0;
-          long hi = n;
-          while (lo < hi) {
-            long mid = (lo + hi) >>> 1;
-            long at = atMicros(tailer, rollCycle.toIndex(c, mid));
-            examined++;
-            if (at < fromMicros) {
-              lo = mid + 1;
-            } else {
-              hi = mid;
-            }
-          }
-          if (lo == n) {
-            continue; // the whole cycle lies before the window
-          }
-          seq = lo;
+        JournalRecord r;
+        try {
+          dc.wire().bytes().readPosition(headerAt);
+          r = JournalCodec.read(dc.wire());
+        } catch (RuntimeException unreadable) {
+          continue;
         }
-        start = rollCycle.toIndex(c, seq);
-      }
-      if (start < 0 || !tailer.moveToIndex(start)) {
-        return new Result(null, false, examined);
-      }
-      JournalRecord.Input input = null;
-      List<JournalRecord.Score> scores = new ArrayList<>();
-      java.util.Set<String> scored = new java.util.HashSet<>();
-      int models = 0;
-      JournalRecord.Answer answer = null;
-      long stopMicros = toMicros;
-      StringBuilder id = new StringBuilder(36);
-      while (true) {
-        try (DocumentContext dc = tailer.readingDocument()) {
-          if (!dc.isPresent()) {
-            break;
-          }
-          examined++;
-          long headerAt = dc.wire().bytes().readPosition();
-          long at;
-          try {
-            id.setLength(0);
-            at = JournalCodec.scanHeader(dc.wire(), id);
-          } catch (RuntimeException unreadable) {
-            continue; // a damaged record: not this story's to judge
-          }
-          if (at == Long.MIN_VALUE) {
-            continue; // a record of a newer build
-          }
-          if (at > stopMicros) {
-            break;
-          }
-          if (!requestId.contentEquals(id)) {
-            continue;
-          }
-          JournalRecord r;
-          try {
-            dc.wire().bytes().readPosition(headerAt);
-            r = JournalCodec.read(dc.wire());
-          } catch (RuntimeException unreadable) {
-            continue;
-          }
-          if (r instanceof JournalRecord.Input in && input == null) {
-            input = in;
-            models = modelsOf.applyAsInt(in.endpoint());
-          } else if (r instanceof JournalRecord.Score s) {
-            scores.add(s);
-            scored.add(s.model() + "@" + s.version());
-          } else if (r instanceof JournalRecord.Answer a) {
-            answer = a;
-            stopMicros = Math.min(toMicros, a.atMicros() + window.afterAnswer.toMillis() * 1_000);
-          }
-          if (input != null && answer != null && models > 0 && scored.size() >= models) {
-            break; // the whole story: nothing of it can come later
-          }
+        if (r instanceof JournalRecord.Input in && input == null) {
+          input = in;
+          models = modelsOf.applyAsInt(in.endpoint());
+        } else if (r instanceof JournalRecord.Score s) {
+          scores.add(s);
+          scored.add(s.model() + "@" + s.version());
+        } else if (r instanceof JournalRecord.Answer a) {
+          answer = a;
+          stopMicros = Math.min(toMicros, a.atMicros() + window.afterAnswer.toMillis() * 1_000);
+        }
+        if (input != null && answer != null && models > 0 && scored.size() >= models) {
+          break; // the whole story: nothing of it can come later
         }
       }
-      if (input == null) {
-        return new Result(null, false, examined);
-      }
-      return new Result(new Story(input, scores, answer, examined), false, examined);
     }
+    if (input == null) {
+      return new Result(null, false, examined);
+    }
+    return new Result(new Story(input, scores, answer, examined), false, examined);
   }
 
   private int cycleOf(long millis) {

@@ -38,6 +38,6 @@ class KafkaSettingsTest {
         assertThrows(
             IllegalArgumentException.class,
             () -> with("rendezvous.kafka.outbox.publish = [answers]"));
-    assertTrue(e.getMessage().contains("input, score and answer"), e.getMessage());
+    assertTrue(e.getMessage().contains("input, score, answer and feedback"), e.getMessage());
   }
 }
