@@ -163,13 +163,14 @@ public final class BearerAuth {
    * must not be open to whoever reaches the port.
    */
   Route requireAdmin(Materializer materializer, boolean loopbackOnly, Supplier<Route> inner) {
-    if (admin.isEmpty() && !loopbackOnly) {
-      return shut(
-          materializer,
-          "the admin API is off: this node binds a non-loopback address and has no admin token"
-              + " (set rendezvous.auth.admin or RENDEZVOUS_ADMIN_TOKENS)");
-    }
-    return require("the admin API", admin, materializer, inner);
+    return requireOrShut(
+        "the admin API",
+        admin,
+        "admin",
+        "RENDEZVOUS_ADMIN_TOKENS",
+        materializer,
+        loopbackOnly,
+        inner);
   }
 
   /**
@@ -177,13 +178,14 @@ public final class BearerAuth {
    * tokens: without any, open only on a loopback bind.
    */
   Route requireInternal(Materializer materializer, boolean loopbackOnly, Supplier<Route> inner) {
-    if (internal.isEmpty() && !loopbackOnly) {
-      return shut(
-          materializer,
-          "the internal routes are off: this node binds a non-loopback address and has no"
-              + " internal token (set rendezvous.auth.internal or RENDEZVOUS_INTERNAL_TOKENS)");
-    }
-    return require("this node's internal routes", internal, materializer, inner);
+    return requireOrShut(
+        "this node's internal routes",
+        internal,
+        "internal",
+        "RENDEZVOUS_INTERNAL_TOKENS",
+        materializer,
+        loopbackOnly,
+        inner);
   }
 
   /**
@@ -192,13 +194,43 @@ public final class BearerAuth {
    * retrained on, so without tokens it is open only on a loopback bind, like the admin API.
    */
   Route requireFeedback(Materializer materializer, boolean loopbackOnly, Supplier<Route> inner) {
-    if (feedback.isEmpty() && !loopbackOnly) {
+    return requireOrShut(
+        "feedback",
+        feedback,
+        "feedback",
+        "RENDEZVOUS_FEEDBACK_TOKENS",
+        materializer,
+        loopbackOnly,
+        inner);
+  }
+
+  /**
+   * {@code accepted}'s tokens required on {@code what}; with none, open on a loopback bind and shut
+   * (403, naming the setting {@code rendezvous.auth.<key>} and {@code env}) on any other.
+   */
+  private static Route requireOrShut(
+      String what,
+      List<byte[]> accepted,
+      String key,
+      String env,
+      Materializer materializer,
+      boolean loopbackOnly,
+      Supplier<Route> inner) {
+    if (accepted.isEmpty() && !loopbackOnly) {
       return shut(
           materializer,
-          "feedback is off: this node binds a non-loopback address and has no feedback token"
-              + " (set rendezvous.auth.feedback or RENDEZVOUS_FEEDBACK_TOKENS)");
+          "closed: "
+              + what
+              + " needs a "
+              + key
+              + " token on a node that binds a non-loopback address, and this one has none (set"
+              + " rendezvous.auth."
+              + key
+              + " or "
+              + env
+              + ")");
     }
-    return require("feedback", feedback, materializer, inner);
+    return require(what, accepted, materializer, inner);
   }
 
   private static Route require(

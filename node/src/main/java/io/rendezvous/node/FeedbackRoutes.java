@@ -103,18 +103,10 @@ final class FeedbackRoutes extends AllDirectives {
                     .handle(
                         (strict, unread) ->
                             unread != null
-                                ? CompletableFuture.completedFuture(unreadable(unread))
+                                ? CompletableFuture.completedFuture(
+                                    AdminRoutes.unreadableBody(unread))
                                 : submit(endpoint, strict.getData().toArray()))
                     .thenCompose(r -> r)));
-  }
-
-  private static HttpResponse unreadable(Throwable unread) {
-    Throwable cause =
-        unread instanceof java.util.concurrent.CompletionException ? unread.getCause() : unread;
-    if (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamSizeException) {
-      return HttpJson.error(413, "the feedback body is larger than rendezvous.feedback.max-body");
-    }
-    return HttpJson.error(400, "the feedback body could not be read: " + cause.getMessage());
   }
 
   /** A correction as the client wrote it, checked; or why it is refused. */

@@ -234,11 +234,7 @@ public final class Node {
                   runtime.endpoints(),
                   feedback,
                   system,
-                  system
-                      .dispatchers()
-                      .lookup(
-                          org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
-                              ModelManager.BLOCKING_DISPATCHER)))
+                  blocking(system))
               .routes());
       routes.add(new PredictRoutes(edge, decoder, client, runtime.endpoints(), auth).routes());
       routes.add(
@@ -292,11 +288,7 @@ public final class Node {
                   auth,
                   org.apache.pekko.stream.Materializer.matFromSystem(system),
                   loopback,
-                  system
-                      .dispatchers()
-                      .lookup(
-                          org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
-                              ModelManager.BLOCKING_DISPATCHER)))
+                  blocking(system))
               .routes());
       if (settings.config().getBoolean("rendezvous.metrics.enabled")) {
         routes.add(metrics.route());
@@ -352,6 +344,15 @@ public final class Node {
     }
   }
 
+  /** The dispatcher for blocking work off the actors' threads (disk, model files, lookups). */
+  private static java.util.concurrent.Executor blocking(ActorSystem<?> system) {
+    return system
+        .dispatchers()
+        .lookup(
+            org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
+                ModelManager.BLOCKING_DISPATCHER));
+  }
+
   /**
    * Starts taking corrections (this node's {@link FeedbackKeeper}, and the routes that send any
    * client's to the keeper of the node holding the request) when {@code
@@ -380,12 +381,7 @@ public final class Node {
     system.getWhenTerminated().thenRun(lookup::close);
     FeedbackLedger ledger =
         FeedbackLedger.open(feedback.ledger(), journal.settings().retentionMaxAge());
-    java.util.concurrent.Executor blocking =
-        system
-            .dispatchers()
-            .lookup(
-                org.apache.pekko.actor.typed.DispatcherSelector.fromConfig(
-                    ModelManager.BLOCKING_DISPATCHER));
+    java.util.concurrent.Executor blocking = blocking(system);
     system.systemActorOf(
         FeedbackKeeper.create(
             name,
