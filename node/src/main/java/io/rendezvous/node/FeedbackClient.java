@@ -35,15 +35,26 @@ final class FeedbackClient {
   private final ActorSystem<?> system;
   private final Duration timeout;
   private final String self;
+  private final ActorRef<FeedbackKeeper.Command> local;
   private final AtomicReference<Set<ActorRef<FeedbackKeeper.Command>>> keepers =
       new AtomicReference<>(Set.of());
   private final Map<ActorRef<FeedbackKeeper.Command>, CompletionStage<String>> names =
       new ConcurrentHashMap<>();
 
-  FeedbackClient(ActorSystem<?> system, Duration timeout, String self) {
+  /**
+   * {@code local}: this node's own keeper, known at once (the Receptionist's listing reaches a node
+   * some time after its start: a correction of a request this node served must not wait for it).
+   */
+  FeedbackClient(
+      ActorSystem<?> system,
+      Duration timeout,
+      String self,
+      ActorRef<FeedbackKeeper.Command> local) {
     this.system = system;
     this.timeout = timeout;
     this.self = self;
+    this.local = local;
+    names.put(local, CompletableFuture.completedFuture(self));
     system.systemActorOf(
         listings(), "feedback-keepers", org.apache.pekko.actor.typed.Props.empty());
   }
@@ -59,7 +70,7 @@ final class FeedbackClient {
                 Set<ActorRef<FeedbackKeeper.Command>> now =
                     listing.getServiceInstances(FeedbackKeeper.KEY);
                 keepers.set(Set.copyOf(now));
-                names.keySet().retainAll(now);
+                names.keySet().removeIf(k -> !now.contains(k) && !k.equals(local));
                 return Behaviors.same();
               });
         });
@@ -68,7 +79,10 @@ final class FeedbackClient {
   /** Keepers known now (their node's name, asked once each). */
   private CompletionStage<List<Named>> named() {
     List<CompletableFuture<Named>> all = new ArrayList<>();
-    for (ActorRef<FeedbackKeeper.Command> k : keepers.get()) {
+    java.util.Set<ActorRef<FeedbackKeeper.Command>> known =
+        new java.util.LinkedHashSet<>(keepers.get());
+    known.add(local);
+    for (ActorRef<FeedbackKeeper.Command> k : known) {
       CompletionStage<String> name =
           names.computeIfAbsent(
               k,

@@ -382,21 +382,22 @@ public final class Node {
     FeedbackLedger ledger =
         FeedbackLedger.open(feedback.ledger(), journal.settings().retentionMaxAge());
     java.util.concurrent.Executor blocking = blocking(system);
-    system.systemActorOf(
-        FeedbackKeeper.create(
-            name,
-            lookup,
-            journal,
-            ledger,
-            (endpoint, story) -> labelsOf(runtime, store, endpoint, story),
-            endpoint -> {
-              io.rendezvous.actors.EndpointSettings e = runtime.endpoints().all().get(endpoint);
-              return e == null ? 0 : e.models().size();
-            },
-            blocking),
-        "feedback-keeper",
-        org.apache.pekko.actor.typed.Props.empty());
-    FeedbackClient client = new FeedbackClient(system, feedback.askTimeout(), name);
+    ActorRef<FeedbackKeeper.Command> keeper =
+        system.systemActorOf(
+            FeedbackKeeper.create(
+                name,
+                lookup,
+                journal,
+                ledger,
+                (endpoint, story) -> labelsOf(runtime, store, endpoint, story),
+                endpoint -> {
+                  io.rendezvous.actors.EndpointSettings e = runtime.endpoints().all().get(endpoint);
+                  return e == null ? 0 : e.models().size();
+                },
+                blocking),
+            "feedback-keeper",
+            org.apache.pekko.actor.typed.Props.empty());
+    FeedbackClient client = new FeedbackClient(system, feedback.askTimeout(), name, keeper);
     log.info("node {}: taking corrections ({} already joined here)", name, ledger.size());
     return client;
   }

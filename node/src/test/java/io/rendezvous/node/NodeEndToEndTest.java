@@ -257,7 +257,9 @@ class NodeEndToEndTest {
     assertEquals("1", meta.get("versions").get(0).asText());
     assertEquals(784, meta.get("inputs").get(0).get("shape").get(1).asInt());
     assertEquals(200, node.get("/v2/health/live").statusCode());
-    HttpResponse<String> ready = node.get("/v2/health/ready");
+    // the model-state gate reads the cluster's desired state once after start: it may still be
+    // reading on a loaded machine
+    HttpResponse<String> ready = node.awaitReady(java.time.Duration.ofSeconds(30));
     assertEquals(200, ready.statusCode(), ready.body());
     assertEquals("rendezvous", Json.MAPPER.readTree(node.get("/v2").body()).get("name").asText());
   }

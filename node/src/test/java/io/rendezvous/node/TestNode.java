@@ -64,6 +64,21 @@ public final class TestNode implements AutoCloseable {
     return new TestNode(node, dataDir);
   }
 
+  /**
+   * {@code GET /v2/health/ready} until it says 200 or {@code patience} has passed, as a user (or a
+   * load balancer) waits for it; the last answer.
+   */
+  public HttpResponse<String> awaitReady(Duration patience)
+      throws IOException, InterruptedException {
+    long until = System.nanoTime() + patience.toNanos();
+    HttpResponse<String> ready = get("/v2/health/ready");
+    while (ready.statusCode() != 200 && System.nanoTime() < until) {
+      Thread.sleep(100);
+      ready = get("/v2/health/ready");
+    }
+    return ready;
+  }
+
   public URI uri(String path) {
     return URI.create("http://127.0.0.1:" + node.httpPort() + path);
   }
