@@ -24,8 +24,9 @@ import org.apache.pekko.actor.typed.receptionist.Receptionist;
  * issued it, and a request is served (journaled) where it entered, so that node is asked first;
  * only when it does not hold the story (its shard had moved, or a fallback served it elsewhere) are
  * the others asked whether they do, all at once, and the first that does takes it. Not found
- * anywhere: 404; not found while the issuing node is out of reach: 503, since the story may be in
- * its journal.
+ * anywhere: 404. The issuing node out of reach (or not yet known here): 503, since the story may be
+ * in its journal and only it can say; a fallback may have journaled the story there as well as on
+ * another node, and asking it first is what keeps two keepers from each taking a correction.
  */
 final class FeedbackClient {
 
@@ -138,7 +139,10 @@ final class FeedbackClient {
               List<Named> others =
                   all.stream().filter(n -> n != homeKeeper && n.node() != null).toList();
               if (homeKeeper == null) {
-                return elsewhere(requestId, label, source, endpoint, others, null);
+                // the node that issued the id is the first word on where its story is: a
+                // fallback served there may have journaled it there as well as elsewhere, and two
+                // keepers must never each take the same correction
+                return CompletableFuture.completedFuture(unreachable(requestId));
               }
               return take(homeKeeper.ref(), requestId, label, source, endpoint)
                   .thenCompose(
@@ -148,8 +152,7 @@ final class FeedbackClient {
                               requestId, label, source, endpoint, others, nh.pastRetention());
                         }
                         if (r == null) {
-                          // the issuing node did not answer: another may still hold the story
-                          return elsewhere(requestId, label, source, endpoint, others, null);
+                          return CompletableFuture.completedFuture(unreachable(requestId));
                         }
                         return CompletableFuture.completedFuture(outcome(r));
                       });
@@ -172,8 +175,7 @@ final class FeedbackClient {
 
   /**
    * Asks {@code others} whether they hold the story and has the first that does take it; {@code
-   * homePastRetention}: what the node that issued the id said when it did not hold it (null: it did
-   * not answer, or is not in the cluster).
+   * homePastRetention}: what the node that issued the id said when it did not hold it.
    */
   private CompletionStage<Outcome> elsewhere(
       String requestId,
@@ -181,7 +183,7 @@ final class FeedbackClient {
       String source,
       String endpoint,
       List<Named> others,
-      Boolean homePastRetention) {
+      boolean homePastRetention) {
     List<CompletableFuture<FeedbackKeeper.Reply>> asks = new ArrayList<>();
     for (Named n : others) {
       asks.add(
@@ -196,8 +198,8 @@ final class FeedbackClient {
     return CompletableFuture.allOf(asks.toArray(CompletableFuture[]::new))
         .thenCompose(
             v -> {
-              boolean allAnswered = homePastRetention != null;
-              boolean pastRetention = homePastRetention == null || homePastRetention;
+              boolean allAnswered = true;
+              boolean pastRetention = homePastRetention;
               for (int i = 0; i < asks.size(); i++) {
                 FeedbackKeeper.Reply r = asks.get(i).join();
                 if (r instanceof FeedbackKeeper.Here) {
@@ -218,6 +220,7 @@ final class FeedbackClient {
                                           + " ms")
                                   : outcome(t));
                 }
+                allAnswered &= r != null;
                 pastRetention &= r instanceof FeedbackKeeper.NotHere nh && nh.pastRetention();
               }
               if (!allAnswered) {
@@ -227,8 +230,8 @@ final class FeedbackClient {
                         null,
                         "request "
                             + requestId
-                            + " was taken by a node that is not reachable now; no other node's"
-                            + " journal holds it"));
+                            + " is not in the journal of the node that took it, and a node that"
+                            + " may hold it did not answer: try again"));
               }
               return CompletableFuture.completedFuture(
                   new Outcome(
@@ -238,6 +241,16 @@ final class FeedbackClient {
                           + requestId
                           + (pastRetention ? " (it is older than the journals keep)" : "")));
             });
+  }
+
+  private static Outcome unreachable(String requestId) {
+    return new Outcome(
+        503,
+        null,
+        "request "
+            + requestId
+            + " was taken by a node that is not reachable now (its journal may hold it): try"
+            + " again");
   }
 
   private static Outcome outcome(FeedbackKeeper.Reply r) {
