@@ -195,24 +195,13 @@ public final class AdminRoutes extends AllDirectives {
 
   /** {@code handler} given the request's body as text, read up to {@code max-body} (413 past). */
   Route withBody(java.util.function.Function<String, CompletionStage<HttpResponse>> handler) {
-    return extractRequestEntity(
-        entity ->
-            completeWithFuture(
-                entity
-                    .toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), system)
-                    .handle(
-                        (strict, unread) ->
-                            unread != null
-                                ? done(unreadableBody(unread))
-                                : handler
-                                    .apply(
-                                        strict
-                                            .getData()
-                                            .decodeString(java.nio.charset.StandardCharsets.UTF_8))
-                                    // a failure past the body is the server's, not the request's
-                                    .exceptionally(
-                                        e -> HttpJson.internalError(log, "an admin request", e)))
-                    .thenCompose(r -> r)));
+    return StrictBody.route(
+        system,
+        settings.askTimeout(),
+        settings.maxBodyBytes(),
+        log,
+        "an admin request",
+        bytes -> handler.apply(new String(bytes, java.nio.charset.StandardCharsets.UTF_8)));
   }
 
   private Route models() {
@@ -241,7 +230,7 @@ public final class AdminRoutes extends AllDirectives {
                 entity
                     .toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), system)
                     .thenCompose(strict -> injectFault(model, strict.getData()))
-                    .exceptionally(AdminRoutes::unreadableBody)));
+                    .exceptionally(StrictBody::unreadable)));
   }
 
   private CompletionStage<HttpResponse> listVersions() {
@@ -367,7 +356,7 @@ public final class AdminRoutes extends AllDirectives {
         t = t.getCause();
       }
       if (t instanceof EntityStreamSizeException) {
-        return new InstallResult(null, unreadableBody(t));
+        return new InstallResult(null, StrictBody.unreadable(t));
       }
       return new InstallResult(
           null, HttpJson.internalError(log, "storing an upload of " + model, e));
@@ -536,19 +525,5 @@ public final class AdminRoutes extends AllDirectives {
 
   private static CompletionStage<HttpResponse> done(HttpResponse r) {
     return java.util.concurrent.CompletableFuture.completedFuture(r);
-  }
-
-  /** A body over the cap is a 413 with the cap; anything else that stops the read, a 400. */
-  static HttpResponse unreadableBody(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && !(t instanceof EntityStreamSizeException)) {
-      t = t.getCause();
-    }
-    if (t instanceof EntityStreamSizeException size) {
-      return HttpJson.error(
-          413, "the body is larger than this route takes: " + size.limit() + " bytes at most");
-    }
-    log.debug("admin: body not read", e);
-    return HttpJson.error(400, "the body could not be read");
   }
 }

@@ -95,18 +95,13 @@ final class FeedbackRoutes extends AllDirectives {
   }
 
   private Route withBody(String endpoint) {
-    return extractRequestEntity(
-        entity ->
-            completeWithFuture(
-                entity
-                    .toStrict(settings.askTimeout().toMillis(), settings.maxBodyBytes(), system)
-                    .handle(
-                        (strict, unread) ->
-                            unread != null
-                                ? CompletableFuture.completedFuture(
-                                    AdminRoutes.unreadableBody(unread))
-                                : submit(endpoint, strict.getData().toArray()))
-                    .thenCompose(r -> r)));
+    return StrictBody.route(
+        system,
+        settings.askTimeout(),
+        settings.maxBodyBytes(),
+        log,
+        "a correction",
+        body -> submit(endpoint, body));
   }
 
   /** A correction as the client wrote it, checked; or why it is refused. */

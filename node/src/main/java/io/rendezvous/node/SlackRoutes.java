@@ -45,6 +45,7 @@ final class SlackRoutes extends AllDirectives {
       String signingSecret,
       Duration maxAge,
       long maxBody,
+      Duration bodyTimeout,
       String endpoint,
       UrlGuard.Settings images,
       UrlGuard.Settings responseUrls) {
@@ -54,6 +55,7 @@ final class SlackRoutes extends AllDirectives {
           c.getString("signing-secret"),
           c.getDuration("max-age"),
           c.getBytes("max-body"),
+          c.getDuration("body-timeout"),
           c.getString("endpoint"),
           guard(c.getConfig("images")),
           guard(c.getConfig("response-url")));
@@ -116,25 +118,13 @@ final class SlackRoutes extends AllDirectives {
                                     optionalHeaderValueByName(
                                         "X-Slack-Signature",
                                         sig ->
-                                            extractRequestEntity(
-                                                entity ->
-                                                    completeWithFuture(read(entity, ts, sig))))))));
-  }
-
-  private CompletionStage<HttpResponse> read(
-      org.apache.pekko.http.javadsl.model.RequestEntity entity,
-      java.util.Optional<String> ts,
-      java.util.Optional<String> sig) {
-    return entity
-        .toStrict(settings.images().timeout().toMillis(), settings.maxBody(), system)
-        .handle(
-            (strict, unread) ->
-                unread != null
-                    ? done(
-                        HttpJson.error(
-                            413, "a Slack command's body is larger than rendezvous.slack.max-body"))
-                    : command(ts, sig, strict.getData().toArray()))
-        .thenCompose(r -> r);
+                                            StrictBody.route(
+                                                system,
+                                                settings.bodyTimeout(),
+                                                settings.maxBody(),
+                                                log,
+                                                "a Slack command",
+                                                raw -> command(ts, sig, raw)))))));
   }
 
   private static CompletionStage<HttpResponse> done(HttpResponse r) {
