@@ -182,7 +182,7 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
           .warn("feedback: looking for request {} failed", p.find().requestId(), p.failure());
       return reply(
           p.find().replyTo(),
-          new Refused(node, 503, "this node's journal could not be read: " + p.failure()));
+          new Refused(node, 503, "this node's journal could not be read (its log says why)"));
     }
     return reply(
         p.find().replyTo(),
@@ -259,7 +259,7 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
           .getLog()
           .warn("feedback: looking for request {} failed", t.requestId(), l.failure());
       return finish(
-          key, new Refused(node, 503, "this node's journal could not be read: " + l.failure()));
+          key, new Refused(node, 503, "this node's journal could not be read (its log says why)"));
     }
     JournalLookup.Result result = l.result();
     if (!result.found()) {
