@@ -258,7 +258,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       replyTo.tell(story.journalRefused(runtime.journal()).reply());
       return finish();
     }
-    decider = ep.policy().start(ep);
+    decider = ep.policy().start(ep, runtime.rewards());
     phase = Phase.COLLECTING;
     // a request that already waited (a fallback) has part of its schedule behind it: the decider
     // counts from the original start, and the first tick is armed for what is due after that

@@ -1,6 +1,7 @@
 package io.rendezvous.actors;
 
 import io.rendezvous.actors.schedule.Decider;
+import io.rendezvous.actors.schedule.Rewards;
 import io.rendezvous.journal.Journal;
 import io.rendezvous.model.ModelRef;
 import io.rendezvous.model.TensorData;
@@ -27,7 +28,29 @@ public record RendezvousRuntime(
     LongSupplier clock,
     FinishedRequests finished,
     LateDeliveries lateDeliveries,
-    CanaryComparison canaries) {
+    CanaryComparison canaries,
+    Rewards rewards) {
+
+  public RendezvousRuntime(
+      String node,
+      Endpoints endpoints,
+      WorkerDirectory directory,
+      Journal journal,
+      LongSupplier clock,
+      FinishedRequests finished,
+      LateDeliveries lateDeliveries,
+      CanaryComparison canaries) {
+    this(
+        node,
+        endpoints,
+        directory,
+        journal,
+        clock,
+        finished,
+        lateDeliveries,
+        canaries,
+        Rewards.uniform());
+  }
 
   public RendezvousRuntime(
       String node,
@@ -85,7 +108,8 @@ public record RendezvousRuntime(
         clock,
         new FinishedRequests(window, clock),
         lateDeliveries,
-        canaries);
+        canaries,
+        rewards);
   }
 
   /** The same, comparing canaries over the last {@code window} requests. */
@@ -98,7 +122,14 @@ public record RendezvousRuntime(
         clock,
         finished,
         lateDeliveries,
-        new CanaryComparison(window));
+        new CanaryComparison(window),
+        rewards);
+  }
+
+  /** The same, with {@code rewards} as what feedback said of the models (Thompson sampling's). */
+  public RendezvousRuntime withRewards(Rewards r) {
+    return new RendezvousRuntime(
+        node, endpoints, directory, journal, clock, finished, lateDeliveries, canaries, r);
   }
 
   public Duration dedupWindow() {

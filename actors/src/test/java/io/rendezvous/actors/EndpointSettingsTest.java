@@ -67,10 +67,13 @@ class EndpointSettingsTest {
     String named =
         error(
             "x = ${rendezvous.endpoint-defaults} { models = [a], sla = 50ms, schedule = [{model = a}],"
-                + " policy = thompson-sampling }");
+                + " policy = coin-toss }");
     assertTrue(named.startsWith("rendezvous.endpoints.x: policy"), named);
-    assertTrue(named.contains("'thompson-sampling'"), named);
-    assertTrue(named.contains("[deadline-priority, ensemble-average, highest-confidence]"), named);
+    assertTrue(named.contains("'coin-toss'"), named);
+    assertTrue(
+        named.contains(
+            "[deadline-priority, ensemble-average, highest-confidence, thompson-sampling]"),
+        named);
     assertEquals(
         HighestConfidence.INSTANCE,
         EndpointSettings.allFromConfig(

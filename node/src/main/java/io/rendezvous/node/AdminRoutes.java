@@ -71,6 +71,7 @@ public final class AdminRoutes extends AllDirectives {
       Endpoints endpoints,
       ActorRef<EndpointRegistry.Command> registry,
       CanaryComparison canaries,
+      io.rendezvous.actors.schedule.Rewards rewards,
       ModelStore store,
       RepositoryRoutes.ModelEndpoints modelEndpoints) {}
 
@@ -123,6 +124,7 @@ public final class AdminRoutes extends AllDirectives {
             clusterModels,
             parts.manager(),
             parts.canaries(),
+            parts.rewards(),
             settings,
             this::withBody);
     this.repositoryRoutes =

@@ -60,6 +60,7 @@ final class EndpointAdminRoutes extends AllDirectives {
   private final ActorRef<ClusterModels.Command> clusterModels;
   private final ActorRef<ModelManager.Command> manager;
   private final CanaryComparison canaries;
+  private final io.rendezvous.actors.schedule.Rewards rewards;
   private final AdminRoutes.Settings settings;
   private final Function<Function<String, CompletionStage<HttpResponse>>, Route> withBody;
 
@@ -69,6 +70,7 @@ final class EndpointAdminRoutes extends AllDirectives {
       ActorRef<ClusterModels.Command> clusterModels,
       ActorRef<ModelManager.Command> manager,
       CanaryComparison canaries,
+      io.rendezvous.actors.schedule.Rewards rewards,
       AdminRoutes.Settings settings,
       Function<Function<String, CompletionStage<HttpResponse>>, Route> withBody) {
     this.system = system;
@@ -76,6 +78,7 @@ final class EndpointAdminRoutes extends AllDirectives {
     this.clusterModels = clusterModels;
     this.manager = manager;
     this.canaries = canaries;
+    this.rewards = rewards;
     this.settings = settings;
     this.withBody = withBody;
   }
@@ -168,6 +171,21 @@ final class EndpointAdminRoutes extends AllDirectives {
       c.put("total", f.total());
       c.put("current", e.role(f.canary()) == Role.CANARY);
     }
+    // what corrections said of each version's own scores on this endpoint (Thompson sampling's
+    // rewards; every node hears of every correction)
+    ObjectNode learned = o.putObject("feedback_rewards");
+    rewards
+        .of(e.name())
+        .forEach(
+            (version, t) ->
+                learned
+                    .putObject(version)
+                    .put("right", t.successes())
+                    .put("wrong", t.failures())
+                    .put(
+                        "posterior_mean",
+                        (rewards.priorSuccesses() + t.successes())
+                            / (rewards.priorSuccesses() + rewards.priorFailures() + t.total())));
     return o;
   }
 

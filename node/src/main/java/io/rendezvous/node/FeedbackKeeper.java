@@ -1,5 +1,6 @@
 package io.rendezvous.node;
 
+import io.rendezvous.actors.schedule.Rewards;
 import io.rendezvous.config.CborSerializable;
 import io.rendezvous.journal.Journal;
 import io.rendezvous.journal.JournalLookup;
@@ -86,6 +87,18 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
       boolean duplicate)
       implements Reply {}
 
+  /**
+   * What a correction taken on some node said of each model version's own score for it (its top
+   * label right or wrong): every keeper hears it and adds it to its node's {@link Rewards}, which
+   * Thompson sampling draws from.
+   */
+  record Learn(String endpoint, List<Reward> rewards) implements Command {}
+
+  /** Version {@code version} of {@code model} scored the corrected label highest, or not. */
+  record Reward(String model, String version, boolean correct) implements CborSerializable {}
+
+  private record Keepers(java.util.Set<ActorRef<Command>> all) implements Command {}
+
   /** Refused with an HTTP-style status (409, 422, 400, 503) and why. */
   record Refused(String node, int status, String error) implements Reply {}
 
@@ -112,7 +125,11 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
   // offered to the journal, in the order offered (the journal acknowledges in that order)
   private final ArrayDeque<Pending> offered = new ArrayDeque<>();
 
-  private record Pending(FeedbackLedger.Key key, FeedbackLedger.Entry entry) {}
+  private record Pending(FeedbackLedger.Key key, FeedbackLedger.Entry entry, Learn learn) {}
+
+  private final Rewards rewards;
+  // every node's keeper, this one's included (the Receptionist's listing)
+  private java.util.Set<ActorRef<Command>> keepers = java.util.Set.of();
 
   static Behavior<Command> create(
       String node,
@@ -121,11 +138,21 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
       FeedbackLedger ledger,
       BiFunction<String, JournalLookup.Story, List<String>> labels,
       java.util.function.ToIntFunction<String> modelsOf,
+      Rewards rewards,
       Executor blocking) {
     return Behaviors.setup(
         ctx -> {
           ctx.getSystem().receptionist().tell(Receptionist.register(KEY, ctx.getSelf()));
-          return new FeedbackKeeper(ctx, node, lookup, journal, ledger, labels, modelsOf, blocking);
+          ctx.getSystem()
+              .receptionist()
+              .tell(
+                  Receptionist.subscribe(
+                      KEY,
+                      ctx.messageAdapter(
+                          Receptionist.Listing.class,
+                          l -> new Keepers(java.util.Set.copyOf(l.getServiceInstances(KEY))))));
+          return new FeedbackKeeper(
+              ctx, node, lookup, journal, ledger, labels, modelsOf, rewards, blocking);
         });
   }
 
@@ -137,8 +164,10 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
       FeedbackLedger ledger,
       BiFunction<String, JournalLookup.Story, List<String>> labels,
       java.util.function.ToIntFunction<String> modelsOf,
+      Rewards rewards,
       Executor blocking) {
     super(ctx);
+    this.rewards = rewards;
     this.node = node;
     this.lookup = lookup;
     this.journal = journal;
@@ -159,7 +188,21 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
         .onMessage(Looked.class, this::onLooked)
         .onMessage(Acked.class, this::onAcked)
         .onMessage(Remembered.class, this::onRemembered)
+        .onMessage(Keepers.class, k -> remember(k.all()))
+        .onMessage(Learn.class, this::onLearn)
         .build();
+  }
+
+  private Behavior<Command> remember(java.util.Set<ActorRef<Command>> all) {
+    keepers = all;
+    return this;
+  }
+
+  private Behavior<Command> onLearn(Learn l) {
+    for (Reward r : l.rewards()) {
+      rewards.record(l.endpoint(), r.model(), r.version(), r.correct());
+    }
+    return this;
   }
 
   private Behavior<Command> reply(ActorRef<Reply> to, Reply r) {
@@ -333,7 +376,7 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
               "this node's journal is not taking records"
                   + (why == null ? " (its queue is full)" : ": " + why)));
     }
-    offered.add(new Pending(key, entry));
+    offered.add(new Pending(key, entry, learn(record)));
     return this;
   }
 
@@ -354,6 +397,13 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
           p.key(), new Refused(node, 503, "this node's journal did not write it: " + nw.reason()));
     }
     ledger.put(p.entry());
+    // every node's Thompson sampling learns of it; its own keeper too, even before it is listed
+    getContext().getSelf().tell(p.learn());
+    for (ActorRef<Command> k : keepers) {
+      if (!k.equals(getContext().getSelf())) {
+        k.tell(p.learn());
+      }
+    }
     getContext()
         .pipeToSelf(
             CompletableFuture.runAsync(
@@ -414,6 +464,28 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
       waiting.forEach(t -> t.replyTo().tell(reply));
     }
     return this;
+  }
+
+  /**
+   * What the correction says of each score that has probabilities (scored in time or late): whether
+   * its top label is the corrected one.
+   */
+  static Learn learn(JournalRecord.Feedback f) {
+    List<Reward> out = new ArrayList<>();
+    for (JournalRecord.Score s : f.scores()) {
+      float[] p = s.probabilities();
+      if (p == null || p.length == 0) {
+        continue;
+      }
+      int top = 0;
+      for (int i = 1; i < p.length; i++) {
+        if (p[i] > p[top]) {
+          top = i;
+        }
+      }
+      out.add(new Reward(s.model(), s.version(), top == f.labelIndex()));
+    }
+    return new Learn(f.endpoint(), List.copyOf(out));
   }
 
   /**

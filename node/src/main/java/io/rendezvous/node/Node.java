@@ -120,7 +120,8 @@ public final class Node {
     RendezvousRuntime runtime =
         new RendezvousRuntime(name, endpoints, directory, journal)
             .withDedupWindow(settings.dedupWindow())
-            .withCanaryWindow(settings.config().getInt("rendezvous.lifecycle.canary-window"));
+            .withCanaryWindow(settings.config().getInt("rendezvous.lifecycle.canary-window"))
+            .withRewards(rewards(settings.config()));
     RendezvousGuardian.Handles handles = new RendezvousGuardian.Handles();
     LocalShards localShards = new LocalShards(RendezvousEntity.shards(settings.config()));
     ActorSystem<Void> system;
@@ -248,6 +249,7 @@ public final class Node {
               runtime.endpoints(),
               handles.endpoints().get(startupMillis, TimeUnit.MILLISECONDS),
               runtime.canaries(),
+              runtime.rewards(),
               store,
               settings::modelEndpoint);
       AdminRoutes.Settings adminSettings = AdminRoutes.Settings.fromConfig(settings.config());
@@ -394,12 +396,22 @@ public final class Node {
                   io.rendezvous.actors.EndpointSettings e = runtime.endpoints().all().get(endpoint);
                   return e == null ? 0 : e.models().size();
                 },
+                runtime.rewards(),
                 blocking),
             "feedback-keeper",
             org.apache.pekko.actor.typed.Props.empty());
     FeedbackClient client = new FeedbackClient(system, feedback.askTimeout(), name, keeper);
     log.info("node {}: taking corrections ({} already joined here)", name, ledger.size());
     return client;
+  }
+
+  /** Thompson sampling's prior ({@code rendezvous.policies.thompson-sampling}). */
+  static io.rendezvous.actors.schedule.Rewards rewards(com.typesafe.config.Config config) {
+    com.typesafe.config.Config c = config.getConfig("rendezvous.policies.thompson-sampling");
+    return new io.rendezvous.actors.schedule.Rewards(
+        c.getDouble("prior-successes"),
+        c.getDouble("prior-failures"),
+        java.util.concurrent.ThreadLocalRandom::current);
   }
 
   /**

@@ -132,6 +132,56 @@ class FeedbackTest {
     assertEquals(id, f.answer().requestId());
   }
 
+  /** A correction rewards each version by its own score: right where its top label was the one. */
+  @Test
+  void aCorrectionRewardsEveryModelByItsOwnScore() throws Exception {
+    JsonNode before = rewards();
+    String id = predict(node, 1);
+    String truth = FashionMnist.LABELS.get(SAMPLES.get(1).label());
+    String body = "{\"request_id\":\"" + id + "\",\"label\":\"" + truth + "\"}";
+    HttpResponse<String> r = feedback(node, "/feedback", TOKEN, body);
+    assertEquals(200, r.statusCode(), r.body());
+    JournalRecord.Feedback f =
+        feedbackRecords(node).stream().filter(x -> x.requestId().equals(id)).findFirst().get();
+    for (JournalRecord.Score s : f.scores()) {
+      String version = s.model() + "@" + s.version();
+      float[] p = s.probabilities();
+      int top = 0;
+      for (int i = 1; i < p.length; i++) {
+        top = p[i] > p[top] ? i : top;
+      }
+      boolean right = top == SAMPLES.get(1).label();
+      // every node hears of a correction after it is journaled: wait for this one's to count it
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      JsonNode after = rewards();
+      while (count(after, version, "right") + count(after, version, "wrong")
+              == count(before, version, "right") + count(before, version, "wrong")
+          && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+        after = rewards();
+      }
+      assertEquals(
+          count(before, version, "right") + (right ? 1 : 0),
+          count(after, version, "right"),
+          version + ": " + after);
+      assertEquals(
+          count(before, version, "wrong") + (right ? 0 : 1),
+          count(after, version, "wrong"),
+          version + ": " + after);
+    }
+  }
+
+  private static JsonNode rewards() throws Exception {
+    HttpResponse<String> r = node.get("/admin/endpoints/rendezvous");
+    assertEquals(200, r.statusCode(), r.body());
+    return Json.MAPPER.readTree(r.body()).get("feedback_rewards");
+  }
+
+  private static long count(JsonNode rewards, String version, String field) {
+    JsonNode v = rewards.get(version);
+    return v == null ? 0 : v.get(field).asLong();
+  }
+
   @Test
   void theModelRouteChecksTheEndpointAndAnotherSourceIsAnotherCorrection() throws Exception {
     String id = predict(node, 1);

@@ -135,6 +135,13 @@ class ModelLifecycleTest {
     JsonNode ensemble = predict(SAMPLES.get(30));
     assertEquals("ensemble", ensemble.get("model").asText(), ensemble.toString());
     assertEquals("ensemble-average", lastAnswer().policy());
+    json(
+        admin("PUT", "/admin/endpoints/rendezvous/policy", "{\"policy\":\"thompson-sampling\"}"),
+        200);
+    JsonNode sampled = predict(SAMPLES.get(31));
+    assertTrue(
+        List.of("m1", "m2", "m3").contains(sampled.get("model").asText()), sampled.toString());
+    assertEquals("thompson-sampling", lastAnswer().policy());
     assertEquals(
         400,
         admin("PUT", "/admin/endpoints/rendezvous/policy", "{\"policy\":\"coin-toss\"}")

@@ -7,8 +7,8 @@ import java.util.function.Supplier;
 
 /**
  * The policies an endpoint's {@code policy} setting (or the admin API) can name: the deadline
- * schedule, highest confidence and ensemble average. Thompson sampling over feedback comes with the
- * feedback issue, as one more entry here that learns through {@link DecisionPolicy#feedback}.
+ * schedule, highest confidence, ensemble average and Thompson sampling over feedback (which reads
+ * the node's {@link Rewards}).
  */
 public final class DecisionPolicies {
 
@@ -20,7 +20,8 @@ public final class DecisionPolicies {
       Map.of(
           DeadlinePriority.NAME, () -> DeadlinePriority.INSTANCE,
           HighestConfidence.NAME, () -> HighestConfidence.INSTANCE,
-          EnsembleAverage.NAME, () -> EnsembleAverage.INSTANCE);
+          EnsembleAverage.NAME, () -> EnsembleAverage.INSTANCE,
+          ThompsonSampling.NAME, () -> ThompsonSampling.INSTANCE);
 
   private DecisionPolicies() {}
 

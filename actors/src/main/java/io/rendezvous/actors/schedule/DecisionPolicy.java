@@ -17,8 +17,10 @@ public interface DecisionPolicy {
   Decider start(EndpointSettings endpoint);
 
   /**
-   * What a user said of an answer {@code member} gave: right or wrong. A policy that learns from
-   * feedback (Thompson sampling) weighs its members by it; the others ignore it.
+   * The rules for one new request, given what feedback said of the endpoint's models on this node
+   * ({@code rewards}). Only a policy that learns from feedback looks at them.
    */
-  default void feedback(String member, boolean correct) {}
+  default Decider start(EndpointSettings endpoint, Rewards rewards) {
+    return start(endpoint);
+  }
 }

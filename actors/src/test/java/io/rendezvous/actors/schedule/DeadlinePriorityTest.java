@@ -175,9 +175,9 @@ class DeadlinePriorityTest {
     assertEquals(DeadlinePriority.INSTANCE, DecisionPolicies.find("deadline-priority").get());
     assertEquals("deadline-priority", DecisionPolicies.find("deadline-priority").get().name());
     assertEquals(
-        List.of("deadline-priority", "ensemble-average", "highest-confidence"),
+        List.of("deadline-priority", "ensemble-average", "highest-confidence", "thompson-sampling"),
         DecisionPolicies.names());
-    assertEquals(true, DecisionPolicies.find("thompson-sampling").isEmpty());
+    assertEquals(true, DecisionPolicies.find("coin-toss").isEmpty());
   }
 
   // ---- helpers
