@@ -19,7 +19,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = Node.VERSION,
     description = "A rendezvous-architecture model server.",
-    subcommands = {Main.Serve.class, JournalDump.class, AdminCli.class, Main.Train.class})
+    subcommands = {
+      Main.Serve.class,
+      JournalDump.class,
+      io.rendezvous.node.freshness.ReplayCommand.class,
+      AdminCli.class,
+      Main.Train.class
+    })
 public final class Main implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Main.class);
 
