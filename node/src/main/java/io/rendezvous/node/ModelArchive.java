@@ -29,7 +29,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * archive; the bytes written and the entries are capped. It is extracted aside and moved in whole,
  * so a version is never seen half-written, and never over an existing one.
  */
-final class ModelArchive {
+public final class ModelArchive {
 
   /** Why an archive is refused: the client's fault, a 4xx. */
   static final class Refused extends Exception {
@@ -170,7 +170,7 @@ final class ModelArchive {
    * Writes the version directory {@code dir} as a gzipped tar to {@code out}, its files at the
    * root.
    */
-  static void pack(Path dir, java.io.OutputStream out) throws IOException {
+  public static void pack(Path dir, java.io.OutputStream out) throws IOException {
     try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
         new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(
             new java.util.zip.GZIPOutputStream(out))) {

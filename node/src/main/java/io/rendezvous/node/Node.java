@@ -274,6 +274,10 @@ public final class Node {
               "cluster-models",
               org.apache.pekko.actor.typed.Props.empty());
       readiness.gate("model-state", modelState::problem);
+      java.util.concurrent.atomic.AtomicReference<String> selfUrl =
+          new java.util.concurrent.atomic.AtomicReference<>();
+      io.rendezvous.node.freshness.FreshnessRoutes freshness =
+          startFreshness(system, settings, name, journal, adminParts.store(), metrics, selfUrl);
       routes.add(
           new AdminRoutes(
                   system,
@@ -282,7 +286,8 @@ public final class Node {
                   auth,
                   adminSettings,
                   loopback,
-                  watchRoutes.adminRoute())
+                  org.apache.pekko.http.javadsl.server.Directives.concat(
+                      watchRoutes.adminRoute(), freshness.adminRoute()))
               .routes());
       routes.add(
           new InternalRoutes(
@@ -309,6 +314,7 @@ public final class Node {
               readiness,
               settings.startupTimeout());
       clusterModels.tell(new ClusterModels.Bound(advertisedUrl(settings, http)));
+      selfUrl.set(advertisedUrl(settings, http));
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
       closeOnShutdown(system, journal, inferenceThreads, models);
       KafkaWiring.Started kafka =
@@ -403,6 +409,56 @@ public final class Node {
     FeedbackClient client = new FeedbackClient(system, feedback.askTimeout(), name, keeper);
     log.info("node {}: taking corrections ({} already joined here)", name, ledger.size());
     return client;
+  }
+
+  /**
+   * The freshness trainer, a cluster singleton: started on every node (it runs on the oldest, and
+   * moves when that one leaves), reading the feedback topic; its admin routes ask it wherever it
+   * is. Off without Kafka (its corrections come from the topic) or without the journal.
+   */
+  private static io.rendezvous.node.freshness.FreshnessRoutes startFreshness(
+      ActorSystem<Void> system,
+      NodeSettings settings,
+      String name,
+      io.rendezvous.journal.JournalWriter journal,
+      io.rendezvous.model.ModelStore store,
+      NodeMetrics metrics,
+      java.util.concurrent.atomic.AtomicReference<String> selfUrl) {
+    io.rendezvous.node.freshness.FreshnessSettings fresh =
+        io.rendezvous.node.freshness.FreshnessSettings.fromConfig(settings.config());
+    String off =
+        !fresh.enabled()
+            ? "rendezvous.freshness.enabled is off"
+            : !settings.kafka().enabled()
+                ? "it reads corrections from Kafka, and rendezvous.kafka.enabled is off"
+                : !journal.settings().enabled() ? "the journal is off" : null;
+    if (off != null) {
+      log.info("node {}: no freshness trainer ({})", name, off);
+      return new io.rendezvous.node.freshness.FreshnessRoutes(
+          system, null, off, fresh.callTimeout());
+    }
+    io.rendezvous.node.freshness.LifecycleApi api =
+        new io.rendezvous.node.freshness.LifecycleApi(
+            system, selfUrl::get, fresh.adminToken(), fresh.callTimeout());
+    io.rendezvous.kafka.KafkaSettings kafka = settings.kafka();
+    ActorRef<io.rendezvous.node.freshness.Freshness.Command> trainer =
+        org.apache.pekko.cluster.typed.ClusterSingleton.get(system)
+            .init(
+                org.apache.pekko.cluster.typed.SingletonActor.of(
+                    io.rendezvous.node.freshness.Freshness.create(
+                        fresh,
+                        name,
+                        journal,
+                        store,
+                        api,
+                        blocking(system),
+                        metrics::freshnessEvent,
+                        self ->
+                            io.rendezvous.node.freshness.FeedbackSource.start(
+                                system, kafka, fresh.heldOutShare(), self)),
+                    "freshness-trainer"));
+    return new io.rendezvous.node.freshness.FreshnessRoutes(
+        system, trainer, null, fresh.callTimeout());
   }
 
   /** Thompson sampling's prior ({@code rendezvous.policies.thompson-sampling}). */

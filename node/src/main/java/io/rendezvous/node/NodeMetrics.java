@@ -47,6 +47,7 @@ final class NodeMetrics extends AllDirectives {
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final ExpositionFormats formats = ExpositionFormats.init();
   private final Counter httpRequests;
+  private final Counter freshnessEvents;
   private final Histogram httpDuration;
   private final Gauge httpInFlight;
   private final Map<RouteKey, DistributionDataPoint> durations = new ConcurrentHashMap<>();
@@ -68,6 +69,16 @@ final class NodeMetrics extends AllDirectives {
             .name("rendezvous_http_requests")
             .help("HTTP requests answered, by route, endpoint and status")
             .labelNames("route", "endpoint", "code")
+            .withoutExemplars()
+            .register(registry);
+    freshnessEvents =
+        Counter.builder()
+            .name("rendezvous_freshness_events")
+            .help(
+                "The freshness trainer's steps on this node, by endpoint, model and event (training,"
+                    + " checked, rejected, shadow, promoting, promoted, withdrawn, rolling-back,"
+                    + " rolled-back, stable, failed)")
+            .labelNames("endpoint", "model", "event")
             .withoutExemplars()
             .register(registry);
     httpDuration =
@@ -549,4 +560,9 @@ final class NodeMetrics extends AllDirectives {
   record RouteKey(String route, String endpoint) {}
 
   private record CodeKey(RouteKey route, int code) {}
+
+  /** A step of the freshness trainer (it runs on one node at a time). */
+  public void freshnessEvent(String endpoint, String model, String event) {
+    freshnessEvents.labelValues(endpoint, model, event).inc();
+  }
 }

@@ -34,15 +34,15 @@ public final class FashionMnist {
   public static final String LABELS_RESOURCE = "/fashion-mnist/t10k-labels-idx1-ubyte.gz";
 
   /**
-   * The first 3,000 images of Fashion-MNIST's training split (Debian's dataset-fashion-mnist), for
+   * The first 8,000 images of Fashion-MNIST's training split (Debian's dataset-fashion-mnist), for
    * corrections: the t10k file above is all training data and hold-out already, and a correction
    * must not reuse either.
    */
   public static final String CORRECTION_IMAGES_RESOURCE =
-      "/fashion-mnist/train-first3000-images-idx3-ubyte.gz";
+      "/fashion-mnist/train-first8000-images-idx3-ubyte.gz";
 
   public static final String CORRECTION_LABELS_RESOURCE =
-      "/fashion-mnist/train-first3000-labels-idx1-ubyte.gz";
+      "/fashion-mnist/train-first8000-labels-idx1-ubyte.gz";
 
   /** Size of the training part; the rest of the 10,000 is the hold-out. */
   public static final int TRAIN_COUNT = 8_000;

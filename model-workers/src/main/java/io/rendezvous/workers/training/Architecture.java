@@ -55,6 +55,16 @@ public enum Architecture {
     this.epochs = epochs;
   }
 
+  /** The architecture the default model {@code name} (m1, m2, m3) is built with. */
+  public static java.util.Optional<Architecture> of(String name) {
+    for (Architecture a : values()) {
+      if (a.modelName.equals(name)) {
+        return java.util.Optional.of(a);
+      }
+    }
+    return java.util.Optional.empty();
+  }
+
   public String modelName() {
     return modelName;
   }

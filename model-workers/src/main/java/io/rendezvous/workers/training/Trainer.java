@@ -148,6 +148,24 @@ public final class Trainer {
       String hash,
       long seed)
       throws IOException {
+    return train(
+        arch, data.train(), data.holdout(), store, version, hash, seed, arch.description());
+  }
+
+  /**
+   * As above, on {@code train} (the shipped training part, or that plus corrections) and judged on
+   * {@code holdout}; {@code description} says what it was trained on.
+   */
+  public static ModelMetadata train(
+      Architecture arch,
+      List<Sample> train,
+      List<Sample> holdout,
+      ModelStore store,
+      String version,
+      String hash,
+      long seed,
+      String description)
+      throws IOException {
     long start = System.nanoTime();
     Path dir = store.versionDir(arch.modelName(), version);
     if (Files.exists(dir)) {
@@ -169,7 +187,7 @@ public final class Trainer {
       Op minimize = new Adam(graph, LEARNING_RATE).minimize(loss);
       try (Session session = new Session(graph)) {
         session.initialize();
-        List<Sample> order = new ArrayList<>(data.train());
+        List<Sample> order = new ArrayList<>(train);
         Random shuffle = new Random(seed);
         for (int epoch = 0; epoch < arch.epochs(); epoch++) {
           Collections.shuffle(order, shuffle);
@@ -181,7 +199,7 @@ public final class Trainer {
             }
           }
         }
-        predicted = predict(session, x, probabilities, data.holdout());
+        predicted = predict(session, x, probabilities, holdout);
         Files.createDirectories(staging.getParent());
         SavedModelBundle.exporter(staging.toString())
             .withSession(session)
@@ -200,10 +218,10 @@ public final class Trainer {
             ModelMetadata.SCHEMA_VERSION,
             arch.modelName(),
             version,
-            arch.description(),
+            description,
             FashionMnist.LABELS,
-            accuracy(predicted, data.holdout()),
-            data.holdout().size(),
+            accuracy(predicted, holdout),
+            holdout.size(),
             millis,
             Instant.now().toString(),
             hash,
@@ -211,10 +229,10 @@ public final class Trainer {
             new TensorSpec("input", "float32", List.of(-1L, (long) FashionMnist.PIXELS)),
             new TensorSpec(
                 "probabilities", "float32", List.of(-1L, (long) FashionMnist.LABELS.size())),
-            dataHash(data.train()),
+            dataHash(train),
             seed,
             ContentHash.of(staging),
-            reference(data, predicted));
+            reference(train, holdout, predicted));
     metadata.write(staging);
     Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
     return metadata;
@@ -231,7 +249,7 @@ public final class Trainer {
   }
 
   /** Hash of the training inputs and labels, in order. */
-  static String dataHash(List<Sample> samples) {
+  public static String dataHash(List<Sample> samples) {
     try {
       MessageDigest sha = MessageDigest.getInstance("SHA-256");
       for (Sample s : samples) {
@@ -245,16 +263,14 @@ public final class Trainer {
   }
 
   /** The version's reference for drift checks: label shares and input statistics. */
-  static ReferenceSummary reference(FashionMnist data, int[] predicted) {
+  static ReferenceSummary reference(List<Sample> train, List<Sample> holdout, int[] predicted) {
     int labels = FashionMnist.LABELS.size();
     double[] truth = new double[labels];
     double[] said = new double[labels];
-    List<Sample> holdout = data.holdout();
     for (int i = 0; i < holdout.size(); i++) {
       truth[holdout.get(i).label()] += 1.0 / holdout.size();
       said[predicted[i]] += 1.0 / holdout.size();
     }
-    List<Sample> train = data.train();
     double[] mean = new double[train.size()];
     double[] nonZero = new double[train.size()];
     for (int i = 0; i < train.size(); i++) {

@@ -1,0 +1,220 @@
+package io.rendezvous.node.freshness;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.ModelStore;
+import io.rendezvous.model.TensorData;
+import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.FashionMnist.Sample;
+import io.rendezvous.workers.training.Architecture;
+import io.rendezvous.workers.training.Trainer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * The freshness trainer's child process: trains a new version of a model from the shipped training
+ * part plus the corrections not held out (each {@code --weight} times), into a candidate store,
+ * then scores the candidate and the live version on the hold-out set and on the held-out
+ * corrections, and writes what it found as JSON ({@code --report}). Run at low priority by {@link
+ * ChildTrainer}, so serving keeps its cores.
+ *
+ * <p>{@code --shuffle-labels} trains on the same images with their labels shuffled: a deliberately
+ * bad version, to show that the checks stop one.
+ */
+public final class RetrainMain {
+  private RetrainMain() {}
+
+  public static void main(String[] args) throws Exception {
+    String model = null;
+    Path corrections = null;
+    Path out = null;
+    Path liveStore = null;
+    String liveVersion = null;
+    Path report = null;
+    long seed = 42;
+    int weight = 1;
+    boolean shuffle = false;
+    for (int i = 0; i < args.length; i++) {
+      switch (args[i]) {
+        case "--model" -> model = args[++i];
+        case "--corrections" -> corrections = Path.of(args[++i]);
+        case "--out" -> out = Path.of(args[++i]);
+        case "--live-store" -> liveStore = Path.of(args[++i]);
+        case "--live-version" -> liveVersion = args[++i];
+        case "--report" -> report = Path.of(args[++i]);
+        case "--seed" -> seed = Long.parseLong(args[++i]);
+        case "--weight" -> weight = Integer.parseInt(args[++i]);
+        case "--shuffle-labels" -> shuffle = true;
+        default -> {
+          System.err.println("unknown option " + args[i]);
+          System.exit(2);
+        }
+      }
+    }
+    if (model == null
+        || corrections == null
+        || out == null
+        || liveStore == null
+        || liveVersion == null
+        || report == null) {
+      System.err.println(
+          "usage: RetrainMain --model M --corrections FILE --out STORE --live-store STORE"
+              + " --live-version V --report FILE [--seed N] [--weight K] [--shuffle-labels]");
+      System.exit(2);
+    }
+    ObjectNode r = run(model, corrections, out, liveStore, liveVersion, seed, weight, shuffle);
+    Path tmp = report.resolveSibling(report.getFileName() + ".tmp");
+    Files.writeString(tmp, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
+    Files.move(tmp, report, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** Trains and judges; the report. */
+  public static ObjectNode run(
+      String model,
+      Path correctionsFile,
+      Path out,
+      Path liveStore,
+      String liveVersion,
+      long seed,
+      int weight,
+      boolean shuffle)
+      throws Exception {
+    long start = System.nanoTime();
+    Architecture arch =
+        Architecture.of(model)
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException("no architecture to retrain " + model + " with"));
+    FashionMnist data = FashionMnist.load();
+    List<TrainingSet.Item> items = TrainingSet.read(correctionsFile);
+    List<Sample> train = new ArrayList<>(data.train());
+    List<TrainingSet.Item> heldOut = new ArrayList<>();
+    ArrayNode trainedIds = Json.MAPPER.createArrayNode();
+    ArrayNode heldOutIds = Json.MAPPER.createArrayNode();
+    int trained = 0;
+    for (TrainingSet.Item c : items) {
+      if (c.heldOut()) {
+        heldOut.add(c);
+        heldOutIds.add(c.requestId());
+        continue;
+      }
+      if (c.input().length != FashionMnist.PIXELS || c.label() < 0 || c.label() >= 10) {
+        continue;
+      }
+      Sample s = new Sample(-1, pixels(c.input()), c.label());
+      for (int k = 0; k < weight; k++) {
+        train.add(s);
+      }
+      trained++;
+      trainedIds.add(c.requestId());
+    }
+    if (shuffle) {
+      List<Integer> labels = new ArrayList<>(train.stream().map(Sample::label).toList());
+      Collections.shuffle(labels, new Random(seed));
+      List<Sample> shuffled = new ArrayList<>(train.size());
+      for (int i = 0; i < train.size(); i++) {
+        shuffled.add(new Sample(train.get(i).index(), train.get(i).pixels(), labels.get(i)));
+      }
+      train = shuffled;
+    }
+    ModelStore store = new ModelStore(out);
+    String version = store.nextVersion(model);
+    String description =
+        arch.description()
+            + ", retrained with "
+            + trained
+            + " corrections"
+            + (weight > 1 ? " (each x" + weight + ")" : "")
+            + (shuffle ? " on SHUFFLED labels" : "");
+    ModelMetadata m =
+        Trainer.train(
+            arch, train, data.holdout(), store, version, Trainer.buildHash(), seed, description);
+    long trainedMillis = (System.nanoTime() - start) / 1_000_000;
+
+    ObjectNode r = Json.object();
+    r.put("model", model);
+    r.put("shuffled_labels", shuffle);
+    r.put("trained_corrections", trained);
+    r.put("correction_weight", weight);
+    r.put("base_examples", data.train().size());
+    r.put("data_hash", m.trainingDataHash());
+    r.put("train_millis", trainedMillis);
+    r.set("trained_ids", trainedIds);
+    r.set("held_out_ids", heldOutIds);
+    try (VersionScorer candidate = VersionScorer.load(out, model + "@" + version);
+        VersionScorer live = VersionScorer.load(liveStore, model + "@" + liveVersion)) {
+      r.set("candidate", judge(candidate, out.resolve(model).resolve(version), data, heldOut));
+      r.set("live", judge(live, null, data, heldOut));
+    }
+    r.put("held_out", heldOut.size());
+    r.put("millis", (System.nanoTime() - start) / 1_000_000);
+    return r;
+  }
+
+  private static ObjectNode judge(
+      VersionScorer v, Path dir, FashionMnist data, List<TrainingSet.Item> heldOut) {
+    ObjectNode o = Json.object();
+    o.put("version", v.version());
+    if (dir != null) {
+      o.put("dir", dir.toAbsolutePath().toString());
+    }
+    List<Sample> holdout = data.holdout();
+    List<TensorData> inputs = new ArrayList<>(holdout.size());
+    for (Sample s : holdout) {
+      inputs.add(TensorData.float32(new long[] {1, FashionMnist.PIXELS}, s.scaled()));
+    }
+    int[] right = new int[10];
+    int[] seen = new int[10];
+    int all = 0;
+    List<float[]> rows = scoreAll(v, inputs);
+    for (int i = 0; i < holdout.size(); i++) {
+      int truth = holdout.get(i).label();
+      seen[truth]++;
+      if (VersionScorer.top(rows.get(i)) == truth) {
+        right[truth]++;
+        all++;
+      }
+    }
+    o.put("holdout_accuracy", (double) all / holdout.size());
+    ArrayNode byClass = o.putArray("holdout_accuracy_by_class");
+    for (int c = 0; c < 10; c++) {
+      byClass.add(seen[c] == 0 ? 0 : (double) right[c] / seen[c]);
+    }
+    List<TensorData> held = new ArrayList<>();
+    for (TrainingSet.Item c : heldOut) {
+      held.add(TensorData.float32(new long[] {1, c.input().length}, c.input()));
+    }
+    int heldRight = 0;
+    List<float[]> heldRows = scoreAll(v, held);
+    for (int i = 0; i < heldOut.size(); i++) {
+      if (VersionScorer.top(heldRows.get(i)) == heldOut.get(i).label()) {
+        heldRight++;
+      }
+    }
+    o.put("held_out_right", heldRight);
+    return o;
+  }
+
+  private static List<float[]> scoreAll(VersionScorer v, List<TensorData> inputs) {
+    List<float[]> out = new ArrayList<>(inputs.size());
+    for (int from = 0; from < inputs.size(); from += 256) {
+      out.addAll(v.score(inputs.subList(from, Math.min(inputs.size(), from + 256))));
+    }
+    return out;
+  }
+
+  /** Inputs scaled to 0..1 back to the 0..255 pixels the training set keeps. */
+  static byte[] pixels(float[] input) {
+    byte[] out = new byte[input.length];
+    for (int i = 0; i < input.length; i++) {
+      out[i] = (byte) Math.max(0, Math.min(255, Math.round(input[i] * 255f)));
+    }
+    return out;
+  }
+}

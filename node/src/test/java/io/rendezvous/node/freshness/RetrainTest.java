@@ -1,0 +1,111 @@
+package io.rendezvous.node.freshness;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.typesafe.config.ConfigFactory;
+import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.ModelStore;
+import io.rendezvous.workers.data.FashionMnist;
+import io.rendezvous.workers.data.FashionMnist.Sample;
+import io.rendezvous.workers.training.Trainer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The freshness trainer's child process, run as the trainer runs it (a low-priority JVM of its
+ * own): the held-out corrections are never trained on (the version's training-data hash is that of
+ * the shipped training part plus exactly the others), both versions are judged on them and on the
+ * hold-out set, and a version trained on shuffled labels falls below the hold-out floor, so the
+ * checks never let it become a shadow.
+ */
+class RetrainTest {
+  @TempDir static Path dir;
+  static FreshnessSettings settings;
+  static Path store;
+  static String live;
+  static List<Correction> corrections;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    settings = FreshnessSettings.fromConfig(ConfigFactory.load());
+    store = Path.of(ConfigFactory.load().getString("rendezvous.model-store.dir"));
+    live = new ModelStore(store).latest("m2").orElseThrow();
+    corrections = new ArrayList<>();
+    int i = 0;
+    // 200 shirts, corrected by users with their true label
+    for (Sample s : FashionMnist.corrections()) {
+      if (s.label() == 6 && corrections.size() < 200) {
+        String id = "0190f0c2-0000-7000-8000-" + String.format("%012d", i++);
+        corrections.add(
+            new Correction(
+                id,
+                "rendezvous",
+                0,
+                s.label(),
+                s.scaled(),
+                List.of(),
+                Correction.isHeldOut(id, settings.heldOutShare())));
+      }
+    }
+  }
+
+  @Test
+  void heldOutCorrectionsAreNeverTrainedOn() throws Exception {
+    JsonNode r =
+        ChildTrainer.run(
+            new ChildTrainer.Request("m2", corrections, store, live, 7, 2, false),
+            dir.resolve("good"),
+            settings);
+    Set<String> heldOut = new HashSet<>();
+    r.get("held_out_ids").forEach(n -> heldOut.add(n.asText()));
+    Set<String> trained = new HashSet<>();
+    r.get("trained_ids").forEach(n -> trained.add(n.asText()));
+    long expectedHeld = corrections.stream().filter(Correction::heldOut).count();
+    assertTrue(expectedHeld > 10 && expectedHeld < 80, "about a fifth held out: " + expectedHeld);
+    assertEquals(expectedHeld, heldOut.size());
+    assertEquals(corrections.size() - expectedHeld, trained.size());
+    for (Correction c : corrections) {
+      assertEquals(c.heldOut(), heldOut.contains(c.requestId()), c.requestId());
+      assertEquals(!c.heldOut(), trained.contains(c.requestId()), c.requestId());
+    }
+    // the version's data hash: the shipped training part plus each correction not held out, twice
+    List<Sample> expected = new ArrayList<>(FashionMnist.load().train());
+    for (Correction c : corrections) {
+      if (!c.heldOut()) {
+        Sample s = new Sample(-1, RetrainMain.pixels(c.input()), c.labelIndex());
+        expected.add(s);
+        expected.add(s);
+      }
+    }
+    ModelMetadata m = ModelMetadata.read(Path.of(r.get("candidate").get("dir").asText()));
+    assertEquals(Trainer.dataHash(expected), m.trainingDataHash());
+    assertTrue(m.description().contains("retrained with " + trained.size() + " corrections"));
+    assertEquals(expectedHeld, r.get("held_out").asLong());
+    assertEquals(live, r.get("live").get("version").asText());
+    assertTrue(r.get("candidate").get("holdout_accuracy").asDouble() > 0.7, r.toString());
+    assertEquals(10, r.get("candidate").get("holdout_accuracy_by_class").size());
+  }
+
+  @Test
+  void aVersionTrainedOnShuffledLabelsFailsTheChecks() throws Exception {
+    JsonNode r =
+        ChildTrainer.run(
+            new ChildTrainer.Request("m2", corrections, store, live, 7, 1, true),
+            dir.resolve("shuffled"),
+            settings);
+    assertTrue(r.get("shuffled_labels").asBoolean());
+    FreshnessPolicy.Verdict v = FreshnessPolicy.check(Freshness.evaluation(r), settings);
+    assertFalse(v.passed(), v.toString());
+    assertTrue(
+        v.reasons().stream().anyMatch(w -> w.contains("below the floor")), v.reasons().toString());
+  }
+}
