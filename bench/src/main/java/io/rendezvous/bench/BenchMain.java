@@ -23,7 +23,8 @@ import picocli.CommandLine.Spec;
       ClusterProof.class,
       KafkaBench.class,
       DecodeBench.class,
-      FeedbackProof.class
+      FeedbackProof.class,
+      FreshnessProof.class
     })
 public final class BenchMain implements Callable<Integer> {
   @Spec CommandSpec spec;

@@ -455,7 +455,7 @@ public final class Node {
                         metrics::freshnessEvent,
                         self ->
                             io.rendezvous.node.freshness.FeedbackSource.start(
-                                system, kafka, fresh.heldOutShare(), self)),
+                                system, kafka, fresh.heldOutShare(), self, blocking(system))),
                     "freshness-trainer"));
     return new io.rendezvous.node.freshness.FreshnessRoutes(
         system, trainer, null, fresh.callTimeout());

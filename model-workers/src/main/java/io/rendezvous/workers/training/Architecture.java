@@ -19,29 +19,29 @@ public enum Architecture {
   /** Softmax regression: one dense layer. Fastest, least accurate. */
   SOFTMAX_REGRESSION("m1", "softmax regression 784-10", 10) {
     @Override
-    Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed) {
-      return dense(tf, x, 784, 10, seed, 1);
+    Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed, Start start) {
+      return dense(tf, x, 784, 10, seed, 1, start);
     }
   },
   /** Multi-layer perceptron 784-128-10. */
   MLP("m2", "MLP 784-128(relu)-10", 10) {
     @Override
-    Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed) {
-      Operand<TFloat32> hidden = tf.nn.relu(dense(tf, x, 784, 128, seed, 1));
-      return dense(tf, hidden, 128, 10, seed, 2);
+    Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed, Start start) {
+      Operand<TFloat32> hidden = tf.nn.relu(dense(tf, x, 784, 128, seed, 1, start));
+      return dense(tf, hidden, 128, 10, seed, 2, start);
     }
   },
   /** Small CNN conv16-pool-conv32-pool-dense10. Most accurate, slowest. */
   CNN("m3", "CNN conv5x5x16-pool-conv5x5x32-pool-dense10", 8) {
     @Override
-    Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed) {
+    Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed, Start start) {
       Operand<TFloat32> image =
           tf.reshape(
               x, tf.constant(new int[] {-1, FashionMnist.IMAGE_SIZE, FashionMnist.IMAGE_SIZE, 1}));
-      Operand<TFloat32> c1 = pool(tf, tf.nn.relu(conv(tf, image, 1, 16, seed, 1)));
-      Operand<TFloat32> c2 = pool(tf, tf.nn.relu(conv(tf, c1, 16, 32, seed, 2)));
+      Operand<TFloat32> c1 = pool(tf, tf.nn.relu(conv(tf, image, 1, 16, seed, 1, start)));
+      Operand<TFloat32> c2 = pool(tf, tf.nn.relu(conv(tf, c1, 16, 32, seed, 2, start)));
       Operand<TFloat32> flat = tf.reshape(c2, tf.constant(new int[] {-1, 7 * 7 * 32}));
-      return dense(tf, flat, 7 * 7 * 32, 10, seed, 3);
+      return dense(tf, flat, 7 * 7 * 32, 10, seed, 3, start);
     }
   };
 
@@ -77,7 +77,52 @@ public enum Architecture {
     return epochs;
   }
 
-  abstract Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed);
+  abstract Operand<TFloat32> logits(Ops tf, Operand<TFloat32> x, long seed, Start start);
+
+  /**
+   * Where the variables start, in the order the network creates them ({@code Variable}, {@code
+   * Variable_1}, ... in the exported graph): fresh (seeded random weights, zero biases), or the
+   * values of a trained version of the same architecture, to fine-tune it.
+   */
+  public static final class Start {
+    private final java.util.List<TFloat32> values;
+    private int next;
+
+    private Start(java.util.List<TFloat32> values) {
+      this.values = values;
+    }
+
+    /** Every variable from its seeded initialiser. */
+    public static Start fresh() {
+      return new Start(java.util.List.of());
+    }
+
+    /** Every variable from {@code values}, in creation order (the caller closes them). */
+    public static Start from(java.util.List<TFloat32> values) {
+      return new Start(values);
+    }
+
+    Operand<TFloat32> value(Ops tf, Operand<TFloat32> fresh, long[] shape) {
+      if (values.isEmpty()) {
+        return fresh;
+      }
+      if (next >= values.size()) {
+        throw new IllegalArgumentException(
+            "the version to start from has " + values.size() + " variables; this network more");
+      }
+      TFloat32 v = values.get(next++);
+      if (!java.util.Arrays.equals(v.shape().asArray(), shape)) {
+        throw new IllegalArgumentException(
+            "variable "
+                + (next - 1)
+                + " of the version to start from has shape "
+                + v.shape()
+                + ", this network "
+                + java.util.Arrays.toString(shape));
+      }
+      return tf.constantOf(v);
+    }
+  }
 
   static Placeholder<TFloat32> inputPlaceholder(Ops tf) {
     return tf.withName("input")
@@ -89,18 +134,31 @@ public enum Architecture {
   }
 
   private static Operand<TFloat32> dense(
-      Ops tf, Operand<TFloat32> x, int in, int out, long seed, int layer) {
-    Variable<TFloat32> w = weights(tf, new long[] {in, out}, in + out, seed, layer);
-    Variable<TFloat32> b = tf.variable(tf.zeros(tf.constant(new long[] {out}), TFloat32.class));
+      Ops tf, Operand<TFloat32> x, int in, int out, long seed, int layer, Start start) {
+    Variable<TFloat32> w = weights(tf, new long[] {in, out}, in + out, seed, layer, start);
+    Variable<TFloat32> b =
+        tf.variable(
+            start.value(
+                tf, tf.zeros(tf.constant(new long[] {out}), TFloat32.class), new long[] {out}));
     return tf.math.add(tf.linalg.matMul(x, w), b);
   }
 
   private static Operand<TFloat32> conv(
-      Ops tf, Operand<TFloat32> x, int inChannels, int outChannels, long seed, int layer) {
+      Ops tf,
+      Operand<TFloat32> x,
+      int inChannels,
+      int outChannels,
+      long seed,
+      int layer,
+      Start start) {
     long[] shape = {5, 5, inChannels, outChannels};
-    Variable<TFloat32> w = weights(tf, shape, 25L * (inChannels + outChannels), seed, layer);
+    Variable<TFloat32> w = weights(tf, shape, 25L * (inChannels + outChannels), seed, layer, start);
     Variable<TFloat32> b =
-        tf.variable(tf.zeros(tf.constant(new long[] {outChannels}), TFloat32.class));
+        tf.variable(
+            start.value(
+                tf,
+                tf.zeros(tf.constant(new long[] {outChannels}), TFloat32.class),
+                new long[] {outChannels}));
     return tf.nn.biasAdd(tf.nn.conv2d(x, w, Arrays.asList(1L, 1L, 1L, 1L), "SAME"), b);
   }
 
@@ -111,13 +169,13 @@ public enum Architecture {
 
   /** Glorot-scaled truncated normal from a stateless op keyed by (seed, layer): reproducible. */
   private static Variable<TFloat32> weights(
-      Ops tf, long[] shape, long fanSum, long seed, int layer) {
+      Ops tf, long[] shape, long fanSum, long seed, int layer, Start start) {
     float stddev = (float) Math.sqrt(2.0 / fanSum);
     Operand<TFloat32> init =
         tf.math.mul(
             tf.random.statelessTruncatedNormal(
                 tf.constant(shape), tf.constant(new long[] {seed, layer})),
             tf.constant(stddev));
-    return tf.variable(init);
+    return tf.variable(start.value(tf, init, shape));
   }
 }

@@ -149,12 +149,23 @@ public final class Trainer {
       long seed)
       throws IOException {
     return train(
-        arch, data.train(), data.holdout(), store, version, hash, seed, arch.description());
+        arch,
+        data.train(),
+        data.holdout(),
+        store,
+        version,
+        hash,
+        seed,
+        arch.description(),
+        null,
+        arch.epochs());
   }
 
   /**
-   * As above, on {@code train} (the shipped training part, or that plus corrections) and judged on
-   * {@code holdout}; {@code description} says what it was trained on.
+   * As above, on {@code train} (the shipped training part, or that plus corrections) for {@code
+   * epochs}, and judged on {@code holdout}; {@code description} says what it was trained on. {@code
+   * startFrom}: a version of the same architecture whose weights it starts from (fine-tuning), or
+   * null to start from seeded random weights.
    */
   public static ModelMetadata train(
       Architecture arch,
@@ -164,9 +175,57 @@ public final class Trainer {
       String version,
       String hash,
       long seed,
-      String description)
+      String description,
+      Path startFrom,
+      int epochs)
       throws IOException {
     long start = System.nanoTime();
+    List<TFloat32> warm = startFrom == null ? List.of() : variablesOf(startFrom);
+    try {
+      return train(
+          arch, train, holdout, store, version, hash, seed, description, warm, epochs, start);
+    } finally {
+      warm.forEach(TFloat32::close);
+    }
+  }
+
+  /**
+   * The trained variables of the SavedModel in {@code dir} ({@code Variable}, {@code Variable_1},
+   * ...: the network's, not the optimiser's), in creation order.
+   */
+  static List<TFloat32> variablesOf(Path dir) {
+    List<TFloat32> out = new ArrayList<>();
+    try (SavedModelBundle b = SavedModelBundle.load(dir.toString(), SavedModelBundle.DEFAULT_TAG)) {
+      for (int i = 0; ; i++) {
+        String name = i == 0 ? "Variable" : "Variable_" + i;
+        if (b.graph().operation(name) == null) {
+          break;
+        }
+        try (Result r = b.session().runner().fetch(name).run()) {
+          TFloat32 t = (TFloat32) r.get(0);
+          // a copy that outlives the session's result
+          TFloat32 copy = TFloat32.tensorOf(t.shape());
+          t.copyTo(copy);
+          out.add(copy);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static ModelMetadata train(
+      Architecture arch,
+      List<Sample> train,
+      List<Sample> holdout,
+      ModelStore store,
+      String version,
+      String hash,
+      long seed,
+      String description,
+      List<TFloat32> warm,
+      int epochs,
+      long start)
+      throws IOException {
     Path dir = store.versionDir(arch.modelName(), version);
     if (Files.exists(dir)) {
       throw new IOException(dir + " exists: a version is never overwritten");
@@ -178,7 +237,12 @@ public final class Trainer {
       Ops tf = Ops.create(graph);
       Placeholder<TFloat32> x = Architecture.inputPlaceholder(tf);
       Placeholder<TInt32> y = Architecture.labelPlaceholder(tf);
-      Operand<TFloat32> logits = arch.logits(tf, x, seed);
+      Operand<TFloat32> logits =
+          arch.logits(
+              tf,
+              x,
+              seed,
+              warm.isEmpty() ? Architecture.Start.fresh() : Architecture.Start.from(warm));
       Operand<TFloat32> probabilities = tf.withName("probabilities").nn.softmax(logits);
       Operand<TFloat32> onehot =
           tf.oneHot(y, tf.constant(FashionMnist.LABELS.size()), tf.constant(1f), tf.constant(0f));
@@ -189,7 +253,7 @@ public final class Trainer {
         session.initialize();
         List<Sample> order = new ArrayList<>(train);
         Random shuffle = new Random(seed);
-        for (int epoch = 0; epoch < arch.epochs(); epoch++) {
+        for (int epoch = 0; epoch < epochs; epoch++) {
           Collections.shuffle(order, shuffle);
           for (int from = 0; from < order.size(); from += BATCH_SIZE) {
             List<Sample> batch = order.subList(from, Math.min(order.size(), from + BATCH_SIZE));

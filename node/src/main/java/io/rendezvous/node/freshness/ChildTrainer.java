@@ -54,6 +54,8 @@ public final class ChildTrainer {
           || a.startsWith("-javaagent")
           || a.startsWith("-XX:StartFlightRecording")
           || a.startsWith("-XX:FlightRecorderOptions")
+          || (a.startsWith("-XX:+Use") && a.endsWith("GC"))
+          || a.startsWith("-XX:TieredStopAtLevel")
           || a.startsWith("-Dpekko.")
           || a.startsWith("-Drendezvous.")) {
         continue;
@@ -61,6 +63,10 @@ public final class ChildTrainer {
       cmd.add(a);
     }
     cmd.add("-Xmx" + s.childHeap());
+    // a short-lived batch job: the quick compiler only and one GC thread leave more of the CPU
+    // that serving does not use to the training itself
+    cmd.add("-XX:TieredStopAtLevel=1");
+    cmd.add("-XX:+UseSerialGC");
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
     cmd.add(RetrainMain.class.getName());
@@ -84,6 +90,9 @@ public final class ChildTrainer {
             Integer.toString(r.weight())));
     if (r.shuffleLabels()) {
       cmd.add("--shuffle-labels");
+    }
+    if (s.warmStart()) {
+      cmd.addAll(List.of("--warm-start", "--epochs", Integer.toString(s.warmStartEpochs())));
     }
     Process p =
         new ProcessBuilder(cmd)

@@ -35,7 +35,8 @@ public final class FeedbackSource {
       ActorSystem<?> system,
       KafkaSettings kafka,
       double heldOutShare,
-      ActorRef<Freshness.Command> trainer) {
+      ActorRef<Freshness.Command> trainer,
+      java.util.concurrent.Executor blocking) {
     String group = "rendezvous-freshness-" + UUID.randomUUID();
     ConsumerSettings<String, byte[]> consumer =
         ConsumerSettings.create(system, new StringDeserializer(), new ByteArrayDeserializer())
@@ -51,7 +52,18 @@ public final class FeedbackSource {
         group);
     return RestartSource.onFailuresWithBackoff(
             restart,
-            () -> Consumer.plainSource(consumer, Subscriptions.topics(kafka.feedbackTopic())))
+            // the topic made first if it is missing (a node starts its trainer before its publisher
+            // has made it): a consumer of a missing topic only warns, every second
+            () ->
+                org.apache.pekko.stream.javadsl.Source.completionStageSource(
+                    java.util.concurrent.CompletableFuture.supplyAsync(
+                        () -> {
+                          io.rendezvous.kafka.JournalPublisher.createTopics(
+                              kafka, java.util.List.of(kafka.feedbackTopic()));
+                          return Consumer.plainSource(
+                              consumer, Subscriptions.topics(kafka.feedbackTopic()));
+                        },
+                        blocking)))
         .viaMat(KillSwitches.single(), Keep.right())
         .toMat(
             Sink.foreach(

@@ -16,6 +16,8 @@ public record FreshnessSettings(
     Duration retrainEvery,
     double heldOutShare,
     int correctionWeight,
+    boolean warmStart,
+    int warmStartEpochs,
     int maxKept,
     Duration trainTimeout,
     int niceness,
@@ -55,6 +57,17 @@ public record FreshnessSettings(
     }
   }
 
+  /** A list, or (from RENDEZVOUS_FRESHNESS_MODELS) a comma-separated string. */
+  private static List<String> models(Config c) {
+    if (c.getValue("models").valueType() == com.typesafe.config.ConfigValueType.STRING) {
+      return java.util.Arrays.stream(c.getString("models").split(","))
+          .map(String::trim)
+          .filter(m -> !m.isEmpty())
+          .toList();
+    }
+    return c.getStringList("models");
+  }
+
   public static FreshnessSettings fromConfig(Config root) {
     Config c = root.getConfig("rendezvous.freshness");
     String token = c.getString("admin-token");
@@ -65,11 +78,13 @@ public record FreshnessSettings(
     return new FreshnessSettings(
         c.getBoolean("enabled"),
         c.getString("endpoint"),
-        c.getStringList("models"),
+        models(c),
         c.getInt("retrain-after-corrections"),
         c.getDuration("retrain-every"),
         c.getDouble("held-out-share"),
         c.getInt("correction-weight"),
+        c.getBoolean("warm-start"),
+        c.getInt("warm-start-epochs"),
         c.getInt("max-kept"),
         c.getDuration("train-timeout"),
         c.getInt("niceness"),

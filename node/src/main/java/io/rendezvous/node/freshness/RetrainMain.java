@@ -40,6 +40,8 @@ public final class RetrainMain {
     long seed = 42;
     int weight = 1;
     boolean shuffle = false;
+    boolean warm = false;
+    int epochs = 0;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--model" -> model = args[++i];
@@ -51,6 +53,8 @@ public final class RetrainMain {
         case "--seed" -> seed = Long.parseLong(args[++i]);
         case "--weight" -> weight = Integer.parseInt(args[++i]);
         case "--shuffle-labels" -> shuffle = true;
+        case "--warm-start" -> warm = true;
+        case "--epochs" -> epochs = Integer.parseInt(args[++i]);
         default -> {
           System.err.println("unknown option " + args[i]);
           System.exit(2);
@@ -65,10 +69,12 @@ public final class RetrainMain {
         || report == null) {
       System.err.println(
           "usage: RetrainMain --model M --corrections FILE --out STORE --live-store STORE"
-              + " --live-version V --report FILE [--seed N] [--weight K] [--shuffle-labels]");
+              + " --live-version V --report FILE [--seed N] [--weight K] [--warm-start]"
+              + " [--epochs N] [--shuffle-labels]");
       System.exit(2);
     }
-    ObjectNode r = run(model, corrections, out, liveStore, liveVersion, seed, weight, shuffle);
+    ObjectNode r =
+        run(model, corrections, out, liveStore, liveVersion, seed, weight, shuffle, warm, epochs);
     Path tmp = report.resolveSibling(report.getFileName() + ".tmp");
     Files.writeString(tmp, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
     Files.move(tmp, report, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -83,7 +89,9 @@ public final class RetrainMain {
       String liveVersion,
       long seed,
       int weight,
-      boolean shuffle)
+      boolean shuffle,
+      boolean warmStart,
+      int epochs)
       throws Exception {
     long start = System.nanoTime();
     Architecture arch =
@@ -125,16 +133,38 @@ public final class RetrainMain {
     }
     ModelStore store = new ModelStore(out);
     String version = store.nextVersion(model);
+    // a version on shuffled labels is the deliberately bad one: from scratch, as any would be
+    Path startFrom =
+        warmStart && !shuffle ? new ModelStore(liveStore).versionDir(model, liveVersion) : null;
+    int epochCount = startFrom != null && epochs > 0 ? epochs : arch.epochs();
     String description =
         arch.description()
-            + ", retrained with "
+            + (startFrom != null
+                ? ", fine-tuned from "
+                    + model
+                    + "@"
+                    + liveVersion
+                    + " for "
+                    + epochCount
+                    + " epochs"
+                : ", retrained")
+            + " with "
             + trained
             + " corrections"
             + (weight > 1 ? " (each x" + weight + ")" : "")
             + (shuffle ? " on SHUFFLED labels" : "");
     ModelMetadata m =
         Trainer.train(
-            arch, train, data.holdout(), store, version, Trainer.buildHash(), seed, description);
+            arch,
+            train,
+            data.holdout(),
+            store,
+            version,
+            Trainer.buildHash(),
+            seed,
+            description,
+            startFrom,
+            epochCount);
     long trainedMillis = (System.nanoTime() - start) / 1_000_000;
 
     ObjectNode r = Json.object();
@@ -145,6 +175,8 @@ public final class RetrainMain {
     r.put("base_examples", data.train().size());
     r.put("data_hash", m.trainingDataHash());
     r.put("train_millis", trainedMillis);
+    r.put("started_from", startFrom == null ? null : model + "@" + liveVersion);
+    r.put("epochs", epochCount);
     r.set("trained_ids", trainedIds);
     r.set("held_out_ids", heldOutIds);
     try (VersionScorer candidate = VersionScorer.load(out, model + "@" + version);

@@ -88,7 +88,11 @@ class RetrainTest {
     }
     ModelMetadata m = ModelMetadata.read(Path.of(r.get("candidate").get("dir").asText()));
     assertEquals(Trainer.dataHash(expected), m.trainingDataHash());
-    assertTrue(m.description().contains("retrained with " + trained.size() + " corrections"));
+    assertTrue(
+        m.description().contains("with " + trained.size() + " corrections"), m.description());
+    // fine-tuned from the live version's weights, as the trainer is configured by default
+    assertEquals("m2@" + live, r.get("started_from").asText(), r.toString());
+    assertEquals(settings.warmStartEpochs(), r.get("epochs").asInt());
     assertEquals(expectedHeld, r.get("held_out").asLong());
     assertEquals(live, r.get("live").get("version").asText());
     assertTrue(r.get("candidate").get("holdout_accuracy").asDouble() > 0.7, r.toString());
@@ -103,6 +107,7 @@ class RetrainTest {
             dir.resolve("shuffled"),
             settings);
     assertTrue(r.get("shuffled_labels").asBoolean());
+    assertTrue(r.get("started_from").isNull(), "a bad version from scratch: " + r);
     FreshnessPolicy.Verdict v = FreshnessPolicy.check(Freshness.evaluation(r), settings);
     assertFalse(v.passed(), v.toString());
     assertTrue(
