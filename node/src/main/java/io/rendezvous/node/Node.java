@@ -449,6 +449,7 @@ public final class Node {
                         fresh,
                         name,
                         journal,
+                        journal.settings().dir(),
                         store,
                         api,
                         blocking(system),

@@ -28,7 +28,9 @@ public final class ChildTrainer {
       String liveVersion,
       long seed,
       int weight,
-      boolean shuffleLabels) {}
+      boolean shuffleLabels,
+      Path journal,
+      String endpoint) {}
 
   /**
    * Trains in {@code runDir} (the training set, the candidate store, the log and the report go
@@ -90,6 +92,18 @@ public final class ChildTrainer {
             Integer.toString(r.weight())));
     if (r.shuffleLabels()) {
       cmd.add("--shuffle-labels");
+    }
+    if (r.journal() != null && !s.recentTraffic().isZero()) {
+      cmd.addAll(
+          List.of(
+              "--journal",
+              r.journal().toString(),
+              "--endpoint",
+              r.endpoint(),
+              "--recent",
+              s.recentTraffic().toString(),
+              "--recent-sample",
+              Double.toString(s.recentTrafficSample())));
     }
     if (s.warmStart()) {
       cmd.addAll(List.of("--warm-start", "--epochs", Integer.toString(s.warmStartEpochs())));

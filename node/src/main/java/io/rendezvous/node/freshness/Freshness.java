@@ -83,6 +83,9 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
     INSTANCE
   }
 
+  /** The endpoint as it stands when this trainer starts (or the call's failure). */
+  private record Found(LifecycleApi.Answer answer, Throwable failure) implements Command {}
+
   /** Where a model stands. */
   enum Phase {
     IDLE,
@@ -124,6 +127,11 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
 
   private static final int HISTORY = 20;
 
+  private static final Duration TICK = Duration.ofSeconds(30);
+
+  // whether this trainer has looked at the endpoint for candidates a predecessor left in flight
+  private boolean looked;
+
   /** Training runs whose directories (set, candidate, log, report) are kept for a look. */
   private static final int RUNS_KEPT = 5;
 
@@ -132,6 +140,7 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
   private final FreshnessSettings settings;
   private final String node;
   private final Journal journal;
+  private final Path journalDir;
   private final ModelStore store;
   private final LifecycleApi api;
   private final Executor blocking;
@@ -153,6 +162,7 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
       FreshnessSettings settings,
       String node,
       Journal journal,
+      Path journalDir,
       ModelStore store,
       LifecycleApi api,
       Executor blocking,
@@ -168,6 +178,7 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
                         settings,
                         node,
                         journal,
+                        journalDir,
                         store,
                         api,
                         blocking,
@@ -181,12 +192,14 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
       FreshnessSettings settings,
       String node,
       Journal journal,
+      Path journalDir,
       ModelStore store,
       LifecycleApi api,
       Executor blocking,
       Events events,
       UniqueKillSwitch source) {
     super(ctx);
+    this.journalDir = journalDir;
     this.settings = settings;
     this.node = node;
     this.journal = journal;
@@ -198,7 +211,8 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
     for (String m : settings.models()) {
       targets.put(m, new Target(m));
     }
-    timers.startTimerWithFixedDelay(Tick.INSTANCE, Duration.ofSeconds(30));
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, TICK);
+    lookAtEndpoint();
     ctx.getLog()
         .info(
             "freshness: the trainer runs on node {}, keeping {} of endpoint {} fresh (retraining"
@@ -218,6 +232,7 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
         .onMessage(GetStatus.class, g -> reply(g))
         .onMessage(TrainNow.class, this::onTrainNow)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onMessage(Found.class, this::onFound)
         .onSignal(PostStop.class, s -> stopped())
         .build();
   }
@@ -426,7 +441,9 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
             t.liveVersion,
             1000 + run,
             settings.correctionWeight(),
-            shuffle);
+            shuffle,
+            journalDir,
+            settings.endpoint());
     getContext()
         .pipeToSelf(
             CompletableFuture.supplyAsync(
@@ -481,6 +498,7 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
               + m.report().path("train_millis").asLong()
               + " ms): "
               + v.summary()
+              + recent(m.report())
               + "; rejected: "
               + String.join("; ", v.reasons()));
       enter(t, Phase.IDLE);
@@ -493,7 +511,7 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
         t,
         "freshness-checked",
         null,
-        m.model() + ": " + v.summary() + "; passed, uploading as a shadow");
+        m.model() + ": " + v.summary() + recent(m.report()) + "; passed, uploading as a shadow");
     CompletionStage<LifecycleApi.Answer> uploaded =
         CompletableFuture.supplyAsync(
                 () -> {
@@ -510,6 +528,21 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
     step(t, "upload", null, uploaded);
     startNextTraining();
     return this;
+  }
+
+  /** What the replay of recent traffic said, as a clause; empty without one. */
+  static String recent(JsonNode report) {
+    JsonNode r = report.path("recent_traffic");
+    JsonNode versions = r.path("versions");
+    if (versions.size() < 2 || r.path("inputs").asLong() == 0) {
+      return "";
+    }
+    return String.format(
+        java.util.Locale.ROOT,
+        "; replayed on %d recent requests it agrees with the answers given on %.1f%% (live %.1f%%)",
+        r.path("inputs").asLong(),
+        100 * versions.get(0).path("agreement_with_answers").asDouble(),
+        100 * versions.get(1).path("agreement_with_answers").asDouble());
   }
 
   /** The report's figures, as the checks read them. */
@@ -724,7 +757,84 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
     return this;
   }
 
+  /**
+   * A trainer that takes over (its predecessor's node left) finds the candidates it left in flight
+   * in the endpoint: a shadow newer than live is judged as a shadow again, a live version with a
+   * canary of its model is watched again, both on the corrections to come.
+   */
+  private void lookAtEndpoint() {
+    getContext().pipeToSelf(api.endpoint(settings.endpoint()), Found::new);
+  }
+
+  private Behavior<Command> onFound(Found f) {
+    if (looked) {
+      return this;
+    }
+    if (f.failure() != null || !f.answer().ok()) {
+      // the node's HTTP server not bound yet, or the endpoint not there yet: the next tick asks
+      // again
+      return this;
+    }
+    looked = true;
+    for (Target t : targets.values()) {
+      if (t.phase != Phase.IDLE) {
+        continue;
+      }
+      String live = null;
+      String shadow = null;
+      String canary = null;
+      for (JsonNode m : f.answer().body().path("models")) {
+        ModelRef ref = ModelRef.parse(m.path("model").asText());
+        if (!ref.name().equals(t.model) || !ref.versioned()) {
+          continue;
+        }
+        switch (m.path("role").asText()) {
+          case "live" -> live = ref.version();
+          case "shadow" -> shadow = newer(shadow, ref.version());
+          case "canary" -> canary = ref.version();
+          default -> {}
+        }
+      }
+      if (live == null) {
+        continue;
+      }
+      t.liveVersion = live;
+      if (shadow != null && Long.parseLong(shadow) > Long.parseLong(live)) {
+        t.candidate = shadow;
+        enter(t, Phase.SHADOW);
+        record(
+            t,
+            "freshness-adopted",
+            shadow,
+            ModelRef.of(t.model, shadow)
+                + " found a shadow by a new trainer; judged against live "
+                + ModelRef.of(t.model, live)
+                + " on the corrections to come");
+      } else if (canary != null) {
+        t.candidate = live;
+        t.canary = canary;
+        enter(t, Phase.LIVE);
+        record(
+            t,
+            "freshness-adopted",
+            live,
+            ModelRef.of(t.model, live)
+                + " found live with the canary "
+                + ModelRef.of(t.model, canary)
+                + " by a new trainer; watched on the corrections to come");
+      }
+    }
+    return this;
+  }
+
+  private static String newer(String a, String b) {
+    return a == null || Long.parseLong(b) > Long.parseLong(a) ? b : a;
+  }
+
   private Behavior<Command> onTick() {
+    if (!looked) {
+      lookAtEndpoint();
+    }
     for (Target t : targets.values()) {
       Instant since = t.lastTraining != null ? t.lastTraining : started;
       if (t.phase == Phase.IDLE
@@ -786,6 +896,11 @@ public final class Freshness extends AbstractBehavior<Freshness.Command> {
     if (t.phase != p) {
       t.phase = p;
       t.phaseSince = Instant.now();
+      if (p == Phase.IDLE) {
+        // the corrections that judged the candidate just settled are not news that calls for
+        // another: the model is retrained on the next retrain-after-corrections that come
+        t.newCorrections = 0;
+      }
       if (p == Phase.SHADOW || p == Phase.LIVE) {
         t.judged = 0;
         t.candidateRight = 0;

@@ -42,6 +42,10 @@ public final class RetrainMain {
     boolean shuffle = false;
     boolean warm = false;
     int epochs = 0;
+    Path journal = null;
+    String endpoint = null;
+    java.time.Duration recent = java.time.Duration.ofMinutes(10);
+    double recentSample = 0.2;
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--model" -> model = args[++i];
@@ -55,6 +59,10 @@ public final class RetrainMain {
         case "--shuffle-labels" -> shuffle = true;
         case "--warm-start" -> warm = true;
         case "--epochs" -> epochs = Integer.parseInt(args[++i]);
+        case "--journal" -> journal = Path.of(args[++i]);
+        case "--endpoint" -> endpoint = args[++i];
+        case "--recent" -> recent = java.time.Duration.parse(args[++i]);
+        case "--recent-sample" -> recentSample = Double.parseDouble(args[++i]);
         default -> {
           System.err.println("unknown option " + args[i]);
           System.exit(2);
@@ -70,11 +78,25 @@ public final class RetrainMain {
       System.err.println(
           "usage: RetrainMain --model M --corrections FILE --out STORE --live-store STORE"
               + " --live-version V --report FILE [--seed N] [--weight K] [--warm-start]"
-              + " [--epochs N] [--shuffle-labels]");
+              + " [--epochs N] [--shuffle-labels] [--journal DIR --endpoint E [--recent PT10M]"
+              + " [--recent-sample 0.2]]");
       System.exit(2);
     }
     ObjectNode r =
         run(model, corrections, out, liveStore, liveVersion, seed, weight, shuffle, warm, epochs);
+    if (journal != null && endpoint != null) {
+      r.set(
+          "recent_traffic",
+          recentTraffic(
+              journal,
+              endpoint,
+              recent,
+              recentSample,
+              out,
+              model + "@" + r.path("candidate").path("version").asText(),
+              liveStore,
+              model + "@" + liveVersion));
+    }
     Path tmp = report.resolveSibling(report.getFileName() + ".tmp");
     Files.writeString(tmp, Json.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(r));
     Files.move(tmp, report, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
@@ -187,6 +209,38 @@ public final class RetrainMain {
     r.put("held_out", heldOut.size());
     r.put("millis", (System.nanoTime() - start) / 1_000_000);
     return r;
+  }
+
+  /**
+   * Candidate and live replayed on the node's journal of the last {@code window} (a {@code sample}
+   * of the requests): the replay command's code, for how differently the candidate would have
+   * answered real traffic (agreement with the answers given, label mix, accuracy on the corrections
+   * the window holds).
+   */
+  static ObjectNode recentTraffic(
+      Path journal,
+      String endpoint,
+      java.time.Duration window,
+      double sample,
+      Path candidateStore,
+      String candidate,
+      Path liveStore,
+      String live)
+      throws Exception {
+    java.time.Instant from = java.time.Instant.now().minus(window);
+    Replay.Options o =
+        new Replay.Options(
+            List.of(journal),
+            from.getEpochSecond() * 1_000_000 + from.getNano() / 1_000,
+            Long.MAX_VALUE,
+            endpoint,
+            sample,
+            64,
+            java.time.Duration.ofSeconds(15));
+    try (VersionScorer c = VersionScorer.load(candidateStore, candidate);
+        VersionScorer l = VersionScorer.load(liveStore, live)) {
+      return Replay.run(o, List.of(c, l), (f, i, fb) -> {}).toJson();
+    }
   }
 
   private static ObjectNode judge(

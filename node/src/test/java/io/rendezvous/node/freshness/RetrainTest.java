@@ -62,7 +62,7 @@ class RetrainTest {
   void heldOutCorrectionsAreNeverTrainedOn() throws Exception {
     JsonNode r =
         ChildTrainer.run(
-            new ChildTrainer.Request("m2", corrections, store, live, 7, 2, false),
+            new ChildTrainer.Request("m2", corrections, store, live, 7, 2, false, null, null),
             dir.resolve("good"),
             settings);
     Set<String> heldOut = new HashSet<>();
@@ -103,7 +103,7 @@ class RetrainTest {
   void aVersionTrainedOnShuffledLabelsFailsTheChecks() throws Exception {
     JsonNode r =
         ChildTrainer.run(
-            new ChildTrainer.Request("m2", corrections, store, live, 7, 1, true),
+            new ChildTrainer.Request("m2", corrections, store, live, 7, 1, true, null, null),
             dir.resolve("shuffled"),
             settings);
     assertTrue(r.get("shuffled_labels").asBoolean());
