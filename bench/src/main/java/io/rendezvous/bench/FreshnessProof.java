@@ -72,6 +72,12 @@ final class FreshnessProof implements Callable<Integer> {
 
   private final AtomicReference<String> phase = new AtomicReference<>("warm-up");
 
+  /** When each answer that was not a 200 came, in seconds from the start, with its phase. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<String> misses =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  private final long startNanos = System.nanoTime();
+
   @Override
   public Integer call() throws Exception {
     JsonNode before = trainer();
@@ -249,6 +255,12 @@ final class FreshnessProof implements Callable<Integer> {
     steadyOn.set(false);
     steady.join();
 
+    System.out.println("non-200 answers (seconds from the start of the run): " + misses);
+    System.out.printf(
+        Locale.ROOT,
+        "the roll-in ran from %.1f s to %.1f s%n",
+        (t0 - startNanos) / 1e9,
+        (t0 - startNanos) / 1e9 + Math.max(liveAt, 0));
     System.out.println("statuses by phase:");
     statuses.forEach((p, m) -> System.out.println("  " + p + ": " + new TreeMap<>(m)));
     Map<Integer, Integer> rollIn = statuses.getOrDefault("roll-in", Map.of());
@@ -358,6 +370,15 @@ final class FreshnessProof implements Callable<Integer> {
   }
 
   private Void count(String phase, int status) {
+    if (status != 200) {
+      misses.add(
+          String.format(
+              Locale.ROOT,
+              "%s %d at %.1f s",
+              phase,
+              status,
+              (System.nanoTime() - startNanos) / 1e9));
+    }
     statuses.computeIfAbsent(phase, k -> new ConcurrentHashMap<>()).merge(status, 1, Integer::sum);
     return null;
   }
