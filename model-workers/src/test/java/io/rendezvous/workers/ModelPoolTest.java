@@ -152,13 +152,22 @@ class ModelPoolTest {
 
   @Test
   void aFullQueueRefusesAtOnceWithOverloaded() {
-    // One worker, no queue: while the worker is busy every further request is refused.
+    // One worker, no queue: while the worker is busy every further request is refused. The worker
+    // takes 200 ms a call (injected latency), so the burst below arrives while it is busy however
+    // fast the machine is.
     LoadedModel tiny = TestModels.load("m3");
     try {
       ModelSettings s = tiny.settings();
       LoadedModel strict =
           reload(
-              new ModelSettings("m3", s.store(), 1, 0, 1, Duration.ZERO, ModelSettings.Fault.NONE));
+              new ModelSettings(
+                  "m3",
+                  s.store(),
+                  1,
+                  0,
+                  1,
+                  Duration.ZERO,
+                  new ModelSettings.Fault(Duration.ofMillis(200), 1.0, 0.0)));
       ActorRef<ModelPool.Command> pool =
           testKit.spawn(ModelPool.create(strict, THREADS, new PoolHealth()));
       TestProbe<ScoreResult> probe = testKit.createTestProbe();
