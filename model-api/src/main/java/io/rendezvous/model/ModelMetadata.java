@@ -12,7 +12,10 @@ import java.util.List;
  * label names, how good it was on the hold-out, the tensors its serving signature takes and gives,
  * what it was made from ({@code trainingDataHash}, {@code seed}), a hash of its SavedModel's files
  * ({@code contentHash}: two versions with the same hash are the same model), and reference
- * summaries of its inputs and predictions for drift checks.
+ * summaries of its inputs and predictions for drift checks. {@code featurizer}: for a model whose
+ * requests are not tensors (text), the id of what turns one into its input tensor ({@code
+ * io.rendezvous.workers.text.TextFeatures}); null for a model that takes its tensor as it comes.
+ * {@code parameters}: its trainable parameter count (0 where not recorded).
  */
 public record ModelMetadata(
     int schemaVersion,
@@ -31,7 +34,9 @@ public record ModelMetadata(
     String trainingDataHash,
     long seed,
     String contentHash,
-    ReferenceSummary reference) {
+    ReferenceSummary reference,
+    String featurizer,
+    long parameters) {
 
   public static final String FILE_NAME = "rendezvous-model.json";
   public static final int SCHEMA_VERSION = 2;
@@ -40,6 +45,47 @@ public record ModelMetadata(
 
   public ModelMetadata {
     labels = List.copyOf(labels);
+  }
+
+  /** A model that takes its tensor as it comes, its parameter count not recorded. */
+  public ModelMetadata(
+      int schemaVersion,
+      String name,
+      String version,
+      String description,
+      List<String> labels,
+      double holdoutAccuracy,
+      int holdoutCount,
+      long trainingTimeMillis,
+      String trainedAt,
+      String buildHash,
+      String signature,
+      TensorSpec input,
+      TensorSpec output,
+      String trainingDataHash,
+      long seed,
+      String contentHash,
+      ReferenceSummary reference) {
+    this(
+        schemaVersion,
+        name,
+        version,
+        description,
+        labels,
+        holdoutAccuracy,
+        holdoutCount,
+        trainingTimeMillis,
+        trainedAt,
+        buildHash,
+        signature,
+        input,
+        output,
+        trainingDataHash,
+        seed,
+        contentHash,
+        reference,
+        null,
+        0);
   }
 
   public static ModelMetadata read(Path modelDir) throws IOException {

@@ -163,7 +163,9 @@ public final class ModelArchive {
         m.trainingDataHash(),
         m.seed(),
         m.contentHash(),
-        m.reference());
+        m.reference(),
+        m.featurizer(),
+        m.parameters());
   }
 
   /**

@@ -1,0 +1,176 @@
+package io.rendezvous.workers.text;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.zip.GZIPInputStream;
+
+/**
+ * Short texts with their categories, read from a CSV with a header (RFC 4180 quoting), cut into a
+ * training and a fixed hold-out part by a hash of each row's key, so the cut does not depend on the
+ * rows' order. The shipped corpus: each Debian bookworm (main) package's one-line description and
+ * its archive section, for 15 sections that say what a package is for ({@code
+ * model-workers/scripts/debian-descriptions.py} made it from Debian's Packages index).
+ */
+public final class TextCorpus {
+  public static final String SHIPPED = "/text/debian-bookworm-descriptions.csv.gz";
+
+  /** The share of rows held out. */
+  public static final double HOLDOUT_SHARE = 0.2;
+
+  /** One text, its label's index among {@link #labels}, and the key the cut hashes. */
+  public record Example(String key, String text, int label) {}
+
+  private final List<String> labels;
+  private final List<Example> train;
+  private final List<Example> holdout;
+
+  private TextCorpus(List<String> labels, List<Example> train, List<Example> holdout) {
+    this.labels = List.copyOf(labels);
+    this.train = List.copyOf(train);
+    this.holdout = List.copyOf(holdout);
+  }
+
+  /** The shipped corpus (package, section, description). */
+  public static TextCorpus shipped() {
+    try (InputStream in = TextCorpus.class.getResourceAsStream(SHIPPED)) {
+      if (in == null) {
+        throw new IOException("resource " + SHIPPED + " is missing from the classpath");
+      }
+      return read(
+          new InputStreamReader(new GZIPInputStream(in), StandardCharsets.UTF_8),
+          "description",
+          "section",
+          "package");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the shipped text corpus", e);
+    }
+  }
+
+  /**
+   * A CSV's {@code textColumn} and {@code labelColumn}; {@code keyColumn} (null: the row's text and
+   * number) decides the hold-out cut. Rows with an empty text or label are skipped.
+   */
+  public static TextCorpus read(Reader csv, String textColumn, String labelColumn, String keyColumn)
+      throws IOException {
+    BufferedReader r = new BufferedReader(csv);
+    List<String> header = row(r);
+    if (header == null) {
+      throw new IOException("the CSV is empty");
+    }
+    int t = column(header, textColumn);
+    int l = column(header, labelColumn);
+    int k = keyColumn == null ? -1 : column(header, keyColumn);
+    List<String[]> rows = new ArrayList<>();
+    TreeSet<String> labelSet = new TreeSet<>();
+    int n = 0;
+    for (List<String> row = row(r); row != null; row = row(r)) {
+      n++;
+      if (row.size() <= Math.max(t, Math.max(l, k))) {
+        throw new IOException(
+            "row " + (n + 1) + " has " + row.size() + " fields, fewer than the header");
+      }
+      String text = row.get(t).strip();
+      String label = row.get(l).strip();
+      if (text.isEmpty() || label.isEmpty()) {
+        continue;
+      }
+      labelSet.add(label);
+      rows.add(new String[] {k >= 0 ? row.get(k) : text + "#" + n, text, label});
+    }
+    List<String> labels = List.copyOf(labelSet);
+    List<Example> train = new ArrayList<>();
+    List<Example> holdout = new ArrayList<>();
+    for (String[] row : rows) {
+      Example e = new Example(row[0], row[1], labels.indexOf(row[2]));
+      (heldOut(row[0]) ? holdout : train).add(e);
+    }
+    return new TextCorpus(labels, train, holdout);
+  }
+
+  /** Whether the row of {@code key} is in the hold-out part (a hash of the key). */
+  static boolean heldOut(String key) {
+    long h = 1125899906842597L;
+    for (int i = 0; i < key.length(); i++) {
+      h = 31 * h + key.charAt(i);
+    }
+    h ^= h >>> 33;
+    h *= 0xc4ceb9fe1a85ec53L;
+    h ^= h >>> 33;
+    return (h >>> 11) * 0x1.0p-53 < HOLDOUT_SHARE;
+  }
+
+  private static int column(List<String> header, String name) throws IOException {
+    int i = header.indexOf(name);
+    if (i < 0) {
+      throw new IOException("no column '" + name + "' in the CSV; its columns: " + header);
+    }
+    return i;
+  }
+
+  /**
+   * One CSV record (quoted fields may hold commas, quotes doubled, and line breaks); null at the
+   * end.
+   */
+  static List<String> row(BufferedReader r) throws IOException {
+    String line = r.readLine();
+    if (line == null) {
+      return null;
+    }
+    List<String> out = new ArrayList<>();
+    StringBuilder field = new StringBuilder();
+    boolean quoted = false;
+    while (true) {
+      for (int i = 0; i < line.length(); i++) {
+        char c = line.charAt(i);
+        if (quoted) {
+          if (c == '"' && i + 1 < line.length() && line.charAt(i + 1) == '"') {
+            field.append('"');
+            i++;
+          } else if (c == '"') {
+            quoted = false;
+          } else {
+            field.append(c);
+          }
+        } else if (c == '"') {
+          quoted = true;
+        } else if (c == ',') {
+          out.add(field.toString());
+          field.setLength(0);
+        } else {
+          field.append(c);
+        }
+      }
+      if (!quoted) {
+        break;
+      }
+      String next = r.readLine();
+      if (next == null) {
+        throw new IOException("a quoted field is not closed before the end of the CSV");
+      }
+      field.append('\n');
+      line = next;
+    }
+    out.add(field.toString());
+    return out;
+  }
+
+  public List<String> labels() {
+    return labels;
+  }
+
+  public List<Example> train() {
+    return train;
+  }
+
+  public List<Example> holdout() {
+    return holdout;
+  }
+}
