@@ -24,7 +24,8 @@ import picocli.CommandLine.Command;
       JournalDump.class,
       io.rendezvous.node.freshness.ReplayCommand.class,
       AdminCli.class,
-      Main.Train.class
+      Main.Train.class,
+      TrainText.class
     })
 public final class Main implements Callable<Integer> {
   private static final Logger log = LoggerFactory.getLogger(Main.class);

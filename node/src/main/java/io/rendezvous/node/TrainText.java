@@ -1,0 +1,128 @@
+package io.rendezvous.node;
+
+import io.rendezvous.model.ModelStore;
+import io.rendezvous.workers.text.TextCorpus;
+import io.rendezvous.workers.text.TextTrainer;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code rendezvous train-text}: a user's CSV of short texts and their categories to three text
+ * models ({@code <name>-nb}, {@code <name>-logreg}, {@code <name>-mlp}) in a model store, with a
+ * fixed hold-out split and a report per model: accuracy against always answering the majority
+ * category, and a per-category confusion table.
+ */
+@Command(
+    name = "train-text",
+    mixinStandardHelpOptions = true,
+    description =
+        "Train three text models (naive Bayes, logistic regression, MLP) from a CSV of texts and"
+            + " their categories; print each one's hold-out accuracy against the majority baseline"
+            + " and its confusion table.")
+public final class TrainText implements Callable<Integer> {
+  @Option(names = "--csv", required = true, description = "the CSV, with a header row")
+  Path csv;
+
+  @Option(names = "--text-column", required = true)
+  String textColumn;
+
+  @Option(names = "--label-column", required = true)
+  String labelColumn;
+
+  @Option(
+      names = "--key-column",
+      description =
+          "a column that identifies a row (the hold-out cut hashes it; default: the text)")
+  String keyColumn;
+
+  @Option(
+      names = "--name",
+      required = true,
+      description = "the models' name prefix, and the endpoint's name")
+  String name;
+
+  @Option(
+      names = "--store",
+      description = "the model store (default: $RENDEZVOUS_MODELS_DIR or models)")
+  Path store;
+
+  @Option(names = "--seed", defaultValue = "42")
+  long seed;
+
+  @Spec CommandSpec spec;
+
+  /** Runs the command with its own output streams (for tests and embedding); the exit code. */
+  public static int run(String[] args, java.io.PrintStream out, java.io.PrintStream err) {
+    return new CommandLine(new TrainText())
+        .setOut(new PrintWriter(out, true))
+        .setErr(new PrintWriter(err, true))
+        .execute(args);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    try {
+      ModelStore.checkName(name + "-logreg");
+    } catch (IllegalArgumentException e) {
+      err.println("train-text: --name: " + e.getMessage());
+      return 2;
+    }
+    if (!Files.isRegularFile(csv)) {
+      err.println("train-text: no file " + csv.toAbsolutePath());
+      return 2;
+    }
+    TextCorpus corpus;
+    try (Reader r = Files.newBufferedReader(csv, StandardCharsets.UTF_8)) {
+      corpus = TextCorpus.read(r, textColumn, labelColumn, keyColumn);
+    } catch (java.io.IOException e) {
+      err.println("train-text: " + csv + ": " + e.getMessage());
+      return 2;
+    }
+    if (corpus.labels().size() < 2 || corpus.holdout().isEmpty() || corpus.train().isEmpty()) {
+      err.println(
+          "train-text: "
+              + csv
+              + " needs at least two categories and enough rows for a hold-out part; it has "
+              + corpus.labels().size()
+              + " categories, "
+              + corpus.train().size()
+              + " training and "
+              + corpus.holdout().size()
+              + " hold-out rows");
+      return 2;
+    }
+    Path dir = store;
+    if (dir == null) {
+      String env = System.getenv("RENDEZVOUS_MODELS_DIR");
+      dir = Path.of(env == null || env.isBlank() ? "models" : env);
+    }
+    out.printf(
+        "%s: %d rows, %d categories %s; %d to train on, %d held out%n",
+        csv,
+        corpus.train().size() + corpus.holdout().size(),
+        corpus.labels().size(),
+        corpus.labels(),
+        corpus.train().size(),
+        corpus.holdout().size());
+    List<TextTrainer.Report> reports =
+        TextTrainer.trainAll(corpus, new ModelStore(dir), name, seed, TextTrainer.buildHash());
+    for (TextTrainer.Report r : reports) {
+      out.println();
+      out.print(r.table());
+    }
+    out.flush();
+    return 0;
+  }
+}
