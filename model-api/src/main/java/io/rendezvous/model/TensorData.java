@@ -8,9 +8,14 @@ import java.util.Arrays;
  * A tensor as it travels between nodes and into the journal: element type, shape and the raw
  * little-endian bytes. Compact on the wire (CBOR byte string), and exactly what the model saw.
  * Immutable: arrays are copied in and out.
+ *
+ * <p>{@value #TEXT}: [n] texts, each its UTF-8 bytes after a 4-byte little-endian length (the Open
+ * Inference Protocol's binary {@code BYTES} layout): text exactly as received, which a text model's
+ * featurizer turns into its input.
  */
 public record TensorData(String dtype, long[] shape, byte[] data) {
   public static final String FLOAT32 = "float32";
+  public static final String TEXT = "text";
 
   public TensorData {
     shape = shape.clone();
@@ -21,6 +26,26 @@ public record TensorData(String dtype, long[] shape, byte[] data) {
         throw new IllegalArgumentException("negative dimension in " + describe(shape));
       }
       elements *= d;
+    }
+    if (TEXT.equals(dtype)) {
+      if (shape.length != 1) {
+        throw new IllegalArgumentException("text is [n] texts, not " + describe(shape));
+      }
+      int n = 0;
+      ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+      while (b.remaining() >= Integer.BYTES) {
+        int len = b.getInt();
+        if (len < 0 || len > b.remaining()) {
+          throw new IllegalArgumentException(
+              "text " + n + " claims " + len + " bytes, past the end");
+        }
+        b.position(b.position() + len);
+        n++;
+      }
+      if (b.hasRemaining() || n != shape[0]) {
+        throw new IllegalArgumentException(
+            "shape " + describe(shape) + " needs " + shape[0] + " texts, got " + n);
+      }
     }
     if (FLOAT32.equals(dtype) && elements * Float.BYTES != data.length) {
       throw new IllegalArgumentException(
@@ -38,6 +63,41 @@ public record TensorData(String dtype, long[] shape, byte[] data) {
         ByteBuffer.allocate(values.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
     buf.asFloatBuffer().put(values);
     return new TensorData(FLOAT32, shape, buf.array());
+  }
+
+  /** Texts as a [n] {@value #TEXT} tensor. */
+  public static TensorData text(String... texts) {
+    byte[][] utf8 = new byte[texts.length][];
+    int size = 0;
+    for (int i = 0; i < texts.length; i++) {
+      utf8[i] = texts[i].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      size += Integer.BYTES + utf8[i].length;
+    }
+    ByteBuffer buf = ByteBuffer.allocate(size).order(ByteOrder.LITTLE_ENDIAN);
+    for (byte[] t : utf8) {
+      buf.putInt(t.length).put(t);
+    }
+    return new TensorData(TEXT, new long[] {texts.length}, buf.array());
+  }
+
+  /** The texts of a {@value #TEXT} tensor. */
+  public java.util.List<String> texts() {
+    if (!TEXT.equals(dtype)) {
+      throw new IllegalStateException("tensor is " + dtype + ", not " + TEXT);
+    }
+    java.util.List<String> out = new java.util.ArrayList<>();
+    ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+    while (b.remaining() >= Integer.BYTES) {
+      int len = b.getInt();
+      out.add(new String(data, b.position(), len, java.nio.charset.StandardCharsets.UTF_8));
+      b.position(b.position() + len);
+    }
+    return out;
+  }
+
+  /** Instances it holds: the first dimension. */
+  public long instances() {
+    return shape.length == 0 ? 1 : shape[0];
   }
 
   @Override

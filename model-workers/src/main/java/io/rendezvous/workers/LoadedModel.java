@@ -57,12 +57,58 @@ public final class LoadedModel implements AutoCloseable {
               .optModelPath(dir)
               .optOption("Tags", "serve")
               .optOption("SignatureDefKey", metadata.signature())
-              .optTranslator(new ProbabilitiesTranslator())
+              .optTranslator(new ProbabilitiesTranslator(featurizerOf(metadata)))
               .build();
       return new LoadedModel(settings, dir, metadata, criteria.loadModel());
     } catch (IOException | ModelNotFoundException | MalformedModelException | RuntimeException e) {
       throw new ModelLoadException(settings.name(), dir, e);
     }
+  }
+
+  /**
+   * The featurizer a text model's metadata names, checked against its input width; null for a model
+   * that takes its tensor as it comes.
+   */
+  static io.rendezvous.workers.text.TextFeatures featurizerOf(ModelMetadata m) throws IOException {
+    if (m.featurizer() == null) {
+      return null;
+    }
+    try {
+      io.rendezvous.workers.text.TextFeatures f =
+          io.rendezvous.workers.text.TextFeatures.parse(m.featurizer());
+      if (f.width() != m.input().elementsPerInstance()) {
+        throw new IOException(
+            "featurizer "
+                + m.featurizer()
+                + " makes "
+                + f.width()
+                + " features, the input "
+                + m.input()
+                + " takes "
+                + m.input().elementsPerInstance());
+      }
+      return f;
+    } catch (IllegalArgumentException e) {
+      throw new IOException(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Why a request's tensor does not fit this model, or null: a text model takes {@code text}
+   * tensors (its featurizer makes its input), any other its signature's input.
+   */
+  public String mismatch(TensorData request) {
+    if (takesText()) {
+      return TensorData.TEXT.equals(request.dtype())
+          ? null
+          : "dtype " + request.dtype() + " where this text model takes text";
+    }
+    return metadata.input().mismatch(request);
+  }
+
+  /** Whether this model takes text (its metadata names a featurizer). */
+  public boolean takesText() {
+    return metadata.featurizer() != null;
   }
 
   public ModelSettings settings() {
@@ -96,8 +142,13 @@ public final class LoadedModel implements AutoCloseable {
    * scores all their instances as one tensor, a probability row per instance. The caller closes it.
    */
   public Predictor<List<TensorData>, List<float[]>> newBatchPredictor() {
-    return model.newPredictor(
-        new MicroBatchTranslator((int) metadata.input().elementsPerInstance()));
+    try {
+      return model.newPredictor(
+          new MicroBatchTranslator(
+              (int) metadata.input().elementsPerInstance(), featurizerOf(metadata)));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private final java.util.concurrent.atomic.AtomicBoolean closed =

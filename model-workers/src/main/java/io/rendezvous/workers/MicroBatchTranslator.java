@@ -24,14 +24,52 @@ import java.util.List;
  */
 final class MicroBatchTranslator implements Translator<List<TensorData>, List<float[]>> {
   private final int features;
+  private final io.rendezvous.workers.text.TextFeatures featurizer;
 
-  MicroBatchTranslator(int features) {
+  /**
+   * {@code featurizer}: a text model's, which turns {@code text} tensors into its input; or null.
+   */
+  MicroBatchTranslator(int features, io.rendezvous.workers.text.TextFeatures featurizer) {
     this.features = features;
+    this.featurizer = featurizer;
   }
 
   @Override
   public NDList processInput(TranslatorContext ctx, List<TensorData> requests) {
-    return new NDList(pack(ctx.getNDManager(), requests, features));
+    return new NDList(pack(ctx.getNDManager(), featurized(requests, featurizer), features));
+  }
+
+  /**
+   * The requests as float32 tensors: {@code text} ones through the model's featurizer (a model
+   * without one cannot take text: refused with the reason), others as they are.
+   */
+  static List<TensorData> featurized(
+      List<TensorData> requests, io.rendezvous.workers.text.TextFeatures featurizer) {
+    boolean anyText = false;
+    for (TensorData t : requests) {
+      anyText |= TensorData.TEXT.equals(t.dtype());
+    }
+    if (!anyText) {
+      return requests;
+    }
+    List<TensorData> out = new ArrayList<>(requests.size());
+    for (TensorData t : requests) {
+      if (!TensorData.TEXT.equals(t.dtype())) {
+        out.add(t);
+        continue;
+      }
+      if (featurizer == null) {
+        throw new IllegalArgumentException("this model takes tensors, not text");
+      }
+      List<String> texts = t.texts();
+      float[] flat = new float[texts.size() * featurizer.width()];
+      for (int i = 0; i < texts.size(); i++) {
+        System.arraycopy(
+            featurizer.features(texts.get(i)), 0, flat, i * featurizer.width(), featurizer.width());
+      }
+      out.add(TensorData.float32(new long[] {texts.size(), featurizer.width()}, flat));
+    }
+    return out;
   }
 
   /**

@@ -330,7 +330,7 @@ public final class ModelPool extends AbstractBehavior<ModelPool.Command> {
           .tell(new Failed(s.requestId(), model.name(), model.version(), "version is retired"));
       return this;
     }
-    String mismatch = model.metadata().input().mismatch(s.input());
+    String mismatch = model.mismatch(s.input());
     if (mismatch != null) {
       s.replyTo()
           .tell(new Failed(s.requestId(), model.name(), model.version(), "input " + mismatch));

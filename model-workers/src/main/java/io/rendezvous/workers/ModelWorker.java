@@ -176,8 +176,12 @@ final class ModelWorker {
   private void warmUp() {
     int features = (int) model.metadata().input().elementsPerInstance();
     try {
-      predictor.predict(TensorData.float32(new long[] {1, features}, new float[features]));
-      TensorData zero = TensorData.float32(new long[] {1, features}, new float[features]);
+      // a text model is warmed through its featurizer, as its requests will come
+      TensorData zero =
+          model.takesText()
+              ? TensorData.text("warm up")
+              : TensorData.float32(new long[] {1, features}, new float[features]);
+      predictor.predict(zero);
       batchPredictor.predict(List.of(zero, zero));
     } catch (Throwable e) {
       rethrowIfFatal(e);

@@ -12,8 +12,16 @@ import java.util.List;
  * by stacking instances into one tensor before the call, so the translator itself never batchifies.
  */
 final class ProbabilitiesTranslator implements NoBatchifyTranslator<TensorData, float[][]> {
+  private final io.rendezvous.workers.text.TextFeatures featurizer;
+
+  /** {@code featurizer}: a text model's, or null. */
+  ProbabilitiesTranslator(io.rendezvous.workers.text.TextFeatures featurizer) {
+    this.featurizer = featurizer;
+  }
+
   @Override
-  public NDList processInput(TranslatorContext ctx, TensorData input) {
+  public NDList processInput(TranslatorContext ctx, TensorData request) {
+    TensorData input = MicroBatchTranslator.featurized(List.of(request), featurizer).get(0);
     long[] shape = input.shape();
     long features = 1;
     for (int d = 1; d < shape.length; d++) {
