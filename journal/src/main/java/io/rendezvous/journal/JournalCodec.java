@@ -53,7 +53,9 @@ final class JournalCodec {
   static void write(JournalRecord r, WireOut w) {
     // packed from the tensor's own bytes: a copy of them first cost as much as the packing
     InputPacking.Packed packed =
-        r instanceof Input in ? InputPacking.pack(in.tensor().dataView()) : null;
+        r instanceof Input in && TensorData.FLOAT32.equals(in.tensor().dtype())
+            ? InputPacking.pack(in.tensor().dataView())
+            : null;
     w.write("schema")
         .int32(
             r instanceof Feedback

@@ -59,6 +59,14 @@ public final class JournalJson {
       // standard Base64 with padding, no line breaks: what java.util.Base64.getEncoder() writes
       byte[] data = i.tensor().data();
       g.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, data, 0, data.length);
+      if (io.rendezvous.model.TensorData.TEXT.equals(i.tensor().dtype())) {
+        // the text itself, readable, beside its bytes
+        g.writeArrayFieldStart("texts");
+        for (String t : i.tensor().texts()) {
+          g.writeString(t);
+        }
+        g.writeEndArray();
+      }
       g.writeStringField("traceparent", i.traceparent());
     } else if (r instanceof JournalRecord.Score s) {
       g.writeStringField("model", s.model());

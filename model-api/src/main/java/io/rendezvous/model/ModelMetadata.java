@@ -88,6 +88,14 @@ public record ModelMetadata(
         0);
   }
 
+  /**
+   * What a request to this model carries: a text model's requests are texts ({@code text} [-1]),
+   * which its featurizer turns into {@link #input}; any other model's, that input itself.
+   */
+  public TensorSpec requestInput() {
+    return featurizer == null ? input : new TensorSpec("text", TensorData.TEXT, List.of(-1L));
+  }
+
   public static ModelMetadata read(Path modelDir) throws IOException {
     Path file = modelDir.resolve(FILE_NAME);
     if (!Files.isRegularFile(file)) {

@@ -142,13 +142,22 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
 
   /** What the sanity check asks of a version. */
   public record Settings(
-      double minHoldoutAccuracy, int checkBatchSize, java.time.Duration drainGrace) {
+      double minHoldoutAccuracy,
+      double minTextHoldoutAccuracy,
+      int checkBatchSize,
+      java.time.Duration drainGrace) {
     public static Settings fromConfig(com.typesafe.config.Config root) {
       com.typesafe.config.Config c = root.getConfig("rendezvous.lifecycle");
       return new Settings(
           c.getDouble("min-holdout-accuracy"),
+          c.getDouble("min-text-holdout-accuracy"),
           c.getInt("check-batch-size"),
           c.getDuration("drain-grace"));
+    }
+
+    /** The floor for {@code model}: an image model's, or a text model's. */
+    double floorFor(LoadedModel model) {
+      return model.takesText() ? minTextHoldoutAccuracy : minHoldoutAccuracy;
     }
   }
 
@@ -345,11 +354,13 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
       }
       // files proven identical to ones already checked need no second check on a busy node
       double accuracy = Double.isNaN(checkedElsewhere) ? holdoutAccuracy(model) : checkedElsewhere;
-      if (accuracy < settings.minHoldoutAccuracy()) {
+      if (accuracy < settings.floorFor(model)) {
         throw new IllegalStateException(
             String.format(
-                "hold-out accuracy %.4f is below rendezvous.lifecycle.min-holdout-accuracy %.4f",
-                accuracy, settings.minHoldoutAccuracy()));
+                "hold-out accuracy %.4f is below rendezvous.lifecycle.%s %.4f",
+                accuracy,
+                model.takesText() ? "min-text-holdout-accuracy" : "min-holdout-accuracy",
+                settings.floorFor(model)));
       }
       return new Loaded(key(s.name(), s.version()), model, accuracy);
     } catch (RuntimeException e) {
@@ -358,8 +369,32 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
     }
   }
 
-  /** Why this version's tensors or labels do not fit the images the node serves, or null. */
+  /**
+   * Why this version's tensors or labels do not fit what the node serves, or null: an image model
+   * takes the node's images and gives its labels; a text model's featurizer must make its input.
+   */
   static String shapeProblem(ModelMetadata m) {
+    if (m.featurizer() != null) {
+      try {
+        io.rendezvous.workers.text.TextFeatures f =
+            io.rendezvous.workers.text.TextFeatures.parse(m.featurizer());
+        if (f.width() != m.input().elementsPerInstance()
+            || !m.output().shape().equals(List.of(-1L, (long) m.labels().size()))) {
+          return "featurizer "
+              + m.featurizer()
+              + ", input "
+              + m.input()
+              + " and output "
+              + m.output()
+              + " with "
+              + m.labels().size()
+              + " labels do not fit together";
+        }
+        return null;
+      } catch (IllegalArgumentException e) {
+        return e.getMessage();
+      }
+    }
     if (!"float32".equals(m.input().dtype())
         || !m.input().shape().equals(List.of(-1L, (long) FashionMnist.PIXELS))) {
       return "input " + m.input() + " is not float32 [-1, " + FashionMnist.PIXELS + "]";
@@ -372,6 +407,9 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
   }
 
   private double holdoutAccuracy(LoadedModel model) {
+    if (model.takesText()) {
+      return textHoldoutAccuracy(model);
+    }
     List<FashionMnist.Sample> holdout = FashionMnist.load().holdout();
     int correct = 0;
     try (Predictor<List<TensorData>, List<float[]>> p = model.newBatchPredictor()) {
@@ -381,6 +419,39 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
         List<TensorData> inputs = new ArrayList<>();
         for (FashionMnist.Sample s : batch) {
           inputs.add(TensorData.float32(new long[] {1, FashionMnist.PIXELS}, s.scaled()));
+        }
+        List<float[]> out = p.predict(inputs);
+        for (int i = 0; i < batch.size(); i++) {
+          if (argmax(out.get(i)) == batch.get(i).label()) {
+            correct++;
+          }
+        }
+      }
+    } catch (ai.djl.translate.TranslateException e) {
+      throw new IllegalStateException("hold-out check could not run the model: " + e, e);
+    }
+    return (double) correct / holdout.size();
+  }
+
+  /**
+   * A text model's accuracy on the shipped corpus's hold-out part when it answers with the corpus's
+   * labels; a model of other labels (a user's CSV) has no hold-out on this node, and its claimed
+   * accuracy stands.
+   */
+  private double textHoldoutAccuracy(LoadedModel model) {
+    io.rendezvous.workers.text.TextCorpus corpus = io.rendezvous.workers.text.TextCorpus.shipped();
+    if (!corpus.labels().equals(model.metadata().labels())) {
+      return model.metadata().holdoutAccuracy();
+    }
+    List<io.rendezvous.workers.text.TextCorpus.Example> holdout = corpus.holdout();
+    int correct = 0;
+    try (Predictor<List<TensorData>, List<float[]>> p = model.newBatchPredictor()) {
+      for (int from = 0; from < holdout.size(); from += settings.checkBatchSize()) {
+        List<io.rendezvous.workers.text.TextCorpus.Example> batch =
+            holdout.subList(from, Math.min(holdout.size(), from + settings.checkBatchSize()));
+        List<TensorData> inputs = new ArrayList<>();
+        for (io.rendezvous.workers.text.TextCorpus.Example e : batch) {
+          inputs.add(TensorData.text(e.text()));
         }
         List<float[]> out = p.predict(inputs);
         for (int i = 0; i < batch.size(); i++) {

@@ -19,13 +19,14 @@ public record HttpSettings(
     int maxInstances,
     int maxImageSide,
     long maxImagePixels,
+    int maxTextChars,
     Duration bodyTimeout,
     int maxClientIdLength,
     Duration drainTimeout) {
 
   /** The limits on one request's input, for the decoder every edge shares. */
   public InputLimits inputLimits() {
-    return new InputLimits(maxInstances, maxImageSide, maxImagePixels);
+    return new InputLimits(maxInstances, maxImageSide, maxImagePixels, maxTextChars);
   }
 
   public HttpSettings {
@@ -55,6 +56,7 @@ public record HttpSettings(
         c.getInt("max-instances"),
         c.getInt("max-image-side"),
         c.getLong("max-image-pixels"),
+        c.getInt("max-text-chars"),
         c.getDuration("body-timeout"),
         c.getInt("max-client-id-length"),
         c.getDuration("drain-timeout"));

@@ -8,6 +8,7 @@ import io.rendezvous.journal.JournalSettings;
 import io.rendezvous.kafka.KafkaRequestsSettings;
 import io.rendezvous.kafka.KafkaSettings;
 import io.rendezvous.model.ModelMetadata;
+import io.rendezvous.model.TensorSpec;
 import io.rendezvous.workers.ModelSettings;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -123,7 +124,13 @@ public record NodeSettings(
   public Map<String, EndpointSettings> endpointsFor(Map<String, ModelMetadata> loaded) {
     Map<String, EndpointSettings> out = new LinkedHashMap<>();
     for (EndpointSettings e : endpoints.values()) {
-      out.put(e.name(), withModelLabels(e, loaded));
+      ModelMetadata own = loaded.get(e.name());
+      // a model's own endpoint takes what the model takes (an image, or text for a text model)
+      out.put(
+          e.name(),
+          own != null && e.models().equals(List.of(e.name()))
+              ? modelEndpoint(e.name(), e.name(), own)
+              : withModelLabels(e, loaded));
     }
     return Map.copyOf(out);
   }
@@ -172,7 +179,7 @@ public record NodeSettings(
     return new EndpointSettings(
         e.name(),
         e.models(),
-        metadata.input(),
+        metadata.requestInput(),
         e.schedule(),
         e.policy(),
         e.sla(),
@@ -195,10 +202,10 @@ public record NodeSettings(
         throw new IllegalArgumentException(
             where + "model " + m + " is not configured under rendezvous.models");
       }
-      if (!meta.input().dtype().equals(e.input().dtype())
-          || !meta.input().shape().equals(e.input().shape())) {
+      TensorSpec takes = meta.requestInput();
+      if (!takes.dtype().equals(e.input().dtype()) || !takes.shape().equals(e.input().shape())) {
         throw new IllegalArgumentException(
-            where + "model " + m + " takes " + meta.input() + ", the endpoint gives " + e.input());
+            where + "model " + m + " takes " + takes + ", the endpoint gives " + e.input());
       }
       if (labels != null && !labels.equals(meta.labels())) {
         throw new IllegalArgumentException(where + "models disagree on labels (" + m + ")");

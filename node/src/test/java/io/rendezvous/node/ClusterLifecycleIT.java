@@ -56,6 +56,7 @@ class ClusterLifecycleIT {
     for (String m : List.of("m1", "m2", "m3")) {
       ModelVersionsTest.copy(built.resolve(m, "1"), store.versionDir(m, "1"), "1");
     }
+    ModelVersionsTest.copyTextModels(built, store);
     TestNode node =
         TestNode.start(
             dir.resolve("node-" + i),

@@ -53,6 +53,7 @@ class ModelLifecycleTest {
     for (String m : List.of("m1", "m2", "m3")) {
       ModelVersionsTest.copy(built.resolve(m, "1"), store.versionDir(m, "1"), "1");
     }
+    ModelVersionsTest.copyTextModels(built, store);
     // m1's own SavedModel as version 2 fails the floor below (its hold-out accuracy is under it)
     ModelVersionsTest.copy(built.resolve("m1", "1"), store.versionDir("m1", "2"), "2");
     node =

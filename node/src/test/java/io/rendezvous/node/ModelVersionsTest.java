@@ -41,6 +41,7 @@ class ModelVersionsTest {
     for (String m : List.of("m1", "m2", "m3")) {
       copy(built.resolve(m, "1"), store.versionDir(m, "1"), "1");
     }
+    copyTextModels(built, store);
     // the same SavedModels as new versions: m2's passes the floor below, m1's does not
     copy(built.resolve("m2", "1"), store.versionDir("m2", "2"), "2");
     copy(built.resolve("m1", "1"), store.versionDir("m1", "2"), "2");
@@ -64,6 +65,16 @@ class ModelVersionsTest {
   }
 
   /** A copy of a version directory as {@code version} (its metadata says so). */
+  /**
+   * The text endpoint's models (every node serves them too) into {@code store} as version 1: a test
+   * store with the image models alone would not start a node.
+   */
+  static void copyTextModels(ModelStore built, ModelStore store) throws IOException {
+    for (String m : List.of("sections-nb", "sections-logreg", "sections-mlp")) {
+      copy(built.resolve(m, built.latest(m).orElseThrow()), store.versionDir(m, "1"), "1");
+    }
+  }
+
   static void copy(Path from, Path to, String version) throws IOException {
     List<Path> files;
     try (Stream<Path> walk = Files.walk(from)) {

@@ -7,6 +7,12 @@ import java.nio.file.Path;
 public final class ModelVersionsTestAccess {
   private ModelVersionsTestAccess() {}
 
+  public static void copyTextModels(
+      io.rendezvous.model.ModelStore built, io.rendezvous.model.ModelStore store)
+      throws IOException {
+    ModelVersionsTest.copyTextModels(built, store);
+  }
+
   public static void copy(Path from, Path to, String version) throws IOException {
     ModelVersionsTest.copy(from, to, version);
   }

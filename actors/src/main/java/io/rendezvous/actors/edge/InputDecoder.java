@@ -34,6 +34,9 @@ public final class InputDecoder {
    * full parser.
    */
   public List<TensorData> instances(byte[] body, TensorSpec spec) throws InvalidInput {
+    if (TensorData.TEXT.equals(spec.dtype())) {
+      return instancesByFullParser(body, spec);
+    }
     int features = (int) spec.elementsPerInstance();
     List<float[]> plain = PlainInstances.read(body, features, limits.maxInstances());
     if (plain != null) {
@@ -75,6 +78,9 @@ public final class InputDecoder {
 
   private List<TensorData> readInstances(JsonParser p, TensorSpec spec)
       throws IOException, InvalidInput {
+    if (TensorData.TEXT.equals(spec.dtype())) {
+      return readTexts(p);
+    }
     int features = (int) spec.elementsPerInstance();
     List<TensorData> out = new ArrayList<>();
     for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
@@ -82,6 +88,10 @@ public final class InputDecoder {
       // counted while reading, so an oversized request is refused before it is all decoded
       checkCount(i + 1);
       String where = "instance " + i;
+      if (t == JsonToken.VALUE_STRING) {
+        throw InvalidInput.malformed(
+            where + " is text; this endpoint takes numbers (" + features + " per instance)");
+      }
       if (t != JsonToken.START_ARRAY) {
         throw InvalidInput.malformed(where + " must be an array of numbers");
       }
@@ -103,6 +113,43 @@ public final class InputDecoder {
                 + ")");
       }
       out.add(TensorData.float32(new long[] {1, features}, values));
+    }
+    return out;
+  }
+
+  /**
+   * {@code ["taxi to conference", ...]}: one {@code text} tensor per instance, the text exactly as
+   * sent. Numbers, arrays, empty or blank texts and texts longer than the limit are refused, each
+   * saying which instance and why; bytes that are not UTF-8 fail the parser (400).
+   */
+  private List<TensorData> readTexts(JsonParser p) throws IOException, InvalidInput {
+    List<TensorData> out = new ArrayList<>();
+    for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+      int i = out.size();
+      checkCount(i + 1);
+      String where = "instance " + i;
+      if (t == null) {
+        throw InvalidInput.malformed("body is not valid JSON: it ends inside " + where);
+      }
+      if (t == JsonToken.START_ARRAY
+          || t == JsonToken.VALUE_NUMBER_INT
+          || t == JsonToken.VALUE_NUMBER_FLOAT) {
+        throw InvalidInput.malformed(
+            where + " holds numbers; this endpoint takes text: a JSON string per instance");
+      }
+      if (t != JsonToken.VALUE_STRING) {
+        throw InvalidInput.malformed(where + " must be a JSON string (the text)");
+      }
+      String text = p.getText();
+      if (text.isBlank()) {
+        throw InvalidInput.malformed(where + " is empty; a text to classify is needed");
+      }
+      int chars = text.codePointCount(0, text.length());
+      if (chars > limits.maxTextChars()) {
+        throw InvalidInput.malformed(
+            where + " has " + chars + " characters; at most " + limits.maxTextChars());
+      }
+      out.add(TensorData.text(text));
     }
     return out;
   }

@@ -44,6 +44,7 @@ class FreshnessIT {
       io.rendezvous.node.ModelVersionsTestAccess.copy(
           built.resolve(m, "1"), store.versionDir(m, "1"), "1");
     }
+    io.rendezvous.node.ModelVersionsTestAccess.copyTextModels(built, store);
     try (TestKafka kafka = new TestKafka(dir.resolve("kafka")).start();
         TestNode node =
             TestNode.start(
@@ -61,6 +62,9 @@ class FreshnessIT {
                     "rendezvous.freshness.models = [m2]",
                     "rendezvous.freshness.retrain-after-corrections = 60",
                     "rendezvous.freshness.checks.min-held-out = 2",
+                    // the loop's mechanics, not the defaults' judgement: 48 hard shirts are made to
+                    // count, so the candidate learns them
+                    "rendezvous.freshness.correction-weight = 8",
                     "rendezvous.freshness.promote.min-corrections = 6",
                     "rendezvous.freshness.rollback.min-corrections = 8"));
         VersionScorer m2v1 = VersionScorer.load(store.root(), "m2@1")) {
