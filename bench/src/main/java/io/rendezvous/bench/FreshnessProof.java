@@ -200,7 +200,11 @@ final class FreshnessProof implements Callable<Integer> {
     // the corrections of the roll-in and the watch are news too: the trainer may train again at
     // once; the bad version waits for it to be idle (one candidate at a time)
     String newVersion = candidate == null ? null : candidate.substring(candidate.indexOf('@') + 1);
-    if (liveAt >= 0) {
+    boolean rolledBack = last(m2(trainer())).contains("freshness-rolled-back");
+    if (rolledBack) {
+      System.out.println("  the new version was rolled back while watched: " + last(m2(trainer())));
+    }
+    if (liveAt >= 0 && !rolledBack) {
       double[][] after = accuracy(newVersion, holdout);
       System.out.printf(
           Locale.ROOT,
@@ -267,6 +271,7 @@ final class FreshnessProof implements Callable<Integer> {
     boolean zeroNon200 = rollIn.keySet().stream().allMatch(c -> c == 200);
     boolean ok =
         liveAt >= 0
+            && !rolledBack
             && zeroNon200
             && !badLive
             && badOutcome.contains("rejected")

@@ -181,7 +181,11 @@ public final class InferenceRoutes extends AllDirectives {
 
   private static void spec(ObjectNode o, TensorSpec spec) {
     o.put("name", spec.name());
-    o.put("datatype", "float32".equals(spec.dtype()) ? "FP32" : spec.dtype());
+    o.put(
+        "datatype",
+        "float32".equals(spec.dtype())
+            ? "FP32"
+            : io.rendezvous.model.TensorData.TEXT.equals(spec.dtype()) ? "BYTES" : spec.dtype());
     ArrayNode shape = o.putArray("shape");
     spec.shape().forEach(shape::add);
   }

@@ -87,6 +87,44 @@ class TextEndpointTest {
     assertTrue(JournalJson.toJson(in).contains("\"texts\":[\"" + unicode + "\"]"));
   }
 
+  /** The Open Inference Protocol's BYTES tensor, as a KServe or Triton client writes it in JSON. */
+  @Test
+  void openInferenceProtocolBytesTensors() throws Exception {
+    String body =
+        "{\"id\": \"c-1\", \"inputs\": [{\"name\": \"text\", \"shape\": [2],"
+            + " \"datatype\": \"BYTES\", \"data\": [\"IMAP and POP3 mail server\","
+            + " \"chess engine with a graphical board\"]}]}";
+    for (String model : List.of("sections", "sections-mlp")) {
+      HttpResponse<String> r =
+          node.post(
+              "/v2/models/" + model + "/infer",
+              "application/json",
+              body.getBytes(StandardCharsets.UTF_8));
+      assertEquals(200, r.statusCode(), r.body());
+      JsonNode out = Json.MAPPER.readTree(r.body());
+      assertEquals("c-1", out.get("id").asText());
+      assertEquals(2, out.get("outputs").get(1).get("data").size(), r.body());
+    }
+    JsonNode meta = Json.MAPPER.readTree(node.get("/v2/models/sections").body());
+    assertEquals("BYTES", meta.get("inputs").get(0).get("datatype").asText(), meta.toString());
+    HttpResponse<String> numbers =
+        node.post(
+            "/v2/models/sections/infer",
+            "application/json",
+            ("{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"BYTES\","
+                    + " \"data\": [0.5]}]}")
+                .getBytes(StandardCharsets.UTF_8));
+    assertRefused(numbers, "takes text");
+    HttpResponse<String> fp32 =
+        node.post(
+            "/v2/models/sections/infer",
+            "application/json",
+            ("{\"inputs\": [{\"name\": \"text\", \"shape\": [1], \"datatype\": \"FP32\","
+                    + " \"data\": [\"x\"]}]}")
+                .getBytes(StandardCharsets.UTF_8));
+    assertRefused(fp32, "takes BYTES");
+  }
+
   @Test
   void badTextInputsAreRefusedClearly() throws Exception {
     assertRefused(predict("sections", "{\"instances\": [[0.1, 0.2]]}"), "takes text");

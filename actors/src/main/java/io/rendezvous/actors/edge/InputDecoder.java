@@ -140,16 +140,7 @@ public final class InputDecoder {
       if (t != JsonToken.VALUE_STRING) {
         throw InvalidInput.malformed(where + " must be a JSON string (the text)");
       }
-      String text = p.getText();
-      if (text.isBlank()) {
-        throw InvalidInput.malformed(where + " is empty; a text to classify is needed");
-      }
-      int chars = text.codePointCount(0, text.length());
-      if (chars > limits.maxTextChars()) {
-        throw InvalidInput.malformed(
-            where + " has " + chars + " characters; at most " + limits.maxTextChars());
-      }
-      out.add(TensorData.text(text));
+      out.add(checkedText(p.getText(), where));
     }
     return out;
   }
@@ -254,6 +245,7 @@ public final class InputDecoder {
     List<Long> shape = new ArrayList<>();
     boolean dataIsArray;
     Floats data;
+    List<String> texts;
   }
 
   /**
@@ -289,7 +281,11 @@ public final class InputDecoder {
             if (t != JsonToken.START_OBJECT || !inputs.isEmpty()) {
               throw InvalidInput.malformed(inputsError);
             }
-            inputs.add(readOipInput(p, (long) limits.maxInstances() * features + 1));
+            inputs.add(
+                readOipInput(
+                    p,
+                    (long) limits.maxInstances() * features + 1,
+                    TensorData.TEXT.equals(spec.dtype())));
           }
           return true;
         });
@@ -304,6 +300,9 @@ public final class InputDecoder {
               + "; this model takes \""
               + spec.name()
               + "\"");
+    }
+    if (TensorData.TEXT.equals(spec.dtype())) {
+      return new InferRequest(clientId[0], texts(t, spec));
     }
     if (!"FP32".equals(t.datatype)) {
       throw InvalidInput.malformed(
@@ -354,7 +353,52 @@ public final class InputDecoder {
    * One tensor object of "inputs"; the parser is at its START_OBJECT. Numbers past {@code cap} are
    * only counted.
    */
-  private static OipInput readOipInput(JsonParser p, long cap) throws IOException, InvalidInput {
+  /**
+   * A {@code BYTES} tensor of shape [n] with n strings in {@code data}: one {@code text} tensor per
+   * string, each checked like a text instance.
+   */
+  private List<TensorData> texts(OipInput t, TensorSpec spec) throws InvalidInput {
+    if (!"BYTES".equals(t.datatype)) {
+      throw InvalidInput.malformed(
+          "datatype " + t.datatype + " is not supported; \"" + spec.name() + "\" takes BYTES");
+    }
+    if (!t.shapeIsArray
+        || t.shapeTokens.size() != 1
+        || t.shapeTokens.get(0) != JsonToken.VALUE_NUMBER_INT
+        || t.shape.get(0) < 1) {
+      throw InvalidInput.malformed("\"shape\" must be [n]: the number of texts");
+    }
+    long n = t.shape.get(0);
+    checkCount(n);
+    if (!t.dataIsArray || t.texts == null) {
+      throw InvalidInput.malformed("\"data\" must be an array of strings");
+    }
+    if (t.texts.size() != n) {
+      throw InvalidInput.malformed(
+          "\"data\" has " + t.texts.size() + " strings; shape [" + n + "] needs " + n);
+    }
+    List<TensorData> out = new ArrayList<>(t.texts.size());
+    for (int i = 0; i < t.texts.size(); i++) {
+      out.add(checkedText(t.texts.get(i), "text " + i));
+    }
+    return out;
+  }
+
+  /** One text, refused when blank or longer than the limit. */
+  private TensorData checkedText(String text, String where) throws InvalidInput {
+    if (text.isBlank()) {
+      throw InvalidInput.malformed(where + " is empty; a text to classify is needed");
+    }
+    int chars = text.codePointCount(0, text.length());
+    if (chars > limits.maxTextChars()) {
+      throw InvalidInput.malformed(
+          where + " has " + chars + " characters; at most " + limits.maxTextChars());
+    }
+    return TensorData.text(text);
+  }
+
+  private static OipInput readOipInput(JsonParser p, long cap, boolean text)
+      throws IOException, InvalidInput {
     OipInput in = new OipInput();
     while (p.nextToken() == JsonToken.FIELD_NAME) {
       String field = p.currentName();
@@ -380,7 +424,21 @@ public final class InputDecoder {
         }
         case "data" -> {
           in.dataIsArray = value == JsonToken.START_ARRAY;
-          if (in.dataIsArray) {
+          if (in.dataIsArray && text) {
+            in.texts = new ArrayList<>();
+            for (JsonToken d = p.nextToken(); d != JsonToken.END_ARRAY; d = p.nextToken()) {
+              if (d != JsonToken.VALUE_STRING) {
+                throw InvalidInput.malformed(
+                    "\"data\" holds "
+                        + (d == JsonToken.START_ARRAY || d.isNumeric() ? "numbers" : "a non-string")
+                        + "; this model takes text: BYTES, a JSON string per text");
+              }
+              if (in.texts.size() > cap) {
+                throw InvalidInput.tooLarge("more texts than a request may hold");
+              }
+              in.texts.add(p.getText());
+            }
+          } else if (in.dataIsArray) {
             in.data = new Floats(1024, (int) Math.min(Integer.MAX_VALUE - 8, cap));
             readNumbers(p, in.data, "data");
           } else {
