@@ -58,16 +58,7 @@ abstract class LiveScores implements Decider {
       return choose(stages, scored);
     }
     if (allIn) {
-      StringBuilder why = new StringBuilder("every live model failed:");
-      List<Stage> schedule = endpoint.schedule();
-      for (int k = 0; k < schedule.size(); k++) {
-        why.append(' ')
-            .append(schedule.get(k).model())
-            .append(" (")
-            .append(Decider.reasonOf(byStage[k]))
-            .append(')');
-      }
-      return new Decision.AllFailed(why.toString());
+      return everyLiveModelFailed(endpoint, byStage);
     }
     return new Decision.NoAnswerByDeadline(
         "no live model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
@@ -84,6 +75,21 @@ abstract class LiveScores implements Decider {
     return endpoint.stageOf(endpoint.models().get(modelIndex)) >= 0
         ? micros(endpoint.decisionDeadline())
         : 0;
+  }
+
+  /** Every live model will not answer: the decision, naming each one's reason. */
+  static Decision.AllFailed everyLiveModelFailed(
+      EndpointSettings endpoint, ModelPool.ScoreResult[] byStage) {
+    StringBuilder why = new StringBuilder("every live model failed:");
+    List<Stage> schedule = endpoint.schedule();
+    for (int k = 0; k < schedule.size(); k++) {
+      why.append(' ')
+          .append(schedule.get(k).model())
+          .append(" (")
+          .append(Decider.reasonOf(byStage[k]))
+          .append(')');
+    }
+    return new Decision.AllFailed(why.toString());
   }
 
   static long micros(Duration d) {

@@ -102,16 +102,7 @@ public final class ThompsonSampling implements DecisionPolicy {
         }
       }
       if (Arrays.stream(byStage).allMatch(Decider::willNotAnswer)) {
-        StringBuilder why = new StringBuilder("every live model failed:");
-        List<Stage> schedule = endpoint.schedule();
-        for (int k = 0; k < schedule.size(); k++) {
-          why.append(' ')
-              .append(schedule.get(k).model())
-              .append(" (")
-              .append(Decider.reasonOf(byStage[k]))
-              .append(')');
-        }
-        return new Decision.AllFailed(why.toString());
+        return LiveScores.everyLiveModelFailed(endpoint, byStage);
       }
       return new Decision.NoAnswerByDeadline(
           "no live model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
