@@ -477,13 +477,11 @@ final class FeedbackKeeper extends AbstractBehavior<FeedbackKeeper.Command> {
       if (p == null || p.length == 0) {
         continue;
       }
-      int top = 0;
-      for (int i = 1; i < p.length; i++) {
-        if (p[i] > p[top]) {
-          top = i;
-        }
-      }
-      out.add(new Reward(s.model(), s.version(), top == f.labelIndex()));
+      out.add(
+          new Reward(
+              s.model(),
+              s.version(),
+              io.rendezvous.model.Probabilities.argmax(p) == f.labelIndex()));
     }
     return new Learn(f.endpoint(), List.copyOf(out));
   }

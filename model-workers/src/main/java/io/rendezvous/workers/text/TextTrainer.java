@@ -17,12 +17,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.tensorflow.Graph;
@@ -217,7 +215,7 @@ public final class TextTrainer {
     String version = store.nextVersion(name);
     Path dir = store.versionDir(name, version);
     Path staging = dir.resolveSibling(".staging-" + version);
-    deleteRecursively(staging);
+    io.rendezvous.workers.training.Trainer.deleteRecursively(staging);
     Files.createDirectories(staging.getParent());
     int labels = corpus.labels().size();
     TextFeatures f = kind.features();
@@ -492,17 +490,6 @@ public final class TextTrainer {
       }
       sha.update(resource.getBytes(StandardCharsets.UTF_8));
       sha.update(in.readAllBytes());
-    }
-  }
-
-  private static void deleteRecursively(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (Stream<Path> paths = Files.walk(dir)) {
-      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
     }
   }
 }

@@ -80,13 +80,7 @@ public final class VersionScorer implements AutoCloseable {
 
   /** The index of the highest probability. */
   public static int top(float[] p) {
-    int best = 0;
-    for (int i = 1; i < p.length; i++) {
-      if (p[i] > p[best]) {
-        best = i;
-      }
-    }
-    return best;
+    return io.rendezvous.model.Probabilities.argmax(p);
   }
 
   @Override
