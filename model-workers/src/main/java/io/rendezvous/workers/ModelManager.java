@@ -434,13 +434,22 @@ public final class ModelManager extends AbstractBehavior<ModelManager.Command> {
   }
 
   /**
-   * A text model's accuracy on the shipped corpus's hold-out part when it answers with the corpus's
-   * labels; a model of other labels (a user's CSV) has no hold-out on this node, and its claimed
-   * accuracy stands.
+   * A text model's accuracy on the hold-out part of the rows its version keeps (a user's CSV), or
+   * else of the shipped corpus when it answers with the corpus's labels; a model of other labels
+   * that keeps no rows has no hold-out on this node, and its claimed accuracy stands.
    */
   private double textHoldoutAccuracy(LoadedModel model) {
-    io.rendezvous.workers.text.TextCorpus corpus = io.rendezvous.workers.text.TextCorpus.shipped();
-    if (!corpus.labels().equals(model.metadata().labels())) {
+    io.rendezvous.workers.text.TextCorpus corpus;
+    try {
+      corpus = io.rendezvous.workers.text.TextCorpus.ofVersion(model.directory());
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(
+          "the version's " + io.rendezvous.workers.text.TextCorpus.VERSION_DATA + ": " + e, e);
+    }
+    if (corpus == null) {
+      corpus = io.rendezvous.workers.text.TextCorpus.shipped();
+    }
+    if (!corpus.labels().equals(model.metadata().labels()) || corpus.holdout().isEmpty()) {
       return model.metadata().holdoutAccuracy();
     }
     List<io.rendezvous.workers.text.TextCorpus.Example> holdout = corpus.holdout();

@@ -79,6 +79,13 @@ final class AdminCli implements Callable<Integer> {
   }
 
   private String bearer() {
+    return bearer(token);
+  }
+
+  /**
+   * {@code token}, or $RENDEZVOUS_ADMIN_TOKEN, or the first of $RENDEZVOUS_ADMIN_TOKENS; or null.
+   */
+  static String bearer(String token) {
     if (token != null) {
       return token;
     }

@@ -125,6 +125,8 @@ public final class AdminRoutes extends AllDirectives {
             parts.manager(),
             parts.canaries(),
             parts.rewards(),
+            parts.store(),
+            blocking,
             settings,
             this::withBody);
     this.repositoryRoutes =

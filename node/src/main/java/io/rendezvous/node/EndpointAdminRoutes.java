@@ -61,6 +61,8 @@ final class EndpointAdminRoutes extends AllDirectives {
   private final ActorRef<ModelManager.Command> manager;
   private final CanaryComparison canaries;
   private final io.rendezvous.actors.schedule.Rewards rewards;
+  private final io.rendezvous.model.ModelStore store;
+  private final java.util.concurrent.Executor blocking;
   private final AdminRoutes.Settings settings;
   private final Function<Function<String, CompletionStage<HttpResponse>>, Route> withBody;
 
@@ -71,6 +73,8 @@ final class EndpointAdminRoutes extends AllDirectives {
       ActorRef<ModelManager.Command> manager,
       CanaryComparison canaries,
       io.rendezvous.actors.schedule.Rewards rewards,
+      io.rendezvous.model.ModelStore store,
+      java.util.concurrent.Executor blocking,
       AdminRoutes.Settings settings,
       Function<Function<String, CompletionStage<HttpResponse>>, Route> withBody) {
     this.system = system;
@@ -79,6 +83,8 @@ final class EndpointAdminRoutes extends AllDirectives {
     this.manager = manager;
     this.canaries = canaries;
     this.rewards = rewards;
+    this.store = store;
+    this.blocking = blocking;
     this.settings = settings;
     this.withBody = withBody;
   }
@@ -149,6 +155,10 @@ final class EndpointAdminRoutes extends AllDirectives {
     o.put("generation", e.generation());
     o.put("policy", e.policy().name());
     o.put("sla_ms", e.sla().toMillis());
+    ObjectNode input = o.putObject("input");
+    input.put("name", e.input().name()).put("datatype", e.input().dtype());
+    e.input().shape().forEach(input.putArray("shape")::add);
+    e.labels().forEach(o.putArray("labels")::add);
     ArrayNode models = o.putArray("models");
     for (String m : e.models()) {
       ObjectNode mo = models.addObject().put("model", m).put("role", e.role(m).wireName());
@@ -201,7 +211,125 @@ final class EndpointAdminRoutes extends AllDirectives {
     }
     return loadAll(next.models())
         .thenCompose(
-            failed -> failed != null ? done(failed) : change(name, EndpointEdit.put(next)));
+            failed ->
+                failed != null
+                    ? done(failed)
+                    : CompletableFuture.supplyAsync(() -> fittedToModels(next), blocking)
+                        .thenCompose(
+                            fitted ->
+                                fitted.error() != null
+                                    ? done(fitted.error())
+                                    : change(name, EndpointEdit.put(fitted.endpoint()))));
+  }
+
+  /** An endpoint whose input and labels are its models', or the answer saying why it cannot be. */
+  private record Fitted(EndpointSettings endpoint, HttpResponse error) {}
+
+  /**
+   * {@code e} taking the input and giving the labels its models' metadata say (a text endpoint of a
+   * user's categories made {@code like} another text endpoint takes that one's timings, not its
+   * labels); 400 when its models disagree. A member the store does not know keeps {@code e}'s.
+   */
+  private Fitted fittedToModels(EndpointSettings e) {
+    io.rendezvous.model.ModelMetadata first = null;
+    String firstMember = null;
+    for (String member : e.models()) {
+      ModelRef ref = ModelRef.parse(member);
+      io.rendezvous.model.ModelMetadata meta;
+      try {
+        meta =
+            io.rendezvous.model.ModelMetadata.read(
+                store.resolve(
+                    ref.name(),
+                    ref.versioned() ? ref.version() : io.rendezvous.model.ModelStore.LATEST));
+      } catch (java.io.IOException | IllegalArgumentException unknown) {
+        continue;
+      }
+      if (first == null) {
+        first = meta;
+        firstMember = member;
+      } else if (!first.labels().equals(meta.labels())
+          || !sameInput(first.requestInput(), meta.requestInput())) {
+        return new Fitted(
+            null,
+            HttpJson.error(
+                400,
+                "the endpoint's models disagree: "
+                    + firstMember
+                    + " takes "
+                    + first.requestInput()
+                    + " and says "
+                    + first.labels()
+                    + ", "
+                    + member
+                    + " takes "
+                    + meta.requestInput()
+                    + " and says "
+                    + meta.labels()));
+      }
+    }
+    if (first == null) {
+      return new Fitted(e, null);
+    }
+    return new Fitted(
+        new EndpointSettings(
+            e.name(),
+            e.models(),
+            first.requestInput(),
+            e.schedule(),
+            e.policy(),
+            e.sla(),
+            e.journalMargin(),
+            e.linger(),
+            first.labels(),
+            e.deliveryGrace(),
+            e.canaries(),
+            e.generation()),
+        null);
+  }
+
+  private static boolean sameInput(
+      io.rendezvous.model.TensorSpec a, io.rendezvous.model.TensorSpec b) {
+    return a.dtype().equals(b.dtype()) && a.shape().equals(b.shape());
+  }
+
+  /**
+   * 422 when the version {@code member} names takes another input or says other labels than the
+   * endpoint {@code name} (a member is scored on the endpoint's requests and compared with its
+   * answers); null when it fits or the endpoint is not there yet.
+   */
+  private HttpResponse misfit(String name, String member) {
+    EndpointSettings e = endpoints.current().byName().get(name);
+    ModelRef ref = ModelRef.parse(member);
+    if (e == null) {
+      return null;
+    }
+    io.rendezvous.model.ModelMetadata meta;
+    try {
+      meta =
+          io.rendezvous.model.ModelMetadata.read(
+              store.resolve(
+                  ref.name(),
+                  ref.versioned() ? ref.version() : io.rendezvous.model.ModelStore.LATEST));
+    } catch (java.io.IOException | IllegalArgumentException unknown) {
+      return null;
+    }
+    if (meta.labels().equals(e.labels()) && sameInput(meta.requestInput(), e.input())) {
+      return null;
+    }
+    return HttpJson.error(
+        422,
+        member
+            + " takes "
+            + meta.requestInput()
+            + " and says "
+            + meta.labels()
+            + "; endpoint "
+            + name
+            + " takes "
+            + e.input()
+            + " and says "
+            + e.labels());
   }
 
   /** The endpoint {@code json} describes; what it does not give comes from its base. */
@@ -289,7 +417,12 @@ final class EndpointAdminRoutes extends AllDirectives {
             failed ->
                 failed != null
                     ? done(failed)
-                    : change(name, EndpointEdit.role(member, role, after)));
+                    : CompletableFuture.supplyAsync(() -> misfit(name, member), blocking)
+                        .thenCompose(
+                            misfit ->
+                                misfit != null
+                                    ? done(misfit)
+                                    : change(name, EndpointEdit.role(member, role, after))));
   }
 
   private CompletionStage<HttpResponse> memberEdit(

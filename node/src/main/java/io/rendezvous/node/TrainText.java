@@ -20,7 +20,13 @@ import picocli.CommandLine.Spec;
  * {@code rendezvous train-text}: a user's CSV of short texts and their categories to three text
  * models ({@code <name>-nb}, {@code <name>-logreg}, {@code <name>-mlp}) in a model store, with a
  * fixed hold-out split and a report per model: accuracy against always answering the majority
- * category, and a per-category confusion table.
+ * category, and a per-category confusion table. Each version keeps the CSV's rows, so a node checks
+ * it on its own hold-out part and a trainer can retrain it.
+ *
+ * <p>{@code --deploy URL}: then the versions go to a running cluster through the lifecycle admin
+ * API ({@link TextDeployment}): a new endpoint {@code <name>} with the three on a deadline
+ * schedule, or new shadow versions on the endpoint already there; every node is asked for a
+ * prediction and the time from the command to the endpoint answering everywhere is printed.
  */
 @Command(
     name = "train-text",
@@ -59,6 +65,40 @@ public final class TrainText implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "42")
   long seed;
 
+  @Option(
+      names = "--deploy",
+      paramLabel = "URL",
+      description = "a node of a running cluster: create the endpoint there (or add shadows to it)")
+  String deploy;
+
+  @Option(
+      names = "--token",
+      description =
+          "admin bearer token for --deploy (default: $RENDEZVOUS_ADMIN_TOKEN or the first of"
+              + " $RENDEZVOUS_ADMIN_TOKENS)")
+  String token;
+
+  @Option(
+      names = "--after-ms",
+      split = ",",
+      defaultValue = "0,10,20",
+      description =
+          "a new endpoint's schedule: the MLP, logistic regression and naive Bayes open this many"
+              + " ms after a request arrives (default 0,10,20)")
+  List<Long> afterMs;
+
+  @Option(
+      names = "--sla-ms",
+      defaultValue = "50",
+      description = "a new endpoint's SLA (default 50)")
+  long slaMs;
+
+  @Option(
+      names = "--timeout-s",
+      defaultValue = "180",
+      description = "per admin request of --deploy (default 180)")
+  long timeoutSeconds;
+
   @Spec CommandSpec spec;
 
   /** Runs the command with its own output streams (for tests and embedding); the exit code. */
@@ -71,12 +111,23 @@ public final class TrainText implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    long started = System.nanoTime();
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
     try {
       ModelStore.checkName(name + "-logreg");
     } catch (IllegalArgumentException e) {
       err.println("train-text: --name: " + e.getMessage());
+      return 2;
+    }
+    if (afterMs.size() != TextTrainer.Kind.values().length
+        || afterMs.stream().anyMatch(a -> a < 0)) {
+      err.println(
+          "train-text: --after-ms needs three offsets >= 0 (MLP, logistic regression, naive Bayes)");
+      return 2;
+    }
+    if (slaMs <= 0) {
+      err.println("train-text: --sla-ms must be > 0");
       return 2;
     }
     if (!Files.isRegularFile(csv)) {
@@ -104,7 +155,11 @@ public final class TrainText implements Callable<Integer> {
       return 2;
     }
     Path dir = store;
-    if (dir == null) {
+    Path scratch = null;
+    if (dir == null && deploy != null) {
+      // the versions' home is the cluster: a local copy is kept only where --store says
+      dir = scratch = Files.createTempDirectory("rendezvous-train-text-");
+    } else if (dir == null) {
       String env = System.getenv("RENDEZVOUS_MODELS_DIR");
       dir = Path.of(env == null || env.isBlank() ? "models" : env);
     }
@@ -116,13 +171,36 @@ public final class TrainText implements Callable<Integer> {
         corpus.labels(),
         corpus.train().size(),
         corpus.holdout().size());
-    List<TextTrainer.Report> reports =
-        TextTrainer.trainAll(corpus, new ModelStore(dir), name, seed, TextTrainer.buildHash());
-    for (TextTrainer.Report r : reports) {
-      out.println();
-      out.print(r.table());
+    try {
+      ModelStore models = new ModelStore(dir);
+      List<TextTrainer.Report> reports =
+          TextTrainer.trainAll(corpus, models, name, seed, TextTrainer.buildHash(), true);
+      for (TextTrainer.Report r : reports) {
+        out.println();
+        out.print(r.table());
+      }
+      out.flush();
+      if (deploy == null) {
+        return 0;
+      }
+      double trainedSeconds = (System.nanoTime() - started) / 1e9;
+      out.printf("%ntrained in %.1f s; deploying to %s%n", trainedSeconds, deploy);
+      out.flush();
+      TextDeployment deployment =
+          new TextDeployment(
+              deploy, AdminCli.bearer(token), java.time.Duration.ofSeconds(timeoutSeconds), out);
+      boolean ok =
+          deployment.deploy(name, models, reports, afterMs, slaMs, corpus.holdout().get(0).text());
+      out.printf(
+          "%s in %.1f s from the command (training %.1f s)%n",
+          ok ? "endpoint " + name + " answering on every node" : "deployment FAILED",
+          (System.nanoTime() - started) / 1e9,
+          trainedSeconds);
+      return ok ? 0 : 1;
+    } finally {
+      if (scratch != null) {
+        io.rendezvous.workers.training.Trainer.deleteRecursively(scratch);
+      }
     }
-    out.flush();
-    return 0;
   }
 }

@@ -6,11 +6,15 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * Short texts with their categories, read from a CSV with a header (RFC 4180 quoting), cut into a
@@ -21,6 +25,12 @@ import java.util.zip.GZIPInputStream;
  */
 public final class TextCorpus {
   public static final String SHIPPED = "/text/debian-bookworm-descriptions.csv.gz";
+
+  /**
+   * A text model version trained on a user's CSV keeps its rows in this file of its directory (key,
+   * text, label), so a node can check it on its own hold-out part and a trainer can retrain it.
+   */
+  public static final String VERSION_DATA = "training-data.csv.gz";
 
   /** The share of rows held out. */
   public static final double HOLDOUT_SHARE = 0.2;
@@ -93,6 +103,42 @@ public final class TextCorpus {
       (heldOut(row[0]) ? holdout : train).add(e);
     }
     return new TextCorpus(labels, train, holdout);
+  }
+
+  /** The rows a version directory keeps ({@link #VERSION_DATA}); null when it keeps none. */
+  public static TextCorpus ofVersion(Path versionDir) throws IOException {
+    Path file = versionDir.resolve(VERSION_DATA);
+    if (!Files.isRegularFile(file)) {
+      return null;
+    }
+    try (Reader r =
+        new InputStreamReader(
+            new GZIPInputStream(Files.newInputStream(file)), StandardCharsets.UTF_8)) {
+      return read(r, "text", "label", "key");
+    }
+  }
+
+  /**
+   * Writes every row (training and hold-out, with the keys that cut them) as {@link #VERSION_DATA}
+   * into {@code versionDir}: read back with {@link #ofVersion}, the same parts and labels.
+   */
+  public void writeTo(Path versionDir) throws IOException {
+    try (Writer w =
+        new java.io.OutputStreamWriter(
+            new GZIPOutputStream(Files.newOutputStream(versionDir.resolve(VERSION_DATA))),
+            StandardCharsets.UTF_8)) {
+      w.write("key,text,label\n");
+      for (List<Example> part : List.of(train, holdout)) {
+        for (Example e : part) {
+          w.write(quoted(e.key()) + "," + quoted(e.text()) + "," + quoted(labels.get(e.label())));
+          w.write('\n');
+        }
+      }
+    }
+  }
+
+  private static String quoted(String field) {
+    return '"' + field.replace("\"", "\"\"") + '"';
   }
 
   /** Whether the row of {@code key} is in the hold-out part (a hash of the key). */

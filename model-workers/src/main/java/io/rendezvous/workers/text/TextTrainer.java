@@ -196,19 +196,38 @@ public final class TextTrainer {
     return false;
   }
 
-  /** Trains the three kinds on {@code corpus} into {@code store} as the next versions. */
+  /**
+   * Trains the three kinds on the shipped corpus into {@code store} as the next versions; each
+   * points to its data by hash (every node has the shipped corpus).
+   */
   public static List<Report> trainAll(
       TextCorpus corpus, ModelStore store, String prefix, long seed, String hash)
       throws IOException {
+    return trainAll(corpus, store, prefix, seed, hash, false);
+  }
+
+  /**
+   * The same; {@code keepData}: each version keeps the corpus's rows in its directory ({@link
+   * TextCorpus#VERSION_DATA}), as a user's CSV must be kept for the version to travel with it.
+   */
+  public static List<Report> trainAll(
+      TextCorpus corpus, ModelStore store, String prefix, long seed, String hash, boolean keepData)
+      throws IOException {
     List<Report> out = new ArrayList<>();
     for (Kind k : Kind.values()) {
-      out.add(train(k, corpus, store, prefix, seed, hash));
+      out.add(train(k, corpus, store, prefix, seed, hash, keepData));
     }
     return out;
   }
 
   public static Report train(
-      Kind kind, TextCorpus corpus, ModelStore store, String prefix, long seed, String hash)
+      Kind kind,
+      TextCorpus corpus,
+      ModelStore store,
+      String prefix,
+      long seed,
+      String hash,
+      boolean keepData)
       throws IOException {
     long start = System.nanoTime();
     String name = kind.modelName(prefix);
@@ -314,6 +333,9 @@ public final class TextTrainer {
     }
     double accuracy = (double) right / predicted.length;
     long parameters = kind.parameters(labels);
+    if (keepData) {
+      corpus.writeTo(staging); // before the content hash, which covers it
+    }
     ModelMetadata m =
         new ModelMetadata(
             ModelMetadata.SCHEMA_VERSION,
