@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * 1. In-process compute: instances/s of each model through DJL on one thread, one thread per core,
  * and in batches of the configured max-batch-size, the way the workers call it; then the combined
- * rate of all three, which the HTTP summary compares the rendezvous against.
+ * rate of the three image models, which the HTTP summary compares the rendezvous against, and of
+ * the three text models (hold-out texts of the shipped corpus) for the text endpoint.
  */
 final class ComputeSection {
   private static final List<String> MODES = List.of("single", "per-core", "batched");
@@ -44,26 +45,39 @@ final class ComputeSection {
             + o.computeSeconds()
             + " s (min-max)");
     out.printf(
-        "%-6s %24s %24s %24s%n",
+        "%-16s %24s %24s %24s%n",
         "model",
         "1 thread, batch 1",
         cores + " threads, batch 1",
         "1 thread, batches of " + ModelSettings.allFromConfig(run.config).get(0).maxBatchSize());
     Map<String, Double> inverseSum = new LinkedHashMap<>();
+    Map<String, Double> textInverseSum = new LinkedHashMap<>();
+    List<String> texts =
+        io.rendezvous.workers.text.TextCorpus.shipped().holdout().stream()
+            .map(io.rendezvous.workers.text.TextCorpus.Example::text)
+            .toList();
     ArrayNode rows = run.json.putArray("compute");
     for (ModelSettings s : ModelSettings.allFromConfig(run.config)) {
-      StringBuilder line = new StringBuilder(String.format("%-6s", s.name()));
+      StringBuilder line = new StringBuilder(String.format("%-16s", s.name()));
       try (LoadedModel model = LoadedModel.load(s)) {
+        java.util.function.IntFunction<TensorData> input =
+            model.takesText()
+                ? i -> TensorData.text(texts.get(i % texts.size()))
+                : i ->
+                    TensorData.float32(
+                        new long[] {1, FashionMnist.PIXELS},
+                        holdout.get(i % holdout.size()).scaled());
         for (String mode : MODES) {
           int threads = mode.equals("per-core") ? cores : 1;
           int batch = mode.equals("batched") ? s.maxBatchSize() : 1;
           List<Double> rates = new ArrayList<>();
           for (int r = 0; r < o.repeats(); r++) {
-            rates.add(rate(model, holdout, threads, batch, Duration.ofSeconds(o.computeSeconds())));
+            rates.add(rate(model, input, threads, batch, Duration.ofSeconds(o.computeSeconds())));
           }
           Stats st = Stats.of(rates);
           line.append(String.format(" %10.0f (%5.0f-%5.0f)", st.median(), st.min(), st.max()));
-          inverseSum.merge(mode, 1 / st.median(), Double::sum);
+          (model.takesText() ? textInverseSum : inverseSum)
+              .merge(mode, 1 / st.median(), Double::sum);
           ObjectNode row = rows.addObject();
           row.put("model", s.name());
           row.put("mode", mode);
@@ -94,7 +108,7 @@ final class ComputeSection {
       out.println(line);
     }
     Map<String, Double> combined = new LinkedHashMap<>();
-    StringBuilder line = new StringBuilder(String.format("%-6s", "all 3"));
+    StringBuilder line = new StringBuilder(String.format("%-16s", "all 3"));
     ObjectNode c = run.json.putObject("combined_compute");
     for (String mode : MODES) {
       double rate = 1 / inverseSum.get(mode);
@@ -103,6 +117,16 @@ final class ComputeSection {
       line.append(String.format(" %10.0f %13s", rate, ""));
     }
     out.println(line + "  <- combined: 1/(1/r1+1/r2+1/r3), each request scored by all three");
+    if (!textInverseSum.isEmpty()) {
+      StringBuilder text = new StringBuilder(String.format("%-16s", "text 3"));
+      ObjectNode t = run.json.putObject("combined_text_compute");
+      for (String mode : MODES) {
+        double rate = 1 / textInverseSum.get(mode);
+        t.put(mode, rate);
+        text.append(String.format(" %10.0f %13s", rate, ""));
+      }
+      out.println(text + "  <- the same for the text models, each text scored by all three");
+    }
     return combined;
   }
 
@@ -111,7 +135,11 @@ final class ComputeSection {
    * {@code batch}.
    */
   private static double rate(
-      LoadedModel model, List<FashionMnist.Sample> holdout, int threads, int batch, Duration length)
+      LoadedModel model,
+      java.util.function.IntFunction<TensorData> input,
+      int threads,
+      int batch,
+      Duration length)
       throws Exception {
     AtomicLong instances = new AtomicLong();
     List<Thread> running = new ArrayList<>();
@@ -130,18 +158,12 @@ final class ComputeSection {
                   long n = 0;
                   while (System.nanoTime() < end) {
                     if (batch == 1) {
-                      single.predict(
-                          TensorData.float32(
-                              new long[] {1, FashionMnist.PIXELS},
-                              holdout.get(i++ % holdout.size()).scaled()));
+                      single.predict(input.apply(i++));
                       n++;
                     } else {
                       List<TensorData> xs = new ArrayList<>(batch);
                       for (int b = 0; b < batch; b++) {
-                        xs.add(
-                            TensorData.float32(
-                                new long[] {1, FashionMnist.PIXELS},
-                                holdout.get(i++ % holdout.size()).scaled()));
+                        xs.add(input.apply(i++));
                       }
                       batched.predict(xs);
                       n += batch;

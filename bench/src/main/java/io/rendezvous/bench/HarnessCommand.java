@@ -30,7 +30,7 @@ import picocli.CommandLine.TypeConversionException;
 final class HarnessCommand implements Callable<Integer> {
   static final List<String> SECTIONS = List.of("compute", "journal", "http");
   static final List<String> TARGETS =
-      List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal");
+      List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal", "text");
 
   @Option(
       names = "--seconds",
@@ -137,7 +137,7 @@ final class HarnessCommand implements Callable<Integer> {
       names = "--targets",
       paramLabel = "TARGET",
       split = ",",
-      defaultValue = "ceiling,m3-infer,rendezvous,rendezvous-no-journal",
+      defaultValue = "ceiling,m3-infer,rendezvous,rendezvous-no-journal,text",
       converter = Target.class,
       description = "Which HTTP targets run (default: ${DEFAULT-VALUE}).")
   List<String> targets;

@@ -76,7 +76,32 @@ final class HttpSection {
             "/predict",
             json,
             predictBodies,
+            "\"predictions\""),
+        new HttpLoad.Target(
+            "text",
+            "127.0.0.1",
+            onPort,
+            "/predict?endpoint=" + TEXT_ENDPOINT,
+            json,
+            textBodies(),
             "\"predictions\""));
+  }
+
+  /** The text endpoint the harness measures beside the image one. */
+  static final String TEXT_ENDPOINT = "sections";
+
+  /** Hold-out texts of the shipped corpus, one {@code {"instances": [text]}} body each. */
+  static List<byte[]> textBodies() {
+    return io.rendezvous.workers.text.TextCorpus.shipped().holdout().stream()
+        .limit(500)
+        .map(
+            e -> {
+              com.fasterxml.jackson.databind.node.ObjectNode body =
+                  io.rendezvous.actors.edge.Json.object();
+              body.putArray("instances").add(e.text());
+              return body.toString().getBytes(StandardCharsets.UTF_8);
+            })
+        .toList();
   }
 
   /** Warms each target up, then runs them all: per target, per concurrency, every repeat. */

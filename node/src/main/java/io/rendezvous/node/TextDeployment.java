@@ -30,9 +30,10 @@ import java.util.Set;
  *   <li>each version is uploaded to the node named ({@code POST /admin/models/{m}/versions}: the
  *       cluster's next version of that model);
  *   <li>no endpoint of the name yet: it is created with the three live on a deadline schedule, the
- *       MLP first ({@code PUT /admin/endpoints/{e}}; its input and labels are the models'); an
- *       endpoint already there: each new version joins it as a shadow ({@code PUT
- *       /admin/endpoints/{e}/models/{m@v}}), to be promoted when its scores have been compared;
+ *       more accurate of MLP and logistic regression first, naive Bayes last ({@code PUT
+ *       /admin/endpoints/{e}}; its input and labels are the models'); an endpoint already there:
+ *       each new version joins it as a shadow ({@code PUT /admin/endpoints/{e}/models/{m@v}}), to
+ *       be promoted when its scores have been compared;
  *   <li>every node the change reached is asked for a prediction of a held-out text.
  * </ol>
  */
@@ -93,12 +94,21 @@ final class TextDeployment {
       members.put(kindOf(endpoint, r.model()), member);
       out.printf("uploaded %s (%,d bytes)%n", member, archive.length);
     }
-    // the schedule's order: the most accurate first, the cheapest last (the fallback)
+    // the schedule's order: of the MLP and logistic regression the more accurate on this CSV's
+    // hold-out first (the MLP on a tie), naive Bayes, the cheapest, last: the fallback
+    Map<TextTrainer.Kind, Double> accuracy = new LinkedHashMap<>();
+    reports.forEach(r -> accuracy.put(kindOf(endpoint, r.model()), r.accuracy()));
     List<TextTrainer.Kind> order =
-        List.of(
-            TextTrainer.Kind.MLP,
-            TextTrainer.Kind.LOGISTIC_REGRESSION,
-            TextTrainer.Kind.NAIVE_BAYES);
+        accuracy.getOrDefault(TextTrainer.Kind.LOGISTIC_REGRESSION, 0.0)
+                > accuracy.getOrDefault(TextTrainer.Kind.MLP, 0.0)
+            ? List.of(
+                TextTrainer.Kind.LOGISTIC_REGRESSION,
+                TextTrainer.Kind.MLP,
+                TextTrainer.Kind.NAIVE_BAYES)
+            : List.of(
+                TextTrainer.Kind.MLP,
+                TextTrainer.Kind.LOGISTIC_REGRESSION,
+                TextTrainer.Kind.NAIVE_BAYES);
     Answer existing = call("GET", "/admin/endpoints/" + AdminCli.seg(endpoint), null, null);
     Answer change;
     if (existing.status() == 404) {

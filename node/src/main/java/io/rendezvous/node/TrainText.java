@@ -83,8 +83,9 @@ public final class TrainText implements Callable<Integer> {
       split = ",",
       defaultValue = "0,10,20",
       description =
-          "a new endpoint's schedule: the MLP, logistic regression and naive Bayes open this many"
-              + " ms after a request arrives (default 0,10,20)")
+          "a new endpoint's schedule: its first choice (the more accurate of MLP and logistic"
+              + " regression), the other, and naive Bayes open this many ms after a request arrives"
+              + " (default 0,10,20)")
   List<Long> afterMs;
 
   @Option(
