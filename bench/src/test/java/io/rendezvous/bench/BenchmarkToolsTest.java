@@ -123,7 +123,7 @@ class BenchmarkToolsTest {
             List.of(),
             256,
             List.of("compute", "journal", "http"),
-            List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal"),
+            List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal", "text"),
             0),
         o);
     assertTrue(o.out().toString().matches("bench-results.\\d{8}-\\d{6}"), o.out().toString());
