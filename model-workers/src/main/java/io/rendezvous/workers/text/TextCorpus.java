@@ -27,10 +27,14 @@ public final class TextCorpus {
   public static final String SHIPPED = "/text/debian-bookworm-descriptions.csv.gz";
 
   /**
-   * A text model version trained on a user's CSV keeps its rows in this file of its directory (key,
-   * text, label), so a node can check it on its own hold-out part and a trainer can retrain it.
+   * A text model version trained on a user's CSV (or retrained from corrections) keeps its rows in
+   * this file of its directory (key, text, label, split), so a node can check it on its own
+   * hold-out part and a trainer can retrain it.
    */
   public static final String VERSION_DATA = "training-data.csv.gz";
+
+  private static final String TRAIN = "train";
+  private static final String HOLDOUT = "holdout";
 
   /** The share of rows held out. */
   public static final double HOLDOUT_SHARE = 0.2;
@@ -70,6 +74,16 @@ public final class TextCorpus {
    */
   public static TextCorpus read(Reader csv, String textColumn, String labelColumn, String keyColumn)
       throws IOException {
+    return read(csv, textColumn, labelColumn, keyColumn, null);
+  }
+
+  /**
+   * The same; {@code splitColumn} (when not null) says each row's part ({@code train} or {@code
+   * holdout}) instead of the key's hash: a version's rows keep the parts they were trained with.
+   */
+  private static TextCorpus read(
+      Reader csv, String textColumn, String labelColumn, String keyColumn, String splitColumn)
+      throws IOException {
     BufferedReader r = new BufferedReader(csv);
     List<String> header = row(r);
     if (header == null) {
@@ -78,12 +92,13 @@ public final class TextCorpus {
     int t = column(header, textColumn);
     int l = column(header, labelColumn);
     int k = keyColumn == null ? -1 : column(header, keyColumn);
+    int sp = splitColumn == null ? -1 : column(header, splitColumn);
     List<String[]> rows = new ArrayList<>();
     TreeSet<String> labelSet = new TreeSet<>();
     int n = 0;
     for (List<String> row = row(r); row != null; row = row(r)) {
       n++;
-      if (row.size() <= Math.max(t, Math.max(l, k))) {
+      if (row.size() <= Math.max(Math.max(t, sp), Math.max(l, k))) {
         throw new IOException(
             "row " + (n + 1) + " has " + row.size() + " fields, fewer than the header");
       }
@@ -93,14 +108,18 @@ public final class TextCorpus {
         continue;
       }
       labelSet.add(label);
-      rows.add(new String[] {k >= 0 ? row.get(k) : text + "#" + n, text, label});
+      rows.add(
+          new String[] {
+            k >= 0 ? row.get(k) : text + "#" + n, text, label, sp >= 0 ? row.get(sp) : null
+          });
     }
     List<String> labels = List.copyOf(labelSet);
     List<Example> train = new ArrayList<>();
     List<Example> holdout = new ArrayList<>();
     for (String[] row : rows) {
       Example e = new Example(row[0], row[1], labels.indexOf(row[2]));
-      (heldOut(row[0]) ? holdout : train).add(e);
+      boolean held = row[3] != null ? HOLDOUT.equals(row[3]) : heldOut(row[0]);
+      (held ? holdout : train).add(e);
     }
     return new TextCorpus(labels, train, holdout);
   }
@@ -114,7 +133,7 @@ public final class TextCorpus {
     try (Reader r =
         new InputStreamReader(
             new GZIPInputStream(Files.newInputStream(file)), StandardCharsets.UTF_8)) {
-      return read(r, "text", "label", "key");
+      return read(r, "text", "label", "key", "split");
     }
   }
 
@@ -127,11 +146,12 @@ public final class TextCorpus {
         new java.io.OutputStreamWriter(
             new GZIPOutputStream(Files.newOutputStream(versionDir.resolve(VERSION_DATA))),
             StandardCharsets.UTF_8)) {
-      w.write("key,text,label\n");
+      w.write("key,text,label,split\n");
       for (List<Example> part : List.of(train, holdout)) {
+        String split = part == train ? TRAIN : HOLDOUT;
         for (Example e : part) {
           w.write(quoted(e.key()) + "," + quoted(e.text()) + "," + quoted(labels.get(e.label())));
-          w.write('\n');
+          w.write("," + split + "\n");
         }
       }
     }
@@ -139,6 +159,11 @@ public final class TextCorpus {
 
   private static String quoted(String field) {
     return '"' + field.replace("\"", "\"\"") + '"';
+  }
+
+  /** The same labels and hold-out part with {@code train} to train on. */
+  public TextCorpus withTrain(List<Example> train) {
+    return new TextCorpus(labels, train, holdout);
   }
 
   /** Whether the row of {@code key} is in the hold-out part (a hash of the key). */

@@ -104,6 +104,21 @@ public final class TextTrainer {
       return prefix + "-" + suffix;
     }
 
+    /** The kind a text model's name says ({@code <prefix>-nb}, ...), if it says one. */
+    public static java.util.Optional<Kind> ofModel(String model) {
+      for (Kind k : values()) {
+        if (model.endsWith("-" + k.suffix) && model.length() > k.suffix.length() + 1) {
+          return java.util.Optional.of(k);
+        }
+      }
+      return java.util.Optional.empty();
+    }
+
+    /** The prefix of {@code model}, a model of this kind. */
+    public String prefixOf(String model) {
+      return model.substring(0, model.length() - suffix.length() - 1);
+    }
+
     public TextFeatures features() {
       return features;
     }

@@ -11,10 +11,10 @@ import java.util.List;
 
 /**
  * A joined correction as the trainer keeps it, read from the feedback topic: the request's input
- * (float32, as the models saw it), the label the user gave, and what each model version said of it
- * in its role then (live, shadow, canary). {@code heldOut}: one of the corrections the trainer
- * never trains on, chosen by the request id ({@link #isHeldOut}), so every trainer and every replay
- * agrees on which they are.
+ * (float32 as the models saw it, or for a text endpoint the text as sent, {@code input} then
+ * empty), the label the user gave, and what each model version said of it in its role then (live,
+ * shadow, canary). {@code heldOut}: one of the corrections the trainer never trains on, chosen by
+ * the request id ({@link #isHeldOut}), so every trainer and every replay agrees on which they are.
  */
 public record Correction(
     String requestId,
@@ -23,13 +23,26 @@ public record Correction(
     int labelIndex,
     float[] input,
     List<Seen> scores,
-    boolean heldOut) {
+    boolean heldOut,
+    String text) {
 
   /** Version {@code version} of {@code model}, in {@code role}, scored {@code top} highest. */
   public record Seen(String model, String version, String role, int top) {}
 
   public Correction {
     scores = List.copyOf(scores);
+  }
+
+  /** An image correction (a float32 input). */
+  public Correction(
+      String requestId,
+      String endpoint,
+      long atMicros,
+      int labelIndex,
+      float[] input,
+      List<Seen> scores,
+      boolean heldOut) {
+    this(requestId, endpoint, atMicros, labelIndex, input, scores, heldOut, null);
   }
 
   /**
@@ -69,7 +82,8 @@ public record Correction(
 
   /**
    * A feedback record as the {@code rendezvous-feedback} topic carries it (JournalJson); null when
-   * its input is not one float32 instance (nothing a trainer of these models could use).
+   * its input is not one float32 instance or one text (nothing a trainer of these models could
+   * use).
    */
   public static Correction fromJson(byte[] json, double heldOutShare) throws IOException {
     JsonNode f = Json.MAPPER.readTree(json);
@@ -78,16 +92,25 @@ public record Correction(
     }
     JsonNode in = f.path("input");
     JsonNode shape = in.path("shape");
-    if (!"float32".equals(in.path("dtype").asText())
+    String text = null;
+    float[] input = new float[0];
+    if (io.rendezvous.model.TensorData.TEXT.equals(in.path("dtype").asText())) {
+      JsonNode texts = in.path("texts");
+      if (!texts.isArray() || texts.size() != 1) {
+        return null;
+      }
+      text = texts.get(0).asText();
+    } else if (!"float32".equals(in.path("dtype").asText())
         || !shape.isArray()
         || shape.size() != 2
         || shape.get(0).asLong() != 1) {
       return null;
+    } else {
+      byte[] data = Base64.getDecoder().decode(in.path("data_base64").asText());
+      ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
+      input = new float[data.length / Float.BYTES];
+      b.asFloatBuffer().get(input);
     }
-    byte[] data = Base64.getDecoder().decode(in.path("data_base64").asText());
-    ByteBuffer b = ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN);
-    float[] input = new float[data.length / Float.BYTES];
-    b.asFloatBuffer().get(input);
     List<Seen> seen = new ArrayList<>();
     for (JsonNode s : f.path("scores")) {
       JsonNode p = s.path("probabilities");
@@ -115,6 +138,7 @@ public record Correction(
         f.path("label_index").asInt(),
         input,
         seen,
-        isHeldOut(id, heldOutShare));
+        isHeldOut(id, heldOutShare),
+        text);
   }
 }

@@ -8,6 +8,8 @@ import io.rendezvous.model.ModelStore;
 import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.FashionMnist.Sample;
+import io.rendezvous.workers.text.TextCorpus;
+import io.rendezvous.workers.text.TextTrainer;
 import io.rendezvous.workers.training.Architecture;
 import io.rendezvous.workers.training.Trainer;
 import java.nio.file.Files;
@@ -115,6 +117,12 @@ public final class RetrainMain {
       boolean warmStart,
       int epochs)
       throws Exception {
+    ModelMetadata liveMeta =
+        ModelMetadata.read(new ModelStore(liveStore).versionDir(model, liveVersion));
+    if (liveMeta.featurizer() != null) {
+      return runText(
+          model, liveMeta, correctionsFile, out, liveStore, liveVersion, seed, weight, shuffle);
+    }
     long start = System.nanoTime();
     Architecture arch =
         Architecture.of(model)
@@ -209,6 +217,141 @@ public final class RetrainMain {
     r.put("held_out", heldOut.size());
     r.put("millis", (System.nanoTime() - start) / 1_000_000);
     return r;
+  }
+
+  /**
+   * A text model retrained: its kind ({@code -nb}, {@code -logreg}, {@code -mlp}) trained again on
+   * the rows live was trained on (those its version keeps, or the shipped corpus) plus the
+   * corrections not held out, each {@code weight} times, the rows' hold-out part and the held-out
+   * corrections judged for both. Text models train in seconds: always from scratch.
+   */
+  static ObjectNode runText(
+      String model,
+      ModelMetadata liveMeta,
+      Path correctionsFile,
+      Path out,
+      Path liveStore,
+      String liveVersion,
+      long seed,
+      int weight,
+      boolean shuffle)
+      throws Exception {
+    long start = System.nanoTime();
+    TextTrainer.Kind kind =
+        TextTrainer.Kind.ofModel(model)
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException("no text model kind to retrain " + model + " as"));
+    Path liveDir = new ModelStore(liveStore).versionDir(model, liveVersion);
+    TextCorpus kept = TextCorpus.ofVersion(liveDir);
+    TextCorpus base = kept != null ? kept : TextCorpus.shipped();
+    if (!base.labels().equals(liveMeta.labels())) {
+      throw new IllegalStateException(
+          model + "@" + liveVersion + " keeps no rows of its labels " + liveMeta.labels());
+    }
+    List<TrainingSet.Item> items = TrainingSet.read(correctionsFile);
+    List<TextCorpus.Example> train = new ArrayList<>(base.train());
+    List<TrainingSet.Item> heldOut = new ArrayList<>();
+    ArrayNode trainedIds = Json.MAPPER.createArrayNode();
+    ArrayNode heldOutIds = Json.MAPPER.createArrayNode();
+    int trained = 0;
+    for (TrainingSet.Item c : items) {
+      if (c.text() == null || c.label() < 0 || c.label() >= base.labels().size()) {
+        continue;
+      }
+      if (c.heldOut()) {
+        heldOut.add(c);
+        heldOutIds.add(c.requestId());
+        continue;
+      }
+      for (int k = 0; k < weight; k++) {
+        train.add(new TextCorpus.Example(c.requestId(), c.text(), c.label()));
+      }
+      trained++;
+      trainedIds.add(c.requestId());
+    }
+    if (shuffle) {
+      List<Integer> labels =
+          new ArrayList<>(train.stream().map(TextCorpus.Example::label).toList());
+      Collections.shuffle(labels, new Random(seed));
+      List<TextCorpus.Example> shuffled = new ArrayList<>(train.size());
+      for (int i = 0; i < train.size(); i++) {
+        shuffled.add(
+            new TextCorpus.Example(train.get(i).key(), train.get(i).text(), labels.get(i)));
+      }
+      train = shuffled;
+    }
+    TextCorpus corpus = base.withTrain(train);
+    ModelStore store = new ModelStore(out);
+    TextTrainer.Report report =
+        TextTrainer.train(
+            kind, corpus, store, kind.prefixOf(model), seed, TextTrainer.buildHash(), true);
+    long trainedMillis = (System.nanoTime() - start) / 1_000_000;
+    ObjectNode r = Json.object();
+    r.put("model", model);
+    r.put("shuffled_labels", shuffle);
+    r.put("trained_corrections", trained);
+    r.put("correction_weight", weight);
+    r.put("base_examples", base.train().size());
+    r.put(
+        "data_hash",
+        ModelMetadata.read(store.versionDir(model, report.version())).trainingDataHash());
+    r.put("train_millis", trainedMillis);
+    r.putNull("started_from");
+    r.put("epochs", 0);
+    r.set("trained_ids", trainedIds);
+    r.set("held_out_ids", heldOutIds);
+    try (VersionScorer candidate = VersionScorer.load(out, model + "@" + report.version());
+        VersionScorer live = VersionScorer.load(liveStore, model + "@" + liveVersion)) {
+      r.set(
+          "candidate",
+          judgeText(candidate, out.resolve(model).resolve(report.version()), base, heldOut));
+      r.set("live", judgeText(live, null, base, heldOut));
+    }
+    r.put("held_out", heldOut.size());
+    r.put("millis", (System.nanoTime() - start) / 1_000_000);
+    return r;
+  }
+
+  private static ObjectNode judgeText(
+      VersionScorer v, Path dir, TextCorpus corpus, List<TrainingSet.Item> heldOut) {
+    ObjectNode o = Json.object();
+    o.put("version", v.version());
+    if (dir != null) {
+      o.put("dir", dir.toAbsolutePath().toString());
+    }
+    List<TextCorpus.Example> holdout = corpus.holdout();
+    List<TensorData> inputs = new ArrayList<>(holdout.size());
+    holdout.forEach(e -> inputs.add(TensorData.text(e.text())));
+    int classes = corpus.labels().size();
+    int[] right = new int[classes];
+    int[] seen = new int[classes];
+    int all = 0;
+    List<float[]> rows = scoreAll(v, inputs);
+    for (int i = 0; i < holdout.size(); i++) {
+      int truth = holdout.get(i).label();
+      seen[truth]++;
+      if (VersionScorer.top(rows.get(i)) == truth) {
+        right[truth]++;
+        all++;
+      }
+    }
+    o.put("holdout_accuracy", holdout.isEmpty() ? 0 : (double) all / holdout.size());
+    ArrayNode byClass = o.putArray("holdout_accuracy_by_class");
+    for (int c = 0; c < classes; c++) {
+      byClass.add(seen[c] == 0 ? 0 : (double) right[c] / seen[c]);
+    }
+    List<TensorData> held = new ArrayList<>();
+    heldOut.forEach(c -> held.add(TensorData.text(c.text())));
+    int heldRight = 0;
+    List<float[]> heldRows = scoreAll(v, held);
+    for (int i = 0; i < heldOut.size(); i++) {
+      if (VersionScorer.top(heldRows.get(i)) == heldOut.get(i).label()) {
+        heldRight++;
+      }
+    }
+    o.put("held_out_right", heldRight);
+    return o;
   }
 
   /**

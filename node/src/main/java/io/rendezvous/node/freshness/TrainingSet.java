@@ -13,11 +13,11 @@ import java.util.List;
 
 /**
  * The corrections a training run gets, as the trainer hands them to its child process: one file,
- * each correction's request id, label, whether it is held out, and its input. The child trains on
- * the others and judges on the held-out ones.
+ * each correction's request id, label, whether it is held out, and its input (floats, or a text).
+ * The child trains on the others and judges on the held-out ones.
  */
 public final class TrainingSet {
-  private static final int MAGIC = 0x52445654; // "RDVT"
+  private static final int MAGIC = 0x52445632; // "RDV2"
 
   private TrainingSet() {}
 
@@ -31,6 +31,12 @@ public final class TrainingSet {
         out.writeUTF(c.requestId());
         out.writeInt(c.labelIndex());
         out.writeBoolean(c.heldOut());
+        byte[] text =
+            c.text() == null ? null : c.text().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        out.writeInt(text == null ? -1 : text.length);
+        if (text != null) {
+          out.write(text);
+        }
         out.writeInt(c.input().length);
         for (float v : c.input()) {
           out.writeFloat(v);
@@ -39,8 +45,8 @@ public final class TrainingSet {
     }
   }
 
-  /** One correction as the child reads it. */
-  public record Item(String requestId, int label, boolean heldOut, float[] input) {}
+  /** One correction as the child reads it: {@code text} null for an image's floats. */
+  public record Item(String requestId, int label, boolean heldOut, float[] input, String text) {}
 
   public static List<Item> read(Path file) throws IOException {
     try (DataInputStream in =
@@ -54,11 +60,18 @@ public final class TrainingSet {
         String id = in.readUTF();
         int label = in.readInt();
         boolean heldOut = in.readBoolean();
+        int textLength = in.readInt();
+        String text = null;
+        if (textLength >= 0) {
+          byte[] bytes = new byte[textLength];
+          in.readFully(bytes);
+          text = new String(bytes, java.nio.charset.StandardCharsets.UTF_8);
+        }
         float[] input = new float[in.readInt()];
         for (int j = 0; j < input.length; j++) {
           input[j] = in.readFloat();
         }
-        out.add(new Item(id, label, heldOut, input));
+        out.add(new Item(id, label, heldOut, input, text));
       }
       return out;
     } catch (EOFException e) {

@@ -99,6 +99,57 @@ class RetrainTest {
     assertEquals(10, r.get("candidate").get("holdout_accuracy_by_class").size());
   }
 
+  /**
+   * A text model retrained as an image model is: corrections of a text endpoint (their texts as
+   * sent) join the rows live was trained on, the held-out ones never do, and the new version keeps
+   * exactly what it was trained on, so the next retraining starts from it.
+   */
+  @Test
+  void aTextModelIsRetrainedFromItsRowsAndTheCorrectionsNotHeldOut() throws Exception {
+    String model = "sections-nb";
+    String liveText = new ModelStore(store).latest(model).orElseThrow();
+    io.rendezvous.workers.text.TextCorpus shipped = io.rendezvous.workers.text.TextCorpus.shipped();
+    List<Correction> texts = new ArrayList<>();
+    int i = 0;
+    // texts users sent and corrected with their section: hold-out rows the model never saw
+    for (io.rendezvous.workers.text.TextCorpus.Example e : shipped.holdout().subList(0, 150)) {
+      String id = "0190f0c2-0000-7000-9000-" + String.format("%012d", i++);
+      texts.add(
+          new Correction(
+              id,
+              "sections",
+              0,
+              e.label(),
+              new float[0],
+              List.of(),
+              Correction.isHeldOut(id, settings.heldOutShare()),
+              e.text()));
+    }
+    JsonNode r =
+        ChildTrainer.run(
+            new ChildTrainer.Request(model, texts, store, liveText, 7, 2, false, null, null),
+            dir.resolve("text"),
+            settings);
+    long expectedHeld = texts.stream().filter(Correction::heldOut).count();
+    assertEquals(expectedHeld, r.get("held_out").asLong(), r.toString());
+    assertEquals(texts.size() - expectedHeld, r.get("trained_corrections").asLong());
+    Path candidate = Path.of(r.get("candidate").get("dir").asText());
+    io.rendezvous.workers.text.TextCorpus kept =
+        io.rendezvous.workers.text.TextCorpus.ofVersion(candidate);
+    Set<String> keys = new HashSet<>();
+    kept.train().forEach(e -> keys.add(e.key()));
+    for (Correction c : texts) {
+      assertEquals(!c.heldOut(), keys.contains(c.requestId()), c.requestId());
+    }
+    assertEquals(shipped.train().size() + 2 * (texts.size() - expectedHeld), kept.train().size());
+    assertEquals(shipped.holdout().size(), kept.holdout().size(), "the same hold-out part");
+    assertEquals(shipped.labels(), ModelMetadata.read(candidate).labels());
+    assertTrue(r.get("candidate").get("holdout_accuracy").asDouble() > 0.5, r.toString());
+    assertEquals(
+        shipped.labels().size(), r.get("candidate").get("holdout_accuracy_by_class").size());
+    assertEquals(liveText, r.get("live").get("version").asText());
+  }
+
   @Test
   void aVersionTrainedOnShuffledLabelsFailsTheChecks() throws Exception {
     JsonNode r =
