@@ -1,0 +1,178 @@
+package io.rendezvous.node.freshness;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.rendezvous.actors.edge.Json;
+import io.rendezvous.journal.JournalRecord;
+import io.rendezvous.model.ModelStore;
+import io.rendezvous.model.TensorData;
+import io.rendezvous.node.TestNode;
+import io.rendezvous.node.kafka.TestKafka;
+import io.rendezvous.workers.text.TextCorpus;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The freshness loop for a text endpoint, as for images: users correct texts the live {@code
+ * sections-mlp} puts in the wrong section (over HTTP, joined to the journaled text, on the Kafka
+ * feedback topic); the trainer retrains the model from the rows its version keeps plus those
+ * corrections, checks it, makes it a shadow through the admin API, and promotes it when it beats
+ * live on the corrections that come meanwhile. The new version keeps the texts it was trained on,
+ * none of the held-out ones.
+ */
+class TextFreshnessIT {
+  @TempDir Path dir;
+  static final String MODEL = "sections-mlp";
+
+  @Test
+  void correctedTextsRetrainTheTextModelWhichIsShadowedThenPromoted() throws Exception {
+    ModelStore built = new ModelStore(Path.of(System.getProperty("rendezvous.model-store.dir")));
+    ModelStore store = new ModelStore(dir.resolve("store"));
+    for (String m : List.of("m1", "m2", "m3")) {
+      io.rendezvous.node.ModelVersionsTestAccess.copy(
+          built.resolve(m, "1"), store.versionDir(m, "1"), "1");
+    }
+    io.rendezvous.node.ModelVersionsTestAccess.copyTextModels(built, store);
+    TextCorpus corpus = TextCorpus.shipped();
+    try (TestKafka kafka = new TestKafka(dir.resolve("kafka")).start();
+        TestNode node =
+            TestNode.start(
+                dir.resolve("node"),
+                String.join(
+                    "\n",
+                    "rendezvous.kafka.enabled = on",
+                    "rendezvous.kafka.bootstrap-servers = \"" + kafka.bootstrapServers() + "\"",
+                    "rendezvous.model-defaults.store = \""
+                        + store.root().toString().replace("\\", "/")
+                        + "\"",
+                    "rendezvous.model-defaults.version = \"1\"",
+                    "rendezvous.endpoints.sections.sla = 2s",
+                    "rendezvous.freshness.endpoint = sections",
+                    "rendezvous.freshness.models = [" + MODEL + "]",
+                    "rendezvous.freshness.retrain-after-corrections = 60",
+                    "rendezvous.freshness.correction-weight = 8",
+                    "rendezvous.freshness.checks.holdout-floor = 0.5",
+                    "rendezvous.freshness.checks.max-holdout-drop = 0.5",
+                    "rendezvous.freshness.checks.min-held-out = 2",
+                    "rendezvous.freshness.promote.min-corrections = 6"));
+        VersionScorer live = VersionScorer.load(store.root(), MODEL + "@1")) {
+      // texts of the hold-out rows the live model puts in another section: what users correct
+      List<TextCorpus.Example> missed = new ArrayList<>();
+      for (TextCorpus.Example e : corpus.holdout()) {
+        float[] p = live.score(List.of(TensorData.text(e.text()))).get(0);
+        if (VersionScorer.top(p) != e.label()) {
+          missed.add(e);
+        }
+      }
+      assertTrue(missed.size() > 150, "the MLP misses " + missed.size());
+      Iterator<TextCorpus.Example> next = missed.iterator();
+      Set<String> heldOutTexts = new HashSet<>();
+      for (int i = 0; i < 60; i++) {
+        TextCorpus.Example e = next.next();
+        if (Correction.isHeldOut(correct(node, e, corpus), 0.2)) {
+          heldOutTexts.add(e.text());
+        }
+      }
+      JsonNode m = await(node, "shadow", next, corpus);
+      String candidate = m.get("candidate").asText();
+      assertEquals(MODEL + "@2", candidate, m.toString());
+      m = await(node, "live", next, corpus);
+      assertEquals("live", role(node, candidate), m.toString());
+      assertEquals("canary", role(node, MODEL + "@1"));
+      HttpResponse<String> a =
+          node.post(
+              "/predict?endpoint=sections",
+              "application/json",
+              "{\"instances\": [\"chess engine with a graphical board\"]}"
+                  .getBytes(StandardCharsets.UTF_8));
+      assertEquals(200, a.statusCode(), a.body());
+      assertEquals(
+          "2", Json.MAPPER.readTree(a.body()).get("predictions").get(0).get("version").asText());
+
+      // the new version keeps the corrected texts it was trained on, and none held out
+      TextCorpus kept = TextCorpus.ofVersion(store.versionDir(MODEL, "2"));
+      Set<String> trainedTexts = new HashSet<>();
+      kept.train().forEach(e -> trainedTexts.add(e.text()));
+      assertTrue(kept.train().size() > corpus.train().size(), "corrections joined the rows");
+      for (String t : heldOutTexts) {
+        assertTrue(!trainedTexts.contains(t), "held out, never trained on: " + t);
+      }
+      List<String> events =
+          node.journal().stream()
+              .filter(
+                  r -> r instanceof JournalRecord.Lifecycle l && l.event().startsWith("freshness-"))
+              .map(r -> ((JournalRecord.Lifecycle) r).event())
+              .toList();
+      for (String e :
+          List.of(
+              "freshness-training",
+              "freshness-checked",
+              "freshness-shadow",
+              "freshness-promoted")) {
+        assertTrue(events.contains(e), e + " in " + events);
+      }
+    }
+  }
+
+  /** A prediction of the example's text, then its correction with its section; the request id. */
+  static String correct(TestNode node, TextCorpus.Example e, TextCorpus corpus) throws Exception {
+    HttpResponse<String> r =
+        node.post(
+            "/predict?endpoint=sections",
+            "application/json",
+            ("{\"instances\":[" + Json.MAPPER.writeValueAsString(e.text()) + "]}")
+                .getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, r.statusCode(), r.body());
+    String id = Json.MAPPER.readTree(r.body()).get("predictions").get(0).get("request_id").asText();
+    HttpResponse<String> f =
+        node.post(
+            "/feedback",
+            "application/json",
+            ("{\"request_id\":\"" + id + "\",\"label\":\"" + corpus.labels().get(e.label()) + "\"}")
+                .getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, f.statusCode(), f.body());
+    return id;
+  }
+
+  /** Polls the trainer until the model is in {@code phase}, correcting more texts meanwhile. */
+  private static JsonNode await(
+      TestNode node, String phase, Iterator<TextCorpus.Example> more, TextCorpus corpus)
+      throws Exception {
+    long until = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+    JsonNode m = FreshnessIT.freshness(node);
+    while (System.nanoTime() < until) {
+      String now = m.get("phase").asText();
+      if (now.equals(phase)) {
+        return m;
+      }
+      if (now.equals("shadow") && more.hasNext()) {
+        correct(node, more.next(), corpus);
+      } else {
+        Thread.sleep(250);
+      }
+      m = FreshnessIT.freshness(node);
+    }
+    throw new AssertionError(MODEL + " did not get to " + phase + " in time: " + m);
+  }
+
+  static String role(TestNode node, String member) throws Exception {
+    JsonNode e = Json.MAPPER.readTree(node.get("/admin/endpoints/sections").body());
+    for (JsonNode m : e.get("models")) {
+      if (m.get("model").asText().equals(member)) {
+        return m.get("role").asText();
+      }
+    }
+    return null;
+  }
+}
