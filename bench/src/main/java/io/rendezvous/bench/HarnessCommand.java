@@ -32,6 +32,9 @@ final class HarnessCommand implements Callable<Integer> {
   static final List<String> TARGETS =
       List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal", "text");
 
+  /** The targets the ratios, the saturation point and the soak are figured from. */
+  static final List<String> RATIO_TARGETS = TARGETS.subList(0, 4);
+
   @Option(
       names = "--seconds",
       paramLabel = "N",

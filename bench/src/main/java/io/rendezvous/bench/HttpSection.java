@@ -242,8 +242,8 @@ final class HttpSection {
       }
     }
     writerShare(medians, cpuMedians);
-    if (!medians.keySet().containsAll(HarnessCommand.TARGETS)) {
-      out.println("(ratios, saturation and soak need all of " + HarnessCommand.TARGETS + ")");
+    if (!medians.keySet().containsAll(HarnessCommand.RATIO_TARGETS)) {
+      out.println("(ratios, saturation and soak need all of " + HarnessCommand.RATIO_TARGETS + ")");
       return Double.NaN;
     }
     return ratiosAndHeadline(results, medians, combined);

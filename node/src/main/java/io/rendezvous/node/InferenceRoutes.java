@@ -92,24 +92,28 @@ public final class InferenceRoutes extends AllDirectives {
                                 optionalHeaderValueByName(
                                     "X-Request-Id",
                                     header ->
-                                        auth.require(
-                                            authName,
-                                            edge.materializer(),
-                                            () ->
-                                                extractRequestEntity(
-                                                    entity ->
-                                                        completeWithFuture(
-                                                            edge.admit(
-                                                                "POST /v2/models/"
-                                                                    + endpoint
-                                                                    + "/infer",
-                                                                entity,
-                                                                () ->
-                                                                    infer(
-                                                                        endpoint,
+                                        optionalHeaderValueByName(
+                                            OipOutputs.HEADER_LENGTH,
+                                            jsonLength ->
+                                                auth.require(
+                                                    authName,
+                                                    edge.materializer(),
+                                                    () ->
+                                                        extractRequestEntity(
+                                                            entity ->
+                                                                completeWithFuture(
+                                                                    edge.admit(
+                                                                        "POST /v2/models/"
+                                                                            + endpoint
+                                                                            + "/infer",
                                                                         entity,
-                                                                        header,
-                                                                        traceparent))))))))));
+                                                                        () ->
+                                                                            infer(
+                                                                                endpoint,
+                                                                                entity,
+                                                                                header,
+                                                                                jsonLength,
+                                                                                traceparent)))))))))));
   }
 
   /**
@@ -190,40 +194,71 @@ public final class InferenceRoutes extends AllDirectives {
     spec.shape().forEach(shape::add);
   }
 
+  /**
+   * {@code jsonLength}: the binary extension's {@code Inference-Header-Content-Length}, when the
+   * body is a JSON header followed by binary tensor data (any content type, Triton's clients send
+   * {@code application/octet-stream}); else the body must be JSON.
+   */
   private CompletionStage<HttpResponse> infer(
-      String name, RequestEntity entity, Optional<String> header, String traceparent) {
+      String name,
+      RequestEntity entity,
+      Optional<String> header,
+      Optional<String> jsonLength,
+      String traceparent) {
     EndpointSettings ep = endpoints.get(name);
     if (ep == null) {
       entity.discardBytes(edge.materializer());
       return HttpEdge.reject(new BadRequest(404, "no model or endpoint '" + name + "'"));
     }
-    if (!entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)) {
+    int headerLength;
+    try {
+      headerLength = jsonLength.isPresent() ? Integer.parseInt(jsonLength.get().trim()) : -1;
+      if (jsonLength.isPresent() && headerLength < 0) {
+        throw new NumberFormatException();
+      }
+    } catch (NumberFormatException e) {
+      entity.discardBytes(edge.materializer());
+      return HttpEdge.reject(
+          new BadRequest(
+              400,
+              OipOutputs.HEADER_LENGTH
+                  + " must be the JSON header's length in bytes, a whole number >= 0"));
+    }
+    if (headerLength < 0
+        && !entity.getContentType().mediaType().equals(MediaTypes.APPLICATION_JSON)) {
       entity.discardBytes(edge.materializer());
       return HttpEdge.reject(
           new BadRequest(
               415,
               "content type "
                   + entity.getContentType()
-                  + " is not supported; send application/json"));
+                  + " is not supported; send application/json, or binary tensor data with an "
+                  + OipOutputs.HEADER_LENGTH
+                  + " header"));
     }
     return edge.body(entity)
         .thenCompose(
             body ->
                 HttpEdge.inline(
                     () -> {
-                      InputDecoder.InferRequest req = decoder.inferRequest(body, ep.input());
-                      return new InputDecoder.InferRequest(
-                          edge.clientId(header, req.clientId()), req.instances());
+                      InputDecoder.InferRequest req =
+                          decoder.inferRequest(body, headerLength, ep.input());
+                      String unknown = OipOutputs.unknownOutput(req);
+                      if (unknown != null) {
+                        throw io.rendezvous.actors.edge.InvalidInput.malformed(unknown);
+                      }
+                      return req.withClientId(edge.clientId(header, req.clientId()));
                     }))
         .thenCompose(
             req ->
                 client
                     .predict(ep, req.instances(), req.clientId(), "oip-v2", null, traceparent)
-                    .thenApply(replies -> render(ep, req.clientId(), replies)));
+                    .thenApply(replies -> render(ep, req, replies)));
   }
 
-  private static HttpResponse render(EndpointSettings ep, String clientId, List<Reply> replies) {
-    return HttpJson.response(
-        ReplyRenderer.status(replies), ReplyRenderer.inferBody(ep, clientId, replies));
+  private static HttpResponse render(
+      EndpointSettings ep, InputDecoder.InferRequest req, List<Reply> replies) {
+    return OipOutputs.respond(
+        ReplyRenderer.status(replies), ReplyRenderer.inferBody(ep, req.clientId(), replies), req);
   }
 }

@@ -201,7 +201,30 @@ public final class InputDecoder {
   /**
    * Open Inference Protocol v2 request: the client's id (may be null) and one tensor per instance.
    */
-  public record InferRequest(String clientId, List<TensorData> instances) {}
+  /**
+   * An OIP infer request as read: the client's id, the instances, and what the client asked of the
+   * response ({@link OutputRequest}s, empty for every output; {@code binaryOutputs} from the
+   * request's {@code binary_data_output} parameter).
+   */
+  public record InferRequest(
+      String clientId,
+      List<TensorData> instances,
+      List<OutputRequest> outputs,
+      boolean binaryOutputs) {
+    public InferRequest(String clientId, List<TensorData> instances) {
+      this(clientId, instances, List.of(), false);
+    }
+
+    public InferRequest withClientId(String id) {
+      return new InferRequest(id, instances, outputs, binaryOutputs);
+    }
+  }
+
+  /**
+   * An output the client asked for by name; {@code binary}: its {@code binary_data} parameter (null
+   * when not given: the request's {@code binary_data_output} decides).
+   */
+  public record OutputRequest(String name, Boolean binary) {}
 
   /**
    * Reads one field's value; false if the field is not one it knows (the value is then skipped).
@@ -213,10 +236,15 @@ public final class InputDecoder {
 
   /** A JSON object body, field by field, with the same errors for every route. */
   private void readObject(byte[] body, FieldReader fields) throws InvalidInput {
-    if (body.length == 0) {
+    readObject(body, body.length, fields);
+  }
+
+  /** The same, of the first {@code length} bytes of {@code body}. */
+  private void readObject(byte[] body, int length, FieldReader fields) throws InvalidInput {
+    if (length == 0) {
       throw InvalidInput.malformed("body is empty");
     }
-    try (JsonParser p = json.getFactory().createParser(body)) {
+    try (JsonParser p = json.getFactory().createParser(body, 0, length)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw InvalidInput.malformed("body must be a JSON object");
       }
@@ -246,6 +274,9 @@ public final class InputDecoder {
     boolean dataIsArray;
     Floats data;
     List<String> texts;
+
+    /** The {@code binary_data_size} parameter (the binary extension); -1 when not given. */
+    long binarySize = -1;
   }
 
   /**
@@ -253,20 +284,52 @@ public final class InputDecoder {
    * order.
    */
   public InferRequest inferRequest(byte[] body, TensorSpec spec) throws InvalidInput {
+    return inferRequest(body, -1, spec);
+  }
+
+  /**
+   * The same with the binary tensor data extension (Triton's): {@code headerLength} (the request's
+   * {@code Inference-Header-Content-Length}; -1 when it has none) is the length of the JSON that
+   * starts the body; the input whose parameters give {@code binary_data_size} is that many bytes
+   * after it (FP32: little-endian floats; BYTES: each text's UTF-8 after its 4-byte little-endian
+   * length).
+   */
+  public InferRequest inferRequest(byte[] body, int headerLength, TensorSpec spec)
+      throws InvalidInput {
+    if (headerLength > body.length) {
+      throw InvalidInput.malformed(
+          "Inference-Header-Content-Length is "
+              + headerLength
+              + " but the body has "
+              + body.length
+              + " bytes");
+    }
+    int jsonLength = headerLength < 0 ? body.length : headerLength;
     int features = (int) spec.elementsPerInstance();
     String[] clientId = {null};
+    List<OutputRequest> outputs = new ArrayList<>();
+    boolean[] binaryOutputs = {false};
     List<OipInput> inputs = new ArrayList<>();
     boolean[] sawInputs = {false};
     String inputsError =
         "\"inputs\" must be an array with exactly one tensor named \"" + spec.name() + "\"";
     readObject(
         body,
+        jsonLength,
         (field, value, p) -> {
           if ("id".equals(field)) {
             if (value != JsonToken.VALUE_STRING) {
               throw InvalidInput.malformed("\"id\" must be a string");
             }
             clientId[0] = p.getText();
+            return true;
+          }
+          if ("parameters".equals(field)) {
+            binaryOutputs[0] = readParameters(p, value, "the request's").binaryOutput;
+            return true;
+          }
+          if ("outputs".equals(field)) {
+            readOutputs(p, value, outputs);
             return true;
           }
           if (!"inputs".equals(field)) {
@@ -301,8 +364,34 @@ public final class InputDecoder {
               + spec.name()
               + "\"");
     }
+    int binaryLength = body.length - jsonLength;
+    if (t.binarySize >= 0 && headerLength < 0) {
+      throw InvalidInput.malformed(
+          "\"binary_data_size\" is given but the request has no Inference-Header-Content-Length"
+              + " header saying where its JSON ends");
+    }
+    if (t.binarySize < 0 && binaryLength > 0) {
+      throw InvalidInput.malformed(
+          binaryLength + " bytes follow the JSON header but no input gives \"binary_data_size\"");
+    }
+    if (t.binarySize >= 0 && t.binarySize != binaryLength) {
+      throw InvalidInput.malformed(
+          "\"binary_data_size\" is "
+              + t.binarySize
+              + " but "
+              + binaryLength
+              + " bytes follow the JSON header");
+    }
+    if (t.binarySize >= 0 && t.dataIsArray) {
+      throw InvalidInput.malformed(
+          "input \"" + t.name + "\" gives both \"data\" and \"binary_data_size\"");
+    }
     if (TensorData.TEXT.equals(spec.dtype())) {
-      return new InferRequest(clientId[0], texts(t, spec));
+      if (t.binarySize >= 0) {
+        t.dataIsArray = true;
+        t.texts = binaryTexts(body, jsonLength, binaryLength);
+      }
+      return new InferRequest(clientId[0], texts(t, spec), outputs, binaryOutputs[0]);
     }
     if (!"FP32".equals(t.datatype)) {
       throw InvalidInput.malformed(
@@ -325,10 +414,32 @@ public final class InputDecoder {
       }
     }
     checkCount(shape[0]);
+    long needed = shape[0] * features;
+    if (t.binarySize >= 0) {
+      if (t.binarySize != needed * Float.BYTES) {
+        throw InvalidInput.malformed(
+            "\"binary_data_size\" is "
+                + t.binarySize
+                + " bytes; shape "
+                + TensorData.describe(shape)
+                + " of FP32 needs "
+                + needed * Float.BYTES);
+      }
+      java.nio.FloatBuffer floats =
+          java.nio.ByteBuffer.wrap(body, jsonLength, binaryLength)
+              .order(java.nio.ByteOrder.LITTLE_ENDIAN)
+              .asFloatBuffer();
+      List<TensorData> out = new ArrayList<>((int) shape[0]);
+      for (int i = 0; i < shape[0]; i++) {
+        float[] row = new float[features];
+        floats.get(row);
+        out.add(TensorData.float32(new long[] {1, features}, row));
+      }
+      return new InferRequest(clientId[0], out, outputs, binaryOutputs[0]);
+    }
     if (!t.dataIsArray) {
       throw InvalidInput.malformed("\"data\" must be an array of numbers");
     }
-    long needed = shape[0] * features;
     if (t.data.count != needed) {
       throw InvalidInput.malformed(
           "\"data\" has "
@@ -346,7 +457,114 @@ public final class InputDecoder {
               new long[] {1, features},
               Arrays.copyOfRange(values, i * features, (i + 1) * features)));
     }
-    return new InferRequest(clientId[0], out);
+    return new InferRequest(clientId[0], out, outputs, binaryOutputs[0]);
+  }
+
+  /** The parameters the binary extension reads: {@code binary_data_size}, {@code binary_data*}. */
+  private static final class Parameters {
+    long binarySize = -1;
+    boolean binaryOutput;
+    Boolean binary;
+  }
+
+  private static Parameters readParameters(JsonParser p, JsonToken value, String whose)
+      throws IOException, InvalidInput {
+    if (value != JsonToken.START_OBJECT) {
+      throw InvalidInput.malformed(whose + " \"parameters\" must be an object");
+    }
+    Parameters out = new Parameters();
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken v = p.nextToken();
+      switch (name) {
+        case "binary_data_size" -> {
+          if (v != JsonToken.VALUE_NUMBER_INT || p.getLongValue() < 0) {
+            throw InvalidInput.malformed("\"binary_data_size\" must be a whole number >= 0");
+          }
+          out.binarySize = p.getLongValue();
+        }
+        case "binary_data_output" -> out.binaryOutput = bool(p, v, name);
+        case "binary_data" -> out.binary = bool(p, v, name);
+        default -> p.skipChildren();
+      }
+    }
+    return out;
+  }
+
+  private static boolean bool(JsonParser p, JsonToken v, String name) throws InvalidInput {
+    if (v != JsonToken.VALUE_TRUE && v != JsonToken.VALUE_FALSE) {
+      throw InvalidInput.malformed("\"" + name + "\" must be true or false");
+    }
+    return v == JsonToken.VALUE_TRUE;
+  }
+
+  /** {@code "outputs": [{"name": ..., "parameters": {"binary_data": true}}, ...]}. */
+  private static void readOutputs(JsonParser p, JsonToken value, List<OutputRequest> out)
+      throws IOException, InvalidInput {
+    String shape = "\"outputs\" must be an array of {\"name\": ...} objects";
+    if (value != JsonToken.START_ARRAY) {
+      throw InvalidInput.malformed(shape);
+    }
+    for (JsonToken t = p.nextToken(); t != JsonToken.END_ARRAY; t = p.nextToken()) {
+      if (t != JsonToken.START_OBJECT) {
+        throw InvalidInput.malformed(shape);
+      }
+      String name = null;
+      Boolean binary = null;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String field = p.currentName();
+        JsonToken v = p.nextToken();
+        if ("name".equals(field) && v == JsonToken.VALUE_STRING) {
+          name = p.getText();
+        } else if ("parameters".equals(field)) {
+          binary = readParameters(p, v, "an output's").binary;
+        } else {
+          p.skipChildren();
+        }
+      }
+      if (name == null) {
+        throw InvalidInput.malformed(shape);
+      }
+      out.add(new OutputRequest(name, binary));
+    }
+  }
+
+  /** A BYTES tensor's binary data: each text's UTF-8 after its 4-byte little-endian length. */
+  private static List<String> binaryTexts(byte[] body, int from, int length) throws InvalidInput {
+    java.nio.ByteBuffer b =
+        java.nio.ByteBuffer.wrap(body, from, length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    List<String> texts = new ArrayList<>();
+    java.nio.charset.CharsetDecoder utf8 =
+        java.nio.charset.StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+    while (b.hasRemaining()) {
+      if (b.remaining() < Integer.BYTES) {
+        throw InvalidInput.malformed(
+            "BYTES element " + texts.size() + " is cut short: no 4-byte length before its bytes");
+      }
+      int n = b.getInt();
+      if (n < 0 || n > b.remaining()) {
+        throw InvalidInput.malformed(
+            "BYTES element "
+                + texts.size()
+                + " says "
+                + Integer.toUnsignedString(n)
+                + " bytes but "
+                + b.remaining()
+                + " remain");
+      }
+      java.nio.ByteBuffer slice = b.slice();
+      slice.limit(n);
+      try {
+        texts.add(utf8.decode(slice).toString());
+      } catch (java.nio.charset.CharacterCodingException e) {
+        throw InvalidInput.malformed("BYTES element " + texts.size() + " is not valid UTF-8");
+      }
+      b.position(b.position() + n);
+    }
+    return texts;
   }
 
   /**
@@ -406,6 +624,7 @@ public final class InputDecoder {
       switch (field) {
         case "name" -> in.name = value.isScalarValue() ? p.getText() : skip(p);
         case "datatype" -> in.datatype = value.isScalarValue() ? p.getText() : skip(p);
+        case "parameters" -> in.binarySize = readParameters(p, value, "an input's").binarySize;
         case "shape" -> {
           in.shapeIsArray = value == JsonToken.START_ARRAY;
           if (in.shapeIsArray) {
