@@ -30,7 +30,15 @@ import picocli.CommandLine.TypeConversionException;
 final class HarnessCommand implements Callable<Integer> {
   static final List<String> SECTIONS = List.of("compute", "journal", "http");
   static final List<String> TARGETS =
-      List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal", "text");
+      List.of(
+          "ceiling",
+          "m3-infer",
+          "rendezvous",
+          "rendezvous-no-journal",
+          "text",
+          "oip-json",
+          "oip-json-17",
+          "oip-binary");
 
   /** The targets the ratios, the saturation point and the soak are figured from. */
   static final List<String> RATIO_TARGETS = TARGETS.subList(0, 4);

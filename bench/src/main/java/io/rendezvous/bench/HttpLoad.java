@@ -45,8 +45,23 @@ public final class HttpLoad {
       String path,
       String contentType,
       List<byte[]> bodies,
-      String bodyMarker) {
-    /** A request's head up to the value of Content-Length, the same for every body. */
+      String bodyMarker,
+      String extraHeaders) {
+    Target(
+        String name,
+        String host,
+        int port,
+        String path,
+        String contentType,
+        List<byte[]> bodies,
+        String bodyMarker) {
+      this(name, host, port, path, contentType, bodies, bodyMarker, "");
+    }
+
+    /**
+     * A request's head up to the value of Content-Length, the same for every body; {@code
+     * extraHeaders}: whole header lines, each ending in CRLF.
+     */
     String headUpToLength() {
       return "POST "
           + path
@@ -56,7 +71,9 @@ public final class HttpLoad {
           + port
           + "\r\nContent-Type: "
           + contentType
-          + "\r\nContent-Length: ";
+          + "\r\n"
+          + extraHeaders
+          + "Content-Length: ";
     }
   }
 

@@ -84,7 +84,39 @@ final class HttpSection {
             "/predict?endpoint=" + TEXT_ENDPOINT,
             json,
             textBodies(),
-            "\"predictions\""));
+            "\"predictions\""),
+        // the same rendezvous as Open Inference Protocol clients send it: short decimals, Python's
+        // json.dumps, and Triton's binary tensor data extension
+        new HttpLoad.Target(
+            "oip-json",
+            "127.0.0.1",
+            onPort,
+            "/v2/models/rendezvous/infer",
+            json,
+            oipBodies,
+            "\"outputs\""),
+        new HttpLoad.Target(
+            "oip-json-17",
+            "127.0.0.1",
+            onPort,
+            "/v2/models/rendezvous/infer",
+            json,
+            holdout.stream()
+                .limit(500)
+                .map(s -> HoldoutBodies.pythonOip(s).getBytes(StandardCharsets.UTF_8))
+                .toList(),
+            "\"outputs\""),
+        new HttpLoad.Target(
+            "oip-binary",
+            "127.0.0.1",
+            onPort,
+            "/v2/models/rendezvous/infer",
+            "application/octet-stream",
+            holdout.stream().limit(500).map(HoldoutBodies::oipBinary).toList(),
+            "\"outputs\"",
+            "Inference-Header-Content-Length: "
+                + HoldoutBodies.OIP_BINARY_HEADER.length()
+                + "\r\n"));
   }
 
   /** The text endpoint the harness measures beside the image one. */

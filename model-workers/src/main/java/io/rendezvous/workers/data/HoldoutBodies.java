@@ -43,6 +43,49 @@ public final class HoldoutBodies {
     return values(b, s).append("]}]}").toString();
   }
 
+  /**
+   * The same as Python's {@code json.dumps} writes it (float64 pixels / 255: up to 17 significant
+   * digits): what tritonclient's JSON path and plain Python clients send.
+   */
+  public static String pythonOip(FashionMnist.Sample s) {
+    StringBuilder b =
+        new StringBuilder("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, ")
+            .append(FashionMnist.PIXELS)
+            .append("], \"datatype\": \"FP32\", \"data\": [");
+    byte[] pixels = s.pixels();
+    for (int i = 0; i < pixels.length; i++) {
+      if (i > 0) {
+        b.append(", ");
+      }
+      b.append(Double.toString((pixels[i] & 0xFF) / 255.0));
+    }
+    return b.append("]}]}").toString();
+  }
+
+  /**
+   * The JSON header of the binary tensor data extension's request for one instance: the same for
+   * every sample, {@link #oipBinary} follows it.
+   */
+  public static final String OIP_BINARY_HEADER =
+      "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,"
+          + FashionMnist.PIXELS
+          + "],\"datatype\":\"FP32\",\"parameters\":{\"binary_data_size\":"
+          + FashionMnist.PIXELS * Float.BYTES
+          + "}}]}";
+
+  /** A binary-extension request body: {@link #OIP_BINARY_HEADER}, then the floats little-endian. */
+  public static byte[] oipBinary(FashionMnist.Sample s) {
+    byte[] head = OIP_BINARY_HEADER.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    java.nio.ByteBuffer b =
+        java.nio.ByteBuffer.allocate(head.length + FashionMnist.PIXELS * Float.BYTES)
+            .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+    b.put(head);
+    for (float f : s.scaled()) {
+      b.putFloat(f);
+    }
+    return b.array();
+  }
+
   /** The sample's scaled pixels, comma-separated. */
   private static StringBuilder values(StringBuilder b, FashionMnist.Sample s) {
     float[] x = s.scaled();
