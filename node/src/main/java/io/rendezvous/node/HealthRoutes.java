@@ -21,21 +21,25 @@ public final class HealthRoutes extends AllDirectives {
     this.version = version;
   }
 
+  /**
+   * The protocol extensions served, by the names Triton's clients look for: the binary tensor data
+   * extension ({@link OipOutputs}) and the model repository ({@link RepositoryRoutes}).
+   */
+  static final java.util.List<String> EXTENSIONS =
+      java.util.List.of("binary_tensor_data", "model_repository");
+
+  private ObjectNode serverMetadata() {
+    ObjectNode o = Json.object().put("name", "rendezvous").put("version", version);
+    EXTENSIONS.forEach(o.putArray("extensions")::add);
+    return o;
+  }
+
   public Route routes() {
     return pathPrefix(
         "v2",
         () ->
             concat(
-                pathEnd(
-                    () ->
-                        get(
-                            () ->
-                                complete(
-                                    HttpJson.response(
-                                        200,
-                                        Json.object()
-                                            .put("name", "rendezvous")
-                                            .put("version", version))))),
+                pathEnd(() -> get(() -> complete(HttpJson.response(200, serverMetadata())))),
                 path(
                     segment("health").slash("live"),
                     () ->

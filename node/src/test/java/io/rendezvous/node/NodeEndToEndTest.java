@@ -261,7 +261,12 @@ class NodeEndToEndTest {
     // reading on a loaded machine
     HttpResponse<String> ready = node.awaitReady(java.time.Duration.ofSeconds(30));
     assertEquals(200, ready.statusCode(), ready.body());
-    assertEquals("rendezvous", Json.MAPPER.readTree(node.get("/v2").body()).get("name").asText());
+    JsonNode server = Json.MAPPER.readTree(node.get("/v2").body());
+    assertEquals("rendezvous", server.get("name").asText());
+    assertEquals(
+        List.of("binary_tensor_data", "model_repository"),
+        Json.MAPPER.convertValue(server.get("extensions"), List.class),
+        server.toString());
   }
 
   static Set<String> ids(List<JournalRecord> records) {
