@@ -234,15 +234,8 @@ final class EndpointAdminRoutes extends AllDirectives {
     io.rendezvous.model.ModelMetadata first = null;
     String firstMember = null;
     for (String member : e.models()) {
-      ModelRef ref = ModelRef.parse(member);
-      io.rendezvous.model.ModelMetadata meta;
-      try {
-        meta =
-            io.rendezvous.model.ModelMetadata.read(
-                store.resolve(
-                    ref.name(),
-                    ref.versioned() ? ref.version() : io.rendezvous.model.ModelStore.LATEST));
-      } catch (java.io.IOException | IllegalArgumentException unknown) {
+      io.rendezvous.model.ModelMetadata meta = metadataOf(member);
+      if (meta == null) {
         continue;
       }
       if (first == null) {
@@ -288,6 +281,18 @@ final class EndpointAdminRoutes extends AllDirectives {
         null);
   }
 
+  /** Blocking: the stored metadata of the version {@code member} names; null when not stored. */
+  private io.rendezvous.model.ModelMetadata metadataOf(String member) {
+    ModelRef ref = ModelRef.parse(member);
+    try {
+      return io.rendezvous.model.ModelMetadata.read(
+          store.resolve(
+              ref.name(), ref.versioned() ? ref.version() : io.rendezvous.model.ModelStore.LATEST));
+    } catch (java.io.IOException | IllegalArgumentException unknown) {
+      return null;
+    }
+  }
+
   private static boolean sameInput(
       io.rendezvous.model.TensorSpec a, io.rendezvous.model.TensorSpec b) {
     return a.dtype().equals(b.dtype()) && a.shape().equals(b.shape());
@@ -300,18 +305,8 @@ final class EndpointAdminRoutes extends AllDirectives {
    */
   private HttpResponse misfit(String name, String member) {
     EndpointSettings e = endpoints.current().byName().get(name);
-    ModelRef ref = ModelRef.parse(member);
-    if (e == null) {
-      return null;
-    }
-    io.rendezvous.model.ModelMetadata meta;
-    try {
-      meta =
-          io.rendezvous.model.ModelMetadata.read(
-              store.resolve(
-                  ref.name(),
-                  ref.versioned() ? ref.version() : io.rendezvous.model.ModelStore.LATEST));
-    } catch (java.io.IOException | IllegalArgumentException unknown) {
+    io.rendezvous.model.ModelMetadata meta = e == null ? null : metadataOf(member);
+    if (meta == null) {
       return null;
     }
     if (meta.labels().equals(e.labels()) && sameInput(meta.requestInput(), e.input())) {

@@ -23,15 +23,7 @@ public final class HoldoutBodies {
    * significant digits, zeros as {@code 0.0}. What real clients send (numpy, pandas, plain Python).
    */
   public static String pythonJson(FashionMnist.Sample s) {
-    StringBuilder b = new StringBuilder("{\"instances\": [[");
-    byte[] pixels = s.pixels();
-    for (int i = 0; i < pixels.length; i++) {
-      if (i > 0) {
-        b.append(", ");
-      }
-      b.append(Double.toString((pixels[i] & 0xFF) / 255.0));
-    }
-    return b.append("]]}").toString();
+    return pythonFloats(new StringBuilder("{\"instances\": [["), s).append("]]}").toString();
   }
 
   /** An Open Inference Protocol v2 request for one instance. */
@@ -52,6 +44,11 @@ public final class HoldoutBodies {
         new StringBuilder("{\"inputs\": [{\"name\": \"input\", \"shape\": [1, ")
             .append(FashionMnist.PIXELS)
             .append("], \"datatype\": \"FP32\", \"data\": [");
+    return pythonFloats(b, s).append("]}]}").toString();
+  }
+
+  /** The pixels / 255 as float64, as Python's {@code json.dumps} writes them. */
+  private static StringBuilder pythonFloats(StringBuilder b, FashionMnist.Sample s) {
     byte[] pixels = s.pixels();
     for (int i = 0; i < pixels.length; i++) {
       if (i > 0) {
@@ -59,7 +56,7 @@ public final class HoldoutBodies {
       }
       b.append(Double.toString((pixels[i] & 0xFF) / 255.0));
     }
-    return b.append("]}]}").toString();
+    return b;
   }
 
   /**

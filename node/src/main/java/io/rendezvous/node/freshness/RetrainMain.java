@@ -211,8 +211,9 @@ public final class RetrainMain {
     r.set("held_out_ids", heldOutIds);
     try (VersionScorer candidate = VersionScorer.load(out, model + "@" + version);
         VersionScorer live = VersionScorer.load(liveStore, model + "@" + liveVersion)) {
-      r.set("candidate", judge(candidate, out.resolve(model).resolve(version), data, heldOut));
-      r.set("live", judge(live, null, data, heldOut));
+      Judged judged = Judged.images(data, heldOut);
+      r.set("candidate", judge(candidate, out.resolve(model).resolve(version), judged));
+      r.set("live", judge(live, null, judged));
     }
     r.put("held_out", heldOut.size());
     r.put("millis", (System.nanoTime() - start) / 1_000_000);
@@ -303,55 +304,13 @@ public final class RetrainMain {
     r.set("held_out_ids", heldOutIds);
     try (VersionScorer candidate = VersionScorer.load(out, model + "@" + report.version());
         VersionScorer live = VersionScorer.load(liveStore, model + "@" + liveVersion)) {
-      r.set(
-          "candidate",
-          judgeText(candidate, out.resolve(model).resolve(report.version()), base, heldOut));
-      r.set("live", judgeText(live, null, base, heldOut));
+      Judged judged = Judged.texts(base, heldOut);
+      r.set("candidate", judge(candidate, out.resolve(model).resolve(report.version()), judged));
+      r.set("live", judge(live, null, judged));
     }
     r.put("held_out", heldOut.size());
     r.put("millis", (System.nanoTime() - start) / 1_000_000);
     return r;
-  }
-
-  private static ObjectNode judgeText(
-      VersionScorer v, Path dir, TextCorpus corpus, List<TrainingSet.Item> heldOut) {
-    ObjectNode o = Json.object();
-    o.put("version", v.version());
-    if (dir != null) {
-      o.put("dir", dir.toAbsolutePath().toString());
-    }
-    List<TextCorpus.Example> holdout = corpus.holdout();
-    List<TensorData> inputs = new ArrayList<>(holdout.size());
-    holdout.forEach(e -> inputs.add(TensorData.text(e.text())));
-    int classes = corpus.labels().size();
-    int[] right = new int[classes];
-    int[] seen = new int[classes];
-    int all = 0;
-    List<float[]> rows = scoreAll(v, inputs);
-    for (int i = 0; i < holdout.size(); i++) {
-      int truth = holdout.get(i).label();
-      seen[truth]++;
-      if (VersionScorer.top(rows.get(i)) == truth) {
-        right[truth]++;
-        all++;
-      }
-    }
-    o.put("holdout_accuracy", holdout.isEmpty() ? 0 : (double) all / holdout.size());
-    ArrayNode byClass = o.putArray("holdout_accuracy_by_class");
-    for (int c = 0; c < classes; c++) {
-      byClass.add(seen[c] == 0 ? 0 : (double) right[c] / seen[c]);
-    }
-    List<TensorData> held = new ArrayList<>();
-    heldOut.forEach(c -> held.add(TensorData.text(c.text())));
-    int heldRight = 0;
-    List<float[]> heldRows = scoreAll(v, held);
-    for (int i = 0; i < heldOut.size(); i++) {
-      if (VersionScorer.top(heldRows.get(i)) == heldOut.get(i).label()) {
-        heldRight++;
-      }
-    }
-    o.put("held_out_right", heldRight);
-    return o;
   }
 
   /**
@@ -386,43 +345,74 @@ public final class RetrainMain {
     }
   }
 
-  private static ObjectNode judge(
-      VersionScorer v, Path dir, FashionMnist data, List<TrainingSet.Item> heldOut) {
+  /** One kind of model's hold-out and held-out corrections, as tensors and their labels. */
+  private record Judged(
+      List<TensorData> holdout,
+      int[] holdoutLabels,
+      int classes,
+      List<TensorData> heldOut,
+      int[] heldOutLabels) {
+
+    static Judged images(FashionMnist data, List<TrainingSet.Item> heldOut) {
+      List<Sample> holdout = data.holdout();
+      List<TensorData> inputs = new ArrayList<>(holdout.size());
+      holdout.forEach(
+          s -> inputs.add(TensorData.float32(new long[] {1, FashionMnist.PIXELS}, s.scaled())));
+      List<TensorData> held = new ArrayList<>();
+      heldOut.forEach(
+          c -> held.add(TensorData.float32(new long[] {1, c.input().length}, c.input())));
+      return new Judged(
+          inputs,
+          holdout.stream().mapToInt(Sample::label).toArray(),
+          FashionMnist.LABELS.size(),
+          held,
+          heldOut.stream().mapToInt(TrainingSet.Item::label).toArray());
+    }
+
+    static Judged texts(TextCorpus corpus, List<TrainingSet.Item> heldOut) {
+      List<TensorData> inputs = new ArrayList<>(corpus.holdout().size());
+      corpus.holdout().forEach(e -> inputs.add(TensorData.text(e.text())));
+      List<TensorData> held = new ArrayList<>();
+      heldOut.forEach(c -> held.add(TensorData.text(c.text())));
+      return new Judged(
+          inputs,
+          corpus.holdout().stream().mapToInt(TextCorpus.Example::label).toArray(),
+          corpus.labels().size(),
+          held,
+          heldOut.stream().mapToInt(TrainingSet.Item::label).toArray());
+    }
+  }
+
+  /**
+   * Version {@code v} on the hold-out part (overall and per class) and the held-out corrections.
+   */
+  private static ObjectNode judge(VersionScorer v, Path dir, Judged data) {
     ObjectNode o = Json.object();
     o.put("version", v.version());
     if (dir != null) {
       o.put("dir", dir.toAbsolutePath().toString());
     }
-    List<Sample> holdout = data.holdout();
-    List<TensorData> inputs = new ArrayList<>(holdout.size());
-    for (Sample s : holdout) {
-      inputs.add(TensorData.float32(new long[] {1, FashionMnist.PIXELS}, s.scaled()));
-    }
-    int[] right = new int[10];
-    int[] seen = new int[10];
+    int[] right = new int[data.classes()];
+    int[] seen = new int[data.classes()];
     int all = 0;
-    List<float[]> rows = scoreAll(v, inputs);
-    for (int i = 0; i < holdout.size(); i++) {
-      int truth = holdout.get(i).label();
+    List<float[]> rows = scoreAll(v, data.holdout());
+    for (int i = 0; i < rows.size(); i++) {
+      int truth = data.holdoutLabels()[i];
       seen[truth]++;
       if (VersionScorer.top(rows.get(i)) == truth) {
         right[truth]++;
         all++;
       }
     }
-    o.put("holdout_accuracy", (double) all / holdout.size());
+    o.put("holdout_accuracy", rows.isEmpty() ? 0 : (double) all / rows.size());
     ArrayNode byClass = o.putArray("holdout_accuracy_by_class");
-    for (int c = 0; c < 10; c++) {
+    for (int c = 0; c < data.classes(); c++) {
       byClass.add(seen[c] == 0 ? 0 : (double) right[c] / seen[c]);
     }
-    List<TensorData> held = new ArrayList<>();
-    for (TrainingSet.Item c : heldOut) {
-      held.add(TensorData.float32(new long[] {1, c.input().length}, c.input()));
-    }
     int heldRight = 0;
-    List<float[]> heldRows = scoreAll(v, held);
-    for (int i = 0; i < heldOut.size(); i++) {
-      if (VersionScorer.top(heldRows.get(i)) == heldOut.get(i).label()) {
+    List<float[]> heldRows = scoreAll(v, data.heldOut());
+    for (int i = 0; i < heldRows.size(); i++) {
+      if (VersionScorer.top(heldRows.get(i)) == data.heldOutLabels()[i]) {
         heldRight++;
       }
     }
