@@ -207,15 +207,43 @@ public final class RetrainMain {
     r.put("train_millis", trainedMillis);
     r.put("started_from", startFrom == null ? null : model + "@" + liveVersion);
     r.put("epochs", epochCount);
+    return judged(
+        r,
+        trainedIds,
+        heldOutIds,
+        out,
+        model,
+        version,
+        liveStore,
+        liveVersion,
+        Judged.images(data, heldOut),
+        start);
+  }
+
+  /**
+   * The report {@code r} completed: which corrections were trained on and held out, candidate
+   * {@code version} and live judged on {@code judged}, the run's time from {@code start}.
+   */
+  private static ObjectNode judged(
+      ObjectNode r,
+      ArrayNode trainedIds,
+      ArrayNode heldOutIds,
+      Path out,
+      String model,
+      String version,
+      Path liveStore,
+      String liveVersion,
+      Judged judged,
+      long start)
+      throws Exception {
     r.set("trained_ids", trainedIds);
     r.set("held_out_ids", heldOutIds);
     try (VersionScorer candidate = VersionScorer.load(out, model + "@" + version);
         VersionScorer live = VersionScorer.load(liveStore, model + "@" + liveVersion)) {
-      Judged judged = Judged.images(data, heldOut);
       r.set("candidate", judge(candidate, out.resolve(model).resolve(version), judged));
       r.set("live", judge(live, null, judged));
     }
-    r.put("held_out", heldOut.size());
+    r.put("held_out", judged.heldOut().size());
     r.put("millis", (System.nanoTime() - start) / 1_000_000);
     return r;
   }
@@ -300,17 +328,17 @@ public final class RetrainMain {
     r.put("train_millis", trainedMillis);
     r.putNull("started_from");
     r.put("epochs", 0);
-    r.set("trained_ids", trainedIds);
-    r.set("held_out_ids", heldOutIds);
-    try (VersionScorer candidate = VersionScorer.load(out, model + "@" + report.version());
-        VersionScorer live = VersionScorer.load(liveStore, model + "@" + liveVersion)) {
-      Judged judged = Judged.texts(base, heldOut);
-      r.set("candidate", judge(candidate, out.resolve(model).resolve(report.version()), judged));
-      r.set("live", judge(live, null, judged));
-    }
-    r.put("held_out", heldOut.size());
-    r.put("millis", (System.nanoTime() - start) / 1_000_000);
-    return r;
+    return judged(
+        r,
+        trainedIds,
+        heldOutIds,
+        out,
+        model,
+        report.version(),
+        liveStore,
+        liveVersion,
+        Judged.texts(base, heldOut),
+        start);
   }
 
   /**
