@@ -308,6 +308,74 @@ class OipBinaryTest {
         Json.MAPPER.readTree(binIn.body()).get("outputs").get(1).get("data"));
   }
 
+  /**
+   * FP64 and FP16 tensors (JSON or binary) are converted to the float32 the models take; a datatype
+   * with no float meaning is refused naming the ones taken.
+   */
+  @Test
+  void fp64AndFp16AreConvertedOtherDatatypesRefused() throws Exception {
+    FashionMnist.Sample s = SAMPLES.get(0);
+    float[] x = s.scaled();
+    // FP64 binary: the doubles of the float32 pixels, so the conversion is exact
+    ByteBuffer doubles = ByteBuffer.allocate(784 * 8).order(ByteOrder.LITTLE_ENDIAN);
+    for (float f : x) {
+      doubles.putDouble(f);
+    }
+    String fp64 =
+        "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"FP64\","
+            + "\"parameters\":{\"binary_data_size\":6272}}]}";
+    HttpResponse<byte[]> r =
+        post(
+            "/v2/models/m3/infer",
+            "application/octet-stream",
+            fp64.length(),
+            concat(fp64, doubles.array()));
+    assertEquals(200, r.statusCode(), new String(r.body(), StandardCharsets.UTF_8));
+    String id = Json.MAPPER.readTree(r.body()).get("parameters").get("request_ids").get(0).asText();
+    assertArrayEquals(x, journaledInput(id));
+
+    // FP64 in JSON: numbers are numbers
+    String json = jsonImages(List.of(s), "").replace("\"FP32\"", "\"FP64\"");
+    r =
+        post(
+            "/v2/models/m3/infer", "application/json", null, json.getBytes(StandardCharsets.UTF_8));
+    assertEquals(200, r.statusCode(), new String(r.body(), StandardCharsets.UTF_8));
+
+    // FP16 binary: halves of values a half holds exactly, subnormal and negative included
+    short[] halves = {0x0000, 0x3800, 0x3C00, 0x3400, (short) 0xC000, 0x0001};
+    float[] want = {0f, 0.5f, 1f, 0.25f, -2f, 0x1p-24f};
+    ByteBuffer h = ByteBuffer.allocate(784 * 2).order(ByteOrder.LITTLE_ENDIAN);
+    for (int i = 0; i < 784; i++) {
+      h.putShort(halves[i % halves.length]);
+    }
+    String fp16 =
+        "{\"inputs\":[{\"name\":\"input\",\"shape\":[1,784],\"datatype\":\"FP16\","
+            + "\"parameters\":{\"binary_data_size\":1568}}]}";
+    r =
+        post(
+            "/v2/models/m3/infer",
+            "application/octet-stream",
+            fp16.length(),
+            concat(fp16, h.array()));
+    assertEquals(200, r.statusCode(), new String(r.body(), StandardCharsets.UTF_8));
+    float[] got =
+        journaledInput(
+            Json.MAPPER.readTree(r.body()).get("parameters").get("request_ids").get(0).asText());
+    for (int i = 0; i < 784; i++) {
+      assertEquals(want[i % want.length], got[i], "half " + i);
+    }
+
+    String int32 = jsonImages(List.of(s), "").replace("\"FP32\"", "\"INT32\"");
+    assertRefused(
+        post(
+            "/v2/models/m3/infer",
+            "application/json",
+            null,
+            int32.getBytes(StandardCharsets.UTF_8)),
+        400,
+        "datatype INT32 is not supported; \"input\" takes FP32 (FP64 and FP16 are converted to it)");
+  }
+
   @Test
   void bodiesThatDoNotAddUpAreRefusedSayingWhy() throws Exception {
     String fp32 =

@@ -393,9 +393,14 @@ public final class InputDecoder {
       }
       return new InferRequest(clientId[0], texts(t, spec), outputs, binaryOutputs[0]);
     }
-    if (!"FP32".equals(t.datatype)) {
+    Integer width = FLOAT_WIDTHS.get(t.datatype);
+    if (width == null) {
       throw InvalidInput.malformed(
-          "datatype " + t.datatype + " is not supported; \"" + spec.name() + "\" takes FP32");
+          "datatype "
+              + t.datatype
+              + " is not supported; \""
+              + spec.name()
+              + "\" takes FP32 (FP64 and FP16 are converted to it)");
     }
     if (!t.shapeIsArray || t.shapeTokens.size() != spec.shape().size()) {
       throw InvalidInput.malformed(
@@ -416,23 +421,31 @@ public final class InputDecoder {
     checkCount(shape[0]);
     long needed = shape[0] * features;
     if (t.binarySize >= 0) {
-      if (t.binarySize != needed * Float.BYTES) {
+      if (t.binarySize != needed * width) {
         throw InvalidInput.malformed(
             "\"binary_data_size\" is "
                 + t.binarySize
                 + " bytes; shape "
                 + TensorData.describe(shape)
-                + " of FP32 needs "
-                + needed * Float.BYTES);
+                + " of "
+                + t.datatype
+                + " needs "
+                + needed * width);
       }
-      java.nio.FloatBuffer floats =
+      java.nio.ByteBuffer raw =
           java.nio.ByteBuffer.wrap(body, jsonLength, binaryLength)
-              .order(java.nio.ByteOrder.LITTLE_ENDIAN)
-              .asFloatBuffer();
+              .order(java.nio.ByteOrder.LITTLE_ENDIAN);
       List<TensorData> out = new ArrayList<>((int) shape[0]);
       for (int i = 0; i < shape[0]; i++) {
         float[] row = new float[features];
-        floats.get(row);
+        for (int j = 0; j < features; j++) {
+          row[j] =
+              switch (width) {
+                case 8 -> (float) raw.getDouble();
+                case 2 -> halfToFloat(raw.getShort());
+                default -> raw.getFloat();
+              };
+        }
         out.add(TensorData.float32(new long[] {1, features}, row));
       }
       return new InferRequest(clientId[0], out, outputs, binaryOutputs[0]);
@@ -458,6 +471,30 @@ public final class InputDecoder {
               Arrays.copyOfRange(values, i * features, (i + 1) * features)));
     }
     return new InferRequest(clientId[0], out, outputs, binaryOutputs[0]);
+  }
+
+  /**
+   * The OIP datatypes an FP32 input takes, by their width in the binary extension: JSON numbers are
+   * numbers whatever the datatype says, FP64 and FP16 bytes are converted to float32.
+   */
+  private static final java.util.Map<String, Integer> FLOAT_WIDTHS =
+      java.util.Map.of("FP32", 4, "FP64", 8, "FP16", 2);
+
+  /** An IEEE 754 half as a float (Java 17 has no Float.float16ToFloat). */
+  static float halfToFloat(short half) {
+    int h = half & 0xFFFF;
+    int sign = (h & 0x8000) << 16;
+    int exponent = (h >>> 10) & 0x1F;
+    int mantissa = h & 0x3FF;
+    if (exponent == 0x1F) {
+      return Float.intBitsToFloat(sign | 0x7F800000 | (mantissa << 13));
+    }
+    if (exponent == 0) {
+      // zero or subnormal: mantissa x 2^-24
+      float value = mantissa * 0x1p-24f;
+      return sign == 0 ? value : -value;
+    }
+    return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
   }
 
   /** The parameters the binary extension reads: {@code binary_data_size}, {@code binary_data*}. */
