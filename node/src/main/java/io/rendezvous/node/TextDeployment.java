@@ -40,14 +40,16 @@ import java.util.Set;
 final class TextDeployment {
   private final String base;
   private final String token;
+  private final String predictToken;
   private final Duration timeout;
   private final PrintWriter out;
   private final HttpClient http;
 
-  TextDeployment(String url, String token, Duration timeout, PrintWriter out) {
+  TextDeployment(String url, String token, String predictToken, Duration timeout, PrintWriter out) {
     String u = url.trim();
     this.base = u.endsWith("/") ? u.substring(0, u.length() - 1) : u;
     this.token = token;
+    this.predictToken = predictToken;
     this.timeout = timeout;
     this.out = out;
     this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
@@ -179,15 +181,17 @@ final class TextDeployment {
     for (String url : urls) {
       ObjectNode body = Json.object();
       body.putArray("instances").add(text);
+      HttpRequest.Builder probe =
+          HttpRequest.newBuilder(
+                  URI.create(strip(url) + "/predict?endpoint=" + AdminCli.seg(endpoint)))
+              .timeout(timeout)
+              .header("Content-Type", "application/json")
+              .POST(HttpRequest.BodyPublishers.ofString(body.toString()));
+      if (predictToken != null) {
+        probe.header("Authorization", "Bearer " + predictToken);
+      }
       HttpResponse<String> r =
-          http.send(
-              HttpRequest.newBuilder(
-                      URI.create(strip(url) + "/predict?endpoint=" + AdminCli.seg(endpoint)))
-                  .timeout(timeout)
-                  .header("Content-Type", "application/json")
-                  .POST(HttpRequest.BodyPublishers.ofString(body.toString()))
-                  .build(),
-              HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+          http.send(probe.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
       JsonNode answer = parse(r.body());
       JsonNode first = answer.path("predictions").path(0);
       lines.add(
@@ -198,6 +202,9 @@ final class TextDeployment {
               r.statusCode() == 200
                   ? first.path("label").asText() + " by " + first.path("model").asText()
                   : answer.toString()));
+      if (r.statusCode() == 401 && predictToken == null) {
+        lines.add("    (the cluster asks for a token to predict: give it with --predict-token)");
+      }
       all &= r.statusCode() == 200;
     }
     out.printf("\"%s\" on %d node(s):%n", text, urls.size());

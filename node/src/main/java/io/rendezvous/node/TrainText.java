@@ -79,6 +79,13 @@ public final class TrainText implements Callable<Integer> {
   String token;
 
   @Option(
+      names = "--predict-token",
+      description =
+          "a token for the endpoint's predictions, when the cluster asks for one: the probe of every"
+              + " node after --deploy")
+  String predictToken;
+
+  @Option(
       names = "--after-ms",
       split = ",",
       defaultValue = "0,10,20",
@@ -189,7 +196,11 @@ public final class TrainText implements Callable<Integer> {
       out.flush();
       TextDeployment deployment =
           new TextDeployment(
-              deploy, AdminCli.bearer(token), java.time.Duration.ofSeconds(timeoutSeconds), out);
+              deploy,
+              AdminCli.bearer(token),
+              predictToken,
+              java.time.Duration.ofSeconds(timeoutSeconds),
+              out);
       boolean ok =
           deployment.deploy(name, models, reports, afterMs, slaMs, corpus.holdout().get(0).text());
       out.printf(

@@ -427,6 +427,13 @@ class OipBinaryTest {
         400,
         "of FP32 needs 6272");
 
+    byte[] nan = Arrays.copyOf(one, one.length);
+    ByteBuffer.wrap(nan).order(ByteOrder.LITTLE_ENDIAN).putFloat(4 * 7, Float.NaN);
+    assertRefused(
+        post("/v2/models/m3/infer", "application/octet-stream", fp32.length(), concat(fp32, nan)),
+        400,
+        "not a finite float32 (instance 0, element 7: NaN)");
+
     byte[] badUtf8 = {2, 0, 0, 0, (byte) 0xC3, (byte) 0x28};
     String text =
         "{\"inputs\":[{\"name\":\"text\",\"shape\":[1],\"datatype\":\"BYTES\","

@@ -389,7 +389,7 @@ public final class InputDecoder {
     if (TensorData.TEXT.equals(spec.dtype())) {
       if (t.binarySize >= 0) {
         t.dataIsArray = true;
-        t.texts = binaryTexts(body, jsonLength, binaryLength);
+        t.texts = binaryTexts(body, jsonLength, binaryLength, limits.maxInstances());
       }
       return new InferRequest(clientId[0], texts(t, spec), outputs, binaryOutputs[0]);
     }
@@ -445,6 +445,16 @@ public final class InputDecoder {
                 case 2 -> halfToFloat(raw.getShort());
                 default -> raw.getFloat();
               };
+          if (!Float.isFinite(row[j])) {
+            throw InvalidInput.malformed(
+                "binary data holds a value that is not a finite float32 (instance "
+                    + i
+                    + ", element "
+                    + j
+                    + ": "
+                    + row[j]
+                    + ")");
+          }
         }
         out.add(TensorData.float32(new long[] {1, features}, row));
       }
@@ -567,7 +577,8 @@ public final class InputDecoder {
   }
 
   /** A BYTES tensor's binary data: each text's UTF-8 after its 4-byte little-endian length. */
-  private static List<String> binaryTexts(byte[] body, int from, int length) throws InvalidInput {
+  private static List<String> binaryTexts(byte[] body, int from, int length, int cap)
+      throws InvalidInput {
     java.nio.ByteBuffer b =
         java.nio.ByteBuffer.wrap(body, from, length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
     List<String> texts = new ArrayList<>();
@@ -577,6 +588,9 @@ public final class InputDecoder {
             .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
             .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
     while (b.hasRemaining()) {
+      if (texts.size() >= cap) {
+        throw InvalidInput.tooLarge("more texts than a request may hold (" + cap + ")");
+      }
       if (b.remaining() < Integer.BYTES) {
         throw InvalidInput.malformed(
             "BYTES element " + texts.size() + " is cut short: no 4-byte length before its bytes");

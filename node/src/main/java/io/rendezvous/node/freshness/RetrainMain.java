@@ -279,7 +279,16 @@ public final class RetrainMain {
           model + "@" + liveVersion + " keeps no rows of its labels " + liveMeta.labels());
     }
     List<TrainingSet.Item> items = TrainingSet.read(correctionsFile);
-    List<TextCorpus.Example> train = new ArrayList<>(base.train());
+    // live's rows hold the corrections an earlier retraining added (keyed by request id): they come
+    // again from the current set, once each, with their current label and held-out cut
+    java.util.Set<String> correctionIds = new java.util.HashSet<>();
+    items.forEach(c -> correctionIds.add(c.requestId()));
+    List<TextCorpus.Example> train = new ArrayList<>();
+    for (TextCorpus.Example e : base.train()) {
+      if (!correctionIds.contains(e.key())) {
+        train.add(e);
+      }
+    }
     List<TrainingSet.Item> heldOut = new ArrayList<>();
     ArrayNode trainedIds = Json.MAPPER.createArrayNode();
     ArrayNode heldOutIds = Json.MAPPER.createArrayNode();

@@ -148,6 +148,27 @@ class RetrainTest {
     assertEquals(
         shipped.labels().size(), r.get("candidate").get("holdout_accuracy_by_class").size());
     assertEquals(liveText, r.get("live").get("version").asText());
+
+    // retrained again from that version with the same corrections: each still counts twice, not 4x
+    Path candidateStore = candidate.getParent().getParent();
+    JsonNode again =
+        ChildTrainer.run(
+            new ChildTrainer.Request(
+                model,
+                texts,
+                candidateStore,
+                candidate.getFileName().toString(),
+                8,
+                2,
+                false,
+                null,
+                null),
+            dir.resolve("text-again"),
+            settings);
+    io.rendezvous.workers.text.TextCorpus keptAgain =
+        io.rendezvous.workers.text.TextCorpus.ofVersion(
+            Path.of(again.get("candidate").get("dir").asText()));
+    assertEquals(kept.train().size(), keptAgain.train().size(), again.toString());
   }
 
   @Test
