@@ -44,7 +44,8 @@ final class OipOutputs {
   /** The response of {@code status} with {@code body} shaped as {@code req} asked. */
   static HttpResponse respond(int status, ObjectNode body, InputDecoder.InferRequest req) {
     JsonNode outputs = body.get("outputs");
-    if (status != 200 || !(outputs instanceof ArrayNode all)) {
+    boolean asIs = req.outputs().isEmpty() && !req.binaryOutputs();
+    if (status != 200 || asIs || !(outputs instanceof ArrayNode all)) {
       return HttpJson.response(status, body);
     }
     ArrayNode kept = Json.MAPPER.createArrayNode();

@@ -68,23 +68,11 @@ class TextDeployTest {
   /** Three sections of the shipped corpus under column names of the user's own. */
   static Path csv() throws Exception {
     TextCorpus shipped = TextCorpus.shipped();
-    StringBuilder csv = new StringBuilder("id,note,kind\n");
-    int n = 0;
-    for (List<TextCorpus.Example> part : List.of(shipped.train(), shipped.holdout())) {
-      for (TextCorpus.Example e : part) {
-        String label = shipped.labels().get(e.label());
-        if (KINDS.contains(label)) {
-          csv.append(n++)
-              .append(",\"")
-              .append(e.text().replace("\"", "\"\""))
-              .append("\",")
-              .append(label)
-              .append('\n');
-        }
-      }
-    }
     Path file = dir.resolve("kinds.csv");
-    Files.writeString(file, csv, StandardCharsets.UTF_8);
+    Files.writeString(
+        file,
+        TrainTextTest.csv(KINDS, List.of(shipped.train(), shipped.holdout())),
+        StandardCharsets.UTF_8);
     return file;
   }
 

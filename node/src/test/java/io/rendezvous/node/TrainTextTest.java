@@ -24,23 +24,33 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainTextTest {
   @TempDir Path dir;
 
-  @Test
-  void aCsvBecomesThreeModelsWithAReport() throws Exception {
-    Set<String> wanted = Set.of("games", "sound", "graphics");
+  /**
+   * A user's CSV ({@code id,note,kind}, texts quoted) of the shipped corpus's rows of {@code
+   * sections} from {@code parts}.
+   */
+  static String csv(Set<String> sections, List<List<TextCorpus.Example>> parts) {
     TextCorpus shipped = TextCorpus.shipped();
     StringBuilder csv = new StringBuilder("id,note,kind\n");
     int n = 0;
-    for (TextCorpus.Example e : shipped.train()) {
-      String label = shipped.labels().get(e.label());
-      if (wanted.contains(label)) {
-        csv.append(n++)
-            .append(",\"")
-            .append(e.text().replace("\"", "\"\""))
-            .append("\",")
-            .append(label)
-            .append('\n');
+    for (List<TextCorpus.Example> part : parts) {
+      for (TextCorpus.Example e : part) {
+        String label = shipped.labels().get(e.label());
+        if (sections.contains(label)) {
+          csv.append(n++)
+              .append(",\"")
+              .append(e.text().replace("\"", "\"\""))
+              .append("\",")
+              .append(label)
+              .append('\n');
+        }
       }
     }
+    return csv.toString();
+  }
+
+  @Test
+  void aCsvBecomesThreeModelsWithAReport() throws Exception {
+    String csv = csv(Set.of("games", "sound", "graphics"), List.of(TextCorpus.shipped().train()));
     Path file = dir.resolve("notes.csv");
     Files.writeString(file, csv, StandardCharsets.UTF_8);
     Path store = dir.resolve("store");

@@ -26,7 +26,6 @@ import org.slf4j.LoggerFactory;
 import org.tensorflow.Graph;
 import org.tensorflow.Operand;
 import org.tensorflow.Result;
-import org.tensorflow.SavedModelBundle;
 import org.tensorflow.Session;
 import org.tensorflow.Signature;
 import org.tensorflow.framework.optimizers.Adam;
@@ -323,15 +322,7 @@ public final class TextTrainer {
           }
         }
         predicted = predict(session, x, probabilities, holdout, f.width());
-        SavedModelBundle.exporter(staging.toString())
-            .withSession(session)
-            .withSignature(
-                Signature.builder()
-                    .key(Signature.DEFAULT_KEY)
-                    .input("input", x)
-                    .output("probabilities", probabilities)
-                    .build())
-            .export();
+        io.rendezvous.workers.training.Trainer.export(session, x, probabilities, staging);
       }
     }
     long millis = (System.nanoTime() - start) / 1_000_000;

@@ -171,6 +171,24 @@ public final class Trainer {
   }
 
   /**
+   * The trained graph of {@code session} as a SavedModel in {@code dir}, with the serving signature
+   * every model here has: {@code input} to {@code probabilities}.
+   */
+  public static void export(
+      Session session, Operand<?> input, Operand<?> probabilities, java.nio.file.Path dir)
+      throws IOException {
+    SavedModelBundle.exporter(dir.toString())
+        .withSession(session)
+        .withSignature(
+            Signature.builder()
+                .key(Signature.DEFAULT_KEY)
+                .input("input", input)
+                .output("probabilities", probabilities)
+                .build())
+        .export();
+  }
+
+  /**
    * As above, on {@code train} (the shipped training part, or that plus corrections) for {@code
    * epochs}, and judged on {@code holdout}; {@code description} says what it was trained on. {@code
    * startFrom}: a version of the same architecture whose weights it starts from (fine-tuning), or
@@ -275,15 +293,7 @@ public final class Trainer {
         }
         predicted = predict(session, x, probabilities, holdout);
         Files.createDirectories(staging.getParent());
-        SavedModelBundle.exporter(staging.toString())
-            .withSession(session)
-            .withSignature(
-                Signature.builder()
-                    .key(Signature.DEFAULT_KEY)
-                    .input("input", x)
-                    .output("probabilities", probabilities)
-                    .build())
-            .export();
+        export(session, x, probabilities, staging);
       }
     }
     long millis = (System.nanoTime() - start) / 1_000_000;
