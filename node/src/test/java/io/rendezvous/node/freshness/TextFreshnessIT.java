@@ -60,7 +60,7 @@ class TextFreshnessIT {
                     "rendezvous.endpoints.sections.sla = 2s",
                     "rendezvous.freshness.endpoint = sections",
                     "rendezvous.freshness.models = [" + MODEL + "]",
-                    "rendezvous.freshness.retrain-after-corrections = 50",
+                    "rendezvous.freshness.retrain-after-corrections = 30",
                     "rendezvous.freshness.correction-weight = 8",
                     "rendezvous.freshness.checks.holdout-floor = 0.5",
                     "rendezvous.freshness.checks.max-holdout-drop = 0.5",
@@ -71,20 +71,19 @@ class TextFreshnessIT {
       // correct (as the image proof corrects shirts), so the retrained model learns to say it
       List<List<TextCorpus.Example>> missedBySection = new ArrayList<>();
       corpus.labels().forEach(l -> missedBySection.add(new ArrayList<>()));
-      for (List<TextCorpus.Example> part : List.of(corpus.holdout(), corpus.train())) {
-        for (TextCorpus.Example e : part) {
-          float[] p = live.score(List.of(TensorData.text(e.text()))).get(0);
-          if (VersionScorer.top(p) != e.label()) {
-            missedBySection.get(e.label()).add(e);
-          }
+      // (rows it was not trained on: a training row it still misses is one it cannot learn)
+      for (TextCorpus.Example e : corpus.holdout()) {
+        float[] p = live.score(List.of(TensorData.text(e.text()))).get(0);
+        if (VersionScorer.top(p) != e.label()) {
+          missedBySection.get(e.label()).add(e);
         }
       }
       List<TextCorpus.Example> missed =
           missedBySection.stream().max(java.util.Comparator.comparingInt(List::size)).orElseThrow();
-      assertTrue(missed.size() > 80, "the MLP misses " + missed.size() + " of its weakest section");
+      assertTrue(missed.size() > 40, "the MLP misses " + missed.size() + " of its weakest section");
       Iterator<TextCorpus.Example> next = missed.iterator();
       Set<String> heldOutTexts = new HashSet<>();
-      for (int i = 0; i < 50; i++) {
+      for (int i = 0; i < 30; i++) {
         TextCorpus.Example e = next.next();
         if (Correction.isHeldOut(correct(node, e, corpus), 0.2)) {
           heldOutTexts.add(e.text());
