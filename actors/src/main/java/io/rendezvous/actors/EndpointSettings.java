@@ -396,6 +396,32 @@ public record EndpointSettings(
         generation);
   }
 
+  /**
+   * This endpoint for a client whose own deadline {@code deadline} is shorter than the SLA: the
+   * deadline is its SLA, and a stage that would open at or after the decision deadline opens just
+   * before it, so the best answer in by then is taken (as at the SLA) rather than none. A deadline
+   * no longer than the journal margin leaves the answer the least time the journal needs: {@link
+   * #shortestDeadline}.
+   */
+  public EndpointSettings within(Duration deadline) {
+    if (deadline.compareTo(sla) >= 0) {
+      return this;
+    }
+    Duration d = deadline.compareTo(shortestDeadline()) < 0 ? shortestDeadline() : deadline;
+    Duration lastOpening = d.minus(journalMargin).minus(Duration.ofNanos(1_000));
+    List<Stage> s = new ArrayList<>(schedule.size());
+    for (Stage stage : schedule) {
+      s.add(
+          stage.after().compareTo(lastOpening) > 0 ? new Stage(stage.model(), lastOpening) : stage);
+    }
+    return withSchedule(s, d);
+  }
+
+  /** The shortest deadline a request can be decided within: the journal margin and 1 ms. */
+  public Duration shortestDeadline() {
+    return journalMargin.plusMillis(1);
+  }
+
   public EndpointSettings withGeneration(long g) {
     return new EndpointSettings(
         name,

@@ -67,7 +67,10 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
   /**
    * One instance to predict, as the edge accepted it. {@code acceptedAtMicros} is the wall-clock
    * time the edge accepted it; {@code source} says how it came (json, image/png, ...) and {@code
-   * sourceSha256} hashes the original bytes when they were not the tensor itself (an image).
+   * sourceSha256} hashes the original bytes when they were not the tensor itself (an image). {@code
+   * deadlineMicros}: the client's own deadline from acceptance when it is shorter than the
+   * endpoint's SLA (a gRPC deadline), 0 for none: the request is then decided by it ({@link
+   * EndpointSettings#within}).
    */
   public record Request(
       String requestId,
@@ -77,8 +80,31 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       String source,
       String sourceSha256,
       long acceptedAtMicros,
-      String traceparent)
+      String traceparent,
+      long deadlineMicros)
       implements CborSerializable {
+    /** A request with the endpoint's own SLA. */
+    public Request(
+        String requestId,
+        String clientId,
+        String endpoint,
+        TensorData input,
+        String source,
+        String sourceSha256,
+        long acceptedAtMicros,
+        String traceparent) {
+      this(
+          requestId,
+          clientId,
+          endpoint,
+          input,
+          source,
+          sourceSha256,
+          acceptedAtMicros,
+          traceparent,
+          0);
+    }
+
     /** A request with no trace context. */
     public Request(
         String requestId,
@@ -89,6 +115,13 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
         String sourceSha256,
         long acceptedAtMicros) {
       this(requestId, clientId, endpoint, input, source, sourceSha256, acceptedAtMicros, null);
+    }
+
+    /** The endpoint as this request is decided by it: within the client's deadline, if any. */
+    public EndpointSettings decidedBy(EndpointSettings endpoint) {
+      return endpoint == null || deadlineMicros <= 0
+          ? endpoint
+          : endpoint.within(Duration.ofNanos(deadlineMicros * 1_000));
     }
   }
 
@@ -244,7 +277,7 @@ public final class RendezvousEntity extends AbstractBehavior<RendezvousEntity.Co
       phase = Phase.DONE;
       return Behaviors.stopped();
     }
-    EndpointSettings ep = runtime.endpoints().get(req.endpoint());
+    EndpointSettings ep = req.decidedBy(runtime.endpoints().get(req.endpoint()));
     Rejected refused = RequestStory.refusal(req, ep);
     if (refused != null) {
       replyTo.tell(refused);

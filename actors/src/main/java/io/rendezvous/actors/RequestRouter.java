@@ -218,7 +218,7 @@ public final class RequestRouter {
         return Behaviors.same();
       }
       long now = runtime.clock().getAsLong();
-      EndpointSettings ep = runtime.endpoints().get(request.endpoint());
+      EndpointSettings ep = request.decidedBy(runtime.endpoints().get(request.endpoint()));
       Duration sla = ep == null ? Duration.ZERO : ep.sla();
       if (awaiting.isEmpty()) {
         timers.startSingleTimer(Check.INSTANCE, settings.checkEvery());

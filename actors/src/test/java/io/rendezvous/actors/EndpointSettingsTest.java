@@ -37,6 +37,25 @@ class EndpointSettingsTest {
   }
 
   @Test
+  void aShorterClientDeadlineIsTheSlaAndOpensLaterStagesBeforeIt() {
+    EndpointSettings e = EndpointSettings.allFromConfig(ConfigFactory.load()).get("rendezvous");
+    assertEquals(e, e.within(Duration.ofSeconds(1)), "a longer deadline changes nothing");
+    EndpointSettings in20 = e.within(Duration.ofMillis(20));
+    assertEquals(Duration.ofMillis(20), in20.sla());
+    assertEquals(Duration.ofMillis(15), in20.decisionDeadline());
+    assertEquals(Duration.ZERO, in20.schedule().get(0).after());
+    // m2 (15 ms) and m1 (30 ms) open just before the decision deadline, so the best answer in by
+    // then is taken
+    Duration justBefore = Duration.ofMillis(15).minusNanos(1_000);
+    assertEquals(justBefore, in20.schedule().get(1).after());
+    assertEquals(justBefore, in20.schedule().get(2).after());
+    assertEquals(
+        e.shortestDeadline(),
+        e.within(Duration.ofMillis(1)).sla(),
+        "never below what a record needs");
+  }
+
+  @Test
   void invalidSchedulesAreRejectedAtStart() {
     String base = "x = ${rendezvous.endpoint-defaults} { models = [a, b], sla = 50ms, schedule = ";
     assertTrue(error(base + "[] }").contains("schedule must not be empty"));

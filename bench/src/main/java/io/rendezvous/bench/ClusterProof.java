@@ -61,6 +61,7 @@ final class ClusterProof implements Callable<Integer> {
   private static final int HTTP_BASE = 18080;
   private static final int ARTERY_BASE = 35520;
   private static final int MANAGEMENT_BASE = 18558;
+  private static final int GRPC_BASE = 19081;
 
   /** How node-2 is stopped: a crash, or a graceful leave. */
   enum Signal {
@@ -437,6 +438,7 @@ final class ClusterProof implements Callable<Integer> {
     ProcessBuilder pb = new ProcessBuilder(home.resolve("node/bin/rendezvous").toString(), "serve");
     pb.environment().put("RENDEZVOUS_NODE_NAME", "node-" + i);
     pb.environment().put("RENDEZVOUS_HTTP_PORT", Integer.toString(HTTP_BASE + i - 1));
+    pb.environment().put("RENDEZVOUS_GRPC_PORT", Integer.toString(GRPC_BASE + i - 1));
     pb.environment().put("RENDEZVOUS_ARTERY_PORT", Integer.toString(ARTERY_BASE + i - 1));
     pb.environment().put("RENDEZVOUS_MANAGEMENT_PORT", Integer.toString(MANAGEMENT_BASE + i - 1));
     pb.environment().put("RENDEZVOUS_DATA_DIR", runDir.resolve("node-" + i).toString());

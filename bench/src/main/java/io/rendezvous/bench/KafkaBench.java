@@ -266,6 +266,7 @@ final class KafkaBench implements Callable<Integer> {
                     "\n",
                     "rendezvous.data-dir = \"" + data + "\"",
                     "rendezvous.http.port = 0",
+                    "rendezvous.grpc.port = 0",
                     "pekko.management.http.port = 0",
                     "pekko.remote.artery.canonical.port = 0",
                     "pekko.coordinated-shutdown.exit-jvm = off",

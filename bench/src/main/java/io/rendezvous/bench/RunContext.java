@@ -61,6 +61,7 @@ final class RunContext {
                     + dataDir.toString().replace("\\", "/")
                     + "\"\n"
                     + "rendezvous.http.port = 0\n"
+                    + "rendezvous.grpc.port = 0\n"
                     + "pekko.remote.artery.canonical.port = 0\n"
                     + "pekko.management.http.port = 0\n"
                     + "pekko.coordinated-shutdown.exit-jvm = off\n"

@@ -142,6 +142,16 @@ public final class AdminRoutes extends AllDirectives {
     this.settings = settings;
   }
 
+  /** The model repository extension, which gRPC serves too. */
+  RepositoryRoutes repository() {
+    return repositoryRoutes;
+  }
+
+  /** Whether the admin API is open without tokens here (a loopback bind and no admin tokens). */
+  boolean loopbackOnly() {
+    return loopbackOnly;
+  }
+
   public Route routes() {
     // a change waits for every node to apply it (loading and checking a version there): longer
     // than the server's request timeout allows a user's request

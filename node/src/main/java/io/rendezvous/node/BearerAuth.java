@@ -250,6 +250,39 @@ public final class BearerAuth {
                     }));
   }
 
+  /**
+   * For a transport without routes (gRPC): null when a call to {@code endpoint} with this
+   * authorization may go on, else the 401 to answer.
+   */
+  JsonAnswer refusal(String endpoint, Optional<String> authorization) {
+    return allows(endpoint, authorization)
+        ? null
+        : JsonAnswer.error(401, denied("endpoint '" + endpoint + "'", authorization.isPresent()));
+  }
+
+  /**
+   * The same for the admin API ({@link #requireAdmin}): 403 where it is closed, 401 without an
+   * accepted admin token.
+   */
+  JsonAnswer adminRefusal(Optional<String> authorization, boolean loopbackOnly) {
+    if (admin.isEmpty() && !loopbackOnly) {
+      return JsonAnswer.error(
+          403,
+          "closed: the admin API needs an admin token on a node that binds a non-loopback"
+              + " address, and this one has none (set rendezvous.auth.admin or"
+              + " RENDEZVOUS_ADMIN_TOKENS)");
+    }
+    return allows(admin, authorization)
+        ? null
+        : JsonAnswer.error(401, denied("the admin API", authorization.isPresent()));
+  }
+
+  private static String denied(String what, boolean tokenGiven) {
+    return what
+        + " requires a bearer token (Authorization: Bearer <token>)"
+        + (tokenGiven ? "; the one given is not accepted" : "");
+  }
+
   /** Routes that fail closed: 403 with why, the body discarded unread. */
   private static Route shut(Materializer materializer, String why) {
     return Directives.extractRequestEntity(
@@ -261,11 +294,7 @@ public final class BearerAuth {
 
   static HttpResponse unauthorized(String what, boolean tokenGiven) {
     ObjectNode body = Json.object();
-    body.put(
-        "error",
-        what
-            + " requires a bearer token (Authorization: Bearer <token>)"
-            + (tokenGiven ? "; the one given is not accepted" : ""));
+    body.put("error", denied(what, tokenGiven));
     return HttpJson.response(401, body)
         .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "rendezvous")));
   }

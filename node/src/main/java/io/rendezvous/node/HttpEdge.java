@@ -14,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.apache.pekko.Done;
@@ -47,12 +48,24 @@ public final class HttpEdge {
   /** How much a request over the target latency takes off the limit: TCP-like, gentle. */
   private static final double LIMIT_DECREASE = 0.1;
 
-  /** A request waiting for admission: what to run, and where its response goes. */
-  private record Waiting(
-      String what,
-      Supplier<CompletionStage<HttpResponse>> handler,
-      CompletableFuture<HttpResponse> response,
-      long sinceNanos) {}
+  /**
+   * A request waiting for admission: {@code start} runs it (its answer goes where its caller
+   * waits), {@code refuse} tells that caller it was refused.
+   */
+  private record Waiting(Runnable start, Consumer<Busy> refuse, long sinceNanos) {}
+
+  /**
+   * Refused for load (the queue full, waited too long, too many body bytes held): 503 with
+   * Retry-After over HTTP, RESOURCE_EXHAUSTED over gRPC. Its message says which limit and why.
+   */
+  public static final class Busy extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    Busy(String message) {
+      // no stack trace: a refusal under load is frequent and says all it has to say
+      super(message, null, false, false);
+    }
+  }
 
   private final ConcurrentLinkedQueue<Waiting> waiting = new ConcurrentLinkedQueue<>();
   private final AtomicInteger queued = new AtomicInteger();
@@ -128,33 +141,8 @@ public final class HttpEdge {
         entity.getContentLengthOption().isPresent()
             ? Math.min(entity.getContentLengthOption().getAsLong(), settings.maxBody())
             : settings.maxBody();
-    return admit(
-        what,
-        () -> {
-          long now = bodyBytes.addAndGet(declared);
-          if (now > settings.maxBodyBytesInFlight()) {
-            bodyBytes.addAndGet(-declared);
-            entity.discardBytes(materializer);
-            return CompletableFuture.completedFuture(
-                busy(
-                    REFUSED_BODY_BYTES,
-                    "node holds "
-                        + (now - declared)
-                        + " bytes of request bodies, and this one's "
-                        + declared
-                        + " would pass its limit of "
-                        + settings.maxBodyBytesInFlight()
-                        + " (max-body-bytes-in-flight); retry later"));
-          }
-          CompletionStage<HttpResponse> response;
-          try {
-            response = handler.get();
-          } catch (RuntimeException e) {
-            bodyBytes.addAndGet(-declared);
-            throw e;
-          }
-          return response.whenComplete((r, e) -> bodyBytes.addAndGet(-declared));
-        });
+    return admitted(declared, () -> entity.discardBytes(materializer), handler)
+        .exceptionally(e -> toResponse(what, e));
   }
 
   /**
@@ -164,17 +152,27 @@ public final class HttpEdge {
    */
   public CompletionStage<HttpResponse> admit(
       String what, Supplier<CompletionStage<HttpResponse>> handler) {
+    return admitted(handler).exceptionally(e -> toResponse(what, e));
+  }
+
+  /**
+   * The admission every transport shares ({@link #admit(String, Supplier)} is HTTP's): {@code
+   * handler}'s answer when a slot is free, at once or after the requests that came before it;
+   * failed with {@link Busy} when the queue is full or the wait passes {@code max-queue-wait}.
+   * Failures of the handler are passed on as they are.
+   */
+  public <T> CompletionStage<T> admitted(Supplier<CompletionStage<T>> handler) {
     // when others wait already, this one goes behind them, not past them
     if (waiting.isEmpty()) {
       if (inFlight.incrementAndGet() <= limit.current()) {
         queueWait.record(0);
-        return run(what, handler);
+        return run(handler);
       }
       inFlight.decrementAndGet();
     }
     if (queued.incrementAndGet() > settings.maxQueued()) {
       queued.decrementAndGet();
-      return CompletableFuture.completedFuture(
+      return CompletableFuture.failedFuture(
           busy(
               REFUSED_QUEUE_FULL,
               "node is at its limit of "
@@ -183,10 +181,58 @@ public final class HttpEdge {
                   + settings.maxQueued()
                   + " waiting; retry later"));
     }
-    CompletableFuture<HttpResponse> response = new CompletableFuture<>();
-    waiting.add(new Waiting(what, handler, response, System.nanoTime()));
+    CompletableFuture<T> answer = new CompletableFuture<>();
+    waiting.add(
+        new Waiting(
+            () ->
+                run(handler)
+                    .whenComplete(
+                        (r, e) -> {
+                          if (e != null) {
+                            answer.completeExceptionally(e);
+                          } else {
+                            answer.complete(r);
+                          }
+                        }),
+            answer::completeExceptionally,
+            System.nanoTime()));
     admitWaiting();
-    return response;
+    return answer;
+  }
+
+  /**
+   * As {@link #admitted(Supplier)}, reserving {@code bytes} of {@code max-body-bytes-in-flight}
+   * from admission to answer (a request body held in memory meanwhile); beyond that budget it fails
+   * with {@link Busy}, after {@code onRefused} (which drops a body not read yet).
+   */
+  public <T> CompletionStage<T> admitted(
+      long bytes, Runnable onRefused, Supplier<CompletionStage<T>> handler) {
+    return admitted(
+        () -> {
+          long now = bodyBytes.addAndGet(bytes);
+          if (now > settings.maxBodyBytesInFlight()) {
+            bodyBytes.addAndGet(-bytes);
+            onRefused.run();
+            return CompletableFuture.failedFuture(
+                busy(
+                    REFUSED_BODY_BYTES,
+                    "node holds "
+                        + (now - bytes)
+                        + " bytes of request bodies, and this one's "
+                        + bytes
+                        + " would pass its limit of "
+                        + settings.maxBodyBytesInFlight()
+                        + " (max-body-bytes-in-flight); retry later"));
+          }
+          CompletionStage<T> answer;
+          try {
+            answer = handler.get();
+          } catch (RuntimeException e) {
+            bodyBytes.addAndGet(-bytes);
+            throw e;
+          }
+          return answer.whenComplete((r, e) -> bodyBytes.addAndGet(-bytes));
+        });
   }
 
   /**
@@ -222,8 +268,8 @@ public final class HttpEdge {
       long waitedNanos = System.nanoTime() - w.sinceNanos();
       if (waitedNanos > settings.maxQueueWait().toNanos()) {
         inFlight.decrementAndGet();
-        w.response()
-            .complete(
+        w.refuse()
+            .accept(
                 busy(
                     REFUSED_QUEUE_WAIT,
                     "waited "
@@ -236,31 +282,28 @@ public final class HttpEdge {
         continue;
       }
       queueWait.record(waitedNanos / 1_000);
-      run(w.what(), w.handler()).whenComplete((r, e) -> w.response().complete(r));
+      w.start().run();
     }
   }
 
   /**
    * Runs an admitted request; its slot is freed, and the next waiting request let in, at its end.
    */
-  private CompletionStage<HttpResponse> run(
-      String what, Supplier<CompletionStage<HttpResponse>> handler) {
+  private <T> CompletionStage<T> run(Supplier<CompletionStage<T>> handler) {
     long admitted = System.nanoTime();
-    CompletionStage<HttpResponse> response;
+    CompletionStage<T> response;
     try {
       response = handler.get();
     } catch (RuntimeException e) {
       response = CompletableFuture.failedFuture(e);
     }
-    return response
-        .exceptionally(e -> toResponse(what, e))
-        .whenComplete(
-            (r, e) -> {
-              long now = System.nanoTime();
-              limit.completed(now - admitted, now);
-              inFlight.decrementAndGet();
-              admitWaiting();
-            });
+    return response.whenComplete(
+        (r, e) -> {
+          long now = System.nanoTime();
+          limit.completed(now - admitted, now);
+          inFlight.decrementAndGet();
+          admitWaiting();
+        });
   }
 
   /** Refusal reasons, as the metrics name them. */
@@ -282,9 +325,9 @@ public final class HttpEdge {
     return out;
   }
 
-  private HttpResponse busy(String reason, String why) {
+  private Busy busy(String reason, String why) {
     refusals.get(reason).increment();
-    return HttpJson.error(503, why).addHeader(RetryAfter.create(1L));
+    return new Busy(why);
   }
 
   /** The whole body, refused with 413 beyond the cap (checked on the declared length first). */
@@ -372,6 +415,9 @@ public final class HttpEdge {
             || cause instanceof java.util.concurrent.ExecutionException)
         && cause.getCause() != null) {
       cause = cause.getCause();
+    }
+    if (cause instanceof Busy busy) {
+      return HttpJson.error(503, busy.getMessage()).addHeader(RetryAfter.create(1L));
     }
     if (cause instanceof InvalidInput invalid) {
       return HttpJson.error(statusOf(invalid.kind()), invalid.getMessage());

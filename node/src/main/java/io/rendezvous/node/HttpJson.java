@@ -3,7 +3,6 @@ package io.rendezvous.node;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.rendezvous.actors.edge.Json;
-import java.util.concurrent.ThreadLocalRandom;
 import org.apache.pekko.http.javadsl.model.ContentTypes;
 import org.apache.pekko.http.javadsl.model.HttpEntities;
 import org.apache.pekko.http.javadsl.model.HttpResponse;
@@ -31,13 +30,7 @@ public final class HttpJson {
    * gets only that id, never the exception's text (it can name classes, paths or data).
    */
   public static HttpResponse internalError(Logger log, String what, Throwable cause) {
-    String id = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xFFFF_FFFF_FFFFL);
-    log.error("error {}: {} failed inside the server", id, what, cause);
-    ObjectNode body = Json.object();
-    body.put(
-        "error", "internal error while serving " + what + "; the server's log has error " + id);
-    body.put("error_id", id);
-    return response(500, body);
+    return JsonAnswer.internalError(log, what, cause).http();
   }
 
   /** {@code {"error": message}} with the given status. */

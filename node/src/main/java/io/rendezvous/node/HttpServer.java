@@ -1,5 +1,6 @@
 package io.rendezvous.node;
 
+import io.rendezvous.grpc.v2.GRPCInferenceServicePowerApiHandlerFactory;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -17,6 +18,7 @@ import org.apache.pekko.http.javadsl.server.AllDirectives;
 import org.apache.pekko.http.javadsl.server.ExceptionHandler;
 import org.apache.pekko.http.javadsl.server.RejectionHandler;
 import org.apache.pekko.http.javadsl.server.Route;
+import org.apache.pekko.http.javadsl.settings.ServerSettings;
 import org.apache.pekko.management.javadsl.PekkoManagement;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,8 +33,8 @@ final class HttpServer {
 
   private HttpServer() {}
 
-  /** The bound API and the base URI of the management routes. */
-  record Bound(ServerBinding binding, Uri management) {}
+  /** The bound API, the base URI of the management routes, and gRPC's binding (null when off). */
+  record Bound(ServerBinding binding, Uri management, ServerBinding grpc) {}
 
   static Bound start(
       ActorSystem<?> system,
@@ -40,7 +42,9 @@ final class HttpServer {
       List<Route> routes,
       java.util.function.UnaryOperator<NodeMetrics.Handler> measured,
       Readiness readiness,
-      Duration startupTimeout)
+      Duration startupTimeout,
+      GrpcSettings grpc,
+      GrpcInference grpcService)
       throws Exception {
     long timeout = startupTimeout.toMillis();
     ServerBinding binding =
@@ -63,7 +67,20 @@ final class HttpServer {
               return CompletableFuture.completedFuture(Done.getInstance());
             });
     binding.addToCoordinatedShutdown(http.drainTimeout(), system);
-    return new Bound(binding, management);
+    ServerBinding grpcBinding = null;
+    if (grpc.enabled()) {
+      // HTTP/2 on this binding only: the REST port keeps its HTTP/1.1 pipeline as it was measured
+      grpcBinding =
+          Http.get(system)
+              .newServerAt(http.host(), grpc.port())
+              .withSettings(ServerSettings.create(system.classicSystem()).withEnableHttp2(true))
+              .bind(GRPCInferenceServicePowerApiHandlerFactory.create(grpcService, system))
+              .toCompletableFuture()
+              .get(timeout, TimeUnit.MILLISECONDS);
+      grpcBinding.addToCoordinatedShutdown(http.drainTimeout(), system);
+      log.info("gRPC (Open Inference Protocol) on {}", grpcBinding.localAddress());
+    }
+    return new Bound(binding, management, grpcBinding);
   }
 
   /** Joins the routes with JSON rejections and errors. */

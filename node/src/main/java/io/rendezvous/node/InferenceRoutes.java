@@ -185,13 +185,16 @@ public final class InferenceRoutes extends AllDirectives {
 
   private static void spec(ObjectNode o, TensorSpec spec) {
     o.put("name", spec.name());
-    o.put(
-        "datatype",
-        "float32".equals(spec.dtype())
-            ? "FP32"
-            : io.rendezvous.model.TensorData.TEXT.equals(spec.dtype()) ? "BYTES" : spec.dtype());
+    o.put("datatype", datatypeOf(spec));
     ArrayNode shape = o.putArray("shape");
     spec.shape().forEach(shape::add);
+  }
+
+  /** The protocol's datatype of a model input. */
+  static String datatypeOf(TensorSpec spec) {
+    return "float32".equals(spec.dtype())
+        ? "FP32"
+        : io.rendezvous.model.TensorData.TEXT.equals(spec.dtype()) ? "BYTES" : spec.dtype();
   }
 
   /**

@@ -198,6 +198,7 @@ public final class Node {
       metrics.cluster(system, localShards);
       io.rendezvous.monitor.JournalWatch watch =
           startWatch(system, settings, journal, store, metrics);
+      readiness.report("edge_in_flight", edge::inFlight);
       readiness.report("edge_queued", edge::queued);
       readiness.report("edge_limit", edge::limit);
       readiness.report("edge_body_bytes_in_flight", edge::bodyBytesInFlight);
@@ -278,17 +279,17 @@ public final class Node {
           new java.util.concurrent.atomic.AtomicReference<>();
       io.rendezvous.node.freshness.FreshnessRoutes freshness =
           startFreshness(system, settings, name, journal, adminParts.store(), metrics, selfUrl);
-      routes.add(
+      AdminRoutes adminRoutes =
           new AdminRoutes(
-                  system,
-                  adminParts,
-                  clusterModels,
-                  auth,
-                  adminSettings,
-                  loopback,
-                  org.apache.pekko.http.javadsl.server.Directives.concat(
-                      watchRoutes.adminRoute(), freshness.adminRoute()))
-              .routes());
+              system,
+              adminParts,
+              clusterModels,
+              auth,
+              adminSettings,
+              loopback,
+              org.apache.pekko.http.javadsl.server.Directives.concat(
+                  watchRoutes.adminRoute(), freshness.adminRoute()));
+      routes.add(adminRoutes.routes());
       routes.add(
           new InternalRoutes(
                   adminParts.store(),
@@ -302,6 +303,7 @@ public final class Node {
       }
       routes.add(watchRoutes.routes());
       RouteExtension.HttpParts parts = new RouteExtension.HttpParts(edge, decoder, endpoints, name);
+      GrpcSettings grpcSettings = GrpcSettings.fromConfig(settings.config());
       extensions.forEach(extension -> routes.add(extension.route(parts)));
       HttpServer.Bound http =
           HttpServer.start(
@@ -312,7 +314,20 @@ public final class Node {
                   ? metrics::measured
                   : java.util.function.UnaryOperator.identity(),
               readiness,
-              settings.startupTimeout());
+              settings.startupTimeout(),
+              grpcSettings,
+              new GrpcInference(
+                  edge,
+                  decoder,
+                  client,
+                  runtime.endpoints(),
+                  metadata,
+                  auth,
+                  directory,
+                  readiness,
+                  VERSION,
+                  adminRoutes,
+                  grpcSettings));
       clusterModels.tell(new ClusterModels.Bound(advertisedUrl(settings, http)));
       selfUrl.set(advertisedUrl(settings, http));
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
@@ -685,6 +700,11 @@ public final class Node {
 
   public int httpPort() {
     return http.binding().localAddress().getPort();
+  }
+
+  /** The port of the gRPC service; -1 when it is off. */
+  public int grpcPort() {
+    return http.grpc() == null ? -1 : http.grpc().localAddress().getPort();
   }
 
   public ActorSystem<Void> system() {

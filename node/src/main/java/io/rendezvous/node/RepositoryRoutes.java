@@ -80,29 +80,45 @@ final class RepositoryRoutes extends AllDirectives {
 
   Route routes() {
     return concat(
-        path("index", () -> post(() -> withBody.apply(this::index))),
+        path("index", () -> post(() -> withBody.apply(b -> http(indexOf(b))))),
         pathPrefix(
             "models",
             () ->
                 pathPrefix(
                     name ->
                         concat(
-                            path("load", () -> post(() -> withBody.apply(b -> load(name, b)))),
-                            path("unload", () -> post(() -> withBody.apply(b -> unload(name))))))));
+                            path(
+                                "load",
+                                () -> post(() -> withBody.apply(b -> http(loadOf(name, b))))),
+                            path(
+                                "unload",
+                                () -> post(() -> withBody.apply(b -> http(unload(name)))))))));
   }
 
-  private CompletionStage<HttpResponse> index(String body) {
+  private static CompletionStage<HttpResponse> http(CompletionStage<JsonAnswer> answer) {
+    return answer.thenApply(JsonAnswer::http);
+  }
+
+  private CompletionStage<JsonAnswer> indexOf(String body) {
     boolean readyOnly;
     try {
       readyOnly = object(body).path("ready").asBoolean(false);
     } catch (IllegalArgumentException bad) {
-      return done(HttpJson.error(400, bad.getMessage()));
+      return done(JsonAnswer.error(400, bad.getMessage()));
     }
+    return index(readyOnly);
+  }
+
+  /**
+   * Every version in the store and every loaded one, with its state on this node; {@code
+   * readyOnly}: the ready ones only. The body is the index's array.
+   */
+  CompletionStage<JsonAnswer> index(boolean readyOnly) {
     CompletionStage<Map<String, List<String>>> stored =
         CompletableFuture.supplyAsync(this::storedVersions, blocking);
     return stored
         .thenCombine(versions(), (inStore, loaded) -> indexBody(inStore, loaded, readyOnly))
-        .exceptionally(e -> HttpJson.internalError(log, "listing the model repository", e));
+        .exceptionally(e -> JsonAnswer.internalError(log, "listing the model repository", e));
   }
 
   private Map<String, List<String>> storedVersions() {
@@ -117,7 +133,7 @@ final class RepositoryRoutes extends AllDirectives {
     return out;
   }
 
-  private HttpResponse indexBody(
+  private JsonAnswer indexBody(
       Map<String, List<String>> inStore, ModelManager.Versions loaded, boolean readyOnly) {
     Map<String, ModelManager.VersionState> byKey = new LinkedHashMap<>();
     loaded.versions().forEach(v -> byKey.put(ModelRef.of(v.name(), v.version()), v));
@@ -152,26 +168,38 @@ final class RepositoryRoutes extends AllDirectives {
               ? "in the store, not loaded"
               : s.state() == ModelManager.State.READY ? "" : s.detail());
     }
-    return HttpJson.response(200, out);
+    return new JsonAnswer(200, out);
   }
 
-  private CompletionStage<HttpResponse> load(String name, String body) {
+  private CompletionStage<JsonAnswer> loadOf(String name, String body) {
     String version;
     try {
-      ModelStore.checkName(name);
       version = object(body).path("parameters").path("version").asText(null);
+    } catch (IllegalArgumentException bad) {
+      return done(JsonAnswer.error(400, bad.getMessage()));
+    }
+    return load(name, version);
+  }
+
+  /**
+   * Loads and checks {@code version} of model {@code name} (null: the newest) on every node, and
+   * serves it under its name if no endpoint has that name yet.
+   */
+  CompletionStage<JsonAnswer> load(String name, String version) {
+    try {
+      ModelStore.checkName(name);
       if (version != null) {
         ModelStore.checkVersion(version);
       }
     } catch (IllegalArgumentException bad) {
-      return done(HttpJson.error(400, bad.getMessage()));
+      return done(JsonAnswer.error(400, bad.getMessage()));
     }
     CompletionStage<Stored> resolved =
         CompletableFuture.supplyAsync(() -> resolve(name, version), blocking);
     return resolved.thenCompose(
         stored -> {
           if (stored.error() != null) {
-            return done(HttpJson.error(404, stored.error()));
+            return done(JsonAnswer.error(404, stored.error()));
           }
           return AskPattern.<ModelManager.Command, ModelManager.VersionState>ask(
                   parts.manager(),
@@ -182,7 +210,7 @@ final class RepositoryRoutes extends AllDirectives {
                   s ->
                       s.state() != ModelManager.State.READY
                           ? done(
-                              HttpJson.response(
+                              new JsonAnswer(
                                   s.state() == ModelManager.State.FAILED ? 422 : 409,
                                   AdminRoutes.json(s).put("error", s.detail())))
                           : ownEndpoint(name, stored));
@@ -203,43 +231,44 @@ final class RepositoryRoutes extends AllDirectives {
   }
 
   /** The model's own endpoint, made for it if it has none; what it serves is left as it is. */
-  private CompletionStage<HttpResponse> ownEndpoint(String name, Stored stored) {
+  private CompletionStage<JsonAnswer> ownEndpoint(String name, Stored stored) {
     String member = ModelRef.of(name, stored.version());
     ObjectNode ok = Json.object().put("name", name).put("version", stored.version());
     if (parts.endpoints().current().byName().containsKey(name)) {
       ok.put("state", "READY");
       ok.put("endpoint", name);
-      return done(HttpJson.response(200, ok));
+      return done(new JsonAnswer(200, ok));
     }
     EndpointSettings e;
     try {
       e = modelEndpoints.of(name, member, stored.metadata());
     } catch (IllegalArgumentException bad) {
-      return done(HttpJson.error(422, bad.getMessage()));
+      return done(JsonAnswer.error(422, bad.getMessage()));
     }
     return change(name, EndpointEdit.put(e))
         .thenApply(
             c ->
                 c.status() / 100 == 2
-                    ? HttpJson.response(
+                    ? new JsonAnswer(
                         c.status(),
                         ok.put("state", "READY")
                             .put("endpoint", name)
                             .put("generation", c.generation()))
-                    : HttpJson.error(c.status(), c.detail()));
+                    : JsonAnswer.error(c.status(), c.detail()));
   }
 
-  private CompletionStage<HttpResponse> unload(String name) {
+  /** Takes model {@code name}'s own endpoint away and retires its versions on every node. */
+  CompletionStage<JsonAnswer> unload(String name) {
     try {
       ModelStore.checkName(name);
     } catch (IllegalArgumentException bad) {
-      return done(HttpJson.error(400, bad.getMessage()));
+      return done(JsonAnswer.error(400, bad.getMessage()));
     }
     for (EndpointSettings e : parts.endpoints().all().values()) {
       boolean names = e.models().stream().anyMatch(m -> ModelRef.parse(m).name().equals(name));
       if (names && !e.name().equals(name)) {
         return done(
-            HttpJson.error(
+            JsonAnswer.error(
                 409,
                 "endpoint "
                     + e.name()
@@ -258,7 +287,7 @@ final class RepositoryRoutes extends AllDirectives {
         .thenCompose(
             c -> {
               if (c.status() / 100 != 2) {
-                return done(HttpJson.error(c.status(), c.detail()));
+                return done(JsonAnswer.error(c.status(), c.detail()));
               }
               return versions()
                   .thenCompose(
@@ -291,10 +320,10 @@ final class RepositoryRoutes extends AllDirectives {
                                                         : "retiring"));
                           }
                         }
-                        return chain.thenApply(ignored -> HttpJson.response(200, o));
+                        return chain.thenApply(ignored -> new JsonAnswer(200, o));
                       });
             })
-        .exceptionally(e -> HttpJson.internalError(log, "unloading " + name, e));
+        .exceptionally(e -> JsonAnswer.internalError(log, "unloading " + name, e));
   }
 
   private CompletionStage<ModelManager.Versions> versions() {

@@ -50,6 +50,7 @@ public final class TestNode implements AutoCloseable {
                             + dataDir.toString().replace("\\", "/")
                             + "\"\n"
                             + "rendezvous.http.port = 0\n"
+                            + "rendezvous.grpc.port = 0\n"
                             + "pekko.coordinated-shutdown.exit-jvm = off\n"
                             + "pekko.remote.artery.canonical.port = 0\n"
                             + "pekko.management.http.port = 0\n"

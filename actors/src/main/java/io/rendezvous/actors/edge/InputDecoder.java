@@ -356,14 +356,6 @@ public final class InputDecoder {
       throw InvalidInput.malformed(inputsError);
     }
     OipInput t = inputs.get(0);
-    if (!spec.name().equals(t.name)) {
-      throw InvalidInput.malformed(
-          "input is named "
-              + (t.name == null ? "nothing" : "\"" + t.name + "\"")
-              + "; this model takes \""
-              + spec.name()
-              + "\"");
-    }
     int binaryLength = body.length - jsonLength;
     if (t.binarySize >= 0 && headerLength < 0) {
       throw InvalidInput.malformed(
@@ -386,32 +378,97 @@ public final class InputDecoder {
       throw InvalidInput.malformed(
           "input \"" + t.name + "\" gives both \"data\" and \"binary_data_size\"");
     }
-    if (TensorData.TEXT.equals(spec.dtype())) {
-      if (t.binarySize >= 0) {
-        t.dataIsArray = true;
-        t.texts = binaryTexts(body, jsonLength, binaryLength, limits.maxInstances());
-      }
-      return new InferRequest(clientId[0], texts(t, spec), outputs, binaryOutputs[0]);
+    Values values;
+    if (t.binarySize >= 0) {
+      values =
+          new Values.Raw(
+              java.nio.ByteBuffer.wrap(body, jsonLength, binaryLength)
+                  .slice()
+                  .order(java.nio.ByteOrder.LITTLE_ENDIAN),
+              "\"binary_data_size\"");
+    } else if (!t.dataIsArray) {
+      values = null;
+    } else if (t.texts != null) {
+      values = new Values.Texts(t.texts);
+    } else {
+      values = new Values.Numbers(t.data.values(), t.data.count);
     }
-    Integer width = FLOAT_WIDTHS.get(t.datatype);
+    long[] shape = null;
+    if (t.shapeIsArray) {
+      // a dimension that is not a JSON integer reads as 0, which no shape takes
+      shape = new long[t.shapeTokens.size()];
+      for (int i = 0; i < shape.length; i++) {
+        shape[i] = t.shapeTokens.get(i) == JsonToken.VALUE_NUMBER_INT ? t.shape.get(i) : 0;
+      }
+    }
+    return inferTensor(
+        new Tensor(t.name, t.datatype, shape, values),
+        clientId[0],
+        outputs,
+        binaryOutputs[0],
+        spec);
+  }
+
+  /**
+   * One Open Inference Protocol input as read from any transport: its name, datatype, shape (null
+   * when the request gave none), and values (null when it gave none).
+   */
+  public record Tensor(String name, String datatype, long[] shape, Values values) {}
+
+  /**
+   * A tensor's elements as a transport carries them: numbers ({@code count} of them, those past the
+   * request's cap only counted), raw little-endian bytes in the datatype's layout (the binary
+   * extension, gRPC's {@code raw_input_contents}; {@code what} names them in errors), or texts.
+   */
+  public sealed interface Values {
+    record Numbers(float[] values, long count) implements Values {}
+
+    record Raw(java.nio.ByteBuffer bytes, String what) implements Values {}
+
+    record Texts(List<String> texts) implements Values {}
+  }
+
+  /**
+   * The request of one input {@code t} read by a transport (REST's JSON and binary extension,
+   * gRPC): checked against the model's input {@code spec} the same way whichever way it came.
+   */
+  public InferRequest inferTensor(
+      Tensor t,
+      String clientId,
+      List<OutputRequest> outputs,
+      boolean binaryOutputs,
+      TensorSpec spec)
+      throws InvalidInput {
+    if (!spec.name().equals(t.name())) {
+      throw InvalidInput.malformed(
+          "input is named "
+              + (t.name() == null || t.name().isEmpty() ? "nothing" : "\"" + t.name() + "\"")
+              + "; this model takes \""
+              + spec.name()
+              + "\"");
+    }
+    if (TensorData.TEXT.equals(spec.dtype())) {
+      return new InferRequest(clientId, texts(t, spec), outputs, binaryOutputs);
+    }
+    Integer width = FLOAT_WIDTHS.get(t.datatype());
     if (width == null) {
       throw InvalidInput.malformed(
           "datatype "
-              + t.datatype
+              + t.datatype()
               + " is not supported; \""
               + spec.name()
               + "\" takes FP32 (FP64 and FP16 are converted to it)");
     }
-    if (!t.shapeIsArray || t.shapeTokens.size() != spec.shape().size()) {
+    long[] shape = t.shape();
+    if (shape == null || shape.length != spec.shape().size()) {
       throw InvalidInput.malformed(
           "\"shape\" must have " + spec.shape().size() + " dimensions like " + spec.shape());
     }
-    long[] shape = new long[t.shapeTokens.size()];
+    int features = (int) spec.elementsPerInstance();
     for (int i = 0; i < shape.length; i++) {
-      if (t.shapeTokens.get(i) != JsonToken.VALUE_NUMBER_INT || t.shape.get(i) < 1) {
+      if (shape[i] < 1) {
         throw InvalidInput.malformed("\"shape\" must hold positive integers");
       }
-      shape[i] = t.shape.get(i);
       long want = spec.shape().get(i);
       if (want >= 0 && want != shape[i]) {
         throw InvalidInput.malformed(
@@ -420,30 +477,29 @@ public final class InputDecoder {
     }
     checkCount(shape[0]);
     long needed = shape[0] * features;
-    if (t.binarySize >= 0) {
-      if (t.binarySize != needed * width) {
+    if (t.values() instanceof Values.Raw raw) {
+      java.nio.ByteBuffer b = raw.bytes().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      if (b.remaining() != needed * width) {
         throw InvalidInput.malformed(
-            "\"binary_data_size\" is "
-                + t.binarySize
+            raw.what()
+                + " is "
+                + b.remaining()
                 + " bytes; shape "
                 + TensorData.describe(shape)
                 + " of "
-                + t.datatype
+                + t.datatype()
                 + " needs "
                 + needed * width);
       }
-      java.nio.ByteBuffer raw =
-          java.nio.ByteBuffer.wrap(body, jsonLength, binaryLength)
-              .order(java.nio.ByteOrder.LITTLE_ENDIAN);
       List<TensorData> out = new ArrayList<>((int) shape[0]);
       for (int i = 0; i < shape[0]; i++) {
         float[] row = new float[features];
         for (int j = 0; j < features; j++) {
           row[j] =
               switch (width) {
-                case 8 -> (float) raw.getDouble();
-                case 2 -> halfToFloat(raw.getShort());
-                default -> raw.getFloat();
+                case 8 -> (float) b.getDouble();
+                case 2 -> halfToFloat(b.getShort());
+                default -> b.getFloat();
               };
           if (!Float.isFinite(row[j])) {
             throw InvalidInput.malformed(
@@ -458,21 +514,21 @@ public final class InputDecoder {
         }
         out.add(TensorData.float32(new long[] {1, features}, row));
       }
-      return new InferRequest(clientId[0], out, outputs, binaryOutputs[0]);
+      return new InferRequest(clientId, out, outputs, binaryOutputs);
     }
-    if (!t.dataIsArray) {
+    if (!(t.values() instanceof Values.Numbers numbers)) {
       throw InvalidInput.malformed("\"data\" must be an array of numbers");
     }
-    if (t.data.count != needed) {
+    if (numbers.count() != needed) {
       throw InvalidInput.malformed(
           "\"data\" has "
-              + t.data.count
+              + numbers.count()
               + " values; shape "
               + TensorData.describe(shape)
               + " needs "
               + needed);
     }
-    float[] values = t.data.values();
+    float[] values = numbers.values();
     List<TensorData> out = new ArrayList<>((int) shape[0]);
     for (int i = 0; i < shape[0]; i++) {
       out.add(
@@ -480,7 +536,7 @@ public final class InputDecoder {
               new long[] {1, features},
               Arrays.copyOfRange(values, i * features, (i + 1) * features)));
     }
-    return new InferRequest(clientId[0], out, outputs, binaryOutputs[0]);
+    return new InferRequest(clientId, out, outputs, binaryOutputs);
   }
 
   /**
@@ -577,10 +633,7 @@ public final class InputDecoder {
   }
 
   /** A BYTES tensor's binary data: each text's UTF-8 after its 4-byte little-endian length. */
-  private static List<String> binaryTexts(byte[] body, int from, int length, int cap)
-      throws InvalidInput {
-    java.nio.ByteBuffer b =
-        java.nio.ByteBuffer.wrap(body, from, length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+  private static List<String> binaryTexts(java.nio.ByteBuffer b, int cap) throws InvalidInput {
     List<String> texts = new ArrayList<>();
     java.nio.charset.CharsetDecoder utf8 =
         java.nio.charset.StandardCharsets.UTF_8
@@ -626,29 +679,34 @@ public final class InputDecoder {
    * A {@code BYTES} tensor of shape [n] with n strings in {@code data}: one {@code text} tensor per
    * string, each checked like a text instance.
    */
-  private List<TensorData> texts(OipInput t, TensorSpec spec) throws InvalidInput {
-    if (!"BYTES".equals(t.datatype)) {
+  private List<TensorData> texts(Tensor t, TensorSpec spec) throws InvalidInput {
+    if (!"BYTES".equals(t.datatype())) {
       throw InvalidInput.malformed(
-          "datatype " + t.datatype + " is not supported; \"" + spec.name() + "\" takes BYTES");
+          "datatype " + t.datatype() + " is not supported; \"" + spec.name() + "\" takes BYTES");
     }
-    if (!t.shapeIsArray
-        || t.shapeTokens.size() != 1
-        || t.shapeTokens.get(0) != JsonToken.VALUE_NUMBER_INT
-        || t.shape.get(0) < 1) {
+    if (t.shape() == null || t.shape().length != 1 || t.shape()[0] < 1) {
       throw InvalidInput.malformed("\"shape\" must be [n]: the number of texts");
     }
-    long n = t.shape.get(0);
+    long n = t.shape()[0];
     checkCount(n);
-    if (!t.dataIsArray || t.texts == null) {
+    List<String> texts;
+    if (t.values() instanceof Values.Raw raw) {
+      texts =
+          binaryTexts(
+              raw.bytes().duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN),
+              limits.maxInstances());
+    } else if (t.values() instanceof Values.Texts given) {
+      texts = given.texts();
+    } else {
       throw InvalidInput.malformed("\"data\" must be an array of strings");
     }
-    if (t.texts.size() != n) {
+    if (texts.size() != n) {
       throw InvalidInput.malformed(
-          "\"data\" has " + t.texts.size() + " strings; shape [" + n + "] needs " + n);
+          "\"data\" has " + texts.size() + " strings; shape [" + n + "] needs " + n);
     }
-    List<TensorData> out = new ArrayList<>(t.texts.size());
-    for (int i = 0; i < t.texts.size(); i++) {
-      out.add(checkedText(t.texts.get(i), "text " + i));
+    List<TensorData> out = new ArrayList<>(texts.size());
+    for (int i = 0; i < texts.size(); i++) {
+      out.add(checkedText(texts.get(i), "text " + i));
     }
     return out;
   }

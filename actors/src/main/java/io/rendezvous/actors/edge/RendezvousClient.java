@@ -73,7 +73,7 @@ public final class RendezvousClient {
       String clientId,
       String source,
       String sourceSha256) {
-    return predict(endpoint, instances, clientId, source, sourceSha256, null, this::nextId);
+    return predict(endpoint, instances, clientId, source, sourceSha256, null, null, this::nextId);
   }
 
   /**
@@ -87,7 +87,24 @@ public final class RendezvousClient {
       String source,
       String sourceSha256,
       String traceparent) {
-    return predict(endpoint, instances, clientId, source, sourceSha256, traceparent, this::nextId);
+    return predict(
+        endpoint, instances, clientId, source, sourceSha256, traceparent, null, this::nextId);
+  }
+
+  /**
+   * As {@link #predict}, decided within the client's own {@code deadline} (from now) where it is
+   * shorter than the endpoint's SLA ({@link EndpointSettings#within}); null: the SLA.
+   */
+  public CompletionStage<List<Reply>> predict(
+      EndpointSettings endpoint,
+      List<TensorData> instances,
+      String clientId,
+      String source,
+      String sourceSha256,
+      String traceparent,
+      Duration deadline) {
+    return predict(
+        endpoint, instances, clientId, source, sourceSha256, traceparent, deadline, this::nextId);
   }
 
   /**
@@ -96,7 +113,7 @@ public final class RendezvousClient {
    */
   public CompletionStage<List<Reply>> warmUp(
       EndpointSettings endpoint, List<TensorData> instances) {
-    return predict(endpoint, instances, null, WARM_UP_SOURCE, null, null, ids::nextWarmUp);
+    return predict(endpoint, instances, null, WARM_UP_SOURCE, null, null, null, ids::nextWarmUp);
   }
 
   public static final String WARM_UP_SOURCE = "warm-up";
@@ -108,9 +125,15 @@ public final class RendezvousClient {
       String source,
       String sourceSha256,
       String traceparent,
+      Duration deadline,
       Supplier<String> nextId) {
     long accepted = JournalRecord.nowMicros();
-    Duration timeout = endpoint.sla().plus(grace);
+    long deadlineMicros =
+        deadline == null || deadline.compareTo(endpoint.sla()) >= 0
+            ? 0
+            : Math.max(1, deadline.toNanos() / 1_000);
+    Duration timeout =
+        (deadlineMicros == 0 ? endpoint : endpoint.within(deadline)).sla().plus(grace);
     List<CompletableFuture<Reply>> replies = new ArrayList<>(instances.size());
     for (TensorData input : instances) {
       String id = nextId.get();
@@ -128,7 +151,8 @@ public final class RendezvousClient {
                                   source,
                                   sourceSha256,
                                   accepted,
-                                  traceparent),
+                                  traceparent,
+                                  deadlineMicros),
                               replyTo),
                       timeout,
                       system.scheduler()))
