@@ -71,7 +71,8 @@ final class Harness {
       on.warmedUp().toCompletableFuture().get(2, TimeUnit.MINUTES);
       off.warmedUp().toCompletableFuture().get(2, TimeUnit.MINUTES);
       HttpSection http = new HttpSection(run);
-      List<HttpLoad.Target> targets = HttpSection.targets(holdout, on.httpPort(), off.httpPort());
+      List<HttpLoad.Target> targets =
+          HttpSection.targets(holdout, on.httpPort(), off.httpPort(), on.grpcPort());
       HttpLoad.Target rendezvous = targets.get(2);
       double saturation;
       if (o.rate() > 0) {

@@ -38,7 +38,8 @@ final class HarnessCommand implements Callable<Integer> {
           "text",
           "oip-json",
           "oip-json-17",
-          "oip-binary");
+          "oip-binary",
+          "grpc");
 
   /** The targets the ratios, the saturation point and the soak are figured from. */
   static final List<String> RATIO_TARGETS = TARGETS.subList(0, 4);

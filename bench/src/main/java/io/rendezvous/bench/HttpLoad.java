@@ -112,7 +112,10 @@ public final class HttpLoad {
    */
   static Outcome closed(Target target, int clients, Duration length, Duration sla)
       throws InterruptedException {
-    List<Connection> connections = connectAll(target, clients);
+    if (GrpcClient.CONTENT_TYPE.equals(target.contentType())) {
+      return GrpcClient.closed(target, clients, length, sla);
+    }
+    List<Client> connections = connectAll(target, clients);
     long end = System.nanoTime() + length.toNanos();
     List<Tally> tallies = new ArrayList<>();
     List<Thread> threads = new ArrayList<>();
@@ -127,12 +130,12 @@ public final class HttpLoad {
       Tally tally = new Tally(latencies, lags);
       tallies.add(tally);
       int offset = c * 7919;
-      Connection connection = connections.get(c);
+      Client connection = connections.get(c);
       threads.add(
           start(
               "bench-client-" + c,
               () -> {
-                try (Connection conn = connection) {
+                try (Client conn = connection) {
                   int i = offset;
                   while (System.nanoTime() < end) {
                     long t0 = System.nanoTime();
@@ -198,10 +201,10 @@ public final class HttpLoad {
    * dropped SYN is retried by TCP only after a second, which would be measured as a one-second
    * request.
    */
-  private static List<Connection> connectAll(Target target, int n) {
-    List<Connection> out = new ArrayList<>(n);
+  private static List<Client> connectAll(Target target, int n) {
+    List<Client> out = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
-      Connection c = new Connection(target);
+      Client c = new Connection(target);
       try {
         c.connect();
       } catch (IOException e) {
@@ -219,7 +222,7 @@ public final class HttpLoad {
     return t;
   }
 
-  private static Tally merge(List<Tally> tallies) {
+  static Tally merge(List<Tally> tallies) {
     Tally all =
         tallies.isEmpty()
             ? new Tally(Tally.sharedMicros(), Tally.sharedMicros())
@@ -228,8 +231,20 @@ public final class HttpLoad {
     return all;
   }
 
+  /** One client of a run: sends a request, waits for its answer, records the outcome. */
+  interface Client extends Closeable {
+    /** Sends one request and records its outcome; latency counts from {@code dueNanos}. */
+    void exchange(byte[] body, Tally tally, long dueNanos, long slaMicros);
+
+    /** Connects before the clock starts (a first exchange would do it otherwise). */
+    void connect() throws IOException;
+
+    @Override
+    void close();
+  }
+
   /** One keep-alive connection; reconnects after an error or a {@code Connection: close}. */
-  static final class Connection implements Closeable {
+  static final class Connection implements Client {
     private final Target target;
     private final byte[] headerStart;
     private Socket socket;
@@ -241,8 +256,8 @@ public final class HttpLoad {
       this.headerStart = target.headUpToLength().getBytes(StandardCharsets.US_ASCII);
     }
 
-    /** Sends one request and records its outcome; latency counts from {@code dueNanos}. */
-    void exchange(byte[] body, Tally tally, long dueNanos, long slaMicros) {
+    @Override
+    public void exchange(byte[] body, Tally tally, long dueNanos, long slaMicros) {
       try {
         if (socket == null) {
           connect();
@@ -270,7 +285,8 @@ public final class HttpLoad {
       }
     }
 
-    private void connect() throws IOException {
+    @Override
+    public void connect() throws IOException {
       socket = new Socket();
       socket.setTcpNoDelay(true);
       socket.setSoTimeout(30_000);

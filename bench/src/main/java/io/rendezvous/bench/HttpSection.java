@@ -44,7 +44,8 @@ final class HttpSection {
    * The four targets, in {@link HarnessCommand#TARGETS} order: three on the node with the journal
    * on ({@code onPort}), one on the node without ({@code offPort}).
    */
-  static List<HttpLoad.Target> targets(List<FashionMnist.Sample> holdout, int onPort, int offPort) {
+  static List<HttpLoad.Target> targets(
+      List<FashionMnist.Sample> holdout, int onPort, int offPort, int grpcPort) {
     List<byte[]> predictBodies =
         holdout.stream()
             .limit(500)
@@ -86,7 +87,7 @@ final class HttpSection {
             textBodies(),
             "\"predictions\""),
         // the same rendezvous as Open Inference Protocol clients send it: short decimals, Python's
-        // json.dumps, and Triton's binary tensor data extension
+        // json.dumps, Triton's binary tensor data extension
         new HttpLoad.Target(
             "oip-json",
             "127.0.0.1",
@@ -116,7 +117,10 @@ final class HttpSection {
             "\"outputs\"",
             "Inference-Header-Content-Length: "
                 + HoldoutBodies.OIP_BINARY_HEADER.length()
-                + "\r\n"));
+                + "\r\n"),
+        // and over the protocol's gRPC API, the tensor in raw_input_contents as Triton's clients
+        // send it
+        GrpcClient.target("grpc", grpcPort, "rendezvous", holdout.stream().limit(500).toList()));
   }
 
   /** The text endpoint the harness measures beside the image one. */

@@ -426,9 +426,11 @@ public final class JournalWatch implements AutoCloseable {
 
   private void score(JournalRecord.Score s) {
     String role = s.role() == null ? "unknown" : s.role();
+    // a model that never answered (abandoned, no worker) has no version to say
+    String version = s.version() == null ? "unknown" : s.version();
     scoreCounts
         .computeIfAbsent(
-            new ScoreKey(s.endpoint(), s.model(), s.version(), role, s.outcome()),
+            new ScoreKey(s.endpoint(), s.model(), version, role, s.outcome()),
             k -> scores.labelValues(k.endpoint, k.model, k.version, k.role, k.outcome.wireName()))
         .inc();
     float[] p = s.probabilities();

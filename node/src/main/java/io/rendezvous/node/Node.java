@@ -352,10 +352,11 @@ public final class Node {
                 readiness.report("kafka_outbox_unreadable_skipped", outbox::unreadable);
               });
       log.info(
-          "node {} serving http://{}:{} with endpoints {} and models {}",
+          "node {} serving http://{}:{}{} with endpoints {} and models {}",
           name,
           http.binding().localAddress().getHostString(),
           http.binding().localAddress().getPort(),
+          http.grpc() == null ? "" : " and gRPC on port " + http.grpc().localAddress().getPort(),
           endpoints.keySet().stream().sorted().toList(),
           metadata.keySet());
       return new Node(system, http, journal, readiness, name, endpoints, warmedUp);

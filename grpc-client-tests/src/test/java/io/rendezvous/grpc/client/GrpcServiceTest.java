@@ -26,6 +26,7 @@ import io.rendezvous.grpc.v2.GrpcPredictV2.ModelReadyRequest;
 import io.rendezvous.grpc.v2.GrpcPredictV2.RepositoryIndexRequest;
 import io.rendezvous.grpc.v2.GrpcPredictV2.RepositoryIndexResponse;
 import io.rendezvous.grpc.v2.GrpcPredictV2.RepositoryModelLoadRequest;
+import io.rendezvous.grpc.v2.GrpcPredictV2.RepositoryModelUnloadRequest;
 import io.rendezvous.grpc.v2.GrpcPredictV2.ServerLiveRequest;
 import io.rendezvous.grpc.v2.GrpcPredictV2.ServerMetadataRequest;
 import io.rendezvous.grpc.v2.GrpcPredictV2.ServerMetadataResponse;
@@ -479,5 +480,13 @@ class GrpcServiceTest {
             () ->
                 asAdmin.repositoryModelLoad(
                     RepositoryModelLoadRequest.newBuilder().setModelName("absent").build())));
+    // m3 is in the rendezvous endpoint: taken out of that first, as over REST (409)
+    StatusRuntimeException inUse =
+        failureOf(
+            () ->
+                asAdmin.repositoryModelUnload(
+                    RepositoryModelUnloadRequest.newBuilder().setModelName("m3").build()));
+    assertEquals(Status.Code.FAILED_PRECONDITION, inUse.getStatus().getCode());
+    assertTrue(inUse.getStatus().getDescription().contains("rendezvous"), inUse.toString());
   }
 }
