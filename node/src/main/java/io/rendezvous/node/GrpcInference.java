@@ -48,6 +48,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
 import org.apache.pekko.grpc.GrpcServiceException;
 import org.apache.pekko.grpc.javadsl.Metadata;
 import org.slf4j.Logger;
@@ -82,6 +83,7 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
   private final String version;
   private final AdminRoutes admin;
   private final GrpcSettings settings;
+  private final NodeMetrics metrics;
 
   GrpcInference(
       HttpEdge edge,
@@ -94,8 +96,10 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
       Readiness readiness,
       String version,
       AdminRoutes admin,
-      GrpcSettings settings) {
+      GrpcSettings settings,
+      NodeMetrics metrics) {
     this.settings = settings;
+    this.metrics = metrics;
     this.edge = edge;
     this.decoder = decoder;
     this.client = client;
@@ -108,19 +112,17 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
     this.admin = admin;
   }
 
-  @Override
-  public CompletionStage<ServerLiveResponse> serverLive(ServerLiveRequest in, Metadata metadata) {
+  private CompletionStage<ServerLiveResponse> serverLiveCall(
+      ServerLiveRequest in, Metadata metadata) {
     return done(ServerLiveResponse.newBuilder().setLive(true).build());
   }
 
-  @Override
-  public CompletionStage<ServerReadyResponse> serverReady(
+  private CompletionStage<ServerReadyResponse> serverReadyCall(
       ServerReadyRequest in, Metadata metadata) {
     return done(ServerReadyResponse.newBuilder().setReady(readiness.ready()).build());
   }
 
-  @Override
-  public CompletionStage<ServerMetadataResponse> serverMetadata(
+  private CompletionStage<ServerMetadataResponse> serverMetadataCall(
       ServerMetadataRequest in, Metadata metadata) {
     return done(
         ServerMetadataResponse.newBuilder()
@@ -130,8 +132,8 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
             .build());
   }
 
-  @Override
-  public CompletionStage<ModelReadyResponse> modelReady(ModelReadyRequest in, Metadata metadata) {
+  private CompletionStage<ModelReadyResponse> modelReadyCall(
+      ModelReadyRequest in, Metadata metadata) {
     try {
       EndpointSettings ep = endpoint(in.getName(), in.getVersion());
       boolean ready =
@@ -144,8 +146,7 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
     }
   }
 
-  @Override
-  public CompletionStage<ModelMetadataResponse> modelMetadata(
+  private CompletionStage<ModelMetadataResponse> modelMetadataCall(
       ModelMetadataRequest in, Metadata metadata) {
     EndpointSettings ep;
     try {
@@ -183,8 +184,8 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
     return done(out.build());
   }
 
-  @Override
-  public CompletionStage<ModelInferResponse> modelInfer(ModelInferRequest in, Metadata metadata) {
+  private CompletionStage<ModelInferResponse> modelInferCall(
+      ModelInferRequest in, Metadata metadata) {
     long receivedNanos = System.nanoTime();
     EndpointSettings ep;
     Duration deadline;
@@ -237,6 +238,96 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
                   .thenApply(replies -> response(endpoint, req, in, replies));
             })
         .exceptionally(e -> rethrow(e, in.getModelName()));
+  }
+
+  @Override
+  public CompletionStage<ServerLiveResponse> serverLive(ServerLiveRequest in, Metadata metadata) {
+    return measured("ServerLive", "", System.nanoTime(), () -> serverLiveCall(in, metadata));
+  }
+
+  @Override
+  public CompletionStage<ServerReadyResponse> serverReady(
+      ServerReadyRequest in, Metadata metadata) {
+    return measured("ServerReady", "", System.nanoTime(), () -> serverReadyCall(in, metadata));
+  }
+
+  @Override
+  public CompletionStage<ServerMetadataResponse> serverMetadata(
+      ServerMetadataRequest in, Metadata metadata) {
+    return measured(
+        "ServerMetadata", "", System.nanoTime(), () -> serverMetadataCall(in, metadata));
+  }
+
+  @Override
+  public CompletionStage<ModelReadyResponse> modelReady(ModelReadyRequest in, Metadata metadata) {
+    return measured(
+        "ModelReady", in.getName(), System.nanoTime(), () -> modelReadyCall(in, metadata));
+  }
+
+  @Override
+  public CompletionStage<ModelMetadataResponse> modelMetadata(
+      ModelMetadataRequest in, Metadata metadata) {
+    return measured(
+        "ModelMetadata", in.getName(), System.nanoTime(), () -> modelMetadataCall(in, metadata));
+  }
+
+  @Override
+  public CompletionStage<ModelInferResponse> modelInfer(ModelInferRequest in, Metadata metadata) {
+    return measured(
+        "ModelInfer", in.getModelName(), System.nanoTime(), () -> modelInferCall(in, metadata));
+  }
+
+  @Override
+  public CompletionStage<RepositoryIndexResponse> repositoryIndex(
+      RepositoryIndexRequest in, Metadata metadata) {
+    return measured(
+        "RepositoryIndex", "", System.nanoTime(), () -> repositoryIndexCall(in, metadata));
+  }
+
+  @Override
+  public CompletionStage<RepositoryModelLoadResponse> repositoryModelLoad(
+      RepositoryModelLoadRequest in, Metadata metadata) {
+    return measured(
+        "RepositoryModelLoad",
+        in.getModelName(),
+        System.nanoTime(),
+        () -> repositoryModelLoadCall(in, metadata));
+  }
+
+  @Override
+  public CompletionStage<RepositoryModelUnloadResponse> repositoryModelUnload(
+      RepositoryModelUnloadRequest in, Metadata metadata) {
+    return measured(
+        "RepositoryModelUnload",
+        in.getModelName(),
+        System.nanoTime(),
+        () -> repositoryModelUnloadCall(in, metadata));
+  }
+
+  /** A call counted and timed by method, endpoint and status code ({@code /metrics}). */
+  private <T> CompletionStage<T> measured(
+      String method, String endpoint, long startNanos, Supplier<CompletionStage<T>> call) {
+    CompletionStage<T> answer;
+    try {
+      answer = call.get();
+    } catch (RuntimeException e) {
+      answer = CompletableFuture.failedFuture(e);
+    }
+    return answer.whenComplete(
+        (r, e) ->
+            metrics.grpcCall(
+                method,
+                endpoint,
+                e == null ? "OK" : codeOf(e).name(),
+                System.nanoTime() - startNanos));
+  }
+
+  private static Status.Code codeOf(Throwable e) {
+    Throwable cause = e;
+    while (cause instanceof CompletionException && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause instanceof GrpcServiceException g ? g.status().getCode() : Status.Code.INTERNAL;
   }
 
   /** The endpoint a call names: a model or rendezvous, or ({@code version} set) one version. */
@@ -548,8 +639,7 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
     return false;
   }
 
-  @Override
-  public CompletionStage<RepositoryIndexResponse> repositoryIndex(
+  private CompletionStage<RepositoryIndexResponse> repositoryIndexCall(
       RepositoryIndexRequest in, Metadata metadata) {
     return repository(
         metadata,
@@ -568,8 +658,7 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
         });
   }
 
-  @Override
-  public CompletionStage<RepositoryModelLoadResponse> repositoryModelLoad(
+  private CompletionStage<RepositoryModelLoadResponse> repositoryModelLoadCall(
       RepositoryModelLoadRequest in, Metadata metadata) {
     return repository(
         metadata,
@@ -581,8 +670,7 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
                 .build());
   }
 
-  @Override
-  public CompletionStage<RepositoryModelUnloadResponse> repositoryModelUnload(
+  private CompletionStage<RepositoryModelUnloadResponse> repositoryModelUnloadCall(
       RepositoryModelUnloadRequest in, Metadata metadata) {
     return repository(
         metadata,

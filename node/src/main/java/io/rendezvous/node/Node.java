@@ -327,7 +327,8 @@ public final class Node {
                   readiness,
                   VERSION,
                   adminRoutes,
-                  grpcSettings));
+                  grpcSettings,
+                  metrics));
       clusterModels.tell(new ClusterModels.Bound(advertisedUrl(settings, http)));
       selfUrl.set(advertisedUrl(settings, http));
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());

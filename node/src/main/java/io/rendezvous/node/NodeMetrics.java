@@ -52,6 +52,10 @@ final class NodeMetrics extends AllDirectives {
   private final Gauge httpInFlight;
   private final Map<RouteKey, DistributionDataPoint> durations = new ConcurrentHashMap<>();
   private final Map<CodeKey, CounterDataPoint> codes = new ConcurrentHashMap<>();
+  private final Counter grpcCalls;
+  private final Histogram grpcDuration;
+  private final Map<GrpcKey, CounterDataPoint> grpcCodes = new ConcurrentHashMap<>();
+  private final Map<String, DistributionDataPoint> grpcDurations = new ConcurrentHashMap<>();
   private final Predicate<String> knownEndpoint;
 
   /** {@code knownEndpoint}: whether a name in a path is an endpoint or model (else "other"). */
@@ -87,6 +91,26 @@ final class NodeMetrics extends AllDirectives {
             .help("From a request's arrival to its response, by route and endpoint")
             .unit(Unit.SECONDS)
             .labelNames("route", "endpoint")
+            .classicOnly()
+            .classicUpperBounds(
+                0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25,
+                0.5, 1, 2.5, 10)
+            .withoutExemplars()
+            .register(registry);
+    grpcCalls =
+        Counter.builder()
+            .name("rendezvous_grpc_calls")
+            .help(
+                "gRPC calls answered (Open Inference Protocol), by method, endpoint and status code")
+            .labelNames("method", "endpoint", "code")
+            .withoutExemplars()
+            .register(registry);
+    grpcDuration =
+        Histogram.builder()
+            .name("rendezvous_grpc_call_duration_seconds")
+            .help("From a gRPC call's arrival to its answer, by method")
+            .unit(Unit.SECONDS)
+            .labelNames("method")
             .classicOnly()
             .classicUpperBounds(
                 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25,
@@ -143,6 +167,24 @@ final class NodeMetrics extends AllDirectives {
                 httpRequests.labelValues(k.route.route, k.route.endpoint, Integer.toString(k.code)))
         .inc();
   }
+
+  /**
+   * A gRPC call answered with {@code code} (a status code's name) {@code nanos} after it came;
+   * {@code endpoint}: the model or endpoint it named, "other" for one not served.
+   */
+  void grpcCall(String method, String endpoint, String code, long nanos) {
+    if (!counting) {
+      return;
+    }
+    grpcDurations.computeIfAbsent(method, m -> grpcDuration.labelValues(m)).observe(nanos / 1e9);
+    grpcCodes
+        .computeIfAbsent(
+            new GrpcKey(method, endpoint.isEmpty() ? NONE : endpoint(endpoint), code),
+            k -> grpcCalls.labelValues(k.method(), k.endpoint(), k.code()))
+        .inc();
+  }
+
+  private record GrpcKey(String method, String endpoint, String code) {}
 
   /** Whether HTTP requests are counted now (an operator may pause it at run time). */
   private volatile boolean counting = true;

@@ -489,4 +489,27 @@ class GrpcServiceTest {
     assertEquals(Status.Code.FAILED_PRECONDITION, inUse.getStatus().getCode());
     assertTrue(inUse.getStatus().getDescription().contains("rendezvous"), inUse.toString());
   }
+
+  @Test
+  void callsAreCountedByMethodEndpointAndCode() throws Exception {
+    stub().modelInfer(raw("m1", SAMPLES.subList(0, 1)));
+    codeOf(() -> stub().modelInfer(raw("no-such-model", SAMPLES.subList(0, 1))));
+    HttpResponse<String> metrics =
+        http.send(
+            HttpRequest.newBuilder(node.uri("/metrics")).build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, metrics.statusCode());
+    String text = metrics.body();
+    assertTrue(
+        text.contains(
+            "rendezvous_grpc_calls_total{code=\"OK\",endpoint=\"m1\",method=\"ModelInfer\"}"),
+        text);
+    // a name not served is not a label of its own
+    assertTrue(
+        text.contains(
+            "rendezvous_grpc_calls_total{code=\"NOT_FOUND\",endpoint=\"other\","
+                + "method=\"ModelInfer\"}"),
+        text);
+    assertTrue(text.contains("rendezvous_grpc_call_duration_seconds_bucket"), text);
+  }
 }
