@@ -352,94 +352,48 @@ class GrpcServiceTest {
     assertEquals(typedLabels, rawTexts(fromRaw.getRawOutputContents(1)));
   }
 
+  /** Calls ModelInfer with {@code request}: refused with {@code code}, saying {@code says}. */
+  static void refused(ModelInferRequest request, Status.Code code, String says) {
+    StatusRuntimeException e = failureOf(() -> stub().modelInfer(request));
+    assertEquals(code, e.getStatus().getCode(), e.toString());
+    assertTrue(e.getStatus().getDescription().contains(says), e.toString());
+  }
+
   @Test
   void badInputIsInvalidArgumentNamingWhatIsWrong() {
-    // every refusal names what is wrong; none reaches the models
-    StatusRuntimeException e;
-
-    e =
-        failureOf(
-            () ->
-                stub()
-                    .modelInfer(
-                        raw("m3", SAMPLES.subList(0, 1)).toBuilder()
-                            .setInputs(0, imageInput(1).setDatatype("INT32"))
-                            .build()));
-    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-    assertTrue(e.getStatus().getDescription().contains("FP32"), e.toString());
-
-    e =
-        failureOf(
-            () ->
-                stub()
-                    .modelInfer(
-                        raw("m3", SAMPLES.subList(0, 1)).toBuilder()
-                            .setInputs(0, imageInput(2))
-                            .build()));
-    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-    assertTrue(e.getStatus().getDescription().contains("raw_input_contents[0]"), e.toString());
-
-    e =
-        failureOf(
-            () ->
-                stub()
-                    .modelInfer(
-                        raw("m3", SAMPLES.subList(0, 1)).toBuilder()
-                            .setInputs(0, imageInput(1).setName("pixels"))
-                            .build()));
-    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-    assertTrue(e.getStatus().getDescription().contains("\"input\""), e.toString());
-
-    e =
-        failureOf(
-            () ->
-                stub()
-                    .modelInfer(
-                        typed("m3", SAMPLES.subList(0, 1)).toBuilder()
-                            .setInputs(
-                                0,
-                                imageInput(1)
-                                    .setDatatype("FP64")
-                                    .setContents(
-                                        InferTensorContents.newBuilder().addFp32Contents(1f)))
-                            .build()));
-    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-    assertTrue(e.getStatus().getDescription().contains("fp64_contents"), e.toString());
-
+    ModelInferRequest one = raw("m3", SAMPLES.subList(0, 1));
+    Status.Code invalid = Status.Code.INVALID_ARGUMENT;
+    refused(
+        one.toBuilder().setInputs(0, imageInput(1).setDatatype("INT32")).build(), invalid, "FP32");
+    refused(one.toBuilder().setInputs(0, imageInput(2)).build(), invalid, "raw_input_contents[0]");
+    refused(
+        one.toBuilder().setInputs(0, imageInput(1).setName("pixels")).build(),
+        invalid,
+        "\"input\"");
+    refused(
+        ModelInferRequest.newBuilder()
+            .setModelName("m3")
+            .addInputs(
+                imageInput(1)
+                    .setDatatype("FP64")
+                    .setContents(InferTensorContents.newBuilder().addFp32Contents(1f)))
+            .build(),
+        invalid,
+        "fp64_contents");
     InferTensorContents.Builder nan = InferTensorContents.newBuilder();
     for (int i = 0; i < 784; i++) {
       nan.addFp32Contents(i == 5 ? Float.NaN : 0f);
     }
-    e =
-        failureOf(
-            () ->
-                stub()
-                    .modelInfer(
-                        ModelInferRequest.newBuilder()
-                            .setModelName("m3")
-                            .addInputs(imageInput(1).setContents(nan))
-                            .build()));
-    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-    assertTrue(e.getStatus().getDescription().contains("finite"), e.toString());
-
-    e =
-        failureOf(
-            () -> stub().modelInfer(ModelInferRequest.newBuilder().setModelName("m3").build()));
-    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-
-    e =
-        failureOf(
-            () ->
-                stub()
-                    .modelInfer(
-                        raw("m3", SAMPLES.subList(0, 1)).toBuilder()
-                            .setId("bad id with spaces")
-                            .build()));
-    assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
-
-    e = failureOf(() -> stub().modelInfer(raw("nope", SAMPLES.subList(0, 1))));
-    assertEquals(Status.Code.NOT_FOUND, e.getStatus().getCode());
-    assertTrue(e.getStatus().getDescription().contains("nope"), e.toString());
+    refused(
+        ModelInferRequest.newBuilder()
+            .setModelName("m3")
+            .addInputs(imageInput(1).setContents(nan))
+            .build(),
+        invalid,
+        "finite");
+    refused(ModelInferRequest.newBuilder().setModelName("m3").build(), invalid, "exactly one");
+    refused(one.toBuilder().setId("bad id with spaces").build(), invalid, "client request id");
+    refused(raw("nope", SAMPLES.subList(0, 1)), Status.Code.NOT_FOUND, "nope");
   }
 
   @Test
