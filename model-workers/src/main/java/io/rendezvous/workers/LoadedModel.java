@@ -151,13 +151,52 @@ public final class LoadedModel implements AutoCloseable {
     }
   }
 
-  private final java.util.concurrent.atomic.AtomicBoolean closed =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  // native calls on the model now (warm-ups, predicts), and whether it was asked to close; guarded
+  // by this
+  private int users;
+  private boolean closing;
+  private boolean closed;
 
-  /** Closes the model once (a version retired at run time is closed again at shutdown). */
+  /**
+   * A native call on the model begins: false once it was asked to close (the call must not start).
+   * Every true is followed by {@link #exit}.
+   */
+  public synchronized boolean enter() {
+    if (closing) {
+      return false;
+    }
+    users++;
+    return true;
+  }
+
+  /** The call begun by {@link #enter} is over; the last one out closes a model asked to close. */
+  public void exit() {
+    boolean closeNow;
+    synchronized (this) {
+      users--;
+      closeNow = closing && users == 0 && !closed;
+      closed |= closeNow;
+    }
+    if (closeNow) {
+      model.close();
+    }
+  }
+
+  /**
+   * Closes the model once (a version retired at run time is closed again at shutdown): at once when
+   * no native call is on it, else when the last one ends. Freeing it under a call still running (a
+   * worker's warm-up building its session, a predict) crashed the JVM inside TensorFlow; a call
+   * hung for good keeps its model open, which costs memory and not the process.
+   */
   @Override
   public void close() {
-    if (closed.compareAndSet(false, true)) {
+    boolean closeNow;
+    synchronized (this) {
+      closing = true;
+      closeNow = users == 0 && !closed;
+      closed |= closeNow;
+    }
+    if (closeNow) {
       model.close();
     }
   }

@@ -107,6 +107,11 @@ final class ModelWorker {
     threads.execute(
         () -> {
           ModelWorker w = new ModelWorker(name, model, pool, system, threads);
+          if (!model.enter()) {
+            pool.tell(
+                new ModelPool.WorkerFailedToStart(name, "model " + model.name() + " is closed"));
+            return;
+          }
           try {
             w.predictor = model.newPredictor();
             w.batchPredictor = model.newBatchPredictor();
@@ -117,6 +122,8 @@ final class ModelWorker {
             w.close();
             pool.tell(new ModelPool.WorkerFailedToStart(name, e.toString()));
             return;
+          } finally {
+            model.exit();
           }
           pool.tell(new ModelPool.WorkerReady(w));
         });
@@ -204,9 +211,14 @@ final class ModelWorker {
   private synchronized void run(Run run) {
     List<Score> jobs = run.jobs();
     outcomes.clear();
+    boolean entered = false;
     try {
       if (retired || predictor == null) {
         throw new IllegalStateException("worker " + name + " is retired");
+      }
+      entered = model.enter();
+      if (!entered) {
+        throw new IllegalStateException("model " + model.name() + " is closed");
       }
       holdFor(run.hold());
       if (jobs.size() == 1) {
@@ -226,6 +238,9 @@ final class ModelWorker {
                 s, new Failed(s.requestId(), model.name(), model.version(), "model error: " + e)));
       }
     } finally {
+      if (entered) {
+        model.exit();
+      }
       boolean overran = System.nanoTime() - run.handedOverNanos() > hangAfterNanos;
       boolean mine = run.claim();
       if (mine) {
