@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Modules depend one way: cluster-config, model-api &lt;- journal, model-workers &lt;- actors &lt;-
  * kafka &lt;- node &lt;- bench; monitor (watching models) sees only the journal and model-api, and
- * only the node sees it. Checked here, in the bench module, the one that sees every other.
+ * only the node sees it; grpc (the protocol's generated API) sees none of them, and only the node
+ * and the bench see it. Checked here, in the bench module, the one that sees every other.
  */
 class LayeringTest {
   private static final String CONFIG = "io.rendezvous.config..";
@@ -22,6 +23,7 @@ class LayeringTest {
   private static final String ACTORS = "io.rendezvous.actors..";
   private static final String KAFKA = "io.rendezvous.kafka..";
   private static final String MONITOR = "io.rendezvous.monitor..";
+  private static final String GRPC = "io.rendezvous.grpc..";
   private static final String NODE = "io.rendezvous.node..";
   private static final String BENCH = "io.rendezvous.bench..";
   private static final String PEKKO_HTTP = "org.apache.pekko.http..";
@@ -123,6 +125,27 @@ class LayeringTest {
         .should()
         .dependOnClassesThat()
         .resideInAPackage(MONITOR)
+        .check(classes);
+  }
+
+  @Test
+  void theGrpcApiIsTheProtocolsOwnAndOnlyTheNodeServesIt() {
+    // the generated messages and service interface: no rendezvous type in them, and only the node
+    // (which serves them) and the bench (a client of them) see them
+    noClasses()
+        .that()
+        .resideInAPackage(GRPC)
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage(
+            CONFIG, MODEL_API, JOURNAL, WORKERS, ACTORS, KAFKA, MONITOR, NODE, BENCH)
+        .check(classes);
+    noClasses()
+        .that()
+        .resideInAnyPackage(CONFIG, MODEL_API, JOURNAL, WORKERS, ACTORS, KAFKA, MONITOR)
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage(GRPC)
         .check(classes);
   }
 
