@@ -404,10 +404,10 @@ public record EndpointSettings(
    * #shortestDeadline}.
    */
   public EndpointSettings within(Duration deadline) {
-    if (deadline.compareTo(sla) >= 0) {
+    Duration d = deadline.compareTo(shortestDeadline()) < 0 ? shortestDeadline() : deadline;
+    if (d.compareTo(sla) >= 0) {
       return this;
     }
-    Duration d = deadline.compareTo(shortestDeadline()) < 0 ? shortestDeadline() : deadline;
     Duration lastOpening = d.minus(journalMargin).minus(Duration.ofNanos(1_000));
     List<Stage> s = new ArrayList<>(schedule.size());
     for (Stage stage : schedule) {

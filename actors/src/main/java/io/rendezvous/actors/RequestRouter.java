@@ -335,7 +335,8 @@ public final class RequestRouter {
 
     /** After this a fallback could only answer 504 (no endpoint: whenever, it refuses at once). */
     private long decisionDeadlineNanos(Pending p) {
-      EndpointSettings ep = runtime.endpoints().get(p.submit.request().endpoint());
+      RendezvousEntity.Request request = p.submit.request();
+      EndpointSettings ep = request.decidedBy(runtime.endpoints().get(request.endpoint()));
       return ep == null ? Long.MAX_VALUE : ep.decisionDeadline().toNanos();
     }
 

@@ -214,7 +214,8 @@ final class GrpcClient {
       tally.failed(
           "grpc " + s.getCode(),
           s.getDescription() == null ? null : s.getDescription().getBytes(StandardCharsets.UTF_8));
-      next();
+      // off this stack: a call failing as it is made (a channel gone) would otherwise recurse
+      java.util.concurrent.CompletableFuture.runAsync(this::next);
     }
 
     @Override

@@ -197,7 +197,22 @@ final class ModelWorker {
   }
 
   private synchronized void close() {
-    // synchronized with run: a retired worker's predictors close after its call, never during
+    // synchronized with run: a retired worker's predictors close after its call, never during;
+    // and as a call on the model, never while the model itself is being closed (a model already
+    // closed took its predictors' sessions with it)
+    if (!model.enter()) {
+      predictor = null;
+      batchPredictor = null;
+      return;
+    }
+    try {
+      closePredictors();
+    } finally {
+      model.exit();
+    }
+  }
+
+  private void closePredictors() {
     if (predictor != null) {
       predictor.close();
       predictor = null;

@@ -189,20 +189,36 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
     long receivedNanos = System.nanoTime();
     EndpointSettings ep;
     Duration deadline;
+    int size = in.getSerializedSize();
     try {
-      ep = endpoint(in.getModelName(), in.getModelVersion());
-      JsonAnswer refused = auth.refusal(ep.name(), metadata.getText("authorization"));
+      // tokens first, as over REST: who may not call a model learns nothing of what is served
+      String name = in.getModelName();
+      JsonAnswer refused =
+          auth.refusal(
+              in.getModelVersion().isEmpty() ? name : name + "@" + in.getModelVersion(),
+              metadata.getText("authorization"));
       if (refused != null) {
         throw failure(refused.status(), refused.error());
       }
-      deadline = deadline(metadata.getText("grpc-timeout"), ep);
+      ep = endpoint(name, in.getModelVersion());
+      if (size > edge.settings().maxBody()) {
+        // REST's 413; gRPC's own size limits say RESOURCE_EXHAUSTED
+        throw new GrpcServiceException(
+            Status.RESOURCE_EXHAUSTED.withDescription(
+                "message of "
+                    + size
+                    + " bytes is over the limit of "
+                    + edge.settings().maxBody()
+                    + " bytes (rendezvous.http.max-body)"));
+      }
+      deadline = deadline(metadata.getText("grpc-timeout"), ep, settings.deadlineAllowance());
     } catch (GrpcServiceException e) {
       return CompletableFuture.failedFuture(e);
     }
     EndpointSettings endpoint = ep;
-    return edge.<ModelInferResponse>admitted(
-            in.getSerializedSize(),
-            () -> {},
+    // the message is in memory already: its bytes count from before it waits for a slot
+    return edge.<ModelInferResponse>admittedHolding(
+            size,
             () -> {
               InputDecoder.InferRequest req;
               try {
@@ -349,10 +365,11 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
   }
 
   /**
-   * The client's deadline (the {@code grpc-timeout} it sent) when shorter than the endpoint's SLA,
-   * else null: a longer one changes nothing, the SLA answers first.
+   * The client's deadline (the {@code grpc-timeout} it sent) when, less the {@code allowance} for
+   * the answer's way back, it is shorter than the endpoint's SLA; else null: a longer one changes
+   * nothing, the SLA answers first.
    */
-  static Duration deadline(Optional<String> grpcTimeout, EndpointSettings ep) {
+  static Duration deadline(Optional<String> grpcTimeout, EndpointSettings ep, Duration allowance) {
     if (grpcTimeout.isEmpty()) {
       return null;
     }
@@ -360,7 +377,7 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
     if (d == null) {
       throw failure(400, "grpc-timeout '" + grpcTimeout.get() + "' is not a gRPC timeout");
     }
-    return d.compareTo(ep.sla()) < 0 ? d : null;
+    return d.minus(allowance).compareTo(ep.sla()) < 0 ? d : null;
   }
 
   /** {@code grpc-timeout}: up to 8 digits and a unit (H, M, S, m, u, n); null if not that. */
@@ -662,10 +679,10 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
       RepositoryModelLoadRequest in, Metadata metadata) {
     return repository(
         metadata,
-        r -> r.load(in.getModelName(), null),
+        r -> r.load(modelOf(in.getModelName(), in.getRepositoryName()), null),
         body ->
             RepositoryModelLoadResponse.newBuilder()
-                .setModelName(in.getModelName())
+                .setModelName(modelOf(in.getModelName(), in.getRepositoryName()))
                 .setIsLoaded(true)
                 .build());
   }
@@ -674,12 +691,22 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
       RepositoryModelUnloadRequest in, Metadata metadata) {
     return repository(
         metadata,
-        r -> r.unload(in.getModelName()),
+        r -> r.unload(modelOf(in.getModelName(), in.getRepositoryName())),
         body ->
             RepositoryModelUnloadResponse.newBuilder()
-                .setModelName(in.getModelName())
+                .setModelName(modelOf(in.getModelName(), in.getRepositoryName()))
                 .setIsUnloaded(true)
                 .build());
+  }
+
+  /**
+   * The model a load or unload names. Triton's message has the model in field 2 ({@code
+   * model_name}, after {@code repository_name}); KServe's has it in field 1, which reads here as
+   * {@code repository_name}: with no {@code model_name}, that is the model (this server has one
+   * repository).
+   */
+  static String modelOf(String modelName, String repositoryName) {
+    return modelName.isEmpty() ? repositoryName : modelName;
   }
 
   /**
@@ -702,7 +729,8 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
                 throw failure(answer.status(), answer.error());
               }
               return shape.apply(answer.body());
-            });
+            })
+        .exceptionally(e -> rethrow(e, "a repository call"));
   }
 
   /** A failure passed on as a status: one of ours as it is, anything else INTERNAL (logged). */

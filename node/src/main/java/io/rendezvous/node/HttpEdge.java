@@ -213,16 +213,7 @@ public final class HttpEdge {
           if (now > settings.maxBodyBytesInFlight()) {
             bodyBytes.addAndGet(-bytes);
             onRefused.run();
-            return CompletableFuture.failedFuture(
-                busy(
-                    REFUSED_BODY_BYTES,
-                    "node holds "
-                        + (now - bytes)
-                        + " bytes of request bodies, and this one's "
-                        + bytes
-                        + " would pass its limit of "
-                        + settings.maxBodyBytesInFlight()
-                        + " (max-body-bytes-in-flight); retry later"));
+            return CompletableFuture.failedFuture(overBodyBudget(now, bytes));
           }
           CompletionStage<T> answer;
           try {
@@ -233,6 +224,20 @@ public final class HttpEdge {
           }
           return answer.whenComplete((r, e) -> bodyBytes.addAndGet(-bytes));
         });
+  }
+
+  /**
+   * As {@link #admitted(Supplier)} for a request whose body is already in memory (a gRPC message):
+   * its {@code bytes} are reserved from {@code max-body-bytes-in-flight} before it waits for a
+   * slot, and given back with its answer; beyond that budget it fails with {@link Busy} at once.
+   */
+  public <T> CompletionStage<T> admittedHolding(long bytes, Supplier<CompletionStage<T>> handler) {
+    long now = bodyBytes.addAndGet(bytes);
+    if (now > settings.maxBodyBytesInFlight()) {
+      bodyBytes.addAndGet(-bytes);
+      return CompletableFuture.failedFuture(overBodyBudget(now, bytes));
+    }
+    return admitted(handler).whenComplete((r, e) -> bodyBytes.addAndGet(-bytes));
   }
 
   /**
@@ -294,7 +299,9 @@ public final class HttpEdge {
     CompletionStage<T> response;
     try {
       response = handler.get();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // an Error too (an OutOfMemoryError decoding a body): thrown out of here it would leave the
+      // queue's drainer marked busy, and no waiting request would ever be let in again
       response = CompletableFuture.failedFuture(e);
     }
     return response.whenComplete(
@@ -323,6 +330,19 @@ public final class HttpEdge {
     Map<String, Long> out = new java.util.TreeMap<>();
     refusals.forEach((reason, n) -> out.put(reason, n.sum()));
     return out;
+  }
+
+  /** The refusal of a body of {@code bytes} that brought the node's total to {@code now}. */
+  private Busy overBodyBudget(long now, long bytes) {
+    return busy(
+        REFUSED_BODY_BYTES,
+        "node holds "
+            + (now - bytes)
+            + " bytes of request bodies, and this one's "
+            + bytes
+            + " would pass its limit of "
+            + settings.maxBodyBytesInFlight()
+            + " (max-body-bytes-in-flight); retry later");
   }
 
   private Busy busy(String reason, String why) {

@@ -394,6 +394,11 @@ class GrpcServiceTest {
     refused(ModelInferRequest.newBuilder().setModelName("m3").build(), invalid, "exactly one");
     refused(one.toBuilder().setId("bad id with spaces").build(), invalid, "client request id");
     refused(raw("nope", SAMPLES.subList(0, 1)), Status.Code.NOT_FOUND, "nope");
+    // over rendezvous.http.max-body (1 MiB), as REST's 413: gRPC's size limits say so
+    refused(
+        one.toBuilder().setRawInputContents(0, ByteString.copyFrom(new byte[1_100_000])).build(),
+        Status.Code.RESOURCE_EXHAUSTED,
+        "max-body");
   }
 
   @Test
@@ -428,6 +433,13 @@ class GrpcServiceTest {
         asAdmin
             .repositoryModelLoad(RepositoryModelLoadRequest.newBuilder().setModelName("m3").build())
             .getIsLoaded());
+    // KServe's message has the model in field 1, which is Triton's repository_name
+    assertEquals(
+        "m3",
+        asAdmin
+            .repositoryModelLoad(
+                RepositoryModelLoadRequest.newBuilder().setRepositoryName("m3").build())
+            .getModelName());
     assertEquals(
         Status.Code.NOT_FOUND,
         codeOf(
