@@ -74,7 +74,11 @@ final class HttpServer {
           Http.get(system)
               .newServerAt(http.host(), grpc.port())
               .withSettings(ServerSettings.create(system.classicSystem()).withEnableHttp2(true))
-              .bind(GRPCInferenceServicePowerApiHandlerFactory.create(grpcService, system))
+              .bind(
+                  grpc.reflection()
+                      ? GRPCInferenceServicePowerApiHandlerFactory.createWithServerReflection(
+                          grpcService, system)
+                      : GRPCInferenceServicePowerApiHandlerFactory.create(grpcService, system))
               .toCompletableFuture()
               .get(timeout, TimeUnit.MILLISECONDS);
       grpcBinding.addToCoordinatedShutdown(http.drainTimeout(), system);

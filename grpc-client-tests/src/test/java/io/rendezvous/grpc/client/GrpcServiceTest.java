@@ -478,4 +478,39 @@ class GrpcServiceTest {
         text);
     assertTrue(text.contains("rendezvous_grpc_call_duration_seconds_bucket"), text);
   }
+
+  @Test
+  void reflectionListsTheServiceAsGrpcurlAsksForIt() throws Exception {
+    java.util.concurrent.CompletableFuture<List<String>> services =
+        new java.util.concurrent.CompletableFuture<>();
+    io.grpc.stub.StreamObserver<io.grpc.reflection.v1alpha.ServerReflectionRequest> requests =
+        io.grpc.reflection.v1alpha.ServerReflectionGrpc.newStub(channel)
+            .withDeadlineAfter(30, TimeUnit.SECONDS)
+            .serverReflectionInfo(
+                new io.grpc.stub.StreamObserver<>() {
+                  @Override
+                  public void onNext(io.grpc.reflection.v1alpha.ServerReflectionResponse r) {
+                    List<String> names = new ArrayList<>();
+                    r.getListServicesResponse()
+                        .getServiceList()
+                        .forEach(x -> names.add(x.getName()));
+                    services.complete(names);
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {
+                    services.completeExceptionally(t);
+                  }
+
+                  @Override
+                  public void onCompleted() {}
+                });
+    requests.onNext(
+        io.grpc.reflection.v1alpha.ServerReflectionRequest.newBuilder()
+            .setListServices("")
+            .build());
+    List<String> names = services.get(30, TimeUnit.SECONDS);
+    requests.onCompleted();
+    assertTrue(names.contains("inference.GRPCInferenceService"), names.toString());
+  }
 }
