@@ -562,7 +562,7 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
     }
     int labels = ep.labels().size();
     boolean raw = req.binaryOutputs();
-    if (wanted(req, OipOutputs.NAMES.get(0))) {
+    if (OipOutputs.wanted(req, OipOutputs.NAMES.get(0))) {
       ModelInferResponse.InferOutputTensor.Builder probs =
           ModelInferResponse.InferOutputTensor.newBuilder()
               .setName(OipOutputs.NAMES.get(0))
@@ -590,26 +590,16 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
       }
       out.addOutputs(probs);
     }
-    if (wanted(req, OipOutputs.NAMES.get(1))) {
+    if (OipOutputs.wanted(req, OipOutputs.NAMES.get(1))) {
       ModelInferResponse.InferOutputTensor.Builder label =
           ModelInferResponse.InferOutputTensor.newBuilder()
               .setName(OipOutputs.NAMES.get(1))
               .setDatatype("BYTES")
               .addShape(replies.size());
       if (raw) {
-        ByteString.Output b = ByteString.newOutput();
-        for (Reply r : replies) {
-          byte[] utf8 = ((Reply.Prediction) r).label().getBytes(StandardCharsets.UTF_8);
-          b.write(
-              ByteBuffer.allocate(Integer.BYTES)
-                  .order(ByteOrder.LITTLE_ENDIAN)
-                  .putInt(utf8.length)
-                  .array(),
-              0,
-              Integer.BYTES);
-          b.write(utf8, 0, utf8.length);
-        }
-        out.addRawOutputContents(b.toByteString());
+        List<String> answered = new ArrayList<>(replies.size());
+        replies.forEach(r -> answered.add(((Reply.Prediction) r).label()));
+        out.addRawOutputContents(ByteString.copyFrom(OipOutputs.lengthPrefixed(answered)));
       } else {
         InferTensorContents.Builder c = InferTensorContents.newBuilder();
         for (Reply r : replies) {
@@ -642,18 +632,6 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
 
   private static InferParameter text(CharSequence s) {
     return InferParameter.newBuilder().setStringParam(s.toString()).build();
-  }
-
-  private static boolean wanted(InputDecoder.InferRequest req, String name) {
-    if (req.outputs().isEmpty()) {
-      return true;
-    }
-    for (InputDecoder.OutputRequest o : req.outputs()) {
-      if (o.name().equals(name)) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private CompletionStage<RepositoryIndexResponse> repositoryIndexCall(

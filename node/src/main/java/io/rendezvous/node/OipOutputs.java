@@ -83,6 +83,29 @@ final class OipOutputs {
         .withEntity(ContentTypes.APPLICATION_OCTET_STREAM, all2);
   }
 
+  /** Whether {@code req} wants output {@code name}: it named none (all), or named this one. */
+  static boolean wanted(InputDecoder.InferRequest req, String name) {
+    return req.outputs().isEmpty() || asked(req, name) != null;
+  }
+
+  /**
+   * A BYTES tensor's elements in the binary layout (the extension's and gRPC's raw contents): each
+   * element's 4-byte little-endian length, then its UTF-8 bytes.
+   */
+  static byte[] lengthPrefixed(Iterable<String> elements) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (String e : elements) {
+      byte[] utf8 = e.getBytes(StandardCharsets.UTF_8);
+      out.writeBytes(
+          ByteBuffer.allocate(Integer.BYTES)
+              .order(ByteOrder.LITTLE_ENDIAN)
+              .putInt(utf8.length)
+              .array());
+      out.writeBytes(utf8);
+    }
+    return out.toByteArray();
+  }
+
   private static InputDecoder.OutputRequest asked(InputDecoder.InferRequest req, String name) {
     for (InputDecoder.OutputRequest o : req.outputs()) {
       if (o.name().equals(name)) {
@@ -95,17 +118,9 @@ final class OipOutputs {
   /** A JSON output's data in the extension's layout for its datatype. */
   static byte[] encode(String datatype, JsonNode data) {
     if ("BYTES".equals(datatype)) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      for (JsonNode d : data) {
-        byte[] utf8 = d.asText().getBytes(StandardCharsets.UTF_8);
-        out.writeBytes(
-            ByteBuffer.allocate(Integer.BYTES)
-                .order(ByteOrder.LITTLE_ENDIAN)
-                .putInt(utf8.length)
-                .array());
-        out.writeBytes(utf8);
-      }
-      return out.toByteArray();
+      List<String> texts = new java.util.ArrayList<>(data.size());
+      data.forEach(d -> texts.add(d.asText()));
+      return lengthPrefixed(texts);
     }
     if (!"FP32".equals(datatype)) {
       throw new IllegalStateException("no binary layout for output datatype " + datatype);
