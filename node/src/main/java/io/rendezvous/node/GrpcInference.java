@@ -37,9 +37,6 @@ import io.rendezvous.model.TensorSpec;
 import io.rendezvous.workers.WorkerDirectory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -489,18 +486,9 @@ final class GrpcInference implements GRPCInferenceServicePowerApi {
       }
       case "BYTES" -> {
         onlyIn(c, c.getBytesContentsCount(), "bytes_contents", where);
-        var utf8 =
-            StandardCharsets.UTF_8
-                .newDecoder()
-                .onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT);
         List<String> texts = new ArrayList<>(c.getBytesContentsCount());
         for (int i = 0; i < c.getBytesContentsCount(); i++) {
-          try {
-            texts.add(utf8.decode(c.getBytesContents(i).asReadOnlyByteBuffer()).toString());
-          } catch (CharacterCodingException e) {
-            throw InvalidInput.malformed("BYTES element " + i + " is not valid UTF-8");
-          }
+          texts.add(InputDecoder.bytesElement(c.getBytesContents(i).asReadOnlyByteBuffer(), i));
         }
         return new InputDecoder.Values.Texts(texts);
       }

@@ -635,11 +635,6 @@ public final class InputDecoder {
   /** A BYTES tensor's binary data: each text's UTF-8 after its 4-byte little-endian length. */
   private static List<String> binaryTexts(java.nio.ByteBuffer b, int cap) throws InvalidInput {
     List<String> texts = new ArrayList<>();
-    java.nio.charset.CharsetDecoder utf8 =
-        java.nio.charset.StandardCharsets.UTF_8
-            .newDecoder()
-            .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
-            .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
     while (b.hasRemaining()) {
       if (texts.size() >= cap) {
         throw InvalidInput.tooLarge("more texts than a request may hold (" + cap + ")");
@@ -661,14 +656,27 @@ public final class InputDecoder {
       }
       java.nio.ByteBuffer slice = b.slice();
       slice.limit(n);
-      try {
-        texts.add(utf8.decode(slice).toString());
-      } catch (java.nio.charset.CharacterCodingException e) {
-        throw InvalidInput.malformed("BYTES element " + texts.size() + " is not valid UTF-8");
-      }
+      texts.add(bytesElement(slice, texts.size()));
       b.position(b.position() + n);
     }
     return texts;
+  }
+
+  /**
+   * BYTES element {@code index} of a text input as its text: refused unless it is valid UTF-8
+   * (every transport's BYTES, the binary extension's and gRPC's).
+   */
+  public static String bytesElement(java.nio.ByteBuffer bytes, int index) throws InvalidInput {
+    try {
+      return java.nio.charset.StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(bytes)
+          .toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      throw InvalidInput.malformed("BYTES element " + index + " is not valid UTF-8");
+    }
   }
 
   /**
