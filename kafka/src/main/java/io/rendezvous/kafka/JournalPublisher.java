@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -42,8 +43,9 @@ import org.slf4j.LoggerFactory;
  * idempotent with acks=all and retries for as long as the broker is away, so an outage only delays
  * publishing: the HTTP path never waits on Kafka, and once the broker is back every record arrives,
  * none twice. The position is saved after each acknowledged batch, so a restart resumes where
- * publishing stopped. The records of the node's own warm-up ({@link RequestIds#isWarmUp}) stay in
- * the journal and are not published: no consumer of the topics should take them for users' traffic.
+ * publishing stopped. The records of the node's own warm-up ({@link RequestIds#isWarmUp}) go to the
+ * warm-up topic alone (or nowhere): no consumer of the users' topics should take them for users'
+ * traffic, and the mirror's code is compiled before the first user's record.
  */
 public final class JournalPublisher implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(JournalPublisher.class);
@@ -112,14 +114,21 @@ public final class JournalPublisher implements AutoCloseable {
    */
   public static void createTopics(KafkaSettings s) {
     createTopics(s, List.of(s.inputsTopic(), s.scoresTopic(), s.answersTopic(), s.feedbackTopic()));
+    if (s.mirrorsWarmUp()) {
+      createTopics(s, List.of(s.warmUpTopic()), s.warmUpRetention());
+    }
   }
 
   /**
    * Creates {@code topics} if missing, with the configured partitions and retention; best effort.
    */
   public static void createTopics(KafkaSettings s, List<String> topics) {
+    createTopics(s, topics, s.retention());
+  }
+
+  private static void createTopics(KafkaSettings s, List<String> topics, Duration retention) {
     Map<String, String> config =
-        Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(s.retention().toMillis()));
+        Map.of(TopicConfig.RETENTION_MS_CONFIG, Long.toString(retention.toMillis()));
     try (Admin admin =
         Admin.create(
             Map.of(
@@ -299,12 +308,13 @@ public final class JournalPublisher implements AutoCloseable {
             skipUnreadable(r);
             continue;
           }
-          if (RequestIds.isWarmUp(record.requestId()) || !settings.publishes(record.type())) {
+          boolean warmUp = RequestIds.isWarmUp(record.requestId());
+          if ((warmUp && !settings.mirrorsWarmUp()) || !settings.publishes(record.type())) {
             continue;
           }
           ProducerRecord<String, byte[]> pr =
               new ProducerRecord<>(
-                  settings.topicFor(record.type()),
+                  warmUp ? settings.warmUpTopic() : settings.topicFor(record.type()),
                   record.requestId(),
                   JournalJson.toBytes(record));
           pr.headers().add(NODE_HEADER, node.getBytes(StandardCharsets.UTF_8));

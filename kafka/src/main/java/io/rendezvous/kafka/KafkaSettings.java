@@ -16,6 +16,8 @@ public record KafkaSettings(
     String scoresTopic,
     String answersTopic,
     String feedbackTopic,
+    String warmUpTopic,
+    Duration warmUpRetention,
     int partitions,
     short replicationFactor,
     Duration retention,
@@ -56,6 +58,8 @@ public record KafkaSettings(
         c.getString("topics.scores"),
         c.getString("topics.answers"),
         c.getString("topics.feedback"),
+        c.getString("topics.warm-up"),
+        c.getDuration("topics.warm-up-retention"),
         c.getInt("topics.partitions"),
         (short) c.getInt("topics.replication-factor"),
         c.getDuration("topics.retention"),
@@ -71,6 +75,14 @@ public record KafkaSettings(
   /** Whether records of this type are mirrored (rendezvous.kafka.outbox.publish). */
   public boolean publishes(String recordType) {
     return published.contains(recordType);
+  }
+
+  /**
+   * Whether the node's own warm-up records are mirrored (to {@link #warmUpTopic}, never to the
+   * users' topics).
+   */
+  public boolean mirrorsWarmUp() {
+    return !warmUpTopic.isEmpty();
   }
 
   public String topicFor(String recordType) {

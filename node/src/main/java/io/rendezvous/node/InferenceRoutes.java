@@ -36,6 +36,7 @@ public final class InferenceRoutes extends AllDirectives {
   private final Map<String, ModelMetadata> models;
   private final BearerAuth auth;
   private final WorkerDirectory directory;
+  private final WarmUpMark warmUp;
 
   public InferenceRoutes(
       HttpEdge edge,
@@ -44,7 +45,9 @@ public final class InferenceRoutes extends AllDirectives {
       Endpoints endpoints,
       Map<String, ModelMetadata> models,
       BearerAuth auth,
-      WorkerDirectory directory) {
+      WorkerDirectory directory,
+      WarmUpMark warmUp) {
+    this.warmUp = warmUp;
     this.directory = directory;
     this.auth = auth;
     this.edge = edge;
@@ -95,25 +98,40 @@ public final class InferenceRoutes extends AllDirectives {
                                         optionalHeaderValueByName(
                                             OipOutputs.HEADER_LENGTH,
                                             jsonLength ->
-                                                auth.require(
-                                                    authName,
-                                                    edge.materializer(),
-                                                    () ->
-                                                        extractRequestEntity(
-                                                            entity ->
-                                                                completeWithFuture(
-                                                                    edge.admit(
-                                                                        "POST /v2/models/"
-                                                                            + endpoint
-                                                                            + "/infer",
-                                                                        entity,
-                                                                        () ->
-                                                                            infer(
-                                                                                endpoint,
+                                                optionalHeaderValueByName(
+                                                    WarmUpMark.HEADER,
+                                                    mark ->
+                                                        warmUpOrAuthorized(
+                                                            mark,
+                                                            authName,
+                                                            warm ->
+                                                                extractRequestEntity(
+                                                                    entity ->
+                                                                        completeWithFuture(
+                                                                            edge.admit(
+                                                                                "POST /v2/models/"
+                                                                                    + endpoint
+                                                                                    + "/infer",
                                                                                 entity,
-                                                                                header,
-                                                                                jsonLength,
-                                                                                traceparent)))))))))));
+                                                                                () ->
+                                                                                    infer(
+                                                                                        endpoint,
+                                                                                        entity,
+                                                                                        header,
+                                                                                        jsonLength,
+                                                                                        traceparent,
+                                                                                        warm))))))))))));
+  }
+
+  /**
+   * {@code inner(true)} for the node's own warm-up (its mark needs no token), else {@code
+   * inner(false)} behind the endpoint's tokens.
+   */
+  private Route warmUpOrAuthorized(
+      Optional<String> mark, String authName, java.util.function.Function<Boolean, Route> inner) {
+    return warmUp.marks(mark)
+        ? inner.apply(true)
+        : auth.require(authName, edge.materializer(), () -> inner.apply(false));
   }
 
   /**
@@ -207,7 +225,8 @@ public final class InferenceRoutes extends AllDirectives {
       RequestEntity entity,
       Optional<String> header,
       Optional<String> jsonLength,
-      String traceparent) {
+      String traceparent,
+      boolean warm) {
     EndpointSettings ep = endpoints.get(name);
     if (ep == null) {
       entity.discardBytes(edge.materializer());
@@ -254,8 +273,10 @@ public final class InferenceRoutes extends AllDirectives {
                     }))
         .thenCompose(
             req ->
-                client
-                    .predict(ep, req.instances(), req.clientId(), "oip-v2", null, traceparent)
+                (warm
+                        ? client.warmUp(ep, req.instances())
+                        : client.predict(
+                            ep, req.instances(), req.clientId(), "oip-v2", null, traceparent))
                     .thenApply(replies -> render(ep, req, replies)));
   }
 

@@ -205,13 +205,18 @@ public final class Node {
       readiness.report("edge_queue_wait_mean_us", edge.queueWait()::meanMicros);
       readiness.report("edge_queue_wait_max_us", edge.queueWait()::maxMicros);
       // the gate is up before HTTP binds: a node must never say ready before its warm-up is over
+      WarmUpMark warmUpMark = new WarmUpMark();
+      metrics.notCounted(warmUpMark::marks);
+      CompletableFuture<java.net.URI> httpBound = new CompletableFuture<>();
       CompletionStage<WarmUp.Summary> warmedUp =
-          warmUp(system, settings.warmUp(), decoder, client, endpoints, readiness)
+          warmUp(system, settings.warmUp(), warmUpMark, endpoints, readiness, httpBound)
               .thenApply(
                   s -> {
-                    // the journal cannot tell warm-up records from others: its figures start now
+                    // the journal and the edge cannot tell warm-up's work from users': their
+                    // figures start now
                     journal.queueWait().reset();
                     journal.batchAppend().reset();
+                    edge.queueWait().reset();
                     return s;
                   });
       List<Route> routes = new ArrayList<>();
@@ -240,7 +245,8 @@ public final class Node {
               .routes());
       routes.add(new PredictRoutes(edge, decoder, client, runtime.endpoints(), auth).routes());
       routes.add(
-          new InferenceRoutes(edge, decoder, client, runtime.endpoints(), metadata, auth, directory)
+          new InferenceRoutes(
+                  edge, decoder, client, runtime.endpoints(), metadata, auth, directory, warmUpMark)
               .routes());
       routes.add(new HealthRoutes(readiness, VERSION).routes());
       AdminRoutes.Parts adminParts =
@@ -329,6 +335,7 @@ public final class Node {
                   adminRoutes,
                   grpcSettings,
                   metrics));
+      httpBound.complete(ownUri(http.binding().localAddress()));
       clusterModels.tell(new ClusterModels.Bound(advertisedUrl(settings, http)));
       selfUrl.set(advertisedUrl(settings, http));
       log.info("node {}: cluster membership at {}/cluster/members", name, http.management());
@@ -573,53 +580,78 @@ public final class Node {
   }
 
   /**
-   * Runs the warm-up once the node serves (member up, pools listed, journal writing): readiness
-   * waits for it.
+   * Runs the warm-up once the node serves (member up, pools listed, journal writing) and its HTTP
+   * port is bound ({@code httpBound}: the address the node reaches itself at): readiness waits for
+   * it.
    */
   private static CompletionStage<WarmUp.Summary> warmUp(
       ActorSystem<?> system,
       WarmUp.Settings settings,
-      InputDecoder decoder,
-      RendezvousClient client,
+      WarmUpMark mark,
       Map<String, EndpointSettings> endpoints,
-      Readiness readiness) {
-    WarmUp warmUp = new WarmUp(system, settings, decoder, client, endpoints);
+      Readiness readiness,
+      CompletionStage<java.net.URI> httpBound) {
+    WarmUp warmUp = new WarmUp(system, settings, mark, endpoints);
     CompletableFuture<WarmUp.Summary> done = new CompletableFuture<>();
-    readiness.gate(
-        "warm-up",
-        () ->
-            done.isDone()
-                ? null
-                : "warming up: " + warmUp.done() + " of " + warmUp.planned() + " requests");
+    readiness.gate("warm-up", () -> done.isDone() ? null : warmUp.progress());
     // no warm-up: nothing to wait for (a node whose journal is not writable yet is not ready
     // anyway)
     (warmUp.planned() == 0
-            ? CompletableFuture.<Void>completedFuture(null)
-            : whenServing(system, readiness))
-        .thenCompose(v -> warmUp.run())
+            ? CompletableFuture.<WarmUp.Summary>completedFuture(
+                new WarmUp.Summary(0, 0, Duration.ZERO, true, -1))
+            : whenServing(system, readiness)
+                .thenCombine(httpBound, (v, uri) -> uri)
+                .thenCompose(warmUp::run))
         .whenComplete(
             (s, e) -> {
               if (e != null) {
                 log.warn("warm-up failed; the node is ready without it", e);
-                done.complete(new WarmUp.Summary(warmUp.done(), 0, Duration.ZERO, false));
+                done.complete(new WarmUp.Summary(warmUp.done(), 0, Duration.ZERO, false, -1));
                 return;
               }
-              if (!s.finished() || s.answered() < s.requests()) {
+              if (s.requests() == 0) {
+                done.complete(s);
+                return;
+              }
+              String jit =
+                  s.jitShare() < 0
+                      ? ""
+                      : String.format(
+                          java.util.Locale.ROOT,
+                          ", JIT compiling %.0f%% of its last %d ms",
+                          s.jitShare() * 100,
+                          settings.settleWindow().toMillis());
+              if (!s.finished()) {
                 log.warn(
-                    "warm-up: {} of {} requests answered 200 in {} ms{}; ready all the same",
+                    "warm-up: {} of {} requests answered 200 in {} ms{}, not settled at its timeout;"
+                        + " ready all the same",
                     s.answered(),
-                    warmUp.planned(),
-                    s.took().toMillis(),
-                    s.finished() ? "" : " (timed out)");
-              } else if (s.requests() > 0) {
-                log.info(
-                    "warm-up: {} requests answered in {} ms; ready",
                     s.requests(),
-                    s.took().toMillis());
+                    s.took().toMillis(),
+                    jit);
+              } else {
+                log.info(
+                    "warm-up: {} of {} requests answered 200 in {} ms{}; ready",
+                    s.answered(),
+                    s.requests(),
+                    s.took().toMillis(),
+                    jit);
               }
               done.complete(s);
             });
     return done;
+  }
+
+  /** Where a node reaches its own HTTP port: its bound address, loopback when bound to all. */
+  static java.net.URI ownUri(java.net.InetSocketAddress bound) {
+    java.net.InetAddress a = bound.getAddress();
+    String host =
+        a == null || a.isAnyLocalAddress()
+            ? (a instanceof java.net.Inet6Address ? "[::1]" : "127.0.0.1")
+            : a instanceof java.net.Inet6Address
+                ? "[" + a.getHostAddress() + "]"
+                : a.getHostAddress();
+    return java.net.URI.create("http://" + host + ":" + bound.getPort());
   }
 
   /** Completes once every readiness check but the gates passes, looking every 50 ms. */

@@ -137,7 +137,7 @@ final class NodeMetrics extends AllDirectives {
    */
   Handler measured(Handler inner) {
     return request -> {
-      if (!counting) {
+      if (!counting || notCounted.test(request)) {
         return inner.apply(request);
       }
       RouteKey key = classify(request);
@@ -187,6 +187,13 @@ final class NodeMetrics extends AllDirectives {
   }
 
   private record GrpcKey(String method, String endpoint, String code) {}
+
+  /** Requests that are not users' (the node's own warm-up): not counted. */
+  private volatile java.util.function.Predicate<HttpRequest> notCounted = r -> false;
+
+  void notCounted(java.util.function.Predicate<HttpRequest> which) {
+    notCounted = which;
+  }
 
   /** Whether HTTP requests are counted now (an operator may pause it at run time). */
   private volatile boolean counting = true;

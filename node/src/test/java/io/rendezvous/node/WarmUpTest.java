@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Warm before ready: the node runs its own requests through the whole path before it says ready;
- * they are journaled and marked as warm-up, and a user's request after them is not.
+ * Warm before ready: the node sends its own requests to its own HTTP port, through the whole path,
+ * before it says ready; they are journaled and marked as warm-up, kept out of its HTTP figures, and
+ * a user's request after them is not; the mark is the node's secret and opens nothing once ready.
  */
 class WarmUpTest {
   @TempDir Path dir;
@@ -75,12 +76,78 @@ class WarmUpTest {
               .distinct()
               .count();
       assertEquals(requests, answered);
-      // the user's request is the user's
+      // the user's request is the user's, and the only inference request the node counted
       assertTrue(!RequestIds.isWarmUp(userId), userId);
+      String metrics = node.get("/metrics").body();
+      long inferCounted =
+          metrics
+              .lines()
+              .filter(l -> l.startsWith("rendezvous_http_requests_total{"))
+              .filter(l -> l.contains("route=\"infer\""))
+              .mapToLong(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+              .sum();
+      assertEquals(1, inferCounted, metrics);
+      // a client sending the header gets no warm-up treatment: its request is a user's
+      HttpResponse<String> guessed =
+          node.http.send(
+              java.net.http.HttpRequest.newBuilder(node.uri("/v2/models/rendezvous/infer"))
+                  .header("Content-Type", "application/json")
+                  .header(WarmUpMark.HEADER, "0123456789abcdef0123456789abcdef")
+                  .POST(
+                      java.net.http.HttpRequest.BodyPublishers.ofString(
+                          HoldoutBodies.oip(FashionMnist.load().holdout().get(1))))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, guessed.statusCode(), guessed.body());
+      assertTrue(
+          !RequestIds.isWarmUp(
+              Json.MAPPER
+                  .readTree(guessed.body())
+                  .get("parameters")
+                  .get("request_ids")
+                  .get(0)
+                  .asText()),
+          guessed.body());
       assertTrue(
           inputs.stream()
               .anyMatch(i -> i.requestId().equals(userId) && !"warm-up".equals(i.source())));
     }
+  }
+
+  @Test
+  void untilTheJitSettlesItRunsPastItsMinimumAndAtItsTimeoutTheNodeIsReadyAllTheSame()
+      throws Exception {
+    // a JIT that never counts as settled (below 0.0000001% of the window): the warm-up runs on
+    // past its 20 requests to its timeout; the node is ready then all the same
+    try (TestNode node =
+        TestNode.start(
+            dir,
+            "rendezvous.warm-up { requests = 20, concurrency = 4, timeout = 3s,"
+                + " until-jit-settles = on, jit-settled = 0.000000001, settle-window = 500ms }")) {
+      HttpResponse<String> ready = node.get("/v2/health/ready");
+      assertEquals(200, ready.statusCode(), ready.body());
+      long warm =
+          node.journal().stream()
+              .filter(r -> r instanceof JournalRecord.Input)
+              .filter(r -> RequestIds.isWarmUp(r.requestId()))
+              .count();
+      assertTrue(warm > 20, "ran on past its minimum while the JIT compiled: " + warm);
+    }
+  }
+
+  @Test
+  void theMarkIsTheSecretAndOnlyWhileOpen() {
+    WarmUpMark mark = new WarmUpMark();
+    java.util.Optional<String> secret = java.util.Optional.of(mark.secret());
+    assertTrue(!mark.marks(secret), "not before the warm-up");
+    mark.open();
+    assertTrue(mark.marks(secret));
+    assertTrue(!mark.marks(java.util.Optional.of(mark.secret() + "0")));
+    assertTrue(!mark.marks(java.util.Optional.of("")));
+    assertTrue(!mark.marks(java.util.Optional.empty()));
+    assertTrue(!mark.secret().equals(new WarmUpMark().secret()), "a secret of each node");
+    mark.close();
+    assertTrue(!mark.marks(secret), "not after it");
   }
 
   @Test

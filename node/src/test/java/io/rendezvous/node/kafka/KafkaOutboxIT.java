@@ -47,7 +47,8 @@ class KafkaOutboxIT {
                     "rendezvous.kafka.enabled = on",
                     "rendezvous.kafka.bootstrap-servers = \"" + kafka.bootstrapServers() + "\"",
                     "rendezvous.endpoints.rendezvous.sla = 2s",
-                    // journaled, never mirrored: the topics below hold the test's requests only
+                    // mirrored to the warm-up topic alone: the topics below hold the test's
+                    // requests only
                     "rendezvous.warm-up.requests = 40"))) {
       Set<String> ids = new HashSet<>(send(node, 0, 20));
       Map<String, Map<String, Integer>> seen = new HashMap<>();
@@ -92,6 +93,25 @@ class KafkaOutboxIT {
       }
       assertCounts(seen, ids, 40);
       assertEquals(0, duplicates[0], "no (node, journal index) pair published twice");
+      // the node's warm-up ran through the mirror, onto its own topic: every request of it, no
+      // other
+      Set<String> warmUpInputs = new HashSet<>();
+      Set<String> warmUpKeys = new HashSet<>();
+      try (KafkaConsumer<String, String> c = consumer(kafka, List.of("rendezvous-warm-up"))) {
+        for (long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            warmUpInputs.size() < 40 && System.nanoTime() < deadline; ) {
+          for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
+            warmUpKeys.add(r.key());
+            if (r.value().contains("\"type\":\"input\"")) {
+              warmUpInputs.add(r.key());
+            }
+          }
+        }
+      }
+      assertEquals(40, warmUpInputs.size(), warmUpInputs.toString());
+      assertTrue(
+          warmUpKeys.stream().allMatch(io.rendezvous.actors.edge.RequestIds::isWarmUp),
+          warmUpKeys.toString());
       // every record of a request (input, scores, answer) went out in the trace its client got back
       for (String id : ids) {
         assertEquals(Set.of(traces.get(id)), tracesSeen.get(id), id);
@@ -166,15 +186,20 @@ class KafkaOutboxIT {
   }
 
   static KafkaConsumer<String, String> consumer(TestKafka kafka) {
+    return consumer(
+        kafka,
+        List.of(
+            "rendezvous-inputs", "rendezvous-scores", "rendezvous-answers", "rendezvous-feedback"));
+  }
+
+  static KafkaConsumer<String, String> consumer(TestKafka kafka, List<String> topics) {
     Properties p = new Properties();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "outbox-check-" + System.nanoTime());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     KafkaConsumer<String, String> c =
         new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
-    c.subscribe(
-        List.of(
-            "rendezvous-inputs", "rendezvous-scores", "rendezvous-answers", "rendezvous-feedback"));
+    c.subscribe(topics);
     return c;
   }
 
