@@ -136,6 +136,22 @@ class WarmUpTest {
   }
 
   @Test
+  void aSettledJitEndsTheWarmUpAfterItsMinimumBeforeTheTimeout() throws Exception {
+    // any compiler share counts as settled: the warm-up ends once its 20 requests and one window
+    // are over, by its own measure, not at the 2-minute timeout
+    try (TestNode node =
+        TestNode.start(
+            dir,
+            "rendezvous.warm-up { requests = 20, concurrency = 4, timeout = 120s,"
+                + " until-jit-settles = on, jit-settled = 1000, settle-window = 200ms }")) {
+      WarmUp.Summary s = (WarmUp.Summary) node.node.warmedUp().toCompletableFuture().get();
+      assertTrue(s.finished(), s.toString());
+      assertTrue(s.requests() >= 20, s.toString());
+      assertTrue(s.jitShare() >= 0, "the compiler's share was measured: " + s);
+    }
+  }
+
+  @Test
   void theMarkIsTheSecretAndOnlyWhileOpen() {
     WarmUpMark mark = new WarmUpMark();
     java.util.Optional<String> secret = java.util.Optional.of(mark.secret());
