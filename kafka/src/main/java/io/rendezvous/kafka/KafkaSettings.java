@@ -5,6 +5,7 @@ import com.typesafe.config.ConfigValue;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -44,6 +45,17 @@ public record KafkaSettings(
               + " got "
               + published);
     }
+    String warmUpTopic = c.getString("topics.warm-up");
+    for (String users : List.of("inputs", "scores", "answers", "feedback")) {
+      if (warmUpTopic.equals(c.getString("topics." + users))) {
+        throw new IllegalArgumentException(
+            "rendezvous.kafka.topics.warm-up must not be a topic users read; it is topics."
+                + users
+                + " ("
+                + warmUpTopic
+                + ")");
+      }
+    }
     Duration acknowledgeEvery = c.getDuration("outbox.acknowledge-every");
     int maxUnacknowledged = c.getInt("outbox.max-unacknowledged");
     if (acknowledgeEvery.isNegative() || maxUnacknowledged < 1) {
@@ -58,7 +70,7 @@ public record KafkaSettings(
         c.getString("topics.scores"),
         c.getString("topics.answers"),
         c.getString("topics.feedback"),
-        c.getString("topics.warm-up"),
+        warmUpTopic,
         c.getDuration("topics.warm-up-retention"),
         c.getInt("topics.partitions"),
         (short) c.getInt("topics.replication-factor"),

@@ -40,4 +40,17 @@ class KafkaSettingsTest {
             () -> with("rendezvous.kafka.outbox.publish = [answers]"));
     assertTrue(e.getMessage().contains("input, score, answer and feedback"), e.getMessage());
   }
+
+  @Test
+  void theWarmUpTopicIsItsOwnAndNeverAUsersTopic() {
+    KafkaSettings s = with("");
+    assertTrue(s.mirrorsWarmUp());
+    assertEquals("rendezvous-warm-up", s.warmUpTopic());
+    assertFalse(with("rendezvous.kafka.topics.warm-up = \"\"").mirrorsWarmUp());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> with("rendezvous.kafka.topics.warm-up = \"rendezvous-answers\""));
+    assertTrue(e.getMessage().contains("topics.answers"), e.getMessage());
+  }
 }

@@ -621,7 +621,15 @@ public final class Node {
                           ", JIT compiling %.0f%% of its last %d ms",
                           s.jitShare() * 100,
                           settings.settleWindow().toMillis());
-              if (!s.finished()) {
+              if (s.answered() * 2 < s.requests()) {
+                // most of its own requests not answered 200: the node is not serving as it should
+                log.warn(
+                    "warm-up: only {} of {} requests answered 200 in {} ms{}; ready all the same",
+                    s.answered(),
+                    s.requests(),
+                    s.took().toMillis(),
+                    jit);
+              } else if (!s.finished()) {
                 // expected on a small machine under the warm-up's own load: its compiler threads
                 // are still busy at the timeout, and finish within the first seconds of users' load
                 log.info(

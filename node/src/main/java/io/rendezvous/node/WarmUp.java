@@ -158,11 +158,24 @@ final class WarmUp {
     long deadline = start + settings.timeout().toNanos();
     AtomicLong answered = new AtomicLong();
     AtomicLong started = new AtomicLong();
+    AtomicLong failedInARow = new AtomicLong();
+    java.util.concurrent.atomic.AtomicBoolean settled =
+        new java.util.concurrent.atomic.AtomicBoolean();
     CompletableFuture<Summary> result = new CompletableFuture<>();
     mark.open();
     jit.start();
     Source.repeat(0)
-        .takeWhile(x -> System.nanoTime() < deadline && !enough(started.get()))
+        .takeWhile(
+            x -> {
+              if (failedInARow.get() >= GIVE_UP_AFTER_FAILURES || System.nanoTime() >= deadline) {
+                return false;
+              }
+              if (enough(started.get())) {
+                settled.set(true);
+                return false;
+              }
+              return true;
+            })
         .mapAsyncUnordered(
             settings.concurrency(),
             x -> {
@@ -171,16 +184,25 @@ final class WarmUp {
                       HttpRequest.newBuilder(uris.get(k))
                           .header("Content-Type", "application/json")
                           .header(WarmUpMark.HEADER, mark.secret())
+                          // no request outlives the warm-up by more than its own timeout
+                          .timeout(settings.timeout())
                           .POST(HttpRequest.BodyPublishers.ofByteArray(bodies.get(k)))
                           .build(),
                       HttpResponse.BodyHandlers.ofByteArray())
                   .handle(
                       (response, e) -> {
                         done.incrementAndGet();
-                        if (e == null && response.statusCode() == 200) {
+                        if (e != null) {
+                          // the node's own port did not answer: worth a line the first time
+                          if (failedInARow.getAndIncrement() == 0) {
+                            log.warn("warm-up: {} failed: {}", uris.get(k), e.toString());
+                          }
+                          return x;
+                        }
+                        failedInARow.set(0);
+                        if (response.statusCode() == 200) {
                           answered.incrementAndGet();
-                        } else if (e == null
-                            && response.statusCode() >= 400
+                        } else if (response.statusCode() >= 400
                             && response.statusCode() != 503
                             && response.statusCode() != 504) {
                           // not load: the warm-up's own request is wrong, which no longer run fixes
@@ -198,6 +220,15 @@ final class WarmUp {
             (d, e) -> {
               mark.close();
               executor.shutdown();
+              if (e == null && failedInARow.get() >= GIVE_UP_AFTER_FAILURES) {
+                e =
+                    new IllegalStateException(
+                        "the node's own HTTP port at "
+                            + base
+                            + " failed "
+                            + failedInARow.get()
+                            + " warm-up requests in a row");
+              }
               if (e != null) {
                 result.completeExceptionally(e);
                 return;
@@ -207,7 +238,7 @@ final class WarmUp {
                       done.get(),
                       answered.get(),
                       Duration.ofNanos(System.nanoTime() - start),
-                      enough(started.get()),
+                      settled.get(),
                       jit.share()));
             });
     return result;
@@ -225,6 +256,12 @@ final class WarmUp {
     // a JVM that does not measure its compiler: the minimum is all that can be known
     return share >= 0 ? share < settings.jitSettled() : !jit.measurable();
   }
+
+  /**
+   * Requests failing in a row (no HTTP answer at all) after which the warm-up gives up: its own
+   * port is not reachable, and trying on until the timeout would only spin.
+   */
+  private static final int GIVE_UP_AFTER_FAILURES = 100;
 
   /** The warm-up's client threads: the HTTP client's work is small, its requests are async. */
   private static final int CLIENT_THREADS = 2;

@@ -66,6 +66,14 @@ public final class RendezvousClient {
     return ids.next(local::isLocal, placementAttempts);
   }
 
+  private String nextWarmUpId() {
+    LocalShards local = localShards;
+    if (local == null || !local.known()) {
+      return ids.nextWarmUp();
+    }
+    return ids.nextWarmUp(local::isLocal, placementAttempts);
+  }
+
   /** One rendezvous per instance, run at once; replies in instance order. */
   public CompletionStage<List<Reply>> predict(
       EndpointSettings endpoint,
@@ -113,7 +121,7 @@ public final class RendezvousClient {
    */
   public CompletionStage<List<Reply>> warmUp(
       EndpointSettings endpoint, List<TensorData> instances) {
-    return predict(endpoint, instances, null, WARM_UP_SOURCE, null, null, null, ids::nextWarmUp);
+    return predict(endpoint, instances, null, WARM_UP_SOURCE, null, null, null, this::nextWarmUpId);
   }
 
   public static final String WARM_UP_SOURCE = "warm-up";

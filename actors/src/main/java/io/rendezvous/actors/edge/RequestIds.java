@@ -35,16 +35,28 @@ public final class RequestIds {
    * this node hosts ({@link LocalShards}).
    */
   public String next(Predicate<String> preferred, int attempts) {
-    String id = next();
-    for (int i = 1; i < attempts && !preferred.test(id); i++) {
-      id = next();
-    }
-    return id;
+    return preferred(0x7000L, preferred, attempts);
   }
 
   /** An id for a request of the node's own warm-up. */
   public String nextWarmUp() {
     return next(0x8000L);
+  }
+
+  /**
+   * A warm-up id placed as {@link #next(Predicate, int)} places a user's: a node's warm-up loads
+   * its own shards, not its peers'.
+   */
+  public String nextWarmUp(Predicate<String> preferred, int attempts) {
+    return preferred(0x8000L, preferred, attempts);
+  }
+
+  private String preferred(long version, Predicate<String> preferred, int attempts) {
+    String id = next(version);
+    for (int i = 1; i < attempts && !preferred.test(id); i++) {
+      id = next(version);
+    }
+    return id;
   }
 
   /** Whether {@code id} is a warm-up request's (version 8): a string check, no parsing. */

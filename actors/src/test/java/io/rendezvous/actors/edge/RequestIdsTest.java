@@ -56,6 +56,16 @@ class RequestIdsTest {
     }
     // a miss needs 32 draws in a row outside the hosted third: (2/3)^32, about 2 in a million
     assertTrue(placed >= 999, placed + " of 1000 placed");
+    // the node's warm-up is placed the same way, and stays warm-up's
+    int warmPlaced = 0;
+    for (int i = 0; i < 1000; i++) {
+      String id = ids.nextWarmUp(local::isLocal, 32);
+      assertTrue(RequestIds.isWarmUp(id), id);
+      if (hosted.contains(shards.shardId(id))) {
+        warmPlaced++;
+      }
+    }
+    assertTrue(warmPlaced >= 999, warmPlaced + " of 1000 warm-up ids placed");
     // one attempt: no placement, the id as drawn
     int asDrawn = 0;
     for (int i = 0; i < 1000; i++) {
