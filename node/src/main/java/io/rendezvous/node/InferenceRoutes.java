@@ -98,11 +98,10 @@ public final class InferenceRoutes extends AllDirectives {
                                         optionalHeaderValueByName(
                                             OipOutputs.HEADER_LENGTH,
                                             jsonLength ->
-                                                optionalHeaderValueByName(
-                                                    WarmUpMark.HEADER,
-                                                    mark ->
+                                                extractRequest(
+                                                    request ->
                                                         warmUpOrAuthorized(
-                                                            mark,
+                                                            request,
                                                             authName,
                                                             warm ->
                                                                 extractRequestEntity(
@@ -128,8 +127,11 @@ public final class InferenceRoutes extends AllDirectives {
    * inner(false)} behind the endpoint's tokens.
    */
   private Route warmUpOrAuthorized(
-      Optional<String> mark, String authName, java.util.function.Function<Boolean, Route> inner) {
-    return warmUp.marks(mark)
+      org.apache.pekko.http.javadsl.model.HttpRequest request,
+      String authName,
+      java.util.function.Function<Boolean, Route> inner) {
+    // the header is looked at only while the warm-up runs: a user's request pays nothing for it
+    return warmUp.marks(request)
         ? inner.apply(true)
         : auth.require(authName, edge.materializer(), () -> inner.apply(false));
   }

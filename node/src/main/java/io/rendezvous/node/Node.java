@@ -597,8 +597,7 @@ public final class Node {
     // no warm-up: nothing to wait for (a node whose journal is not writable yet is not ready
     // anyway)
     (warmUp.planned() == 0
-            ? CompletableFuture.<WarmUp.Summary>completedFuture(
-                new WarmUp.Summary(0, 0, Duration.ZERO, true, -1))
+            ? CompletableFuture.completedFuture(WarmUp.Summary.NONE)
             : whenServing(system, readiness)
                 .thenCombine(httpBound, (v, uri) -> uri)
                 .thenCompose(warmUp::run))
@@ -613,14 +612,8 @@ public final class Node {
                 done.complete(s);
                 return;
               }
-              String jit =
-                  s.jitShare() < 0
-                      ? ""
-                      : String.format(
-                          java.util.Locale.ROOT,
-                          ", JIT compiling %.0f%% of its last %d ms",
-                          s.jitShare() * 100,
-                          settings.settleWindow().toMillis());
+              String share = WarmUp.jitShare(s.jitShare(), settings.settleWindow());
+              String jit = share.isEmpty() ? "" : ", " + share;
               if (s.answered() * 2 < s.requests()) {
                 // most of its own requests not answered 200: the node is not serving as it should
                 log.warn(

@@ -78,7 +78,21 @@ final class WarmUp {
    * by its own measure (not the timeout), and the JIT's share of the last settle window (-1 when
    * not measured).
    */
-  record Summary(long requests, long answered, Duration took, boolean finished, double jitShare) {}
+  record Summary(long requests, long answered, Duration took, boolean finished, double jitShare) {
+    /** No warm-up run (none configured, or no endpoint to warm). */
+    static final Summary NONE = new Summary(0, 0, Duration.ZERO, true, -1);
+  }
+
+  /** The compiler's {@code share} of a {@code window} in words; "" when not measured. */
+  static String jitShare(double share, Duration window) {
+    return share < 0
+        ? ""
+        : String.format(
+            java.util.Locale.ROOT,
+            "JIT compiling %.0f%% of the last %d ms",
+            share * 100,
+            window.toMillis());
+  }
 
   private final ActorSystem<?> system;
   private final Settings settings;
@@ -124,12 +138,10 @@ final class WarmUp {
         + ")"
         + (share < 0 || !settings.untilJitSettles()
             ? ""
-            : String.format(
-                java.util.Locale.ROOT,
-                ", JIT compiling %.0f%% of the last %d ms (settled below %.0f%%)",
-                share * 100,
-                settings.settleWindow().toMillis(),
-                settings.jitSettled() * 100));
+            : ", "
+                + jitShare(share, settings.settleWindow())
+                + String.format(
+                    java.util.Locale.ROOT, " (settled below %.0f%%)", settings.jitSettled() * 100));
   }
 
   /**
@@ -139,7 +151,7 @@ final class WarmUp {
   CompletionStage<Summary> run(URI base) {
     long start = System.nanoTime();
     if (planned() == 0) {
-      return CompletableFuture.completedFuture(new Summary(0, 0, Duration.ZERO, true, jit.share()));
+      return CompletableFuture.completedFuture(Summary.NONE);
     }
     SplittableRandom random = new SplittableRandom();
     List<byte[]> bodies = endpoints.stream().map(e -> body(e.input(), random)).toList();
