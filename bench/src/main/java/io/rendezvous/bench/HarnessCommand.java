@@ -114,6 +114,16 @@ final class HarnessCommand implements Callable<Integer> {
   int soakWindow;
 
   @Option(
+      names = "--soak-settle",
+      paramLabel = "S",
+      defaultValue = "10",
+      converter = AtLeastZero.class,
+      description =
+          "Seconds of load at the soak's rate after the forced GC that measures the heap, reported"
+              + " but not counted (default: ${DEFAULT-VALUE}).")
+  int soakSettle;
+
+  @Option(
       names = "--open-connections",
       paramLabel = "N",
       defaultValue = "256",
@@ -194,6 +204,7 @@ final class HarnessCommand implements Callable<Integer> {
         slaSeconds,
         soakSeconds,
         soakWindow,
+        soakSettle,
         dir,
         label,
         sets == null ? List.of() : List.copyOf(sets),

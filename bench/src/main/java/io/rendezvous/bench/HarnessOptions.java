@@ -16,6 +16,7 @@ record HarnessOptions(
     int slaSeconds,
     int soakSeconds,
     int soakWindow,
+    int soakSettle,
     Path out,
     String label,
     List<String> sets,
