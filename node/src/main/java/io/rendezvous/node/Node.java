@@ -182,6 +182,18 @@ public final class Node {
       readiness.report("journal_queue_wait_max_us", journal.queueWait()::maxMicros);
       readiness.report("journal_batch_append_mean_us", journal.batchAppend()::meanMicros);
       readiness.report("journal_batch_append_max_us", journal.batchAppend()::maxMicros);
+      // decided answers delivered after the SLA (the journal confirmed late), per endpoint that had
+      // one
+      io.rendezvous.actors.LateDeliveries late = runtime.lateDeliveries();
+      readiness.reportEach(
+          () -> {
+            Map<String, Long> byEndpoint = new java.util.HashMap<>();
+            for (String endpoint : late.endpoints()) {
+              byEndpoint.put("late_deliveries." + endpoint, late.count(endpoint));
+              byEndpoint.put("late_delivery_max_us." + endpoint, late.maxMicros(endpoint));
+            }
+            return byEndpoint;
+          });
       HttpEdge edge = new HttpEdge(system, settings.http());
       InputDecoder decoder = new InputDecoder(Json.MAPPER, settings.http().inputLimits());
       io.rendezvous.model.ModelStore store =

@@ -24,6 +24,10 @@ public final class Readiness {
   private final Map<String, java.util.function.LongSupplier> figures =
       new java.util.concurrent.ConcurrentHashMap<>();
 
+  /** Figures whose names are known only when asked (one per endpoint that has had one, say). */
+  private final java.util.List<java.util.function.Supplier<Map<String, Long>>> figureSets =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
+
   public Readiness(
       ActorSystem<?> system,
       WorkerDirectory directory,
@@ -112,9 +116,15 @@ public final class Readiness {
     figures.put(name, value);
   }
 
+  /** Figures named when asked: {@code each} gives them, names and values, at every check. */
+  public void reportEach(java.util.function.Supplier<Map<String, Long>> each) {
+    figureSets.add(each);
+  }
+
   public Map<String, Long> figures() {
     Map<String, Long> out = new java.util.TreeMap<>();
     figures.forEach((k, v) -> out.put(k, v.getAsLong()));
+    figureSets.forEach(each -> out.putAll(each.get()));
     return out;
   }
 
