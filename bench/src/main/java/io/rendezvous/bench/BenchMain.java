@@ -10,8 +10,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * The bench's entry point ({@code bench/bin/rendezvous-bench}): {@code harness}, {@code
- * cluster-proof}, {@code kafka}, {@code decode}, {@code feedback-proof}. A bad command line exits 2
- * with the usage; a failed run exits 1.
+ * cluster-proof}, {@code kafka}, {@code decode}, {@code feedback-proof}, {@code cpu-steadiness}. A
+ * bad command line exits 2 with the usage; a failed run exits 1.
  */
 @Command(
     name = "rendezvous-bench",
@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
       KafkaBench.class,
       DecodeBench.class,
       FeedbackProof.class,
-      FreshnessProof.class
+      FreshnessProof.class,
+      CpuSteadiness.class
     })
 public final class BenchMain implements Callable<Integer> {
   @Spec CommandSpec spec;

@@ -124,6 +124,16 @@ final class HarnessCommand implements Callable<Integer> {
   int soakSettle;
 
   @Option(
+      names = "--open-warmup",
+      paramLabel = "S",
+      defaultValue = "120",
+      converter = AtLeastZero.class,
+      description =
+          "Before the SLA check: rounds of the open model at its rate until the JIT is quiet in"
+              + " one, for at most S seconds; printed, not counted (default: ${DEFAULT-VALUE}).")
+  int openWarmup;
+
+  @Option(
       names = "--open-connections",
       paramLabel = "N",
       defaultValue = "256",
@@ -205,6 +215,7 @@ final class HarnessCommand implements Callable<Integer> {
         soakSeconds,
         soakWindow,
         soakSettle,
+        openWarmup,
         dir,
         label,
         sets == null ? List.of() : List.copyOf(sets),

@@ -17,6 +17,7 @@ record HarnessOptions(
     int soakSeconds,
     int soakWindow,
     int soakSettle,
+    int openWarmup,
     Path out,
     String label,
     List<String> sets,

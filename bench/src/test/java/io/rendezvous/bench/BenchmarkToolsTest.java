@@ -119,6 +119,7 @@ class BenchmarkToolsTest {
             300,
             30,
             10,
+            120,
             o.out(),
             "",
             List.of(),
@@ -143,6 +144,7 @@ class BenchmarkToolsTest {
             "--soak-seconds", "0",
             "--soak-window", "6",
             "--soak-settle", "3",
+            "--open-warmup", "0",
             "--open-connections", "9",
             "--out", "/tmp/x",
             "--label", "a \"b\"",
@@ -162,6 +164,7 @@ class BenchmarkToolsTest {
             0,
             6,
             3,
+            0,
             Path.of("/tmp/x"),
             "a \"b\"",
             List.of("a.b=1", "c=d=e"),
@@ -227,6 +230,8 @@ class BenchmarkToolsTest {
                 "--sla-seconds",
                 "--soak-seconds",
                 "--soak-window",
+                "--soak-settle",
+                "--open-warmup",
                 "--open-connections",
                 "--out",
                 "--label",
@@ -237,7 +242,9 @@ class BenchmarkToolsTest {
             "cluster-proof",
             List.of("--seconds", "--rate", "--kill-at", "--signal", "--warmup"),
             "kafka",
-            List.of("--requests", "--rate", "--seconds"));
+            List.of("--requests", "--rate", "--seconds"),
+            "cpu-steadiness",
+            List.of("--seconds", "--slice-ms", "--threads"));
     options.forEach(
         (command, names) -> {
           StringWriter out = new StringWriter();
@@ -247,6 +254,21 @@ class BenchmarkToolsTest {
           names.forEach(
               n -> assertTrue(out.toString().contains(n), command + " " + n + "\n" + out));
         });
+  }
+
+  @Test
+  void cpuSteadinessCountsEverySliceAndPrintsTheirSpread() {
+    StringWriter out = new StringWriter();
+    int code =
+        BenchMain.commandLine()
+            .setOut(new PrintWriter(out))
+            .execute("cpu-steadiness", "--seconds", "1", "--slice-ms", "100", "--threads", "1");
+    assertEquals(0, code, out.toString());
+    assertTrue(
+        out.toString().contains("1 threads spinning for 1 s, in slices of 100 ms (10 slices)"),
+        out.toString());
+    assertTrue(out.toString().contains("p50 100%"), out.toString());
+    assertTrue(out.toString().contains("whole seconds against the median second"), out.toString());
   }
 
   @Test
