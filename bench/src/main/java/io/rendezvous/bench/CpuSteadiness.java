@@ -83,24 +83,29 @@ final class CpuSteadiness implements Callable<Integer> {
     }
     Thread.sleep(WARM_SECONDS * 1000L);
     int slices = (int) Math.max(1, seconds * 1000L / sliceMillis);
-    long[] work = new long[slices];
+    // work per ms of each slice as it really lasted: this thread competes for the cores with the
+    // spinners and may wake late, which would otherwise read as a starved slice and a rich one
+    double[] work = new double[slices];
     long sliceNanos = sliceMillis * 1_000_000L;
-    long next = System.nanoTime() + sliceNanos;
+    long start = System.nanoTime();
+    long next = start + sliceNanos;
     long last = total(done);
+    long lastAt = start;
     for (int s = 0; s < slices; s++) {
       long now;
       while ((now = System.nanoTime()) < next) {
         LockSupport.parkNanos(Math.min(next - now, 1_000_000L));
       }
       long t = total(done);
-      work[s] = t - last;
+      work[s] = (t - last) * 1e6 / (now - lastAt);
       last = t;
+      lastAt = now;
       next += sliceNanos;
     }
     for (Thread t : spinners) {
       t.interrupt();
     }
-    long[] sorted = work.clone();
+    double[] sorted = work.clone();
     Arrays.sort(sorted);
     double median = sorted[sorted.length / 2];
     out.printf(
@@ -147,7 +152,7 @@ final class CpuSteadiness implements Callable<Integer> {
     return t;
   }
 
-  private static double at(long[] sorted, double q) {
+  private static double at(double[] sorted, double q) {
     return sorted[(int) Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   }
 }
