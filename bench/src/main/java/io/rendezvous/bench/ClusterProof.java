@@ -452,7 +452,7 @@ final class ClusterProof implements Callable<Integer> {
 
   private static void awaitReady(HttpClient http, int i, Process p, Path runDir) throws Exception {
     URI ready = URI.create("http://127.0.0.1:" + (HTTP_BASE + i - 1) + "/v2/health/ready");
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
     while (System.nanoTime() < deadline) {
       if (!p.isAlive()) {
         throw new IllegalStateException(
