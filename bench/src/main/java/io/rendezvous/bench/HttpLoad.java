@@ -87,6 +87,11 @@ public final class HttpLoad {
       return tally.answered / seconds;
     }
 
+    /** Share of the sent requests answered 200 within the SLA, in percent. */
+    double withinSlaPercent() {
+      return 100.0 * tally.withinSla / Math.max(1, sent);
+    }
+
     /** Process CPU microseconds per answered request (NaN when nothing was answered). */
     double cpuMicrosPerAnswer() {
       return tally.answered == 0 ? Double.NaN : cpuSeconds * 1e6 / tally.answered;

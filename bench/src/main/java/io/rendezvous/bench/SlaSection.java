@@ -65,7 +65,7 @@ final class SlaSection {
               o.openConnections(),
               run.sla);
       jit = r.jitMillis();
-      within = 100.0 * r.tally().withinSla / Math.max(1, r.sent());
+      within = r.withinSlaPercent();
       rounds++;
     } while (jit >= HttpSection.JIT_QUIET_MILLIS
         && rounds * HttpSection.JIT_ROUND_SECONDS < o.openWarmup());
@@ -104,9 +104,7 @@ final class SlaSection {
               target, rate, Duration.ofSeconds(o.soakSettle()), o.openConnections(), run.sla);
       out.printf(
           "  settling after the forced GC (not counted): %d s, %.3f%% within the SLA, %d failed%n",
-          o.soakSettle(),
-          100.0 * settle.tally().withinSla / Math.max(1, settle.sent()),
-          settle.tally().failed());
+          o.soakSettle(), settle.withinSlaPercent(), settle.tally().failed());
       s.put("settle_seconds", o.soakSettle());
       s.put("settle_within_sla", settle.tally().withinSla);
       s.put("settle_sent", settle.sent());
@@ -138,7 +136,7 @@ final class SlaSection {
           r.sent() / r.seconds(),
           r.percentileMillis(50),
           r.percentileMillis(99),
-          100.0 * r.tally().withinSla / Math.max(1, r.sent()),
+          r.withinSlaPercent(),
           r.tally().failed(),
           mib(heapUsed),
           mib(rss));
@@ -188,7 +186,7 @@ final class SlaSection {
         r.tally().answered,
         run.sla.toMillis(),
         r.tally().withinSla,
-        100.0 * r.tally().withinSla / Math.max(1, sent),
+        r.withinSlaPercent(),
         r.tally().failed(),
         r.tally().failures.isEmpty() ? "" : r.tally().describeFailures());
     out.printf(
