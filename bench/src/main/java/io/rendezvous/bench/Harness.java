@@ -50,6 +50,12 @@ final class Harness {
    * Two nodes in this JVM, journal on (with the ceiling route) and off; the closed-model runs and
    * their summary, unless --rate gives the open-model rate; then the SLA check and the soak.
    */
+  /**
+   * Longest wait for the two nodes' warm-ups, which run at once and each may take its whole timeout
+   * (120 s by default): the same 300 s as every script that waits for ready.
+   */
+  private static final long READY_WAIT_MINUTES = 5;
+
   private static void overHttp(
       RunContext run, List<FashionMnist.Sample> holdout, Map<String, Double> combined)
       throws Exception {
@@ -68,8 +74,8 @@ final class Harness {
                     + "rendezvous.journal.enabled = off"));
     try {
       // as a user waits for ready: each node's own warm-up is over before any measured load
-      on.warmedUp().toCompletableFuture().get(2, TimeUnit.MINUTES);
-      off.warmedUp().toCompletableFuture().get(2, TimeUnit.MINUTES);
+      on.warmedUp().toCompletableFuture().get(READY_WAIT_MINUTES, TimeUnit.MINUTES);
+      off.warmedUp().toCompletableFuture().get(READY_WAIT_MINUTES, TimeUnit.MINUTES);
       HttpSection http = new HttpSection(run);
       List<HttpLoad.Target> targets =
           HttpSection.targets(holdout, on.httpPort(), off.httpPort(), on.grpcPort());
@@ -96,7 +102,11 @@ final class Harness {
     } finally {
       on.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
       off.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
-      RunContext.deleteTree(dataOn);
+      if (o.keepJournal()) {
+        run.out.println("journal kept: " + dataOn.resolve("journal"));
+      } else {
+        RunContext.deleteTree(dataOn);
+      }
       RunContext.deleteTree(dataOff);
     }
   }

@@ -191,6 +191,14 @@ final class HarnessCommand implements Callable<Integer> {
           "Any node setting, e.g. rendezvous.model-defaults.max-batch-size=1; repeatable.")
   List<String> sets;
 
+  @Option(
+      names = "--keep-journal",
+      description =
+          "Keep the journal-on node's data directory (its journal: every request's input, scores"
+              + " with their arrival times, and answer) after the run and print where it is, to look"
+              + " into failures with 'rendezvous journal-dump --id'.")
+  boolean keepJournal;
+
   /** Parses a harness command line without running it; a bad one throws. */
   static HarnessOptions parse(String... args) {
     HarnessCommand command = new HarnessCommand();
@@ -222,7 +230,8 @@ final class HarnessCommand implements Callable<Integer> {
         openConnections,
         List.copyOf(sections),
         List.copyOf(targets),
-        rate);
+        rate,
+        keepJournal);
   }
 
   @Override

@@ -24,4 +24,5 @@ record HarnessOptions(
     int openConnections,
     List<String> sections,
     List<String> targets,
-    double rate) {}
+    double rate,
+    boolean keepJournal) {}

@@ -126,7 +126,8 @@ class BenchmarkToolsTest {
             256,
             List.of("compute", "journal", "http"),
             List.of("ceiling", "m3-infer", "rendezvous", "rendezvous-no-journal", "text"),
-            0),
+            0,
+            false),
         o);
     assertTrue(o.out().toString().matches("bench-results.\\d{8}-\\d{6}"), o.out().toString());
   }
@@ -135,24 +136,43 @@ class BenchmarkToolsTest {
   void everyHarnessOptionIsParsedIntoItsField() {
     HarnessOptions o =
         HarnessCommand.parse(
-            "--seconds", "7",
-            "--repeats", "2",
-            "--clients", "2, 8",
-            "--warmup", "0",
-            "--compute-seconds", "1",
-            "--sla-seconds", "4",
-            "--soak-seconds", "0",
-            "--soak-window", "6",
-            "--soak-settle", "3",
-            "--open-warmup", "0",
-            "--open-connections", "9",
-            "--out", "/tmp/x",
-            "--label", "a \"b\"",
-            "--sections", "journal,http",
-            "--targets", "ceiling,rendezvous",
-            "--rate", "123.5",
-            "--set", "a.b=1",
-            "--set", "c=d=e");
+            "--seconds",
+            "7",
+            "--repeats",
+            "2",
+            "--clients",
+            "2, 8",
+            "--warmup",
+            "0",
+            "--compute-seconds",
+            "1",
+            "--sla-seconds",
+            "4",
+            "--soak-seconds",
+            "0",
+            "--soak-window",
+            "6",
+            "--soak-settle",
+            "3",
+            "--open-warmup",
+            "0",
+            "--open-connections",
+            "9",
+            "--out",
+            "/tmp/x",
+            "--label",
+            "a \"b\"",
+            "--sections",
+            "journal,http",
+            "--targets",
+            "ceiling,rendezvous",
+            "--rate",
+            "123.5",
+            "--set",
+            "a.b=1",
+            "--set",
+            "c=d=e",
+            "--keep-journal");
     assertEquals(
         new HarnessOptions(
             7,
@@ -171,7 +191,8 @@ class BenchmarkToolsTest {
             9,
             List.of("journal", "http"),
             List.of("ceiling", "rendezvous"),
-            123.5),
+            123.5,
+            true),
         o);
   }
 

@@ -6,6 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.rendezvous.actors.edge.Json;
+import io.rendezvous.journal.JournalRecord;
+import io.rendezvous.journal.JournalSettings;
+import io.rendezvous.journal.JournalWriter;
+import io.rendezvous.model.TensorData;
 import io.rendezvous.workers.ModelLoadException;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.HoldoutBodies;
@@ -121,5 +125,45 @@ class StartupAndToolsTest {
             new String[] {dir.resolve("missing").toString()},
             new PrintStream(out, true),
             new PrintStream(new ByteArrayOutputStream())));
+  }
+
+  @Test
+  void journalDumpMergesSeveralNodesJournalsByTime() throws Exception {
+    // two nodes' journals whose records interleave in time
+    Path a = dir.resolve("a");
+    Path b = dir.resolve("b");
+    for (Path j : new Path[] {a, b}) {
+      long first = j == a ? 1 : 2;
+      try (JournalWriter w =
+          JournalWriter.start(
+              JournalSettings.fromConfig(com.typesafe.config.ConfigFactory.load()).withDir(j))) {
+        for (long t = first; t <= 6; t += 2) {
+          w.offer(
+              new JournalRecord.Input(
+                  "r" + t,
+                  null,
+                  j.getFileName().toString(),
+                  "rendezvous",
+                  t,
+                  "oip-v2",
+                  null,
+                  TensorData.float32(new long[] {1, 1}, new float[] {t}),
+                  null),
+              null);
+        }
+      }
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    assertEquals(
+        0,
+        JournalDump.run(
+            new String[] {a.toString(), b.toString()}, new PrintStream(out, true), System.err));
+    String[] lines = out.toString(StandardCharsets.UTF_8).trim().split("\n");
+    assertEquals(6, lines.length);
+    for (int i = 0; i < lines.length; i++) {
+      JsonNode n = Json.MAPPER.readTree(lines[i]);
+      assertEquals(i + 1, n.get("at_micros").asLong(), lines[i]);
+      assertEquals(i % 2 == 0 ? "a" : "b", n.get("node").asText());
+    }
   }
 }
