@@ -31,4 +31,17 @@ class ModelSettingsTest {
         Map.of("m1", 1024, "m2", 1024, "m3", 128),
         queues("rendezvous.models.m3.queue-capacity = 128"));
   }
+
+  @Test
+  void theCheapFallbacksBatchBiggerAndStillTakeEveryOtherDefault() {
+    Map<String, Integer> batches =
+        ModelSettings.allFromConfig(
+                ConfigFactory.load(
+                    ConfigFactory.parseString("rendezvous.model-defaults.max-batch-delay = 1ms")))
+            .stream()
+            .filter(m -> m.name().matches("m[123]"))
+            .peek(m -> assertEquals(1, m.maxBatchDelay().toMillis(), m.name()))
+            .collect(Collectors.toMap(ModelSettings::name, ModelSettings::maxBatchSize));
+    assertEquals(Map.of("m1", 256, "m2", 256, "m3", 16), batches);
+  }
 }
