@@ -45,11 +45,8 @@ final class ComputeSection {
             + o.computeSeconds()
             + " s (min-max)");
     out.printf(
-        "%-16s %24s %24s %24s%n",
-        "model",
-        "1 thread, batch 1",
-        cores + " threads, batch 1",
-        "1 thread, batches of " + ModelSettings.allFromConfig(run.config).get(0).maxBatchSize());
+        "%-16s %24s %24s %24s  batch%n",
+        "model", "1 thread, batch 1", cores + " threads, batch 1", "1 thread, its max batch");
     Map<String, Double> inverseSum = new LinkedHashMap<>();
     Map<String, Double> textInverseSum = new LinkedHashMap<>();
     List<String> texts =
@@ -105,7 +102,7 @@ final class ComputeSection {
           }
         }
       }
-      out.println(line);
+      out.println(line.append(String.format("  %5d", s.maxBatchSize())));
     }
     Map<String, Double> combined = new LinkedHashMap<>();
     StringBuilder line = new StringBuilder(String.format("%-16s", "all 3"));

@@ -8,6 +8,10 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The machine and the run's settings: the console's first lines, summary.json's machine and run.
@@ -55,6 +59,22 @@ final class MachineSection {
     r.put("sla_ms", run.sla.toMillis());
     r.put("max_batch_size", m3.maxBatchSize());
     r.put("max_batch_delay_ms", m3.maxBatchDelay().toNanos() / 1e6);
+    // each model's own: the cheap fallbacks batch bigger than m3
+    Map<Integer, List<String>> byBatch = new TreeMap<>(java.util.Comparator.reverseOrder());
+    ModelSettings.allFromConfig(run.config)
+        .forEach(
+            s -> byBatch.computeIfAbsent(s.maxBatchSize(), k -> new ArrayList<>()).add(s.name()));
+    ObjectNode batches = r.putObject("max_batch_sizes");
+    byBatch.forEach((size, names) -> names.forEach(n -> batches.put(n, size)));
+    StringBuilder batchText = new StringBuilder();
+    byBatch.forEach(
+        (size, names) ->
+            batchText
+                .append(batchText.length() == 0 ? "" : ", ")
+                .append(size)
+                .append(" (")
+                .append(String.join(" ", names))
+                .append(')'));
     ArrayNode sets = r.putArray("config_overrides");
     o.sets().forEach(sets::add);
     out.printf(
@@ -66,11 +86,11 @@ final class MachineSection {
         heapMax >> 20);
     out.printf(
         "Load generator and nodes share this JVM and its cores. %d s per run, %d repeats, SLA %d ms, "
-            + "micro-batches up to %d, max batch delay %s ms%s%n",
+            + "micro-batches up to %s, max batch delay %s ms%s%n",
         o.seconds(),
         o.repeats(),
         run.sla.toMillis(),
-        m3.maxBatchSize(),
+        batchText,
         m3.maxBatchDelay().toNanos() / 1e6,
         o.sets().isEmpty() ? "" : ", overrides " + o.sets());
   }
