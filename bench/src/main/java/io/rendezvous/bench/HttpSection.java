@@ -205,20 +205,44 @@ final class HttpSection {
    * interpreted for tens of seconds; then at 16 clients for the warm-up time.
    */
   void warmUp(HttpLoad.Target t) throws InterruptedException {
-    long jit = 0;
-    int rounds = 0;
-    do {
-      HttpLoad.Outcome r =
-          HttpLoad.closed(t, JIT_ROUND_CLIENTS, Duration.ofSeconds(JIT_ROUND_SECONDS), run.sla);
-      requireAnswers(t, r);
-      jit = r.jitMillis();
-      rounds++;
-    } while (jit >= JIT_QUIET_MILLIS && rounds < JIT_MAX_ROUNDS);
+    JitRounds settled =
+        untilJitQuiet(
+            () -> {
+              HttpLoad.Outcome r =
+                  HttpLoad.closed(
+                      t, JIT_ROUND_CLIENTS, Duration.ofSeconds(JIT_ROUND_SECONDS), run.sla);
+              requireAnswers(t, r);
+              return r;
+            },
+            JIT_MAX_ROUNDS);
     HttpLoad.Outcome w = HttpLoad.closed(t, 16, Duration.ofSeconds(o.warmup()), run.sla);
     requireAnswers(t, w);
     out.printf(
         "  %-22s JIT settled after %d round(s) (%d ms in the last); %d ms of JIT in the 16-client round%n",
-        t.name(), rounds, jit, w.jitMillis());
+        t.name(), settled.rounds(), settled.last().jitMillis(), w.jitMillis());
+  }
+
+  /** A warm-up round of load, closed or open. */
+  @FunctionalInterface
+  interface Round {
+    HttpLoad.Outcome run() throws InterruptedException;
+  }
+
+  /** The last of the rounds run, and how many. */
+  record JitRounds(HttpLoad.Outcome last, int rounds) {}
+
+  /**
+   * Runs {@code round} until one compiles under {@link #JIT_QUIET_MILLIS} or {@code maxRounds} have
+   * run: the one rule of every warm-up here, closed-model or open.
+   */
+  static JitRounds untilJitQuiet(Round round, int maxRounds) throws InterruptedException {
+    HttpLoad.Outcome last;
+    int rounds = 0;
+    do {
+      last = round.run();
+      rounds++;
+    } while (last.jitMillis() >= JIT_QUIET_MILLIS && rounds < maxRounds);
+    return new JitRounds(last, rounds);
   }
 
   /** A target that answers nothing is misconfigured: measuring it would only print zeros. */

@@ -49,32 +49,32 @@ final class SlaSection {
    * seconds, printed and not counted: the check and the soak measure a warm node, as its users meet
    * it after its first minutes (the first minute is bench/bin/first-contact's).
    */
-  private void warmOpen(HttpLoad.Target target, double rate) {
+  private void warmOpen(HttpLoad.Target target, double rate) throws InterruptedException {
     if (o.openWarmup() <= 0) {
       return;
     }
-    int rounds = 0;
-    long jit;
-    double within;
-    do {
-      HttpLoad.Outcome r =
-          HttpLoad.open(
-              target,
-              rate,
-              Duration.ofSeconds(HttpSection.JIT_ROUND_SECONDS),
-              o.openConnections(),
-              run.sla);
-      jit = r.jitMillis();
-      within = r.withinSlaPercent();
-      rounds++;
-    } while (jit >= HttpSection.JIT_QUIET_MILLIS
-        && rounds * HttpSection.JIT_ROUND_SECONDS < o.openWarmup());
+    HttpSection.JitRounds settled =
+        HttpSection.untilJitQuiet(
+            () ->
+                HttpLoad.open(
+                    target,
+                    rate,
+                    Duration.ofSeconds(HttpSection.JIT_ROUND_SECONDS),
+                    o.openConnections(),
+                    run.sla),
+            // at most --open-warmup seconds of rounds, the last one started before they are up
+            (o.openWarmup() + HttpSection.JIT_ROUND_SECONDS - 1) / HttpSection.JIT_ROUND_SECONDS);
+    long jit = settled.last().jitMillis();
     out.println();
     out.printf(
         "Open-model warm-up at %.0f/s (not counted): %d round(s) of %d s; the last: %d ms of JIT,"
             + " %.3f%% within the SLA%n",
-        rate, rounds, HttpSection.JIT_ROUND_SECONDS, jit, within);
-    run.json.putObject("open_warmup").put("rounds", rounds).put("last_jit_ms", jit);
+        rate,
+        settled.rounds(),
+        HttpSection.JIT_ROUND_SECONDS,
+        jit,
+        settled.last().withinSlaPercent());
+    run.json.putObject("open_warmup").put("rounds", settled.rounds()).put("last_jit_ms", jit);
   }
 
   /** The soak; {@code dataDir} is the node's, whose journal it watches grow. */
