@@ -2,15 +2,19 @@ package io.rendezvous.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.rendezvous.journal.JournalWriter;
 import io.rendezvous.workers.data.FashionMnist;
 import io.rendezvous.workers.data.HoldoutBodies;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * 2 to 5, over HTTP in the closed model: the ceiling ({@code /bench/ceiling}: same HTTP stack and
@@ -173,8 +177,23 @@ final class HttpSection {
     for (int rep = 1; rep <= o.repeats(); rep++) {
       for (int clients : o.clients()) {
         for (HttpLoad.Target t : targets) {
+          long[] writerBefore = journalWriterCounters();
           HttpLoad.Outcome r =
               HttpLoad.closed(t, clients, Duration.ofSeconds(o.seconds()), run.sla);
+          long[] writerAfter = journalWriterCounters();
+          long answered = r.tally().answered;
+          if (t.name().equals("rendezvous") && answered > 0) {
+            writerInRun
+                .computeIfAbsent(clients, k -> new ArrayList<>())
+                .add(
+                    new double[] {
+                      (writerAfter[0] - writerBefore[0]) / 1e3 / answered,
+                      r.cpuSeconds() * 1e6 / answered,
+                      (writerAfter[1] - writerBefore[1]) / 1e3 / answered,
+                      (double) (writerAfter[2] - writerBefore[2]) / answered,
+                      (double) (writerAfter[3] - writerBefore[3]) / answered
+                    });
+          }
           results
               .computeIfAbsent(t.name(), k -> new LinkedHashMap<>())
               .computeIfAbsent(clients, k -> new ArrayList<>())
@@ -302,11 +321,58 @@ final class HttpSection {
       }
     }
     writerShare(medians, cpuMedians);
+    writerShareInRun();
     if (!medians.keySet().containsAll(HarnessCommand.RATIO_TARGETS)) {
       out.println("(ratios, saturation and soak need all of " + HarnessCommand.RATIO_TARGETS + ")");
       return Double.NaN;
     }
     return ratiosAndHeadline(results, medians, combined);
+  }
+
+  /**
+   * Per concurrency, for each run of the rendezvous with the journal on: the node's journal writer
+   * thread's CPU and the process's CPU, both per answered request and over the same run.
+   */
+  private final Map<Integer, List<double[]>> writerInRun = new TreeMap<>();
+
+  /**
+   * What this process's journal writer threads (the journal-on node's: the only one alive while the
+   * HTTP runs) have used so far: CPU and user-mode CPU in ns, and their voluntary and involuntary
+   * context switches (from /proc, 0 where there is none): a writer that parks and is woken per
+   * request pays for it in the kernel.
+   */
+  static long[] journalWriterCounters() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    long[] sum = new long[4];
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.getName().equals(JournalWriter.THREAD_NAME)) {
+        sum[0] += Math.max(0, threads.getThreadCpuTime(t.getId()));
+        sum[1] += Math.max(0, threads.getThreadUserTime(t.getId()));
+      }
+    }
+    // Linux names a task by the first 15 bytes of its thread's name
+    String comm = JournalWriter.THREAD_NAME.substring(0, 15);
+    try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+      for (java.nio.file.Path task : (Iterable<java.nio.file.Path>) tasks::iterator) {
+        try {
+          if (!java.nio.file.Files.readString(task.resolve("comm")).strip().equals(comm)) {
+            continue;
+          }
+          for (String line : java.nio.file.Files.readAllLines(task.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:")) {
+              sum[2] += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            } else if (line.startsWith("nonvoluntary_ctxt_switches:")) {
+              sum[3] += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            }
+          }
+        } catch (java.io.IOException | RuntimeException gone) {
+          // the task ended meanwhile
+        }
+      }
+    } catch (java.io.IOException noProc) {
+      // not Linux: no context switches to tell
+    }
+    return sum;
   }
 
   /**
@@ -339,6 +405,42 @@ final class HttpSection {
               medians.get("rendezvous").get(clients).median(),
               offRate == null ? "not run" : String.format("%.0f/s", offRate.median()));
           RunContext.putNumber(j, "percent_at_" + clients, share);
+        });
+  }
+
+  /** The writer's share measured inside each rendezvous run, beside {@link #writerShare}. */
+  private void writerShareInRun() {
+    if (writerInRun.isEmpty()) {
+      return;
+    }
+    // the same share measured inside each run: the writer's thread and the process over the same
+    // seconds, so a slower or faster phase of the machine moves both alike; it includes what the
+    // writer does besides appending (acknowledging each answer to its entity)
+    out.println(
+        "Journal writer CPU inside the rendezvous runs (the node's writer thread over the same seconds"
+            + " as the process), median of the runs; target <= 3%");
+    ObjectNode inRun = run.json.putObject("journal_writer_share_in_run");
+    writerInRun.forEach(
+        (clients, runs) -> {
+          Stats writer = Stats.of(runs.stream().map(r -> r[0]).toList());
+          Stats share = Stats.of(runs.stream().map(r -> 100 * r[0] / r[1]).toList());
+          Stats user = Stats.of(runs.stream().map(r -> r[2]).toList());
+          Stats parks = Stats.of(runs.stream().map(r -> r[3]).toList());
+          Stats preempted = Stats.of(runs.stream().map(r -> r[4]).toList());
+          out.printf(
+              "  %3d clients: writer %5.1f us per answer (user %.1f, kernel %.1f), %5.2f%% of the"
+                  + " process (%.2f-%.2f%%); per answer %.2f sleeps, %.2f preemptions%n",
+              clients,
+              writer.median(),
+              user.median(),
+              writer.median() - user.median(),
+              share.median(),
+              share.min(),
+              share.max(),
+              parks.median(),
+              preempted.median());
+          RunContext.putNumber(inRun, "percent_at_" + clients, share.median());
+          RunContext.putNumber(inRun, "writer_us_per_answer_at_" + clients, writer.median());
         });
   }
 
