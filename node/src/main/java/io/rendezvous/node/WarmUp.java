@@ -47,7 +47,6 @@ final class WarmUp {
   record Settings(
       int requests,
       int concurrency,
-      int settleConcurrency,
       Duration timeout,
       boolean untilJitSettles,
       double jitSettled,
@@ -58,14 +57,13 @@ final class WarmUp {
           new Settings(
               c.getInt("requests"),
               c.getInt("concurrency"),
-              c.getInt("settle-concurrency"),
               c.getDuration("timeout"),
               c.getBoolean("until-jit-settles"),
               c.getDouble("jit-settled"),
               c.getDuration("settle-window"));
-      if (s.requests < 0 || s.concurrency < 1 || s.settleConcurrency < 1) {
+      if (s.requests < 0 || s.concurrency < 1) {
         throw new IllegalArgumentException(
-            "rendezvous.warm-up: requests must be >= 0, concurrency and settle-concurrency >= 1");
+            "rendezvous.warm-up: requests must be >= 0 and concurrency >= 1");
       }
       if (s.jitSettled <= 0 || s.settleWindow.isNegative() || s.settleWindow.isZero()) {
         throw new IllegalArgumentException(
@@ -178,90 +176,22 @@ final class WarmUp {
     CompletableFuture<Summary> result = new CompletableFuture<>();
     mark.open();
     jit.start();
-    // the first requests at full concurrency (every batch size, the compiler's queue filled), then
-    // fewer in flight until the JIT settles: the compiler threads then have the cores, and a
-    // compile that waits for a core is what kept nodes sharing 2 cores from ever settling
-    phase(
-            settings.concurrency(),
-            () -> !stop(failedInARow, deadline) && started.get() < planned(),
-            http,
-            uris,
-            bodies,
-            started,
-            answered,
-            failedInARow)
-        .thenCompose(
-            d ->
-                phase(
-                    settings.settleConcurrency(),
-                    () -> {
-                      if (stop(failedInARow, deadline)) {
-                        return false;
-                      }
-                      if (enough(started.get())) {
-                        settled.set(true);
-                        return false;
-                      }
-                      return true;
-                    },
-                    http,
-                    uris,
-                    bodies,
-                    started,
-                    answered,
-                    failedInARow))
-        .whenComplete(
-            (d, e) -> {
-              mark.close();
-              executor.shutdown();
-              if (e == null && failedInARow.get() >= GIVE_UP_AFTER_FAILURES) {
-                e =
-                    new IllegalStateException(
-                        "the node's own HTTP port at "
-                            + base
-                            + " failed "
-                            + failedInARow.get()
-                            + " warm-up requests in a row");
-              }
-              if (e != null) {
-                result.completeExceptionally(e);
-                return;
-              }
-              result.complete(
-                  new Summary(
-                      done.get(),
-                      answered.get(),
-                      Duration.ofNanos(System.nanoTime() - start),
-                      settled.get(),
-                      jit.share()));
-            });
-    return result;
-  }
-
-  /** Whether the warm-up must stop short: its own port keeps failing, or the timeout. */
-  private static boolean stop(AtomicLong failedInARow, long deadline) {
-    return failedInARow.get() >= GIVE_UP_AFTER_FAILURES || System.nanoTime() >= deadline;
-  }
-
-  /**
-   * Requests with {@code concurrency} in flight, spread over the endpoints, while {@code more} says
-   * so before each; completes when the last of them is answered.
-   */
-  private CompletionStage<org.apache.pekko.Done> phase(
-      int concurrency,
-      java.util.function.BooleanSupplier more,
-      HttpClient http,
-      List<URI> uris,
-      List<byte[]> bodies,
-      AtomicLong started,
-      AtomicLong answered,
-      AtomicLong failedInARow) {
-    return Source.repeat(0)
-        .takeWhile(x -> more.getAsBoolean())
-        .mapAsyncUnordered(
-            concurrency,
+    Source.repeat(0)
+        .takeWhile(
             x -> {
-              int k = (int) (started.getAndIncrement() % uris.size());
+              if (failedInARow.get() >= GIVE_UP_AFTER_FAILURES || System.nanoTime() >= deadline) {
+                return false;
+              }
+              if (enough(started.get())) {
+                settled.set(true);
+                return false;
+              }
+              return true;
+            })
+        .mapAsyncUnordered(
+            settings.concurrency(),
+            x -> {
+              int k = (int) (started.getAndIncrement() % endpoints.size());
               return http.sendAsync(
                       HttpRequest.newBuilder(uris.get(k))
                           .header("Content-Type", "application/json")
@@ -297,7 +227,33 @@ final class WarmUp {
                         return x;
                       });
             })
-        .runWith(Sink.ignore(), system);
+        .runWith(Sink.ignore(), system)
+        .whenComplete(
+            (d, e) -> {
+              mark.close();
+              executor.shutdown();
+              if (e == null && failedInARow.get() >= GIVE_UP_AFTER_FAILURES) {
+                e =
+                    new IllegalStateException(
+                        "the node's own HTTP port at "
+                            + base
+                            + " failed "
+                            + failedInARow.get()
+                            + " warm-up requests in a row");
+              }
+              if (e != null) {
+                result.completeExceptionally(e);
+                return;
+              }
+              result.complete(
+                  new Summary(
+                      done.get(),
+                      answered.get(),
+                      Duration.ofNanos(System.nanoTime() - start),
+                      settled.get(),
+                      jit.share()));
+            });
+    return result;
   }
 
   /** Whether {@code started} requests are enough: the minimum, and the JIT settled if asked. */

@@ -136,55 +136,6 @@ class WarmUpTest {
   }
 
   @Test
-  void pastItsMinimumOnlySettleConcurrencyRequestsAreInFlight() throws Exception {
-    // a JIT that never settles: after its 20 requests at 8 in flight the warm-up goes on one at a
-    // time, so each later request is journaled only after the one before it was answered
-    try (TestNode node =
-        TestNode.start(
-            dir,
-            "rendezvous.warm-up { requests = 20, concurrency = 8, settle-concurrency = 1,"
-                + " timeout = 3s, until-jit-settles = on, jit-settled = 0.000000001,"
-                + " settle-window = 500ms }")) {
-      assertEquals(200, node.get("/v2/health/ready").statusCode());
-      Map<String, Long> answeredAt =
-          node.journal().stream()
-              .filter(r -> r instanceof JournalRecord.Answer)
-              .filter(r -> RequestIds.isWarmUp(r.requestId()))
-              // a request the edge also served on its own (its entity slow to accept) has two
-              // stories; the client had the first answer
-              .collect(
-                  Collectors.toMap(JournalRecord::requestId, JournalRecord::atMicros, Math::min));
-      // each request by when it first came in (a second story of it, as above, came in later)
-      List<Map.Entry<String, Long>> inputs =
-          node.journal().stream()
-              .filter(r -> r instanceof JournalRecord.Input)
-              .filter(r -> RequestIds.isWarmUp(r.requestId()))
-              .collect(
-                  Collectors.toMap(JournalRecord::requestId, JournalRecord::atMicros, Math::min))
-              .entrySet()
-              .stream()
-              .sorted(Map.Entry.comparingByValue())
-              .toList();
-      assertTrue(inputs.size() > 22, "ran on past its minimum: " + inputs.size());
-      for (int i = 21; i < inputs.size(); i++) {
-        Map.Entry<String, Long> before = inputs.get(i - 1);
-        Map.Entry<String, Long> in = inputs.get(i);
-        Long beforeAnswered = answeredAt.get(before.getKey());
-        assertTrue(beforeAnswered != null, "answered: " + before.getKey());
-        assertTrue(
-            in.getValue() >= beforeAnswered,
-            "request "
-                + i
-                + " came in at "
-                + in.getValue()
-                + " while the one before, answered at "
-                + beforeAnswered
-                + ", was in flight");
-      }
-    }
-  }
-
-  @Test
   void aSettledJitEndsTheWarmUpAfterItsMinimumBeforeTheTimeout() throws Exception {
     // any compiler share counts as settled: the warm-up ends once its 20 requests and one window
     // are over, by its own measure, not at the 2-minute timeout
