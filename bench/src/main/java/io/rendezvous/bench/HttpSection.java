@@ -178,10 +178,23 @@ final class HttpSection {
       for (int clients : o.clients()) {
         for (HttpLoad.Target t : targets) {
           long[] writerBefore = journalWriterCounters();
+          Map<String, Long> threadsBefore = cpuByThreadGroup();
           HttpLoad.Outcome r =
               HttpLoad.closed(t, clients, Duration.ofSeconds(o.seconds()), run.sla);
           long[] writerAfter = journalWriterCounters();
           long answered = r.tally().answered;
+          if (answered > 0 && t.name().startsWith("rendezvous")) {
+            Map<String, Long> threadsAfter = cpuByThreadGroup();
+            Map<String, List<Double>> byGroup =
+                threadCpuInRun
+                    .computeIfAbsent(t.name(), k -> new TreeMap<>())
+                    .computeIfAbsent(clients, k -> new TreeMap<>());
+            threadsAfter.forEach(
+                (group, nanos) ->
+                    byGroup
+                        .computeIfAbsent(group, k -> new ArrayList<>())
+                        .add((nanos - threadsBefore.getOrDefault(group, 0L)) / 1e3 / answered));
+          }
           if (t.name().equals("rendezvous") && answered > 0) {
             writerInRun
                 .computeIfAbsent(clients, k -> new ArrayList<>())
@@ -322,6 +335,7 @@ final class HttpSection {
     }
     writerShare(medians, cpuMedians);
     writerShareInRun();
+    journalCostByThread();
     if (!medians.keySet().containsAll(HarnessCommand.RATIO_TARGETS)) {
       out.println("(ratios, saturation and soak need all of " + HarnessCommand.RATIO_TARGETS + ")");
       return Double.NaN;
@@ -407,6 +421,83 @@ final class HttpSection {
           RunContext.putNumber(j, "percent_at_" + clients, share);
         });
   }
+
+  /**
+   * Per rendezvous target and concurrency: each thread group's CPU per answered request, one entry
+   * per run, to tell where the journal's cost lands besides its writer.
+   */
+  private final Map<String, Map<Integer, Map<String, List<Double>>>> threadCpuInRun =
+      new TreeMap<>();
+
+  /**
+   * CPU so far of this process's live threads, summed by name without its trailing number (the
+   * dispatcher's threads together, say).
+   */
+  static Map<String, Long> cpuByThreadGroup() {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    Map<String, Long> out = new TreeMap<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      long cpu = threads.getThreadCpuTime(t.getId());
+      if (cpu > 0) {
+        out.merge(t.getName().replaceAll("[-#]?\\d+$", ""), cpu, Long::sum);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Where the journal's cost lands: per concurrency, the thread groups whose CPU per answer differs
+   * most between the rendezvous with the journal on and off (medians of the runs).
+   */
+  private void journalCostByThread() {
+    Map<Integer, Map<String, List<Double>>> on = threadCpuInRun.get("rendezvous");
+    Map<Integer, Map<String, List<Double>>> off = threadCpuInRun.get("rendezvous-no-journal");
+    if (on == null || off == null) {
+      return;
+    }
+    out.println(
+        "CPU per answer by thread group, journal on against off (median of the runs; the groups"
+            + " that differ most)");
+    ObjectNode j = run.json.putObject("journal_cost_by_thread");
+    on.forEach(
+        (clients, groupsOn) -> {
+          Map<String, List<Double>> groupsOff = off.getOrDefault(clients, Map.of());
+          java.util.Set<String> groups = new java.util.TreeSet<>(groupsOn.keySet());
+          groups.addAll(groupsOff.keySet());
+          Map<String, double[]> diffs = new LinkedHashMap<>();
+          for (String g : groups) {
+            double a = groupsOn.containsKey(g) ? Stats.of(groupsOn.get(g)).median() : 0;
+            double b = groupsOff.containsKey(g) ? Stats.of(groupsOff.get(g)).median() : 0;
+            diffs.put(g, new double[] {a, b});
+          }
+          StringBuilder line = new StringBuilder();
+          ObjectNode row = j.putObject(Integer.toString(clients));
+          diffs.entrySet().stream()
+              .sorted(
+                  (x, y) ->
+                      Double.compare(
+                          Math.abs(y.getValue()[0] - y.getValue()[1]),
+                          Math.abs(x.getValue()[0] - x.getValue()[1])))
+              .limit(JOURNAL_COST_GROUPS)
+              .forEach(
+                  e -> {
+                    line.append(
+                        String.format(
+                            java.util.Locale.ROOT,
+                            "; %s %.0f/%.0f",
+                            e.getKey(),
+                            e.getValue()[0],
+                            e.getValue()[1]));
+                    ObjectNode g = row.putObject(e.getKey());
+                    g.put("on_us_per_answer", e.getValue()[0]);
+                    g.put("off_us_per_answer", e.getValue()[1]);
+                  });
+          out.printf("  %3d clients (us on/off)%s%n", clients, line);
+        });
+  }
+
+  /** How many thread groups {@link #journalCostByThread} prints per concurrency. */
+  private static final int JOURNAL_COST_GROUPS = 6;
 
   /** The writer's share measured inside each rendezvous run, beside {@link #writerShare}. */
   private void writerShareInRun() {
