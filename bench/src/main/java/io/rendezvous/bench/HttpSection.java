@@ -177,13 +177,15 @@ final class HttpSection {
     for (int rep = 1; rep <= o.repeats(); rep++) {
       for (int clients : o.clients()) {
         for (HttpLoad.Target t : targets) {
-          long[] writerBefore = journalWriterCounters();
-          Map<String, Long> threadsBefore = cpuByThreadGroup();
+          // threads read only around the rendezvous runs, the ones their figures compare
+          boolean byThread = t.name().startsWith("rendezvous");
+          long[] writerBefore = byThread ? journalWriterCounters() : null;
+          Map<String, Long> threadsBefore = byThread ? cpuByThreadGroup() : Map.of();
           HttpLoad.Outcome r =
               HttpLoad.closed(t, clients, Duration.ofSeconds(o.seconds()), run.sla);
-          long[] writerAfter = journalWriterCounters();
+          long[] writerAfter = byThread ? journalWriterCounters() : null;
           long answered = r.tally().answered;
-          if (answered > 0 && t.name().startsWith("rendezvous")) {
+          if (answered > 0 && byThread) {
             Map<String, Long> threadsAfter = cpuByThreadGroup();
             Map<String, List<Double>> byGroup =
                 threadCpuInRun
