@@ -248,9 +248,21 @@ public record EndpointSettings(
     return -1;
   }
 
-  /** The moment a 504 is decided: the SLA less the time allowed for journaling the answer. */
+  /**
+   * The schedule's deadline: the SLA less the time allowed for journaling the answer. The best
+   * answer in by then is taken; no better one is waited for after it.
+   */
   public Duration decisionDeadline() {
     return sla.minus(journalMargin);
+  }
+
+  /**
+   * The moment a 504 is decided: the decision deadline and the delivery grace. When no live model
+   * has answered by the decision deadline (their cores taken for a while), the first live score
+   * within the grace is the answer, delivered late and counted, rather than none.
+   */
+  public Duration lastDecisionDeadline() {
+    return decisionDeadline().plus(deliveryGrace);
   }
 
   /**

@@ -5,9 +5,10 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Decided answers delivered after their endpoint's SLA because the journal confirmed them late, per
- * endpoint: how many, and by how much at most. A decided answer is delivered late, and counted,
- * rather than replaced by a 503 (the SLA bounds the decision, not the journal's hand-off). One per
+ * Answers delivered after their endpoint's SLA, per endpoint: how many, and by how much at most.
+ * Either the journal confirmed them late, or no live model had answered by the decision deadline
+ * and the first to answer within the delivery grace was taken. Such an answer is delivered late,
+ * and counted, rather than replaced by a 503 or a 504 (an answer is worth more than none). One per
  * node, shared by its entities. Also how late the entities' timers fire ({@link #timers()}): a
  * decision taken late is a timer that fired late, on a machine whose cores were busy elsewhere.
  */

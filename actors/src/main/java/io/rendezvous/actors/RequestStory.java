@@ -252,21 +252,26 @@ final class RequestStory {
     Reply reply = pending;
     pending = null;
     long late = elapsedMicros() - slaMicros();
-    if (late <= 0) {
+    if (late <= 0 || !(reply instanceof Prediction p)) {
+      // a refusal decided late (nothing within the delivery grace) is no late answer
       return new Told(null, reply);
     }
-    // decided in time, confirmed after the SLA: delivered all the same, and a second answer record
-    // says when (the last answer record of a request is what its client got)
+    // confirmed after the SLA: delivered all the same, and a second answer record says when and
+    // why (the last answer record of a request is what its client got)
+    boolean decidedLate = decidedMicros > endpoint.decisionDeadline().toNanos() / 1_000;
     String note =
         String.format(
             Locale.ROOT,
-            "delivered %.1f ms after the SLA of %d ms: the journal confirmed the answer late"
-                + " (decided at %.1f ms)",
+            decidedLate
+                ? "delivered %.1f ms after the SLA of %d ms: no live model had answered by the"
+                    + " decision deadline; decided at %.1f ms, on the first live score to come"
+                : "delivered %.1f ms after the SLA of %d ms: the journal confirmed the answer late"
+                    + " (decided at %.1f ms)",
             late / 1000.0,
             endpoint.sla().toMillis(),
             decidedMicros / 1000.0);
     JournalRecord.Answer second = pendingRecord.noted(JournalRecord.nowMicros(), note);
-    return new Told(second, reply instanceof Prediction p ? p.deliveredLate(late) : reply, late);
+    return new Told(second, p.deliveredLate(late), late);
   }
 
   /**

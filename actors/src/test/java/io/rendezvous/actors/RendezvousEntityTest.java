@@ -849,6 +849,53 @@ class RendezvousEntityTest {
   }
 
   @Test
+  void aFirstScoreAfterTheDecisionDeadlineIsTheAnswerDeliveredLateAndCounted() {
+    Run r = new Run(standard().withDeliveryGrace(Duration.ofSeconds(1)));
+    // nobody by the decision deadline (45 ms): with a grace, no 504 yet
+    passes(Duration.ofMillis(45));
+    r.expectNoAnswer();
+    passes(Duration.ofMillis(75));
+    // m1 comes first, 70 ms past the SLA (its core was frozen, say): it is the answer
+    r.answer("m1", 2);
+    Prediction p = r.expectPrediction("m1", 2);
+    assertEquals(70_000, p.deliveredLateMicros());
+    assertEquals(1, r.runtime.lateDeliveries().count("ep"));
+    // and a later, higher-priority score does not change what the client has
+    r.answer("m3", 1);
+    r.answer("m2", 1);
+    r.expectStopped();
+    List<JournalRecord> records = r.journaled(6);
+    assertEquals(
+        Map.of("m1", Outcome.OK, "m2", Outcome.LATE, "m3", Outcome.LATE), outcomes(records));
+    List<JournalRecord.Answer> answers =
+        records.stream()
+            .filter(x -> x instanceof JournalRecord.Answer)
+            .map(x -> (JournalRecord.Answer) x)
+            .toList();
+    assertEquals(List.of(200, 200), answers.stream().map(JournalRecord.Answer::status).toList());
+    assertEquals("m1", answers.get(1).model());
+    assertTrue(
+        answers.get(1).error().contains("no live model had answered by the decision deadline"),
+        answers.get(1).error());
+  }
+
+  @Test
+  void nobodyAnsweringWithinTheDeliveryGraceIsA504() {
+    Run r = new Run(standard().withDeliveryGrace(Duration.ofSeconds(1)));
+    passes(Duration.ofMillis(1044));
+    r.expectNoAnswer();
+    passes(Duration.ofMillis(1));
+    Rejected rej = r.expectRejected(504);
+    assertTrue(
+        rej.error()
+            .contains(
+                "no scheduled model answered within the SLA of 50 ms and the delivery grace of"
+                    + " 1000 ms"),
+        rej.error());
+    assertEquals(0, r.runtime.lateDeliveries().count("ep"));
+  }
+
+  @Test
   void anInputTheJournalFailedToWriteGetsNoAnswerThoughTheAnswerWasWritten() {
     // the input's append fails and is counted, as the writer counts it; the answer's succeeds, and
     // its acknowledgement carries the count

@@ -16,8 +16,9 @@ import java.util.List;
  *       offset;
  *   <li>the answer is the highest-priority model that has answered and whose stage is open;
  *   <li>every scheduled model will not answer: {@link Decision.AllFailed}, at once;
- *   <li>nothing chosen by the decision deadline ({@code sla - journal-margin}): {@link
- *       Decision.NoAnswerByDeadline}.
+ *   <li>nothing chosen by the decision deadline ({@code sla - journal-margin}): the first scheduled
+ *       model to answer within the endpoint's {@code delivery-grace} after it (delivered late and
+ *       counted); none by then: {@link Decision.NoAnswerByDeadline}.
  * </ul>
  *
  * When several are true at the same moment they are taken in that order (an answer, then every
@@ -95,21 +96,20 @@ public final class DeadlinePriority implements DecisionPolicy {
         }
         return new Decision.AllFailed(why.toString());
       }
-      if (micros(endpoint.decisionDeadline()) <= elapsedMicros) {
-        return new Decision.NoAnswerByDeadline(
-            "no scheduled model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
-      }
-      return null;
+      return micros(endpoint.decisionDeadline()) <= elapsedMicros
+          ? Decider.noLiveScoreBy(endpoint, elapsedMicros, "scheduled")
+          : null;
     }
 
     /**
-     * The next stage offset after {@code elapsedMicros}, or the decision deadline if that comes
-     * first. The deadline counts even once passed: a request that started after it (a fallback held
-     * up that long) is then decided at once, by the first tick.
+     * The next stage offset after {@code elapsedMicros}, or the deadline due (the decision
+     * deadline, then the end of the delivery grace) if that comes first. A deadline counts even
+     * once passed: a request that started after it (a fallback held up that long) is then decided
+     * at once, by the first tick.
      */
     @Override
     public long nextDueMicros(long elapsedMicros) {
-      long due = micros(endpoint.decisionDeadline());
+      long due = Decider.deadlineDueMicros(endpoint, elapsedMicros);
       for (Stage s : endpoint.schedule()) {
         long at = micros(s.after());
         if (at > elapsedMicros) {

@@ -1,5 +1,6 @@
 package io.rendezvous.actors.schedule;
 
+import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.workers.ModelPool;
 
 /**
@@ -48,5 +49,37 @@ public interface Decider {
       return f.reason();
     }
     return r instanceof ModelPool.Overloaded ? "overloaded" : "scored";
+  }
+
+  /**
+   * Past the decision deadline with no live score in and some live model still to answer: nothing
+   * yet ({@code null}) while the endpoint's delivery grace runs, since the first live score to come
+   * is still an answer (delivered late and counted); after it, {@link Decision.NoAnswerByDeadline}.
+   */
+  static Decision noLiveScoreBy(EndpointSettings endpoint, long elapsedMicros, String which) {
+    if (elapsedMicros < micros(endpoint.lastDecisionDeadline())) {
+      return null;
+    }
+    long grace = endpoint.deliveryGrace().toMillis();
+    return new Decision.NoAnswerByDeadline(
+        "no "
+            + which
+            + " model answered within the SLA of "
+            + endpoint.sla().toMillis()
+            + " ms"
+            + (grace > 0 ? " and the delivery grace of " + grace + " ms" : ""));
+  }
+
+  /**
+   * When the deadlines are next due after {@code elapsedMicros}: the decision deadline, or once it
+   * has passed, the end of the delivery grace (a deadline already passed counts: "at once").
+   */
+  static long deadlineDueMicros(EndpointSettings endpoint, long elapsedMicros) {
+    long decision = micros(endpoint.decisionDeadline());
+    return elapsedMicros < decision ? decision : micros(endpoint.lastDecisionDeadline());
+  }
+
+  private static long micros(java.time.Duration d) {
+    return d.toNanos() / 1_000;
   }
 }

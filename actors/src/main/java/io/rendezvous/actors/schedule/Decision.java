@@ -57,6 +57,9 @@ public sealed interface Decision {
   /** Every model that could have answered will not (failed, overloaded, no worker). */
   record AllFailed(String why) implements Decision {}
 
-  /** Nothing could be chosen by the decision deadline ({@code sla - journal-margin}). */
+  /**
+   * Nothing could be chosen by the decision deadline ({@code sla - journal-margin}) and its
+   * delivery grace.
+   */
   record NoAnswerByDeadline(String why) implements Decision {}
 }

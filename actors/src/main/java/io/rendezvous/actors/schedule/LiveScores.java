@@ -12,8 +12,9 @@ import java.util.List;
  * ensemble average): it decides as soon as every live model (the schedule's) has a result, or at
  * the decision deadline ({@code sla - journal-margin}) with the scores in by then; the schedule's
  * offsets play no part. No live score by then: every live model failed is {@link
- * Decision.AllFailed}, otherwise {@link Decision.NoAnswerByDeadline}. Shadows and canaries are
- * scored and journaled by the entity but never looked at here.
+ * Decision.AllFailed}, otherwise the first live score within the delivery grace is the answer, and
+ * none by its end {@link Decision.NoAnswerByDeadline}. Shadows and canaries are scored and
+ * journaled by the entity but never looked at here.
  */
 abstract class LiveScores implements Decider {
   protected final EndpointSettings endpoint;
@@ -60,13 +61,12 @@ abstract class LiveScores implements Decider {
     if (allIn) {
       return everyLiveModelFailed(endpoint, byStage);
     }
-    return new Decision.NoAnswerByDeadline(
-        "no live model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
+    return Decider.noLiveScoreBy(endpoint, elapsedMicros, "live");
   }
 
   @Override
   public long nextDueMicros(long elapsedMicros) {
-    return micros(endpoint.decisionDeadline());
+    return Decider.deadlineDueMicros(endpoint, elapsedMicros);
   }
 
   /** Every live score counts until the decision deadline; others never decide. */

@@ -104,13 +104,12 @@ public final class ThompsonSampling implements DecisionPolicy {
       if (Arrays.stream(byStage).allMatch(Decider::willNotAnswer)) {
         return LiveScores.everyLiveModelFailed(endpoint, byStage);
       }
-      return new Decision.NoAnswerByDeadline(
-          "no live model answered within the SLA of " + endpoint.sla().toMillis() + " ms");
+      return Decider.noLiveScoreBy(endpoint, elapsedMicros, "live");
     }
 
     @Override
     public long nextDueMicros(long elapsedMicros) {
-      return micros(endpoint.decisionDeadline());
+      return Decider.deadlineDueMicros(endpoint, elapsedMicros);
     }
 
     /** Any live score can decide until the deadline (its preferred ones failing). */

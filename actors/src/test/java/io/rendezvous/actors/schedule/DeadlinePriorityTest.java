@@ -31,6 +31,9 @@ class DeadlinePriorityTest {
   static final EndpointSettings OFFSET_AND_SHADOW =
       endpoint(List.of("m1", "m2", "shadow"), 40, stage("m2", 5), stage("m1", 10));
 
+  /** STANDARD with a delivery grace of 100 ms: a first score up to 145 ms is still the answer. */
+  static final EndpointSettings WITH_GRACE = STANDARD.withDeliveryGrace(Duration.ofMillis(100));
+
   static final String EVERY_FAILED = "every scheduled model failed:";
 
   // ---- the decision
@@ -91,6 +94,27 @@ class DeadlinePriorityTest {
             45_000,
             new Decision.NoAnswerByDeadline("no scheduled model answered within the SLA of 50 ms"),
             failed("m3")),
+        // with a delivery grace, the first scheduled score within it after the deadline
+        row("grace: none at 45 ms", WITH_GRACE, 45_000, none(), failed("m3")),
+        row("grace: m1 first at 120 ms", WITH_GRACE, 120_000, answer(2, "m1"), ok("m1")),
+        row("grace: m3 beats m1", WITH_GRACE, 120_000, answer(0, "m3"), ok("m1"), ok("m3")),
+        row("grace: not before 145 ms", WITH_GRACE, 144_999, none()),
+        row(
+            "grace: at 145 ms",
+            WITH_GRACE,
+            145_000,
+            new Decision.NoAnswerByDeadline(
+                "no scheduled model answered within the SLA of 50 ms and the delivery grace of"
+                    + " 100 ms"),
+            failed("m2")),
+        row(
+            "grace: all failed within it",
+            WITH_GRACE,
+            90_000,
+            new Decision.AllFailed(EVERY_FAILED + " m3 (boom) m2 (boom) m1 (boom)"),
+            failed("m1"),
+            failed("m2"),
+            failed("m3")),
         // when several hold at once: an answer, then all failed, then the deadline
         row("an answer beats the deadline", STANDARD, 46_000, answer(2, "m1"), ok("m1")),
         row(
@@ -131,6 +155,10 @@ class DeadlinePriorityTest {
         Arguments.of("after the last stage, the deadline", STANDARD, 30_000L, 45_000L),
         // a fallback that starts after the deadline is decided at once, by the first tick
         Arguments.of("past the deadline, still the deadline", STANDARD, 50_000L, 45_000L),
+        // with a grace: the decision deadline, then the grace's end
+        Arguments.of("grace: before the deadline", WITH_GRACE, 30_000L, 45_000L),
+        Arguments.of("grace: at the deadline, its end", WITH_GRACE, 45_000L, 145_000L),
+        Arguments.of("grace: past its end, its end", WITH_GRACE, 200_000L, 145_000L),
         Arguments.of("the first stage's own offset", OFFSET_AND_SHADOW, 0L, 5_000L),
         Arguments.of("stages sharing an offset", sameOffsets, 0L, 20_000L));
   }

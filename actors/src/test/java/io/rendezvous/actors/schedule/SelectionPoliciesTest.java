@@ -5,6 +5,7 @@ import static io.rendezvous.actors.schedule.DeadlinePriorityTest.failed;
 import static io.rendezvous.actors.schedule.DeadlinePriorityTest.ok;
 import static io.rendezvous.actors.schedule.DeadlinePriorityTest.overloaded;
 import static io.rendezvous.actors.schedule.DeadlinePriorityTest.stage;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -12,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rendezvous.actors.EndpointSettings;
 import io.rendezvous.workers.ModelPool;
+import java.time.Duration;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -157,6 +159,25 @@ class SelectionPoliciesTest {
   }
 
   /** Under every policy, a shadow alone never makes an answer, however sure it is. */
+  @Test
+  void everyPolicyTakesTheFirstLiveScoreWithinTheDeliveryGrace() {
+    EndpointSettings withGrace = LIVE_AND_SHADOW.withDeliveryGrace(Duration.ofMillis(100));
+    for (String name : DecisionPolicies.names()) {
+      Decider d = DecisionPolicies.find(name).get().start(withGrace);
+      d.record(3, sure("shadow"));
+      assertNull(d.decide(45_000), name + ": waits past the deadline for a live score");
+      assertEquals(145_000, d.nextDueMicros(45_000), name);
+      d.record(0, ok("m1"));
+      // m1's alone (the ensemble's average of one is m1's score)
+      Decision.Answer a = (Decision.Answer) d.decide(90_000);
+      assertArrayEquals(DeadlinePriorityTest.probabilitiesOf("m1"), a.probabilities(), name);
+      Decider none = DecisionPolicies.find(name).get().start(withGrace);
+      assertTrue(
+          none.decide(145_000) instanceof Decision.NoAnswerByDeadline,
+          name + ": none by the grace's end");
+    }
+  }
+
   @Test
   void aShadowIsNeverChosenByAnyPolicy() {
     for (String name : DecisionPolicies.names()) {
