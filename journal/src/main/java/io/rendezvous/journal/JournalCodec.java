@@ -46,7 +46,7 @@ final class JournalCodec {
   private static final int WORDS_FORMAT = 2;
 
   /** Input data stored as the model saw it; else {@link InputPacking}, when that is smaller. */
-  private static final String RAW = "raw";
+  static final String RAW = "raw";
 
   private JournalCodec() {}
 
@@ -56,15 +56,7 @@ final class JournalCodec {
         r instanceof Input in && TensorData.FLOAT32.equals(in.tensor().dtype())
             ? InputPacking.pack(in.tensor().dataView())
             : null;
-    w.write("schema")
-        .int32(
-            r instanceof Feedback
-                ? FEEDBACK_FORMAT
-                : r instanceof Score || r instanceof Answer
-                    ? PROBABILITY_BYTES_FORMAT
-                    : packed != null && InputPacking.PIXELS.equals(packed.encoding())
-                        ? PIXELS_FORMAT
-                        : WORDS_FORMAT);
+    w.write("schema").int32(schemaOf(r, packed));
     if (r instanceof Input i) {
       common(w, i);
       w.write("clientId").text(orEmpty(i.clientId()));
@@ -132,6 +124,17 @@ final class JournalCodec {
       w.write("generation").int64(l.generation());
       w.write("detail").text(orEmpty(l.detail()));
     }
+  }
+
+  /** The lowest format that reads {@code r} ({@code packed}: its input's packing, if any). */
+  static int schemaOf(JournalRecord r, InputPacking.Packed packed) {
+    return r instanceof Feedback
+        ? FEEDBACK_FORMAT
+        : r instanceof Score || r instanceof Answer
+            ? PROBABILITY_BYTES_FORMAT
+            : packed != null && InputPacking.PIXELS.equals(packed.encoding())
+                ? PIXELS_FORMAT
+                : WORDS_FORMAT;
   }
 
   /**

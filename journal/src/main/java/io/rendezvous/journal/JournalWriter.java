@@ -68,6 +68,10 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final SingleChronicleQueue chronicle;
+
+  /** The writer thread's own: records into bytes before they are copied into the queue. */
+  private final JournalEncoder encoder = new JournalEncoder();
+
   private final Thread thread;
   private final JournalHousekeeping housekeeping;
   private final AtomicLong appended = new AtomicLong();
@@ -361,10 +365,17 @@ public final class JournalWriter implements Journal, AutoCloseable {
     }
     try {
       for (Entry e : batch) {
+        // encoded before the document opens: it is held open only for the copy
+        int encoded = encoder.encode(e.record());
         try (DocumentContext dc = appender.writingDocument()) {
-          long start = dc.wire().bytes().writePosition();
-          JournalCodec.write(e.record(), dc.wire());
-          bytes += dc.wire().bytes().writePosition() - start;
+          net.openhft.chronicle.bytes.Bytes<?> out = dc.wire().bytes();
+          long start = out.writePosition();
+          if (encoded >= 0) {
+            out.write(encoder.buffer(), 0, encoded);
+          } else {
+            JournalCodec.write(e.record(), dc.wire());
+          }
+          bytes += out.writePosition() - start;
         }
         done++;
       }
