@@ -51,11 +51,7 @@ final class JournalCodec {
   private JournalCodec() {}
 
   static void write(JournalRecord r, WireOut w) {
-    // packed from the tensor's own bytes: a copy of them first cost as much as the packing
-    InputPacking.Packed packed =
-        r instanceof Input in && TensorData.FLOAT32.equals(in.tensor().dtype())
-            ? InputPacking.pack(in.tensor().dataView())
-            : null;
+    InputPacking.Packed packed = r instanceof Input in ? packingOf(in) : null;
     w.write("schema").int32(schemaOf(r, packed));
     if (r instanceof Input i) {
       common(w, i);
@@ -124,6 +120,14 @@ final class JournalCodec {
       w.write("generation").int64(l.generation());
       w.write("detail").text(orEmpty(l.detail()));
     }
+  }
+
+  /** The input's float32 data packed, or null when it is stored as it is. */
+  static InputPacking.Packed packingOf(Input in) {
+    // packed from the tensor's own bytes: a copy of them first cost as much as the packing
+    return TensorData.FLOAT32.equals(in.tensor().dtype())
+        ? InputPacking.pack(in.tensor().dataView())
+        : null;
   }
 
   /** The lowest format that reads {@code r} ({@code packed}: its input's packing, if any). */

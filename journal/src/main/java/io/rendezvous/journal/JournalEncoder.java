@@ -106,8 +106,7 @@ final class JournalEncoder {
 
   private void input(Input i) {
     TensorData t = i.tensor();
-    InputPacking.Packed packed =
-        TensorData.FLOAT32.equals(t.dtype()) ? InputPacking.pack(t.dataView()) : null;
+    InputPacking.Packed packed = JournalCodec.packingOf(i);
     field(SCHEMA);
     number(JournalCodec.schemaOf(i, packed));
     common(i);

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.core.time.TimeProvider;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
@@ -368,7 +369,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
         // encoded before the document opens: it is held open only for the copy
         int encoded = encoder.encode(e.record());
         try (DocumentContext dc = appender.writingDocument()) {
-          net.openhft.chronicle.bytes.Bytes<?> out = dc.wire().bytes();
+          Bytes<?> out = dc.wire().bytes();
           long start = out.writePosition();
           if (encoded >= 0) {
             out.write(encoder.buffer(), 0, encoded);

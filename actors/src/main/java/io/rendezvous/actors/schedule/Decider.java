@@ -57,7 +57,7 @@ public interface Decider {
    * is still an answer (delivered late and counted); after it, {@link Decision.NoAnswerByDeadline}.
    */
   static Decision noLiveScoreBy(EndpointSettings endpoint, long elapsedMicros, String which) {
-    if (elapsedMicros < micros(endpoint.lastDecisionDeadline())) {
+    if (elapsedMicros < LiveScores.micros(endpoint.lastDecisionDeadline())) {
       return null;
     }
     long grace = endpoint.deliveryGrace().toMillis();
@@ -75,11 +75,7 @@ public interface Decider {
    * has passed, the end of the delivery grace (a deadline already passed counts: "at once").
    */
   static long deadlineDueMicros(EndpointSettings endpoint, long elapsedMicros) {
-    long decision = micros(endpoint.decisionDeadline());
-    return elapsedMicros < decision ? decision : micros(endpoint.lastDecisionDeadline());
-  }
-
-  private static long micros(java.time.Duration d) {
-    return d.toNanos() / 1_000;
+    long decision = LiveScores.micros(endpoint.decisionDeadline());
+    return elapsedMicros < decision ? decision : LiveScores.micros(endpoint.lastDecisionDeadline());
   }
 }
