@@ -34,8 +34,6 @@ final class InputPacking {
   private static final int HEADER = Integer.BYTES;
   private static final VarHandle INT =
       MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
-  private static final VarHandle INT_IN_BUFFER =
-      MethodHandles.byteBufferViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
 
   /**
    * The float32 bits of k / 255f, k = 0..255: computed as the decoders of 8-bit pictures compute
@@ -59,70 +57,113 @@ final class InputPacking {
   }
 
   /**
-   * The bytes from {@code data}'s position to its limit, packed, without copying them first (a
-   * tensor's read-only view); null when packing would not make them smaller, or they are not whole
-   * words.
+   * The bytes from {@code data}'s position to its limit, packed (new arrays; the journal writer
+   * keeps a {@link Packer} instead); null when packing would not make them smaller, or they are not
+   * whole words.
    */
   static Packed pack(ByteBuffer data) {
-    int base = data.position();
-    int length = data.remaining();
-    if (length % 4 != 0 || length == 0) {
-      return null;
-    }
-    int words = length / 4;
-    int maskBytes = (words + 7) / 8;
-    // One pass as if every word were a pixel: each one's nearest 8-bit value is written where the
-    // next non-zero one goes (only a non-zero one moves on), the mask beside them, and whether they
-    // all were exactly pixels is known at the end. Pictures, what the journal mostly holds, need no
-    // second pass over their words (the first took 20% of the writer's time with two).
-    byte[] asPixels = new byte[HEADER + maskBytes + words];
-    int at = HEADER + maskBytes;
-    int notPixels = 0;
-    int mask = 0;
-    // without branches on the data: where zeros fall is as good as random to the branch predictor
-    for (int w = 0; w < words; w++) {
-      int word = (int) INT_IN_BUFFER.get(data, base + w * 4);
-      int isNonZero = word != 0 ? 1 : 0;
-      // the nearest k, if the word is a pixel at all; the table says whether it is exactly that
-      // pixel
-      int pixel = pixelOf(word);
-      notPixels |= PIXEL_BITS[pixel] ^ word;
-      asPixels[at] = (byte) pixel;
-      at += isNonZero;
-      mask |= isNonZero << (w & 7);
-      if ((w & 7) == 7 || w == words - 1) {
-        asPixels[HEADER + (w >>> 3)] = (byte) mask;
-        mask = 0;
+    Packer packer = new Packer();
+    return packer.pack(data)
+        ? new Packed(packer.encoding(), java.util.Arrays.copyOf(packer.bytes(), packer.length()))
+        : null;
+  }
+
+  /**
+   * Packs into buffers it keeps from input to input: the journal writer packs every request's
+   * input, and new arrays for each (the words, the packed bytes) were part of what it spent. Not
+   * thread-safe; one per writer thread.
+   */
+  static final class Packer {
+    /**
+     * The input's bytes, copied in once: reading them through a byte buffer cost more than that.
+     */
+    private byte[] words = new byte[0];
+
+    private byte[] out = new byte[0];
+    private int length;
+    private String encoding;
+
+    /**
+     * Packs the bytes from {@code data}'s position to its limit (which it leaves as they are) into
+     * {@link #bytes()}; false, with nothing to use, when packing would not make them smaller or
+     * they are not whole words.
+     */
+    boolean pack(ByteBuffer data) {
+      int size = data.remaining();
+      if (size % 4 != 0 || size == 0) {
+        return false;
       }
-    }
-    int nonZero = at - HEADER - maskBytes;
-    if (notPixels == 0) {
-      int size = HEADER + maskBytes + nonZero;
-      if (size >= length) {
-        return null;
+      if (words.length < size) {
+        words = new byte[size];
       }
-      byte[] out = java.util.Arrays.copyOf(asPixels, size);
-      INT.set(out, 0, length);
-      return new Packed(PIXELS, out);
-    }
-    int size = HEADER + maskBytes + nonZero * 4;
-    if (size >= length) {
-      return null;
-    }
-    byte[] out = new byte[size];
-    INT.set(out, 0, length);
-    System.arraycopy(asPixels, HEADER, out, HEADER, maskBytes);
-    at = HEADER + maskBytes;
-    for (int w = 0; w < words; w++) {
-      int word = (int) INT_IN_BUFFER.get(data, base + w * 4);
-      // every word is written where the next non-zero one goes, and only a non-zero one moves on;
-      // past the last non-zero word only zeros remain, so nothing more needs writing
-      if (at <= size - 4) {
-        INT.set(out, at, word);
+      data.get(data.position(), words, 0, size);
+      int count = size / 4;
+      int maskBytes = (count + 7) / 8;
+      // room for either encoding; anything as large as the input is not used
+      if (out.length < HEADER + maskBytes + size) {
+        out = new byte[HEADER + maskBytes + size];
       }
-      at += (word != 0 ? 1 : 0) << 2;
+      // One pass as if every word were a pixel: each one's nearest 8-bit value is written where the
+      // next non-zero one goes (only a non-zero one moves on), the mask beside them, and whether
+      // they all were exactly pixels is known at the end. Pictures, what the journal mostly holds,
+      // need no second pass over their words.
+      int at = HEADER + maskBytes;
+      int notPixels = 0;
+      int mask = 0;
+      // without branches on the data: where zeros fall is as good as random to the branch predictor
+      for (int w = 0; w < count; w++) {
+        int word = (int) INT.get(words, w * 4);
+        int isNonZero = word != 0 ? 1 : 0;
+        // the nearest k, if the word is a pixel at all; the table says whether it is exactly that
+        // pixel
+        int pixel = pixelOf(word);
+        notPixels |= PIXEL_BITS[pixel] ^ word;
+        out[at] = (byte) pixel;
+        at += isNonZero;
+        mask |= isNonZero << (w & 7);
+        if ((w & 7) == 7 || w == count - 1) {
+          out[HEADER + (w >>> 3)] = (byte) mask;
+          mask = 0;
+        }
+      }
+      int nonZero = at - HEADER - maskBytes;
+      INT.set(out, 0, size);
+      if (notPixels == 0) {
+        length = HEADER + maskBytes + nonZero;
+        encoding = PIXELS;
+        return length < size;
+      }
+      length = HEADER + maskBytes + nonZero * 4;
+      if (length >= size) {
+        return false;
+      }
+      at = HEADER + maskBytes;
+      for (int w = 0; w < count; w++) {
+        int word = (int) INT.get(words, w * 4);
+        // every word is written where the next non-zero one goes, and only a non-zero one moves on;
+        // past the last non-zero word only zeros remain, so nothing more needs writing
+        if (at <= length - 4) {
+          INT.set(out, at, word);
+        }
+        at += (word != 0 ? 1 : 0) << 2;
+      }
+      encoding = WORDS;
+      return true;
     }
-    return new Packed(WORDS, out);
+
+    /** The encoding of the last input packed. */
+    String encoding() {
+      return encoding;
+    }
+
+    /** The last input packed, from 0 to {@link #length()}. */
+    byte[] bytes() {
+      return out;
+    }
+
+    int length() {
+      return length;
+    }
   }
 
   /**

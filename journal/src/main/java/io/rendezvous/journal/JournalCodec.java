@@ -52,7 +52,7 @@ final class JournalCodec {
 
   static void write(JournalRecord r, WireOut w) {
     InputPacking.Packed packed = r instanceof Input in ? packingOf(in) : null;
-    w.write("schema").int32(schemaOf(r, packed));
+    w.write("schema").int32(schemaOf(r, packed == null ? null : packed.encoding()));
     if (r instanceof Input i) {
       common(w, i);
       w.write("clientId").text(orEmpty(i.clientId()));
@@ -125,20 +125,24 @@ final class JournalCodec {
   /** The input's float32 data packed, or null when it is stored as it is. */
   static InputPacking.Packed packingOf(Input in) {
     // packed from the tensor's own bytes: a copy of them first cost as much as the packing
-    return TensorData.FLOAT32.equals(in.tensor().dtype())
-        ? InputPacking.pack(in.tensor().dataView())
-        : null;
+    return isPacked(in) ? InputPacking.pack(in.tensor().dataView()) : null;
   }
 
-  /** The lowest format that reads {@code r} ({@code packed}: its input's packing, if any). */
-  static int schemaOf(JournalRecord r, InputPacking.Packed packed) {
+  /** Whether {@code in}'s data is stored packed when packing makes it smaller. */
+  static boolean isPacked(Input in) {
+    return TensorData.FLOAT32.equals(in.tensor().dtype());
+  }
+
+  /**
+   * The lowest format that reads {@code r} ({@code packing}: its input's packing, null when its
+   * data is stored raw).
+   */
+  static int schemaOf(JournalRecord r, String packing) {
     return r instanceof Feedback
         ? FEEDBACK_FORMAT
         : r instanceof Score || r instanceof Answer
             ? PROBABILITY_BYTES_FORMAT
-            : packed != null && InputPacking.PIXELS.equals(packed.encoding())
-                ? PIXELS_FORMAT
-                : WORDS_FORMAT;
+            : InputPacking.PIXELS.equals(packing) ? PIXELS_FORMAT : WORDS_FORMAT;
   }
 
   /**

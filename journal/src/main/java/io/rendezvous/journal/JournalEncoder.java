@@ -75,7 +75,19 @@ final class JournalEncoder {
   private static final byte[] GENERATION = field("generation");
   private static final byte[] POLICY = field("policy");
 
+  /** Packs each input into buffers it keeps, as this encoder keeps {@link #buf}. */
+  private final InputPacking.Packer packer = new InputPacking.Packer();
+
   private byte[] buf = new byte[4096];
+
+  /** How many recurring texts are kept (a power of two: slots by hash). */
+  private static final int RECENT_TEXTS = 64;
+
+  /** Longer texts are not kept: they are not what recurs. */
+  private static final int MAX_RECENT_TEXT = 64;
+
+  private final String[] recentTexts = new String[RECENT_TEXTS];
+  private final byte[][] recentEncoded = new byte[RECENT_TEXTS][];
   private int pos;
   // a text that is not plain ASCII was met: the record goes through the wire instead
   private boolean notAscii;
@@ -106,18 +118,19 @@ final class JournalEncoder {
 
   private void input(Input i) {
     TensorData t = i.tensor();
-    InputPacking.Packed packed = JournalCodec.packingOf(i);
+    String packing =
+        JournalCodec.isPacked(i) && packer.pack(t.dataView()) ? packer.encoding() : null;
     field(SCHEMA);
-    number(JournalCodec.schemaOf(i, packed));
+    number(JournalCodec.schemaOf(i, packing));
     common(i);
     field(CLIENT_ID);
     text(orEmpty(i.clientId()));
     field(SOURCE);
-    text(orEmpty(i.source()));
+    recurring(orEmpty(i.source()));
     field(SOURCE_SHA256);
     text(orEmpty(i.sourceSha256()));
     field(DTYPE);
-    text(t.dtype());
+    recurring(t.dtype());
     field(SHAPE);
     // a sequence: its length in four bytes, filled in once its items are written
     code(BYTES_LENGTH32);
@@ -128,10 +141,10 @@ final class JournalEncoder {
     }
     INT.set(buf, lengthAt, pos - lengthAt - Integer.BYTES);
     field(ENCODING);
-    text(packed == null ? JournalCodec.RAW : packed.encoding());
+    recurring(packing == null ? JournalCodec.RAW : packing);
     field(DATA);
-    if (packed != null) {
-      bytes(packed.bytes());
+    if (packing != null) {
+      bytes(packer.bytes(), packer.length());
     } else {
       ByteBuffer data = t.dataView();
       int n = data.remaining();
@@ -148,11 +161,11 @@ final class JournalEncoder {
     number(JournalCodec.schemaOf(s, null));
     common(s);
     field(MODEL);
-    text(s.model());
+    recurring(s.model());
     field(VERSION);
-    text(orEmpty(s.version()));
+    recurring(orEmpty(s.version()));
     field(OUTCOME);
-    text(s.outcome().wireName());
+    recurring(s.outcome().wireName());
     field(ARRIVAL_MICROS);
     number(s.arrivalMicros());
     field(INFERENCE_MICROS);
@@ -160,9 +173,9 @@ final class JournalEncoder {
     field(PROBABILITIES);
     floats(s.probabilities());
     field(ERROR);
-    text(orEmpty(s.error()));
+    recurring(orEmpty(s.error()));
     field(ROLE);
-    text(orEmpty(s.role()));
+    recurring(orEmpty(s.role()));
   }
 
   private void answer(Answer a) {
@@ -174,34 +187,34 @@ final class JournalEncoder {
     field(STATUS);
     number(a.status());
     field(MODEL);
-    text(orEmpty(a.model()));
+    recurring(orEmpty(a.model()));
     field(VERSION);
-    text(orEmpty(a.version()));
+    recurring(orEmpty(a.version()));
     field(STAGE);
     number(a.stage());
     field(LABEL);
-    text(orEmpty(a.label()));
+    recurring(orEmpty(a.label()));
     field(PROBABILITIES);
     floats(a.probabilities());
     field(DECIDED_MICROS);
     number(a.decidedMicros());
     field(ERROR);
-    text(orEmpty(a.error()));
+    recurring(orEmpty(a.error()));
     field(GENERATION);
     number(a.generation());
     field(POLICY);
-    text(orEmpty(a.policy()));
+    recurring(orEmpty(a.policy()));
   }
 
   private void common(JournalRecord r) {
     field(TYPE);
-    text(r.type());
+    recurring(r.type());
     field(ID);
     text(r.requestId());
     field(NODE);
-    text(r.node());
+    recurring(r.node());
     field(ENDPOINT);
-    text(orEmpty(r.endpoint()));
+    recurring(orEmpty(r.endpoint()));
     field(AT_MICROS);
     number(r.atMicros());
   }
@@ -220,6 +233,37 @@ final class JournalEncoder {
     room(encoded.length);
     System.arraycopy(encoded, 0, buf, pos, encoded.length);
     pos += encoded.length;
+  }
+
+  /**
+   * A text that comes back record after record (the node, the endpoint, a model's name and version,
+   * an outcome, a label): copied as it was last encoded when it is one of the last few met, else
+   * encoded and kept. A request's five records carry about twenty such texts.
+   */
+  private void recurring(String s) {
+    if (s == null) {
+      text(null);
+      return;
+    }
+    // String keeps its hash; equals is an identity check first, and most of these are the same
+    // instances every time
+    int slot = s.hashCode() & (RECENT_TEXTS - 1);
+    if (s.equals(recentTexts[slot])) {
+      byte[] encoded = recentEncoded[slot];
+      room(encoded.length);
+      System.arraycopy(encoded, 0, buf, pos, encoded.length);
+      pos += encoded.length;
+      return;
+    }
+    int start = pos;
+    boolean notAsciiBefore = notAscii;
+    notAscii = false;
+    text(s);
+    if (!notAscii && s.length() <= MAX_RECENT_TEXT) {
+      recentTexts[slot] = s;
+      recentEncoded[slot] = java.util.Arrays.copyOfRange(buf, start, pos);
+    }
+    notAscii |= notAsciiBefore;
   }
 
   /**
@@ -256,10 +300,10 @@ final class JournalEncoder {
     }
   }
 
-  private void bytes(byte[] b) {
-    bytesHeader(b.length);
-    System.arraycopy(b, 0, buf, pos, b.length);
-    pos += b.length;
+  private void bytes(byte[] b, int length) {
+    bytesHeader(length);
+    System.arraycopy(b, 0, buf, pos, length);
+    pos += length;
   }
 
   /** The wire's length (the bytes and their code) and its code for an array of bytes. */

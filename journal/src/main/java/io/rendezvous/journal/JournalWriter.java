@@ -5,10 +5,10 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.core.time.TimeProvider;
@@ -43,12 +43,43 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(JournalWriter.class);
 
-  private record Entry(JournalRecord record, ActorRef<Ack> ackTo, long offeredNanos) {}
+  /** A record waiting for the writer, linked to the one offered before it. */
+  private static final class Entry {
+    final JournalRecord record;
+    final ActorRef<Ack> ackTo;
+    final long offeredNanos;
+
+    /** The entry pushed before this one; set before the push publishes this one. */
+    Entry next;
+
+    Entry(JournalRecord record, ActorRef<Ack> ackTo, long offeredNanos) {
+      this.record = record;
+      this.ackTo = ackTo;
+      this.offeredNanos = offeredNanos;
+    }
+  }
+
+  /** In {@link #incoming} once the writer has taken its last records: offers are refused. */
+  private static final Entry CLOSED = new Entry(null, null, 0);
 
   private final JournalSettings settings;
-  private final ConcurrentLinkedQueue<Entry> queue = new ConcurrentLinkedQueue<>();
 
-  /** Entries in {@link #queue}: its size() walks the list. Bounds the queue at queue-capacity. */
+  /**
+   * Records offered and not yet taken, newest first (a stack every offer pushes onto with one
+   * compare-and-set). The writer takes all of them with one swap and puts them back in order: a
+   * queue it polled record by record cost it a compare-and-set, and a shared counter's cache line,
+   * per record.
+   */
+  private final AtomicReference<Entry> incoming = new AtomicReference<>();
+
+  /**
+   * The writer's own: records taken from {@link #incoming}, oldest first, from {@link #takenAt}.
+   */
+  private final ArrayList<Entry> taken = new ArrayList<>();
+
+  private int takenAt;
+
+  /** Records offered and not yet in a batch. Bounds what waits at queue-capacity. */
   private final AtomicInteger queued = new AtomicInteger();
 
   /** What the writer is doing: offers read it to decide whether to wake it. */
@@ -190,15 +221,21 @@ public final class JournalWriter implements Journal, AutoCloseable {
       return false;
     }
     Entry entry = new Entry(record, ackTo, System.nanoTime());
-    queue.add(entry);
-    if (!running && queue.remove(entry)) {
-      // closed meanwhile, and the writer may have drained the queue for the last time: refused, not
-      // lost
-      queued.decrementAndGet();
-      refused.incrementAndGet();
-      return false;
+    for (Entry head; ; ) {
+      head = incoming.get();
+      if (head == CLOSED) {
+        // closed meanwhile, and the writer has taken its last records: refused, not lost
+        queued.decrementAndGet();
+        refused.incrementAndGet();
+        return false;
+      }
+      entry.next = head;
+      if (incoming.compareAndSet(head, entry)) {
+        break;
+      }
     }
-    // read after the add: a writer that went to sleep before it re-checks the queue after saying so
+    // read after the push: a writer that went to sleep before it re-checks the queue after saying
+    // so
     int state = writerState;
     if (state == IDLE || (state == DOZING && waitedOn)) {
       LockSupport.unpark(thread);
@@ -299,7 +336,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
     long dozeNanos = settings.lazyWriteDelay().toNanos();
     try (ExcerptAppender appender = chronicle.createAppender()) {
       boolean dozed = false;
-      while (running || !queue.isEmpty()) {
+      while (true) {
         drain(batch);
         if (!batch.isEmpty()) {
           appendAndAck(appender, batch);
@@ -307,10 +344,19 @@ public final class JournalWriter implements Journal, AutoCloseable {
           dozed = false;
           continue;
         }
+        if (!running) {
+          // the last take: any offer after it finds the journal closed and is refused
+          Entry last = incoming.getAndSet(CLOSED);
+          if (last == null || last == CLOSED) {
+            break;
+          }
+          takeInOrder(last);
+          continue;
+        }
         // doze first: a request's records come close together, and most of them need no haste; a
         // doze that found nothing to do is followed by sleep until any record comes
         writerState = dozed || dozeNanos == 0 ? IDLE : DOZING;
-        if (queue.isEmpty() && running) {
+        if (nothingOffered() && running) {
           LockSupport.parkNanos(this, writerState == IDLE ? IDLE_PARK_NANOS : dozeNanos);
           if (Thread.interrupted()) {
             // nothing here stops the writer but close(); a set flag would make every park return at
@@ -329,23 +375,54 @@ public final class JournalWriter implements Journal, AutoCloseable {
       log.error("journal writer for {} stopped", settings.dir(), t);
       appendProblem = "journal writer stopped: " + t;
       fail(batch, appendProblem);
-      List<Entry> rest = new ArrayList<>();
-      for (Entry e; (e = queue.poll()) != null; ) {
-        queued.decrementAndGet();
-        rest.add(e);
+      Entry last = incoming.getAndSet(CLOSED);
+      if (last != null && last != CLOSED) {
+        takeInOrder(last);
       }
+      List<Entry> rest = new ArrayList<>(taken.subList(takenAt, taken.size()));
+      queued.addAndGet(-rest.size());
       fail(rest, appendProblem);
     } finally {
       chronicle.close();
     }
   }
 
-  /** Up to max-batch queued entries, oldest first. */
+  /** Up to max-batch offered entries, oldest first. */
   private void drain(List<Entry> batch) {
-    for (Entry e; batch.size() < settings.maxBatch() && (e = queue.poll()) != null; ) {
-      queued.decrementAndGet();
-      batch.add(e);
+    if (takenAt == taken.size()) {
+      taken.clear();
+      takenAt = 0;
+      for (Entry head; ; ) {
+        head = incoming.get();
+        if (head == null || head == CLOSED) {
+          return;
+        }
+        if (incoming.compareAndSet(head, null)) {
+          takeInOrder(head);
+          break;
+        }
+      }
     }
+    int n = Math.min(settings.maxBatch() - batch.size(), taken.size() - takenAt);
+    for (int k = 0; k < n; k++) {
+      batch.add(taken.get(takenAt++));
+    }
+    queued.addAndGet(-n);
+  }
+
+  /** Appends the stack from {@code newest} to {@link #taken}, oldest first. */
+  private void takeInOrder(Entry newest) {
+    int from = taken.size();
+    for (Entry e = newest; e != null; e = e.next) {
+      taken.add(e);
+    }
+    java.util.Collections.reverse(taken.subList(from, taken.size()));
+  }
+
+  /** Whether the writer has nothing to append: all it took is done and nothing more was offered. */
+  private boolean nothingOffered() {
+    Entry head = incoming.get();
+    return takenAt == taken.size() && (head == null || head == CLOSED);
   }
 
   private void appendAndAck(ExcerptAppender appender, List<Entry> batch) {
@@ -360,21 +437,21 @@ public final class JournalWriter implements Journal, AutoCloseable {
     long bytes = 0;
     long appendStart = System.nanoTime();
     for (Entry e : batch) {
-      if (e.ackTo() != null) {
-        queueWait.record((appendStart - e.offeredNanos()) / 1_000);
+      if (e.ackTo != null) {
+        queueWait.record((appendStart - e.offeredNanos) / 1_000);
       }
     }
     try {
       for (Entry e : batch) {
         // encoded before the document opens: it is held open only for the copy
-        int encoded = encoder.encode(e.record());
+        int encoded = encoder.encode(e.record);
         try (DocumentContext dc = appender.writingDocument()) {
           Bytes<?> out = dc.wire().bytes();
           long start = out.writePosition();
           if (encoded >= 0) {
             out.write(encoder.buffer(), 0, encoded);
           } else {
-            JournalCodec.write(e.record(), dc.wire());
+            JournalCodec.write(e.record, dc.wire());
           }
           bytes += out.writePosition() - start;
         }
@@ -388,7 +465,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
     if (done > 0 && !appendedListeners.isEmpty()) {
       List<JournalRecord> records = new ArrayList<>(done);
       for (int i = 0; i < done; i++) {
-        records.add(batch.get(i).record());
+        records.add(batch.get(i).record);
       }
       List<JournalRecord> appendedRecords = java.util.Collections.unmodifiableList(records);
       for (java.util.function.Consumer<List<JournalRecord>> l : appendedListeners) {
@@ -406,13 +483,12 @@ public final class JournalWriter implements Journal, AutoCloseable {
     long failedSoFar = failures.addAndGet(batch.size() - done);
     for (int i = 0; i < batch.size(); i++) {
       Entry e = batch.get(i);
-      if (e.ackTo() != null) {
-        e.ackTo()
-            .tell(
-                i < done
-                    ? new Written(e.record().requestId(), e.record().type(), failedSoFar)
-                    : new NotWritten(
-                        e.record().requestId(), e.record().type(), appendProblem, failedSoFar));
+      if (e.ackTo != null) {
+        e.ackTo.tell(
+            i < done
+                ? new Written(e.record.requestId(), e.record.type(), failedSoFar)
+                : new NotWritten(
+                    e.record.requestId(), e.record.type(), appendProblem, failedSoFar));
       }
     }
   }
@@ -420,9 +496,8 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private void fail(List<Entry> entries, String reason) {
     long failedSoFar = failures.addAndGet(entries.size());
     for (Entry e : entries) {
-      if (e.ackTo() != null) {
-        e.ackTo()
-            .tell(new NotWritten(e.record().requestId(), e.record().type(), reason, failedSoFar));
+      if (e.ackTo != null) {
+        e.ackTo.tell(new NotWritten(e.record.requestId(), e.record.type(), reason, failedSoFar));
       }
     }
   }

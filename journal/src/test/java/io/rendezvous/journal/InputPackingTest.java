@@ -37,6 +37,8 @@ class InputPackingTest {
     };
     int words = 0;
     int pixels = 0;
+    // the writer's packer, reused across inputs of every size and kind, packs each as a fresh one
+    InputPacking.Packer reused = new InputPacking.Packer();
     for (int round = 0; round < 5_000; round++) {
       int n = 1 + random.nextInt(1_000);
       double zeros = random.nextDouble();
@@ -52,9 +54,14 @@ class InputPackingTest {
       }
       byte[] data = bytes(values);
       InputPacking.Packed packed = InputPacking.pack(data);
+      boolean packedAgain = reused.pack(ByteBuffer.wrap(data).asReadOnlyBuffer());
+      assertEquals(packed != null, packedAgain, "round " + round);
       if (packed == null) {
         continue;
       }
+      assertEquals(packed.encoding(), reused.encoding(), "round " + round);
+      assertArrayEquals(
+          packed.bytes(), Arrays.copyOf(reused.bytes(), reused.length()), "round " + round);
       if (packed.encoding().equals(InputPacking.PIXELS)) {
         pixels++;
       } else {

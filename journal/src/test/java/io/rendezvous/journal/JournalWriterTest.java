@@ -371,6 +371,62 @@ class JournalWriterTest {
   }
 
   @Test
+  void offersFromManyThreadsAreEachWrittenOnceInTheirOrderOrRefusedWhenClosed() throws Exception {
+    int threads = 4;
+    int perThread = 3_000;
+    TestProbe<Journal.Ack> ack = testKit.createTestProbe();
+    JournalWriter w = JournalWriter.start(settings());
+    java.util.concurrent.atomic.AtomicIntegerArray accepted =
+        new java.util.concurrent.atomic.AtomicIntegerArray(threads);
+    java.util.concurrent.CountDownLatch halfway = new java.util.concurrent.CountDownLatch(threads);
+    List<Thread> offerers = new java.util.ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      int thread = t;
+      Thread offerer =
+          new Thread(
+              () -> {
+                for (int k = 0; k < perThread; k++) {
+                  if (k == perThread / 2) {
+                    halfway.countDown();
+                  }
+                  // every tenth waited on, the others lazy: both kinds wake the writer their way
+                  boolean ok =
+                      k % 10 == 0
+                          ? w.offer(input(thread + "-" + k), ack.getRef())
+                          : w.offerLazily(input(thread + "-" + k), null);
+                  if (!ok) {
+                    break;
+                  }
+                  accepted.incrementAndGet(thread);
+                }
+              });
+      offerers.add(offerer);
+      offerer.start();
+    }
+    // closed while the offers go on: what was taken is written, the rest refused, nothing lost
+    halfway.await();
+    w.close();
+    for (Thread offerer : offerers) {
+      offerer.join();
+    }
+    assertEquals(0, w.pending());
+    int[] next = new int[threads];
+    for (JournalRecord r : JournalReader.readAll(dir.resolve("journal"))) {
+      String[] parts = r.requestId().split("-");
+      int thread = Integer.parseInt(parts[0]);
+      assertEquals(next[thread], Integer.parseInt(parts[1]), "thread " + thread + "'s order");
+      next[thread]++;
+    }
+    long total = 0;
+    for (int t = 0; t < threads; t++) {
+      assertEquals(accepted.get(t), next[t], "thread " + t + ": accepted and written");
+      assertTrue(next[t] >= perThread / 2, "thread " + t + " wrote " + next[t]);
+      total += next[t];
+    }
+    assertEquals(total, w.appended());
+  }
+
+  @Test
   void aLazyRecordWaitsForAWaitedOnOneWhileTheWriterDozes() throws Exception {
     JournalSettings d = settings();
     // a doze far longer than this test: what a lazy record gets, it gets from the waited-on record
