@@ -481,15 +481,59 @@ public final class JournalWriter implements Journal, AutoCloseable {
     appended.addAndGet(done);
     appendedBytes.addAndGet(bytes);
     long failedSoFar = failures.addAndGet(batch.size() - done);
+    List<Acknowledgement> acks = new ArrayList<>();
     for (int i = 0; i < batch.size(); i++) {
       Entry e = batch.get(i);
       if (e.ackTo != null) {
-        e.ackTo.tell(
-            i < done
-                ? new Written(e.record.requestId(), e.record.type(), failedSoFar)
-                : new NotWritten(
-                    e.record.requestId(), e.record.type(), appendProblem, failedSoFar));
+        acks.add(
+            new Acknowledgement(
+                e.ackTo,
+                i < done
+                    ? new Written(e.record.requestId(), e.record.type(), failedSoFar)
+                    : new NotWritten(
+                        e.record.requestId(), e.record.type(), appendProblem, failedSoFar)));
       }
+    }
+    send(acks);
+  }
+
+  private record Acknowledgement(ActorRef<Ack> to, Ack ack) {}
+
+  /**
+   * Where a batch's acknowledgements are sent from when there are several (see {@link
+   * #acknowledgeOn}); null: from the writer's thread.
+   */
+  private volatile java.util.concurrent.Executor acknowledgements;
+
+  /**
+   * Sends each batch's acknowledgements from {@code executor} (the actors' own dispatcher) when
+   * there are more than one. Each message from this thread is a submission from outside the
+   * dispatcher's pool, and each of those wakes one of its idle threads: a burst of answers woke one
+   * thread per answer, every wake-up a context switch on both sides. Sent from one of the pool's
+   * own threads they wake at most one more.
+   */
+  public void acknowledgeOn(java.util.concurrent.Executor executor) {
+    this.acknowledgements = executor;
+  }
+
+  private void send(List<Acknowledgement> acks) {
+    java.util.concurrent.Executor executor = acknowledgements;
+    if (acks.size() > 1 && executor != null) {
+      try {
+        executor.execute(
+            () -> {
+              for (Acknowledgement a : acks) {
+                a.to().tell(a.ack());
+              }
+            });
+        return;
+      } catch (RuntimeException e) {
+        // a dispatcher that is shutting down: the writer tells them itself
+        log.debug("journal acknowledgements sent from the writer: {}", e.toString());
+      }
+    }
+    for (Acknowledgement a : acks) {
+      a.to().tell(a.ack());
     }
   }
 

@@ -462,6 +462,57 @@ class JournalWriterTest {
   }
 
   @Test
+  void aBatchsAcknowledgementsGoOutFromTheGivenExecutorInOneTask() throws Exception {
+    JournalSettings d = settings();
+    // a doze far longer than this test: the lazy records wait for the waited-on one, in one batch
+    JournalSettings s =
+        new JournalSettings(
+            d.enabled(),
+            d.dir(),
+            d.rollCycle(),
+            d.queueCapacity(),
+            d.maxBatch(),
+            d.retentionMaxAge(),
+            d.retentionMaxBytes(),
+            d.minFreeBytes(),
+            d.checkInterval(),
+            Duration.ofMinutes(1));
+    TestProbe<Journal.Ack> ack = testKit.createTestProbe();
+    java.util.concurrent.ExecutorService pool =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
+    java.util.concurrent.atomic.AtomicInteger tasks =
+        new java.util.concurrent.atomic.AtomicInteger();
+    try (JournalWriter w = JournalWriter.start(s)) {
+      w.acknowledgeOn(
+          task -> {
+            tasks.incrementAndGet();
+            pool.execute(task);
+          });
+      // one acknowledgement: sent by the writer itself
+      assertTrue(w.offer(input("first"), ack.getRef()));
+      assertEquals("first", ack.expectMessageClass(Journal.Written.class).requestId());
+      assertEquals(0, tasks.get());
+      ack.awaitAssert(
+          () -> {
+            assertTrue(w.dozing());
+            return null;
+          });
+      for (int k = 0; k < 5; k++) {
+        assertTrue(w.offerLazily(input("lazy-" + k), ack.getRef()));
+      }
+      assertTrue(w.offer(input("waited-on"), ack.getRef()));
+      List<String> acked = new java.util.ArrayList<>();
+      for (int k = 0; k < 6; k++) {
+        acked.add(ack.expectMessageClass(Journal.Written.class).requestId());
+      }
+      assertEquals(List.of("lazy-0", "lazy-1", "lazy-2", "lazy-3", "lazy-4", "waited-on"), acked);
+      assertEquals(1, tasks.get());
+    } finally {
+      pool.shutdown();
+    }
+  }
+
+  @Test
   void chronicleOwnReaderCanDumpTheJournal() {
     try (JournalWriter w = JournalWriter.start(settings())) {
       TestProbe<Journal.Ack> ack = testKit.createTestProbe();

@@ -145,6 +145,8 @@ public final class Node {
       inferenceThreads.close();
       throw e;
     }
+    // the requests' entities run on the default dispatcher: their acknowledgements come from it
+    journal.acknowledgeOn(system.executionContext());
     try {
       long startupMillis = settings.startupTimeout().toMillis();
       RendezvousClient client =
