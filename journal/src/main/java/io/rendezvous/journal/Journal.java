@@ -10,7 +10,8 @@ import org.apache.pekko.actor.typed.ActorRef;
 public interface Journal {
   /**
    * Queues {@code record}; {@code ackTo} (may be null) hears {@link Journal.Written} once it is
-   * held, or {@link Journal.NotWritten}. False, without queuing, when the journal refuses it.
+   * held, or {@link Journal.NotWritten}. False, without queuing, when the journal refuses it. The
+   * acknowledgements of one offering actor's records come in the order it offered them.
    */
   boolean offer(JournalRecord record, ActorRef<Journal.Ack> ackTo);
 

@@ -173,7 +173,7 @@ final class JournalEncoder {
     field(PROBABILITIES);
     floats(s.probabilities());
     field(ERROR);
-    recurring(orEmpty(s.error()));
+    text(orEmpty(s.error()));
     field(ROLE);
     recurring(orEmpty(s.role()));
   }
@@ -199,7 +199,7 @@ final class JournalEncoder {
     field(DECIDED_MICROS);
     number(a.decidedMicros());
     field(ERROR);
-    recurring(orEmpty(a.error()));
+    text(orEmpty(a.error()));
     field(GENERATION);
     number(a.generation());
     field(POLICY);

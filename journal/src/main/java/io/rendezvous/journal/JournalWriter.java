@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -500,50 +501,83 @@ public final class JournalWriter implements Journal, AutoCloseable {
   private record Acknowledgement(ActorRef<Ack> to, Ack ack) {}
 
   /**
-   * Where a batch's acknowledgements are sent from when there are several (see {@link
-   * #acknowledgeOn}); null: from the writer's thread.
+   * Where acknowledgements are told from (see {@link #acknowledgeOn}); null: from the writer's
+   * thread.
    */
   private volatile java.util.concurrent.Executor acknowledgements;
 
+  /** Acknowledgements not yet told, in the order the writer made them. */
+  private final ConcurrentLinkedQueue<Acknowledgement> acksToTell = new ConcurrentLinkedQueue<>();
+
   /**
-   * Sends each batch's acknowledgements from {@code executor} (the actors' own dispatcher) when
-   * there are more than one. Each message from this thread is a submission from outside the
-   * dispatcher's pool, and each of those wakes one of its idle threads: a burst of answers woke one
-   * thread per answer, every wake-up a context switch on both sides. Sent from one of the pool's
-   * own threads they wake at most one more.
+   * Whether a task telling {@link #acksToTell} is scheduled or running: one at a time, in order.
+   */
+  private final java.util.concurrent.atomic.AtomicBoolean tellingAcks =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /**
+   * Tells acknowledgements from {@code executor} (the actors' own dispatcher), one task at a time
+   * and in the order they were made, each task telling all that are waiting by then. Each message
+   * the writer told itself was a submission from outside the dispatcher's pool, and each of those
+   * woke one of its idle threads: a burst of answers woke one thread per answer, every wake-up a
+   * context switch on both sides. A receiver hears its acknowledgements in the order of its offers
+   * either way (the feedback keeper counts on it).
    */
   public void acknowledgeOn(java.util.concurrent.Executor executor) {
     this.acknowledgements = executor;
   }
 
   private void send(List<Acknowledgement> acks) {
-    java.util.concurrent.Executor executor = acknowledgements;
-    if (acks.size() > 1 && executor != null) {
-      try {
-        executor.execute(
-            () -> {
-              for (Acknowledgement a : acks) {
-                a.to().tell(a.ack());
-              }
-            });
-        return;
-      } catch (RuntimeException e) {
-        // a dispatcher that is shutting down: the writer tells them itself
-        log.debug("journal acknowledgements sent from the writer: {}", e.toString());
-      }
+    if (acks.isEmpty()) {
+      return;
     }
-    for (Acknowledgement a : acks) {
-      a.to().tell(a.ack());
+    acksToTell.addAll(acks);
+    if (!tellingAcks.compareAndSet(false, true)) {
+      // the running task takes these too (it looks again after it lets go of the flag)
+      return;
+    }
+    java.util.concurrent.Executor executor = acknowledgements;
+    if (executor == null) {
+      tellAcks();
+      return;
+    }
+    try {
+      executor.execute(this::tellAcks);
+    } catch (RuntimeException e) {
+      // a dispatcher that is shutting down: the writer tells them itself
+      log.debug("journal acknowledgements told from the writer: {}", e.toString());
+      tellAcks();
+    }
+  }
+
+  private void tellAcks() {
+    while (true) {
+      try {
+        for (Acknowledgement a; (a = acksToTell.poll()) != null; ) {
+          a.to().tell(a.ack());
+        }
+      } finally {
+        tellingAcks.set(false);
+      }
+      // one queued after the last poll, while the flag was still up, is this task's to tell
+      if (acksToTell.isEmpty() || !tellingAcks.compareAndSet(false, true)) {
+        return;
+      }
     }
   }
 
   private void fail(List<Entry> entries, String reason) {
     long failedSoFar = failures.addAndGet(entries.size());
+    List<Acknowledgement> acks = new ArrayList<>();
     for (Entry e : entries) {
       if (e.ackTo != null) {
-        e.ackTo.tell(new NotWritten(e.record.requestId(), e.record.type(), reason, failedSoFar));
+        acks.add(
+            new Acknowledgement(
+                e.ackTo,
+                new NotWritten(e.record.requestId(), e.record.type(), reason, failedSoFar)));
       }
     }
+    send(acks);
   }
 
   /**
