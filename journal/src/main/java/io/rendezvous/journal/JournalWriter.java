@@ -6,7 +6,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -482,11 +484,10 @@ public final class JournalWriter implements Journal, AutoCloseable {
     appended.addAndGet(done);
     appendedBytes.addAndGet(bytes);
     long failedSoFar = failures.addAndGet(batch.size() - done);
-    List<Acknowledgement> acks = new ArrayList<>();
     for (int i = 0; i < batch.size(); i++) {
       Entry e = batch.get(i);
       if (e.ackTo != null) {
-        acks.add(
+        acksToTell.add(
             new Acknowledgement(
                 e.ackTo,
                 i < done
@@ -495,7 +496,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
                         e.record.requestId(), e.record.type(), appendProblem, failedSoFar)));
       }
     }
-    send(acks);
+    tellQueuedAcks();
   }
 
   private record Acknowledgement(ActorRef<Ack> to, Ack ack) {}
@@ -504,7 +505,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
    * Where acknowledgements are told from (see {@link #acknowledgeOn}); null: from the writer's
    * thread.
    */
-  private volatile java.util.concurrent.Executor acknowledgements;
+  private volatile Executor acknowledgements;
 
   /** Acknowledgements not yet told, in the order the writer made them. */
   private final ConcurrentLinkedQueue<Acknowledgement> acksToTell = new ConcurrentLinkedQueue<>();
@@ -512,8 +513,7 @@ public final class JournalWriter implements Journal, AutoCloseable {
   /**
    * Whether a task telling {@link #acksToTell} is scheduled or running: one at a time, in order.
    */
-  private final java.util.concurrent.atomic.AtomicBoolean tellingAcks =
-      new java.util.concurrent.atomic.AtomicBoolean();
+  private final AtomicBoolean tellingAcks = new AtomicBoolean();
 
   /**
    * Tells acknowledgements from {@code executor} (the actors' own dispatcher), one task at a time
@@ -523,20 +523,18 @@ public final class JournalWriter implements Journal, AutoCloseable {
    * context switch on both sides. A receiver hears its acknowledgements in the order of its offers
    * either way (the feedback keeper counts on it).
    */
-  public void acknowledgeOn(java.util.concurrent.Executor executor) {
+  public void acknowledgeOn(Executor executor) {
     this.acknowledgements = executor;
   }
 
-  private void send(List<Acknowledgement> acks) {
-    if (acks.isEmpty()) {
+  /** Has {@link #acksToTell} told, unless a task that will take them is already at it. */
+  private void tellQueuedAcks() {
+    if (acksToTell.isEmpty() || !tellingAcks.compareAndSet(false, true)) {
+      // nothing to tell, or a running task takes these too (it looks again after it lets go of the
+      // flag)
       return;
     }
-    acksToTell.addAll(acks);
-    if (!tellingAcks.compareAndSet(false, true)) {
-      // the running task takes these too (it looks again after it lets go of the flag)
-      return;
-    }
-    java.util.concurrent.Executor executor = acknowledgements;
+    Executor executor = acknowledgements;
     if (executor == null) {
       tellAcks();
       return;
@@ -568,16 +566,15 @@ public final class JournalWriter implements Journal, AutoCloseable {
 
   private void fail(List<Entry> entries, String reason) {
     long failedSoFar = failures.addAndGet(entries.size());
-    List<Acknowledgement> acks = new ArrayList<>();
     for (Entry e : entries) {
       if (e.ackTo != null) {
-        acks.add(
+        acksToTell.add(
             new Acknowledgement(
                 e.ackTo,
                 new NotWritten(e.record.requestId(), e.record.type(), reason, failedSoFar)));
       }
     }
-    send(acks);
+    tellQueuedAcks();
   }
 
   /**
