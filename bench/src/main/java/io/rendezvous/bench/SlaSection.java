@@ -16,6 +16,8 @@ import java.util.stream.Stream;
  * journal's size at its start and end.
  */
 final class SlaSection {
+  private static final int CORES = Runtime.getRuntime().availableProcessors();
+
   private final RunContext run;
   private final HarnessOptions o;
   private final PrintStream out;
@@ -110,8 +112,16 @@ final class SlaSection {
       s.put("settle_sent", settle.sent());
     }
     out.printf(
-        "  %6s %10s %9s %9s %10s %8s %12s %10s%n",
-        "window", "sent/s", "p50 ms", "p99 ms", "within SLA", "failed", "heap used", "RSS");
+        "  %6s %10s %9s %9s %10s %8s %8s %12s %10s%n",
+        "window",
+        "sent/s",
+        "p50 ms",
+        "p99 ms",
+        "within SLA",
+        "failed",
+        "CPU %",
+        "heap used",
+        "RSS");
     s.put("rate", rate);
     s.put("seconds", o.soakSeconds());
     ArrayNode windows = s.putArray("windows");
@@ -131,13 +141,14 @@ final class SlaSection {
       long heapUsed = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
       long rss = rssBytes();
       out.printf(
-          "  %6d %10.0f %9.2f %9.2f %9.3f%% %8d %8.1f MiB %6.1f MiB%n",
+          "  %6d %10.0f %9.2f %9.2f %9.3f%% %8d %7.0f%% %8.1f MiB %6.1f MiB%n",
           w,
           r.sent() / r.seconds(),
           r.percentileMillis(50),
           r.percentileMillis(99),
           r.withinSlaPercent(),
           r.tally().failed(),
+          100.0 * r.cpuSeconds() / r.seconds() / CORES,
           mib(heapUsed),
           mib(rss));
       ObjectNode wn = windows.addObject();
@@ -196,6 +207,10 @@ final class SlaSection {
         r.percentileMillis(99.9),
         r.percentileMillis(100),
         r.tally().stages);
+    // near saturation the host freezes busy vCPUs (docs/benchmarks.md): how busy the cores were
+    out.printf(
+        "  process CPU %.0f us per answer (the load generator's included), %.0f%% of %d cores%n",
+        r.cpuMicrosPerAnswer(), 100.0 * r.cpuSeconds() / r.seconds() / CORES, CORES);
     // part of the latency is the load generator's own: requests written late to their connections
     out.printf(
         "  of which the load generator's own lag (a free connection to the write): p50 %.2f ms, p99 %.2f ms,"
@@ -226,6 +241,8 @@ final class SlaSection {
     n.put("p99_ms", r.percentileMillis(99));
     n.put("p999_ms", r.percentileMillis(99.9));
     n.put("max_ms", r.percentileMillis(100));
+    n.put("cpu_us_per_answer", r.cpuMicrosPerAnswer());
+    n.put("cpu_share_of_cores", r.cpuSeconds() / r.seconds() / CORES);
     n.put("send_lag_p99_ms", r.sendLagMillis(99));
     n.put("send_lag_max_ms", r.sendLagMillis(100));
     ObjectNode f = n.putObject("failures");
