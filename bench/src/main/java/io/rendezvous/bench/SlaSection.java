@@ -148,7 +148,7 @@ final class SlaSection {
           r.percentileMillis(99),
           r.withinSlaPercent(),
           r.tally().failed(),
-          100.0 * r.cpuSeconds() / r.seconds() / CORES,
+          100 * shareOfCores(r),
           mib(heapUsed),
           mib(rss));
       ObjectNode wn = windows.addObject();
@@ -210,7 +210,7 @@ final class SlaSection {
     // near saturation the host freezes busy vCPUs (docs/benchmarks.md): how busy the cores were
     out.printf(
         "  process CPU %.0f us per answer (the load generator's included), %.0f%% of %d cores%n",
-        r.cpuMicrosPerAnswer(), 100.0 * r.cpuSeconds() / r.seconds() / CORES, CORES);
+        r.cpuMicrosPerAnswer(), 100 * shareOfCores(r), CORES);
     // part of the latency is the load generator's own: requests written late to their connections
     out.printf(
         "  of which the load generator's own lag (a free connection to the write): p50 %.2f ms, p99 %.2f ms,"
@@ -242,7 +242,7 @@ final class SlaSection {
     n.put("p999_ms", r.percentileMillis(99.9));
     n.put("max_ms", r.percentileMillis(100));
     n.put("cpu_us_per_answer", r.cpuMicrosPerAnswer());
-    n.put("cpu_share_of_cores", r.cpuSeconds() / r.seconds() / CORES);
+    n.put("cpu_share_of_cores", shareOfCores(r));
     n.put("send_lag_p99_ms", r.sendLagMillis(99));
     n.put("send_lag_max_ms", r.sendLagMillis(100));
     ObjectNode f = n.putObject("failures");
@@ -325,6 +325,11 @@ final class SlaSection {
     } catch (IOException e) {
       return -1;
     }
+  }
+
+  /** How much of this machine's cores the process used over {@code r}, 0-1. */
+  private static double shareOfCores(HttpLoad.Outcome r) {
+    return r.cpuSeconds() / r.seconds() / CORES;
   }
 
   static double mib(long bytes) {

@@ -15,7 +15,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
@@ -377,10 +383,9 @@ class JournalWriterTest {
     int perThread = 3_000;
     TestProbe<Journal.Ack> ack = testKit.createTestProbe();
     JournalWriter w = JournalWriter.start(settings());
-    java.util.concurrent.atomic.AtomicIntegerArray accepted =
-        new java.util.concurrent.atomic.AtomicIntegerArray(threads);
-    java.util.concurrent.CountDownLatch halfway = new java.util.concurrent.CountDownLatch(threads);
-    List<Thread> offerers = new java.util.ArrayList<>();
+    AtomicIntegerArray accepted = new AtomicIntegerArray(threads);
+    CountDownLatch halfway = new CountDownLatch(threads);
+    List<Thread> offerers = new ArrayList<>();
     for (int t = 0; t < threads; t++) {
       int thread = t;
       Thread offerer =
@@ -466,22 +471,18 @@ class JournalWriterTest {
   void acknowledgementsAreToldFromTheGivenExecutorInTheOrderOfTheOffers() throws Exception {
     TestProbe<Journal.Ack> ack = testKit.createTestProbe();
     // several threads: tasks that ran side by side would tell out of order
-    java.util.concurrent.ExecutorService pool =
-        java.util.concurrent.Executors.newFixedThreadPool(4);
-    java.util.concurrent.atomic.AtomicInteger tasks =
-        new java.util.concurrent.atomic.AtomicInteger();
+    ExecutorService pool = Executors.newFixedThreadPool(4);
+    AtomicInteger tasks = new AtomicInteger();
     int records = 3_000;
     try (JournalWriter w = JournalWriter.start(settings())) {
       w.acknowledgeOn(
           task -> {
             tasks.incrementAndGet();
             // a task that starts late, as on a busy dispatcher: what the writer makes meanwhile
-            // must
-            // not overtake what it holds
+            // must not overtake what it holds
             pool.execute(
                 () -> {
-                  LockSupport.parkNanos(
-                      java.util.concurrent.ThreadLocalRandom.current().nextLong(1_000_000));
+                  LockSupport.parkNanos(ThreadLocalRandom.current().nextLong(1_000_000));
                   task.run();
                 });
           });
